@@ -44,5 +44,8 @@ def postgres_admin_url() -> str:
     if url:
         return url
     if not port_open("127.0.0.1", 5432):
-        missing("PostgreSQL", "nothing answers at 127.0.0.1:5432 and ELDERCARE_TEST_POSTGRES_URL is unset")
+        missing(
+            "PostgreSQL",
+            "nothing answers at 127.0.0.1:5432 and ELDERCARE_TEST_POSTGRES_URL is unset",
+        )
     return "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

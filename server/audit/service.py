@@ -1,0 +1,96 @@
+"""Writing and reading the audit log. Writes join the caller's transaction."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from server.audit.models import AuditEntry
+from server.auth.models import User
+
+
+def record(
+    session: Session,
+    *,
+    actor: User | None,
+    action: str,
+    entity: str,
+    entity_id: str | uuid.UUID | None = None,
+    elder_id: uuid.UUID | None = None,
+    fields: Iterable[str] = (),
+    request_id: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Adds an entry to the session; the caller's commit makes it durable with the change."""
+    entry = AuditEntry(
+        actor_id=actor.id if actor else None,
+        actor_username=actor.username if actor else None,
+        actor_role=str(actor.role) if actor else None,
+        action=action,
+        entity=entity,
+        entity_id=str(entity_id) if entity_id is not None else None,
+        elder_id=elder_id,
+        fields=sorted(set(fields)),
+        request_id=request_id,
+        detail=detail or {},
+    )
+    session.add(entry)
+    return entry
+
+
+def record_reads(
+    session: Session,
+    *,
+    actor: User,
+    entity: str,
+    elder_ids: Sequence[uuid.UUID],
+    fields: Iterable[str],
+    request_id: str | None,
+) -> None:
+    """One row per elder whose data a person was shown, committed at once."""
+    field_list = sorted(set(fields))
+    for elder_id in elder_ids:
+        record(
+            session,
+            actor=actor,
+            action="read",
+            entity=entity,
+            entity_id=elder_id,
+            elder_id=elder_id,
+            fields=field_list,
+            request_id=request_id,
+        )
+    session.commit()
+
+
+def search(
+    session: Session,
+    *,
+    elder_id: uuid.UUID | None = None,
+    actor_id: uuid.UUID | None = None,
+    action: str | None = None,
+    entity: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[AuditEntry]:
+    query = select(AuditEntry)
+    if elder_id:
+        query = query.where(AuditEntry.elder_id == elder_id)
+    if actor_id:
+        query = query.where(AuditEntry.actor_id == actor_id)
+    if action:
+        query = query.where(AuditEntry.action == action)
+    if entity:
+        query = query.where(AuditEntry.entity == entity)
+    if since:
+        query = query.where(AuditEntry.at >= since)
+    if until:
+        query = query.where(AuditEntry.at < until)
+    query = query.order_by(col(AuditEntry.id).desc()).offset(offset).limit(limit)
+    return list(session.exec(query).all())

@@ -1,0 +1,211 @@
+"""Passwords, tokens, login throttling and hub tokens. Plain functions over a session."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlmodel import Session, col, func, select
+
+from server.auth.models import HubToken, LoginAttempt, Role, User
+from server.common.time import as_utc, utcnow
+from server.config import Settings
+
+log = logging.getLogger(__name__)
+_hasher = PasswordHasher()
+HUB_TOKEN_PREFIX = "hub_"
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    full_name: str,
+    role: Role,
+    locale: str = "th",
+    phone: str | None = None,
+) -> User:
+    user = User(
+        username=username.strip().lower(),
+        password_hash=hash_password(password),
+        full_name=full_name,
+        role=role,
+        locale=locale,
+        phone=phone,
+    )
+    session.add(user)
+    session.commit()
+    return user
+
+
+def get_user_by_username(session: Session, username: str) -> User | None:
+    return session.exec(select(User).where(User.username == username.strip().lower())).first()
+
+
+# --- login throttling ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    user: User | None
+    retry_after: int = 0  # seconds; > 0 means "slow down", the password was not even checked
+
+
+def login_delay(session: Session, *, username: str, settings: Settings) -> int:
+    """Seconds this username must still wait, given its recent failures."""
+    since = utcnow() - timedelta(minutes=settings.login_window_minutes)
+    failures = session.exec(
+        select(func.count(), func.max(LoginAttempt.at)).where(
+            LoginAttempt.username == username,
+            col(LoginAttempt.success).is_(False),
+            LoginAttempt.at >= since,
+        )
+    ).one()
+    count, last = failures
+    extra = count - settings.login_free_failures
+    if extra < 0 or last is None:
+        return 0
+    wait = min(2**extra, settings.login_max_delay_seconds)
+    remaining = wait - (utcnow() - as_utc(last)).total_seconds()
+    return max(0, int(remaining + 0.999))
+
+
+def authenticate(
+    session: Session, *, username: str, password: str, ip: str | None, settings: Settings
+) -> LoginResult:
+    username = username.strip().lower()[:64]
+    wait = login_delay(session, username=username, settings=settings)
+    if wait > 0:
+        log.warning("login throttled username=%s ip=%s wait=%ss", username, ip, wait)
+        return LoginResult(user=None, retry_after=wait)
+    user = get_user_by_username(session, username)
+    ok = user is not None and user.active and verify_password(user.password_hash, password)
+    session.add(LoginAttempt(username=username, ip=ip, success=ok))
+    session.commit()
+    if not ok:
+        log.warning("login failed username=%s ip=%s", username, ip)
+        return LoginResult(user=None)
+    return LoginResult(user=user)
+
+
+# --- bearer tokens and browser sessions ----------------------------------------------
+
+
+def _serializer(settings: Settings, purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(settings.secret_key, salt=f"eldercare.{purpose}")
+
+
+def issue_token(user: User, *, settings: Settings, purpose: str = "api") -> str:
+    return _serializer(settings, purpose).dumps({"u": str(user.id), "v": user.token_version})
+
+
+def user_from_token(
+    session: Session, token: str, *, settings: Settings, purpose: str = "api"
+) -> User | None:
+    try:
+        data = _serializer(settings, purpose).loads(token, max_age=settings.token_ttl_hours * 3600)
+        user_id = uuid.UUID(data["u"])
+    except (BadSignature, SignatureExpired, KeyError, TypeError, ValueError):
+        return None
+    user = session.get(User, user_id)
+    if user is None or not user.active or user.token_version != data.get("v"):
+        return None
+    return user
+
+
+def csrf_token(session_token: str, *, settings: Settings) -> str:
+    """Bound to the browser session, so a form from another site cannot carry it."""
+    key = settings.secret_key.encode()
+    return hmac.new(key, b"csrf:" + session_token.encode(), hashlib.sha256).hexdigest()
+
+
+def csrf_valid(session_token: str, candidate: str | None, *, settings: Settings) -> bool:
+    return bool(candidate) and hmac.compare_digest(
+        csrf_token(session_token, settings=settings), candidate or ""
+    )
+
+
+# --- home-hub tokens -------------------------------------------------------------------
+
+
+def _digest(token: str) -> str:
+    # Hub tokens are 256-bit random, so a fast hash is enough (no dictionary to attack).
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_hub_token(
+    session: Session, *, device_id: uuid.UUID, created_by: uuid.UUID | None
+) -> tuple[HubToken, str]:
+    """Returns the row and the token itself, which is never stored and shown only once."""
+    token = HUB_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = HubToken(
+        device_id=device_id,
+        token_hash=_digest(token),
+        prefix=token[: len(HUB_TOKEN_PREFIX) + 6],
+        created_by=created_by,
+    )
+    session.add(row)
+    session.commit()
+    return row, token
+
+
+def hub_token_row(session: Session, token: str) -> HubToken | None:
+    if not token.startswith(HUB_TOKEN_PREFIX):
+        return None
+    row = session.exec(select(HubToken).where(HubToken.token_hash == _digest(token))).first()
+    if row is None or row.revoked_at is not None:
+        return None
+    return row
+
+
+def revoke_hub_token(session: Session, *, token_id: uuid.UUID) -> HubToken | None:
+    row = session.get(HubToken, token_id)
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = utcnow()
+        session.add(row)
+        session.commit()
+    return row
+
+
+@dataclass(frozen=True)
+class HubIdentity:
+    """Who a hub token speaks for: one hub device in one elder's home."""
+
+    token_id: uuid.UUID
+    device_id: uuid.UUID
+    elder_id: uuid.UUID | None
+
+
+def authenticate_hub(session: Session, authorization: str | None) -> HubIdentity | None:
+    """For the agent endpoints (HTTP and WebSocket): `Authorization: Bearer hub_...`."""
+    from server.elders.models import Device  # the registry owns devices
+
+    if not authorization or not authorization.lower().startswith("bearer "):
+        return None
+    row = hub_token_row(session, authorization[7:].strip())
+    if row is None:
+        return None
+    device = session.get(Device, row.device_id)
+    if device is None or not device.active:
+        return None
+    return HubIdentity(token_id=row.id, device_id=device.id, elder_id=device.elder_id)

@@ -1,0 +1,241 @@
+"""`eldercare` — the server-side command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+from sqlmodel import Session
+
+from server.config import Settings, get_settings
+
+log = logging.getLogger("eldercare")
+
+
+def _session(settings: Settings) -> Session:
+    from server.db import make_engine
+
+    return Session(make_engine(settings.database_url), expire_on_commit=False)
+
+
+def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    from server.migrate import upgrade
+
+    upgrade(settings.database_url, args.revision)
+    print(f"database is at revision {args.revision}: {_redact(settings.database_url)}")
+    return 0
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        "server.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        ws_max_size=2 * 1_048_576,
+    )
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from server.migrate import upgrade
+
+    upgrade(settings.database_url)
+    _serve(settings, host=args.host, port=args.port, workers=args.workers)
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
+    from server.migrate import upgrade
+    from server.seed import SeedRefused, seed_demo
+
+    upgrade(settings.database_url)
+    try:
+        with _session(settings) as session:
+            seed_demo(session, settings=settings)
+    except SeedRefused as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return 2
+    print("demo data is in place")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from server.migrate import upgrade
+    from server.seed import DEMO_PASSWORD, DEMO_USERS, SeedRefused, seed_demo
+
+    if settings.env == "production":
+        print("refused: `eldercare demo` never runs with ELDERCARE_ENV=production", file=sys.stderr)
+        return 2
+    upgrade(settings.database_url)
+    try:
+        with _session(settings) as session:
+            seed_demo(session, settings=settings)
+    except SeedRefused as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return 2
+    url = f"http://{args.host}:{args.port}"
+    print(
+        "\n".join(
+            [
+                "",
+                "eldercare demo",
+                f"  open          {url}/login",
+                f"  database      {_redact(settings.database_url)}",
+                f"  password      {DEMO_PASSWORD}  (every demo user)",
+                "  users         " + ", ".join(u.username for u in DEMO_USERS),
+                "  start with    admin (users, elders), dispatcher (console), caregiver (visits)",
+                "",
+            ]
+        ),
+        flush=True,
+    )
+    _serve(settings, host=args.host, port=args.port, workers=1)
+    return 0
+
+
+def cmd_users_add(args: argparse.Namespace, settings: Settings) -> int:
+    import getpass
+
+    from server.auth.models import Role
+    from server.auth.service import create_user, get_user_by_username
+
+    password = args.password or getpass.getpass("password: ")
+    if len(password) < 8:
+        print("the password must have at least 8 characters", file=sys.stderr)
+        return 2
+    with _session(settings) as session:
+        if get_user_by_username(session, args.username):
+            print(f"user {args.username!r} exists already", file=sys.stderr)
+            return 2
+        user = create_user(
+            session, username=args.username, password=password, full_name=args.name,
+            role=Role(args.role),
+        )  # fmt: skip
+    print(f"created {user.username} ({user.role})")
+    return 0
+
+
+def cmd_import_elders(args: argparse.Namespace, settings: Settings) -> int:
+    from server.elders.importer import import_elders, read_rows
+
+    path = Path(args.file)
+    if not path.exists():
+        print(f"no such file: {path}", file=sys.stderr)
+        return 2
+    try:
+        rows = read_rows(path)
+    except (UnicodeDecodeError, ValueError, OSError) as exc:
+        print(f"cannot read {path}: {exc}", file=sys.stderr)
+        return 2
+    with _session(settings) as session:
+        report = import_elders(session, rows=rows, actor=None)
+    if not report.ok:
+        print(f"nothing was imported: {len(report.errors)} problem(s)", file=sys.stderr)
+        for err in report.errors:
+            print(f"  row {err.row}, column {err.column}: {err.reason}", file=sys.stderr)
+        return 1
+    print(
+        f"imported: {report.created} created, {report.updated} updated, {report.unchanged} unchanged"
+    )
+    return 0
+
+
+def cmd_devices_add(args: argparse.Namespace, settings: Settings) -> int:
+    from server.auth.service import issue_hub_token
+    from server.elders.models import Device, DeviceKind, Elder
+
+    with _session(settings) as session:
+        elder = session.get(Elder, uuid.UUID(args.elder))
+        if elder is None:
+            print(f"no elder with id {args.elder}", file=sys.stderr)
+            return 2
+        device = Device(elder_id=elder.id, kind=DeviceKind(args.kind), label=args.label)
+        session.add(device)
+        session.commit()
+        print(f"device {device.id} ({device.kind}) for {elder.first_name} {elder.last_name}")
+        if device.kind == DeviceKind.HUB:
+            _, token = issue_hub_token(session, device_id=device.id, created_by=None)
+            print(f"hub token (shown once, keep it on the hub only): {token}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="eldercare", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    db = sub.add_parser("db", help="database migrations").add_subparsers(dest="db", required=True)
+    up = db.add_parser("upgrade", help="apply migrations")
+    up.add_argument("revision", nargs="?", default="head")
+    up.set_defaults(func=cmd_db_upgrade)
+
+    for name, func, helptext in (
+        ("serve", cmd_serve, "migrate, then run the server"),
+        ("demo", cmd_demo, "migrate, seed demo data, run the server"),
+    ):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("--host", default=get_settings().host)
+        p.add_argument("--port", type=int, default=get_settings().port)
+        if name == "serve":
+            p.add_argument("--workers", type=int, default=get_settings().workers)
+        p.set_defaults(func=func)
+
+    sub.add_parser("seed", help="seed demo data (refused in production)").set_defaults(
+        func=cmd_seed
+    )
+
+    users = sub.add_parser("users", help="people who log in").add_subparsers(
+        dest="users", required=True
+    )
+    add = users.add_parser("add", help="add a user")
+    add.add_argument("username")
+    add.add_argument("--role", required=True)
+    add.add_argument("--name", required=True)
+    add.add_argument("--password", help="prompted for when omitted")
+    add.set_defaults(func=cmd_users_add)
+
+    imp = sub.add_parser("import", help="import records").add_subparsers(dest="what", required=True)
+    el = imp.add_parser("elders", help="import elders from .csv or .xlsx (all or nothing)")
+    el.add_argument("file")
+    el.set_defaults(func=cmd_import_elders)
+
+    dev = sub.add_parser("devices", help="home hubs and devices").add_subparsers(
+        dest="devices", required=True
+    )
+    dadd = dev.add_parser("add", help="register a device for an elder (a hub gets a token)")
+    dadd.add_argument("--elder", required=True, help="elder id")
+    dadd.add_argument("--kind", default="hub")
+    dadd.add_argument("--label")
+    dadd.set_defaults(func=cmd_devices_add)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    args = build_parser().parse_args(argv)
+    try:
+        settings = get_settings()
+    except ValueError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    code: int = args.func(args, settings)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""Settings, read from ELDERCARE_* environment variables (and an optional .env file)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET = "dev-insecure-secret-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ELDERCARE_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    database_url: str = "sqlite:///var/eldercare.db"
+    secret_key: str = DEFAULT_SECRET
+    base_url: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+
+    default_locale: Literal["th", "en"] = "th"
+    display_timezone: str = "Asia/Bangkok"
+
+    # Browser sessions and API tokens.
+    session_cookie: str = "eldercare_session"
+    cookie_secure: bool = False
+    token_ttl_hours: int = Field(default=12, ge=1, le=24 * 30)
+
+    # Failed logins: after `login_free_failures` in `login_window_minutes`, each further
+    # attempt for that username waits twice as long as the last (capped).
+    login_free_failures: int = 5
+    login_window_minutes: int = 15
+    login_max_delay_seconds: int = 300
+
+    # Largest request body accepted anywhere (uploads have their own limit).
+    max_body_bytes: int = 1_048_576
+
+    data_dir: Path = Path("var")
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.env == "production":
+            if self.secret_key == DEFAULT_SECRET or len(self.secret_key) < 32:
+                raise ValueError(
+                    "ELDERCARE_SECRET_KEY must be set to a random value of at least 32 "
+                    "characters in production (e.g. `python -c 'import secrets; "
+                    "print(secrets.token_urlsafe(48))'`)"
+                )
+            if not self.cookie_secure:
+                raise ValueError("ELDERCARE_COOKIE_SECURE must be true in production (HTTPS)")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,109 @@
+"""Dependencies every domain shares: settings, a database session, the current person.
+
+Named `Annotated` aliases keep handlers short: `def handler(session: SessionDep, user: CurrentUser)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlmodel import Session
+
+from server.auth.models import Role, User
+from server.auth.service import csrf_valid, user_from_token
+from server.config import Settings
+from server.errors import ApiError
+from server.i18n import Locale, normalise_locale
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def request_locale(request: Request) -> Locale:
+    locale: Locale = getattr(request.state, "locale", "th")
+    return locale
+
+
+LocaleDep = Annotated[Locale, Depends(request_locale)]
+
+
+def request_id(request: Request) -> str:
+    rid: str = getattr(request.state, "request_id", "")
+    return rid
+
+
+RequestId = Annotated[str, Depends(request_id)]
+
+
+async def get_optional_user(
+    request: Request, session: SessionDep, settings: SettingsDep
+) -> User | None:
+    header = request.headers.get("authorization", "")
+    user: User | None = None
+    if header.lower().startswith("bearer "):
+        user = user_from_token(session, header[7:].strip(), settings=settings)
+    else:
+        cookie = request.cookies.get(settings.session_cookie)
+        if cookie:
+            user = user_from_token(session, cookie, settings=settings, purpose="session")
+            if user is not None and request.method not in SAFE_METHODS:
+                # Cookies ride along on cross-site requests; bearer tokens do not.
+                candidate = request.headers.get(CSRF_HEADER)
+                if candidate is None and "form" in request.headers.get("content-type", ""):
+                    form = await request.form()
+                    value = form.get(CSRF_FIELD)
+                    candidate = value if isinstance(value, str) else None
+                if not csrf_valid(cookie, candidate, settings=settings):
+                    raise ApiError(403, "csrf_failed", "common.csrf_failed")
+    if user is not None:
+        request.state.user = user
+        if not getattr(request.state, "locale_explicit", False):
+            request.state.locale = normalise_locale(user.locale) or request.state.locale
+    return user
+
+
+OptionalUser = Annotated[User | None, Depends(get_optional_user)]
+
+
+def get_current_user(user: OptionalUser) -> User:
+    if user is None:
+        raise ApiError(401, "unauthorized", "common.unauthorized")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def require_roles(*roles: Role) -> Callable[[User], User]:
+    """A dependency that lets through only the given roles (403 otherwise)."""
+    allowed = frozenset(roles)
+
+    def check(user: CurrentUser) -> User:
+        if user.role not in allowed:
+            raise ApiError(403, "forbidden", "common.forbidden")
+        return user
+
+    check.allowed_roles = allowed  # type: ignore[attr-defined]
+    return check
+
+
+AdminUser = Annotated[User, Depends(require_roles(Role.ADMIN))]

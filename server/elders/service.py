@@ -1,0 +1,338 @@
+"""Elder registry logic: scoping by role and assignment, masking, versioned updates, audit."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, func, or_, select
+
+from server.audit import service as audit
+from server.auth.models import Role, User
+from server.common.time import utcnow
+from server.elders.models import Consent, Device, Elder, EmergencyContact
+from server.elders.schemas import (
+    EDITABLE_BY,
+    HIDDEN_FROM,
+    SEES_ALL,
+    SEES_ASSIGNED,
+    ConsentIn,
+    ConsentOut,
+    ContactIn,
+    ContactOut,
+    DeviceOut,
+    ElderCreate,
+    ElderListItem,
+    ElderOut,
+    ElderPage,
+    ElderUpdate,
+    adl_group,
+)
+from server.errors import ApiError
+
+
+def age_on(birth: date, today: date | None = None) -> int:
+    today = today or date.today()
+    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+
+
+def mask_national_id(value: str) -> str:
+    return "X-XXXX-XXXXX-" + value[-3:-1] + "-" + value[-1]
+
+
+def scope_query(query: Any, user: User) -> Any:
+    """Limits a query over Elder to what `user` may see. Committee members see none."""
+    if user.role in SEES_ALL:
+        return query
+    if user.role == Role.CAREGIVER:
+        return query.where(Elder.caregiver_id == user.id)
+    if user.role == Role.VOLUNTEER:
+        return query.where(Elder.volunteer_id == user.id)
+    return query.where(sa.false())
+
+
+def can_see(user: User, elder: Elder) -> bool:
+    if user.role in SEES_ALL:
+        return True
+    if user.role == Role.CAREGIVER:
+        return elder.caregiver_id == user.id
+    if user.role == Role.VOLUNTEER:
+        return elder.volunteer_id == user.id
+    return False
+
+
+def visible_elder_ids(session: Session, user: User) -> set[uuid.UUID] | None:
+    """None means "all"; other domains use this to scope their own queries."""
+    if user.role in SEES_ALL:
+        return None
+    if user.role not in SEES_ASSIGNED:
+        return set()
+    return set(session.exec(scope_query(select(Elder.id), user)).all())
+
+
+def get_visible(session: Session, *, user: User, elder_id: uuid.UUID) -> Elder:
+    """The elder, or 404 — the same answer whether it does not exist or is not theirs."""
+    elder = session.get(Elder, elder_id)
+    if elder is None or not can_see(user, elder):
+        raise ApiError(404, "not_found", "common.not_found")
+    return elder
+
+
+def list_elders(
+    session: Session,
+    *,
+    user: User,
+    q: str | None = None,
+    status: str | None = None,
+    community: str | None = None,
+    page: int = 1,
+    page_size: int = 25,
+    request_id: str | None = None,
+) -> ElderPage:
+    query = scope_query(select(Elder), user)
+    if q:
+        like = f"%{q.strip()}%"
+        query = query.where(
+            or_(
+                col(Elder.first_name).ilike(like),
+                col(Elder.last_name).ilike(like),
+                col(Elder.community).ilike(like),
+                col(Elder.phone).ilike(like),
+            )
+        )
+    if status:
+        query = query.where(Elder.status == status)
+    if community:
+        query = query.where(Elder.community == community)
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = session.exec(
+        query.order_by(col(Elder.first_name), col(Elder.last_name), col(Elder.id))
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    ).all()
+    items = [
+        ElderListItem(
+            id=e.id,
+            first_name=e.first_name,
+            last_name=e.last_name,
+            age=age_on(e.birth_date),
+            community=e.community,
+            status=e.status,
+            lives_alone=e.lives_alone,
+            has_carer=e.has_carer,
+            adl_group=adl_group(e.adl_score),
+            caregiver_id=e.caregiver_id,
+        )
+        for e in rows
+    ]
+    audit.record_reads(
+        session,
+        actor=user,
+        entity="elder_list",
+        elder_ids=[e.id for e in rows],
+        fields=["name", "community", "status", "living_situation", "adl_group"],
+        request_id=request_id,
+    )
+    return ElderPage(items=items, total=total, page=page, page_size=page_size)
+
+
+def to_out(session: Session, elder: Elder, *, user: User) -> ElderOut:
+    hidden = set(HIDDEN_FROM.get(user.role, frozenset()))
+    data: dict[str, Any] = elder.model_dump()
+    data["age"] = age_on(elder.birth_date)
+    data["adl_group"] = adl_group(elder.adl_score)
+    if user.role != Role.ADMIN:
+        data["national_id"] = mask_national_id(elder.national_id)
+    contacts = session.exec(
+        select(EmergencyContact)
+        .where(EmergencyContact.elder_id == elder.id)
+        .order_by(col(EmergencyContact.position))
+    ).all()
+    data["emergency_contacts"] = [ContactOut.model_validate(c.model_dump()) for c in contacts]
+    if "consents" not in hidden:
+        consents = session.exec(select(Consent).where(Consent.elder_id == elder.id)).all()
+        data["consents"] = [ConsentOut.model_validate(c.model_dump()) for c in consents]
+    if "devices" not in hidden:
+        devices = session.exec(select(Device).where(Device.elder_id == elder.id)).all()
+        data["devices"] = [device_out(d) for d in devices]
+    for name in hidden:
+        data[name] = None
+    data["hidden_fields"] = sorted(hidden)
+    return ElderOut.model_validate(data)
+
+
+def device_out(device: Device) -> DeviceOut:
+    return DeviceOut.model_validate(device.model_dump())
+
+
+def read_elder(
+    session: Session, *, user: User, elder_id: uuid.UUID, request_id: str | None
+) -> ElderOut:
+    elder = get_visible(session, user=user, elder_id=elder_id)
+    out = to_out(session, elder, user=user)
+    shown = {k for k, v in out.model_dump().items() if v is not None} - {"hidden_fields"}
+    audit.record_reads(
+        session,
+        actor=user,
+        entity="elder",
+        elder_ids=[elder.id],
+        fields=shown,
+        request_id=request_id,
+    )
+    return out
+
+
+def _replace_contacts(session: Session, elder_id: uuid.UUID, contacts: list[ContactIn]) -> None:
+    for old in session.exec(
+        select(EmergencyContact).where(EmergencyContact.elder_id == elder_id)
+    ).all():
+        session.delete(old)
+    session.flush()
+    for position, contact in enumerate(contacts):
+        session.add(EmergencyContact(elder_id=elder_id, position=position, **contact.model_dump()))
+
+
+def _check_assignees(session: Session, values: dict[str, Any]) -> None:
+    expected = {
+        "caregiver_id": Role.CAREGIVER,
+        "care_manager_id": Role.CARE_MANAGER,
+        "volunteer_id": Role.VOLUNTEER,
+    }
+    for field, role in expected.items():
+        user_id = values.get(field)
+        if user_id is None:
+            continue
+        assignee = session.get(User, user_id)
+        if assignee is None or assignee.role != role:
+            raise ApiError(
+                422, "invalid_assignee", "elders.invalid_assignee", field=field, role=role.value
+            )
+
+
+def create_elder(
+    session: Session, *, user: User, data: ElderCreate, request_id: str | None
+) -> Elder:
+    if session.exec(select(Elder.id).where(Elder.national_id == data.national_id)).first():
+        raise ApiError(409, "duplicate_national_id", "elders.duplicate", field="national_id")
+    values = data.model_dump(exclude={"emergency_contacts"})
+    _check_assignees(session, values)
+    elder = Elder(**values)
+    session.add(elder)
+    session.flush()
+    _replace_contacts(session, elder.id, data.emergency_contacts)
+    audit.record(
+        session,
+        actor=user,
+        action="create",
+        entity="elder",
+        entity_id=elder.id,
+        elder_id=elder.id,
+        fields=values.keys(),
+        request_id=request_id,
+    )
+    session.commit()
+    return elder
+
+
+def update_elder(
+    session: Session,
+    *,
+    user: User,
+    elder_id: uuid.UUID,
+    data: ElderUpdate,
+    request_id: str | None,
+) -> ElderOut:
+    elder = get_visible(session, user=user, elder_id=elder_id)
+    changes = data.model_dump(exclude_unset=True, exclude={"version"})
+    allowed = EDITABLE_BY.get(user.role, frozenset())
+    refused = sorted(set(changes) - allowed)
+    if refused:
+        raise ApiError(
+            403, "field_not_editable", "elders.field_not_editable", field=refused[0],
+            extra={"fields": refused},
+        )  # fmt: skip
+    if data.version != elder.version:
+        raise ApiError(
+            409,
+            "stale_version",
+            "elders.stale_version",
+            field="version",
+            extra={"current": to_out(session, elder, user=user).model_dump(mode="json")},
+        )
+    contacts = changes.pop("emergency_contacts", None)
+    _check_assignees(session, changes)
+    # The WHERE on version makes two simultaneous edits impossible to both succeed.
+    result = session.execute(
+        sa.update(Elder)
+        .where(col(Elder.id) == elder_id, col(Elder.version) == data.version)
+        .values(**changes, version=data.version + 1, updated_at=utcnow())
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
+        session.refresh(elder)
+        raise ApiError(
+            409,
+            "stale_version",
+            "elders.stale_version",
+            field="version",
+            extra={"current": to_out(session, elder, user=user).model_dump(mode="json")},
+        )
+    if contacts is not None:
+        _replace_contacts(session, elder_id, [ContactIn.model_validate(c) for c in contacts])
+    audit.record(
+        session,
+        actor=user,
+        action="update",
+        entity="elder",
+        entity_id=elder_id,
+        elder_id=elder_id,
+        fields=[*changes, *(["emergency_contacts"] if contacts is not None else [])],
+        request_id=request_id,
+    )
+    session.commit()
+    session.refresh(elder)
+    return to_out(session, elder, user=user)
+
+
+def add_consent(
+    session: Session, *, user: User, elder_id: uuid.UUID, data: ConsentIn, request_id: str | None
+) -> Consent:
+    elder = get_visible(session, user=user, elder_id=elder_id)
+    consent = Consent(
+        elder_id=elder.id,
+        given_on=data.given_on,
+        scope=[s.value for s in data.scope],
+        notes=data.notes,
+        recorded_by=user.id,
+    )
+    session.add(consent)
+    audit.record(
+        session, actor=user, action="create", entity="consent", entity_id=consent.id,
+        elder_id=elder.id, fields=["scope", "given_on"], request_id=request_id,
+    )  # fmt: skip
+    session.commit()
+    return consent
+
+
+def withdraw_consent(
+    session: Session,
+    *,
+    user: User,
+    elder_id: uuid.UUID,
+    consent_id: uuid.UUID,
+    on: date,
+    request_id: str | None,
+) -> Consent:
+    consent = session.get(Consent, consent_id)
+    if consent is None or consent.elder_id != elder_id:
+        raise ApiError(404, "not_found", "common.not_found")
+    consent.withdrawn_on = on
+    session.add(consent)
+    audit.record(
+        session, actor=user, action="update", entity="consent", entity_id=consent.id,
+        elder_id=elder_id, fields=["withdrawn_on"], request_id=request_id,
+    )  # fmt: skip
+    session.commit()
+    return consent

@@ -1,0 +1,58 @@
+"""The application factory. Each domain contributes a router; pages sit beside their API."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+from sqlmodel import Session
+
+from server import web
+from server.audit.router import router as audit_router
+from server.auth.router import router as auth_router
+from server.auth.ui import router as auth_pages
+from server.config import Settings, get_settings
+from server.db import make_engine
+from server.elders.router import router as elders_router
+from server.elders.ui import router as elders_pages
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    engine = make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(title="eldercare", version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.engine = engine
+    web.install(app)
+    app.add_middleware(web.BodyLimitMiddleware, limit=settings.max_body_bytes, overrides={})
+    app.mount("/static", StaticFiles(directory=web.SERVER_ROOT / "ui" / "static"), name="static")
+
+    @app.get("/api/v1/health", tags=["health"])
+    def health() -> JSONResponse:
+        try:
+            with Session(engine) as session:
+                session.execute(text("SELECT 1"))
+        except Exception as exc:  # any failure is the answer, not a crash
+            log.error("health check: database unreachable: %s", type(exc).__name__)
+            return JSONResponse(
+                {"status": "error", "database": f"unreachable ({type(exc).__name__})"},
+                status_code=503,
+            )
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+    for router in (auth_router, elders_router, audit_router, auth_pages, elders_pages):
+        app.include_router(router)
+    return app

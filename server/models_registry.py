@@ -1,0 +1,11 @@
+"""Imports every table so Alembic and the tests see the whole schema."""
+
+from sqlmodel import SQLModel
+
+from server.audit import models as audit_models
+from server.auth import models as auth_models
+from server.elders import models as elders_models
+
+metadata = SQLModel.metadata
+
+__all__ = ["audit_models", "auth_models", "elders_models", "metadata"]

@@ -1,0 +1,225 @@
+"""What every request and page shares: request ids, language, body limits, errors, templates."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from server.auth.models import Role, User
+from server.auth.service import csrf_token
+from server.config import Settings
+from server.errors import ApiError
+from server.i18n import (
+    DEFAULT_LOCALE,
+    Locale,
+    format_date,
+    format_datetime,
+    negotiate,
+    normalise_locale,
+    translate,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class NavLink:
+    href: str
+    label: str  # i18n key
+    roles: frozenset[Role]
+
+
+# Each domain registers its pages here (in its ui module) so the menu fits the role.
+NAV: list[NavLink] = []
+
+
+def register_nav(href: str, label: str, roles: set[Role] | frozenset[Role]) -> None:
+    if all(link.href != href for link in NAV):
+        NAV.append(NavLink(href=href, label=label, roles=frozenset(roles)))
+
+
+def nav_links(user: User | None) -> list[NavLink]:
+    return [link for link in NAV if user is not None and user.role in link.roles]
+
+
+SERVER_ROOT = Path(__file__).parent
+LANG_COOKIE = "lang"
+
+
+def _template_dirs() -> list[Path]:
+    shared = SERVER_ROOT / "ui" / "templates"
+    domains = sorted(p for p in SERVER_ROOT.glob("*/ui/templates") if p != shared)
+    return [shared, *domains]
+
+
+def _page_context(request: Request) -> dict[str, Any]:
+    locale: Locale = getattr(request.state, "locale", DEFAULT_LOCALE)
+    settings: Settings = request.app.state.settings
+    session_cookie = request.cookies.get(settings.session_cookie)
+
+    def t(key: str, **params: Any) -> str:
+        return translate(key, locale, **params)
+
+    return {
+        "t": t,
+        "locale": locale,
+        "user": getattr(request.state, "user", None),
+        "nav_links": nav_links,
+        "csrf_token": csrf_token(session_cookie, settings=settings) if session_cookie else "",
+        "fmt_date": lambda value: format_date(value, locale),
+        "fmt_datetime": lambda value: format_datetime(value, locale),
+    }
+
+
+templates = Jinja2Templates(
+    env=Environment(
+        loader=ChoiceLoader([FileSystemLoader(str(d)) for d in _template_dirs()]),
+        autoescape=True,
+    ),
+    context_processors=[_page_context],
+)
+
+
+def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+def wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
+        "accept", ""
+    )
+
+
+class BodyLimitMiddleware:
+    """Refuses oversized bodies with 413 before a handler buffers them."""
+
+    def __init__(self, app: ASGIApp, *, limit: int, overrides: dict[str, int]) -> None:
+        self.app = app
+        self.limit = limit
+        self.overrides = overrides
+
+    def _limit_for(self, path: str) -> int:
+        for prefix, limit in self.overrides.items():
+            if path.startswith(prefix):
+                return limit
+        return self.limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self._limit_for(scope["path"])
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _too_large(scope, receive, send, limit)
+            return
+        seen = 0
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _BodyTooLarge:
+            await _too_large(scope, receive, send, limit)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+    locale = _locale_from_headers(dict(scope.get("headers") or []))
+    response = JSONResponse(
+        {
+            "detail": {
+                "code": "body_too_large",
+                "message": translate("common.body_too_large", locale, limit=limit),
+                "limit": limit,
+            }
+        },
+        status_code=413,
+    )
+    await response(scope, receive, send)
+
+
+def _locale_from_headers(headers: dict[bytes, bytes]) -> Locale:
+    accept = headers.get(b"accept-language", b"").decode("latin-1")
+    return negotiate(accept) or DEFAULT_LOCALE
+
+
+def install(app: FastAPI) -> None:
+    """Middleware and error handlers shared by every route."""
+
+    @app.middleware("http")
+    async def request_context(request: Request, call_next: Any) -> Response:
+        rid = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
+        request.state.request_id = rid
+        explicit = normalise_locale(request.query_params.get("lang")) or normalise_locale(
+            request.cookies.get(LANG_COOKIE)
+        )
+        request.state.locale_explicit = explicit is not None
+        request.state.locale = (
+            explicit
+            or negotiate(request.headers.get("accept-language"))
+            or app.state.settings.default_locale
+        )
+        response: Response = await call_next(request)
+        response.headers["X-Request-ID"] = rid
+        chosen = normalise_locale(request.query_params.get("lang"))
+        if chosen:
+            response.set_cookie(LANG_COOKIE, chosen, samesite="lax", max_age=365 * 86400)
+        return response
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> Response:
+        locale: Locale = getattr(request.state, "locale", DEFAULT_LOCALE)
+        if wants_html(request) and exc.status_code == 401:
+            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        message = translate(exc.message_key, locale, **exc.params)
+        if wants_html(request):
+            return render(request, "error.html", status_code=exc.status_code, message=message)
+        body: dict[str, Any] = {"code": exc.code, "message": message}
+        if exc.field:
+            body["field"] = exc.field
+        body.update(exc.extra)
+        return JSONResponse({"detail": body}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        locale: Locale = getattr(request.state, "locale", DEFAULT_LOCALE)
+        errors = [
+            {
+                "field": ".".join(str(p) for p in err["loc"] if p != "body"),
+                "message": err["msg"],
+                "type": err["type"],
+            }
+            for err in exc.errors()
+        ]
+        return JSONResponse(
+            {
+                "detail": {
+                    "code": "validation_failed",
+                    "message": translate("common.validation_failed", locale),
+                    "errors": errors,
+                }
+            },
+            status_code=422,
+        )
