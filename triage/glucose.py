@@ -7,7 +7,6 @@ as programme policy). mmol/L readings are converted (x 18.016) and judged in mg/
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -31,6 +30,8 @@ GlucoseUnit = Literal["mg/dL", "mmol/L"]
 
 
 class GlucoseAssessment(BaseModel):
+    """`value`/`unit` as measured; `value_mg_dl` as judged (converted, whole mg/dL)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     category: GlucoseCategory
@@ -71,7 +72,8 @@ def assess_glucose(
     rules = RULE_SET.glucose
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ImplausibleReading("glucose", value, f"glucose: expected a number, got {value!r}")
-    mg_dl = check_reading("glucose", to_mg_dl(float(value), unit))
+    exact = check_reading("glucose", to_mg_dl(float(value), unit))
+    mg_dl = float(round_half_up(exact, rules.resolution))
     checked_unit: GlucoseUnit = "mg/dL" if unit == "mg/dL" else "mmol/L"
 
     applied: list[str] = []
@@ -99,7 +101,7 @@ def assess_glucose(
     else:
         category = "in_range"
 
-    shown = int(round_half_up(mg_dl, Decimal(1)))
+    shown = display_number(mg_dl)
     reasons = [reason(f"triage.glucose.{category}", value_mg_dl=shown)]
     if checked_unit == "mmol/L":
         reasons.append(reason("triage.glucose.converted", value=float(value), value_mg_dl=shown))

@@ -156,6 +156,9 @@ class BloodPressureRules:
 class GlucoseRules:
     source: str
     mmol_to_mg_dl: float
+    # Readings are judged at whole mg/dL, the precision meters display; this also keeps the
+    # ADA's paired mmol/L figures (3.9, 3.0, 10.0, 13.9, 22.2) on the same side of each line.
+    resolution: Decimal
     level_1_below: float
     level_2_below: float
     urgent_above: float
@@ -304,6 +307,7 @@ RULE_SET = RuleSet(
     glucose=GlucoseRules(
         source=GLUCOSE_SOURCE,
         mmol_to_mg_dl=18.016,
+        resolution=Decimal(1),
         level_1_below=70,
         level_2_below=54,
         urgent_above=250,
