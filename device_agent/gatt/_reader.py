@@ -29,9 +29,10 @@ class Reader:
 
     def error(self, message: str, *, field: str, offset: int | None = None) -> ParseError:
         return ParseError(
-            f"{self.what}: {message}",
+            message,
             field=field,
             offset=self.offset if offset is None else offset,
+            context=self.what,
         )
 
     def take(self, size: int, field: str) -> bytes:

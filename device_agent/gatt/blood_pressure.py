@@ -56,6 +56,16 @@ class MeasurementStatus:
             improper_position=bool(raw & 0x0020),
         )
 
+    def as_flags(self) -> dict[str, bool | str]:
+        """JSON-safe flags for an event payload (``VitalsPayload.flags``)."""
+        return {
+            "body_movement": self.body_movement,
+            "cuff_too_loose": self.cuff_too_loose,
+            "irregular_pulse": self.irregular_pulse,
+            "pulse_range": self.pulse_range,
+            "improper_position": self.improper_position,
+        }
+
     @classmethod
     def build(
         cls,

@@ -27,7 +27,6 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESCCM
 
 from device_agent.gatt._reader import Reader
-from device_agent.gatt.errors import ParseError
 
 SERVICE_UUID = 0xFCD2
 SERVICE_UUID_STR = "0000fcd2-0000-1000-8000-00805f9b34fb"
@@ -39,6 +38,8 @@ INFO_TRIGGER_BASED = 0x04
 VERSION = 2
 
 _COUNTER_SIZE = 4
+# One AD structure holds at most 254 bytes after its length byte: AD type, UUID16, data.
+MAX_SERVICE_DATA = 251
 _MIC_SIZE = 4
 
 OBJECT_PACKET_ID = 0x00
@@ -221,6 +222,13 @@ def parse(
     needed for encrypted packets; a malformed key or MAC argument raises ``ValueError``.
     """
     reader = Reader(service_data, what="BTHome")
+    if len(reader.data) > MAX_SERVICE_DATA:
+        raise reader.error(
+            f"{len(reader.data)} bytes is more than one advertisement can carry "
+            f"({MAX_SERVICE_DATA})",
+            field="service_data",
+            offset=MAX_SERVICE_DATA,
+        )
     info = reader.u8("device_info")
     version = info >> 5
     if version != VERSION:
@@ -243,11 +251,17 @@ def parse(
                 field="counter",
             )
         if bind_key is None:
-            raise ParseError("BTHome: encrypted packet; a bind key is needed to read it")
+            raise reader.error(
+                "encrypted packet; a bind key is needed to read it", field="device_info", offset=0
+            )
         key = _key_bytes(bind_key)
         nonce_mac = _mac_bytes(mac) if mac is not None else advertised_mac
         if nonce_mac is None:
-            raise ParseError("BTHome: encrypted packet; the device MAC address is needed")
+            raise reader.error(
+                "encrypted packet; the device MAC address is needed to decrypt it",
+                field="device_info",
+                offset=0,
+            )
         body = reader.rest()
         ciphertext = body[: -(_COUNTER_SIZE + _MIC_SIZE)]
         counter_bytes = body[-(_COUNTER_SIZE + _MIC_SIZE) : -_MIC_SIZE]
@@ -257,8 +271,10 @@ def parse(
                 _nonce(nonce_mac, info, counter_bytes), ciphertext + mic, None
             )
         except InvalidTag:
-            raise ParseError(
-                "BTHome: decryption failed (wrong bind key or MAC, or a corrupted packet)"
+            raise reader.error(
+                "decryption failed (wrong bind key or MAC, or a corrupted packet)",
+                field="mic",
+                offset=len(reader.data) - _MIC_SIZE,
             ) from None
         counter = int.from_bytes(counter_bytes, "little")
         # Offsets in errors below count from the start of the decrypted objects.

@@ -29,6 +29,13 @@ def test_published_vector() -> None:
     assert m.status.irregular_pulse
     assert m.status.pulse_range == "within"
     assert m.status.improper_position
+    assert m.status.as_flags() == {
+        "body_movement": True,
+        "cuff_too_loose": True,
+        "irregular_pulse": True,
+        "pulse_range": "within",
+        "improper_position": True,
+    }
 
 
 def test_minimal_kpa_measurement() -> None:

@@ -198,6 +198,12 @@ def test_encrypted_too_short_for_counter_and_mic() -> None:
             bthome.parse(PUBLISHED_ENCRYPTED[:n], bind_key=KEY, mac=MAC)
 
 
+def test_oversized_service_data_is_a_parse_error() -> None:
+    with pytest.raises(ParseError, match="more than one advertisement"):
+        bthome.parse(h("41") + bytes(70_000), bind_key=KEY, mac=MAC)
+    assert bthome.parse(h("40") + h("3A00") * 125).button_events == (ButtonEvent.NONE,) * 125
+
+
 def test_bad_key_or_mac_arguments_are_value_errors() -> None:
     with pytest.raises(ValueError, match="16 bytes"):
         bthome.parse(PUBLISHED_ENCRYPTED, bind_key="00", mac=MAC)
