@@ -114,3 +114,12 @@ def test_below_personal_target_is_followed_up() -> None:
 def test_bad_input(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         assess_spo2(**kwargs)  # type: ignore[arg-type]
+
+
+def test_care_plan_targets_stay_within_the_limits() -> None:
+    with pytest.raises(ValueError, match="spo2_target must lie within 70-100"):
+        Overrides(spo2_target=TargetRange(low=50, high=92))
+    with pytest.raises(ValueError, match="spo2_scale"):
+        Overrides(spo2_scale=3)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="extra"):
+        Overrides(spo2_targett=TargetRange(low=88, high=92))
