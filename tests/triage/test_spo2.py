@@ -120,6 +120,6 @@ def test_care_plan_targets_stay_within_the_limits() -> None:
     with pytest.raises(ValueError, match="spo2_target must lie within 70-100"):
         Overrides(spo2_target=TargetRange(low=50, high=92))
     with pytest.raises(ValueError, match="spo2_scale"):
-        Overrides(spo2_scale=3)  # type: ignore[arg-type]
+        Overrides(spo2_scale=3)
     with pytest.raises(ValueError, match="extra"):
-        Overrides(spo2_targett=TargetRange(low=88, high=92))
+        Overrides(spo2_targett=TargetRange(low=88, high=92))  # type: ignore[call-arg]
