@@ -13,17 +13,9 @@ parameters (texts: `server/i18n/locales/{th,en}/triage.json`; keys: `REASON_KEYS
 
 from triage.bp import BloodPressureAssessment, BpCategory, assess_blood_pressure
 from triage.glucose import GlucoseAssessment, GlucoseCategory, assess_glucose, to_mg_dl
-from triage.models import (
-    BpTarget,
-    Consciousness,
-    Overrides,
-    Priority,
-    Reason,
-    TargetRange,
-    most_urgent,
-    priority_rank,
-)
+from triage.models import Consciousness, Priority, Reason, most_urgent, priority_rank
 from triage.news2 import News2Result, news2_score
+from triage.overrides import BpTarget, Overrides, TargetRange
 from triage.priority import EVENT_KINDS, PriorityResult, prioritise_event, profile_risk
 from triage.profile import AdlGroup, ElderProfile, adl_group
 from triage.queue import QueueItem, order_alerts, queue_key

@@ -11,7 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from triage.models import Overrides, Priority, Reason
+from triage.models import Priority, Reason
+from triage.overrides import Overrides
 from triage.reasons import reason
 from triage.rules import RULE_SET, BloodPressureRules, round_half_up
 from triage.validate import check_reading

@@ -1,12 +1,11 @@
-"""Shared value types: priority colours, reasons, consciousness levels and care-plan overrides."""
+"""Shared value types: priority colours, reasons and consciousness levels."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from enum import StrEnum
-from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class _Frozen(BaseModel):
@@ -75,48 +74,3 @@ def parse_consciousness(value: Consciousness | str) -> Consciousness:
     except ValueError:
         allowed = ", ".join(level.value for level in Consciousness)
         raise ValueError(f"consciousness must be one of {allowed}; got {value!r}") from None
-
-
-class TargetRange(_Frozen):
-    low: float
-    high: float
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Self:
-        if not self.low < self.high:
-            raise ValueError(f"target low ({self.low}) must be below high ({self.high})")
-        return self
-
-
-class BpTarget(_Frozen):
-    """A personal blood-pressure goal: readings at or below both are not followed up."""
-
-    systolic_max: int = Field(ge=100, le=180)
-    diastolic_max: int = Field(ge=60, le=110)
-
-
-class Overrides(_Frozen):
-    """Per-elder targets from a care plan, set by a clinician.
-
-    They move only the follow-up line (GREEN versus nothing to raise). They never lower an
-    urgent (YELLOW) or critical (RED) result, and every result lists the overrides it used.
-    """
-
-    spo2_scale: Literal[1, 2] | None = None
-    spo2_target: TargetRange | None = None
-    bp_target: BpTarget | None = None
-    glucose_target: TargetRange | None = None  # mg/dL
-    # Where the overrides come from (e.g. a care-plan id and version), echoed for audit.
-    source: str | None = Field(default=None, max_length=200)
-
-    @model_validator(mode="after")
-    def _plausible(self) -> Self:
-        if self.spo2_target is not None and not (
-            self.spo2_target.low >= 70 and self.spo2_target.high <= 100
-        ):
-            raise ValueError("spo2_target must lie within 70-100 %")
-        if self.glucose_target is not None and not (
-            self.glucose_target.low >= 54 and self.glucose_target.high <= 400
-        ):
-            raise ValueError("glucose_target must lie within 54-400 mg/dL")
-        return self

@@ -3,6 +3,8 @@
 Most urgent colour first; within a colour, the least time left to the response target (an
 overdue alert has negative time left, so it comes first); then the higher risk; then the
 older alert. An alert with no target sorts after those with one in its colour.
+Source: programme policy (the dispatch console's order, issue 3); risk comes from
+`prioritise_event` (RULE_SET.risk).
 """
 
 from __future__ import annotations

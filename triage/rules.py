@@ -11,7 +11,7 @@ computed with, so a stored result can always be explained later.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from types import MappingProxyType
 from typing import Literal
@@ -196,6 +196,27 @@ class PlausibleRange:
 
 
 @dataclass(frozen=True)
+class PlausibleRules:
+    """Input checks: a value outside these ranges is refused as an error, never scored."""
+
+    source: str
+    ranges: MappingProxyType[str, PlausibleRange]
+
+
+@dataclass(frozen=True)
+class OverrideLimits:
+    """Bounds on what a care plan may set, so a typo cannot switch an alert off."""
+
+    source: str
+    spo2_target_min: float
+    spo2_target_max: float
+    glucose_target_min: float
+    glucose_target_max: float
+    bp_systolic_max_range: tuple[int, int]
+    bp_diastolic_max_range: tuple[int, int]
+
+
+@dataclass(frozen=True)
 class EventRules:
     source: str
     kind_priority: MappingProxyType[str, Priority | None]
@@ -242,9 +263,8 @@ class RuleSet:
     events: EventRules
     risk: RiskRules
     adl: AdlRules
-    plausible: MappingProxyType[str, PlausibleRange] = field(
-        default_factory=lambda: MappingProxyType({})
-    )
+    plausible: PlausibleRules
+    override_limits: OverrideLimits
 
 
 _R = Priority.RED
@@ -386,16 +406,34 @@ RULE_SET = RuleSet(
         home_bound_min=5,
         score_max=20,
     ),
-    plausible=MappingProxyType(
-        {
-            "systolic": PlausibleRange(40, 300, "mmHg"),
-            "diastolic": PlausibleRange(20, 200, "mmHg"),
-            "mean_arterial_pressure": PlausibleRange(30, 250, "mmHg"),
-            "pulse": PlausibleRange(20, 300, "/min"),
-            "spo2": PlausibleRange(1, 100, "%"),
-            "glucose": PlausibleRange(10, 1500, "mg/dL"),
-            "temperature": PlausibleRange(25, 45, "°C"),
-            "respiration_rate": PlausibleRange(2, 80, "/min"),
-        }
+    plausible=PlausibleRules(
+        source=(
+            "Programme policy: the widest values home devices and people can produce; outside "
+            "them a number is a unit mix-up (°F, kPa, mmol/L as mg/dL) or a device fault."
+        ),
+        ranges=MappingProxyType(
+            {
+                "systolic": PlausibleRange(40, 300, "mmHg"),
+                "diastolic": PlausibleRange(20, 200, "mmHg"),
+                "mean_arterial_pressure": PlausibleRange(30, 250, "mmHg"),
+                "pulse": PlausibleRange(20, 300, "/min"),
+                "spo2": PlausibleRange(1, 100, "%"),
+                "glucose": PlausibleRange(10, 1500, "mg/dL"),
+                "temperature": PlausibleRange(25, 45, "°C"),
+                "respiration_rate": PlausibleRange(2, 80, "/min"),
+            }
+        ),
+    ),
+    override_limits=OverrideLimits(
+        source=(
+            "Programme policy: care-plan targets stay inside the emergency lines of this rule "
+            "set (SpO2 70-100 %, glucose 54-400 mg/dL, BP goals 100-180 / 60-110 mmHg)."
+        ),
+        spo2_target_min=70,
+        spo2_target_max=100,
+        glucose_target_min=54,
+        glucose_target_max=400,
+        bp_systolic_max_range=(100, 180),
+        bp_diastolic_max_range=(60, 110),
     ),
 )

@@ -10,8 +10,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from triage.models import Overrides, Priority, Reason
+from triage.models import Priority, Reason
 from triage.news2 import spo2_points
+from triage.overrides import Overrides
 from triage.reasons import reason
 from triage.rules import RULE_SET, round_half_up
 from triage.validate import check_reading, check_scale, display_number

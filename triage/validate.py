@@ -23,7 +23,7 @@ def check_reading(code: str, value: object) -> float:
     number = float(value)
     if not math.isfinite(number):
         raise ImplausibleReading(code, value, f"{code}: {value!r} is not a finite number")
-    plausible = RULE_SET.plausible[code]
+    plausible = RULE_SET.plausible.ranges[code]
     if not plausible.low <= number <= plausible.high:
         raise ImplausibleReading(
             code,

@@ -13,7 +13,6 @@ from triage.bp import BloodPressureAssessment, assess_blood_pressure
 from triage.glucose import GlucoseAssessment, assess_glucose
 from triage.models import (
     Consciousness,
-    Overrides,
     Priority,
     Reason,
     most_urgent,
@@ -21,6 +20,7 @@ from triage.models import (
     priority_rank,
 )
 from triage.news2 import News2Result, news2_score
+from triage.overrides import Overrides
 from triage.profile import ElderProfile
 from triage.reasons import DISCLAIMER, MEASUREMENT_CODES, reason
 from triage.rules import RULE_SET

@@ -116,3 +116,5 @@ def test_bad_readings_are_clear_errors(systolic: float, diastolic: float, messag
 def test_bp_target_is_validated() -> None:
     with pytest.raises(ValueError):
         BpTarget(systolic_max=250, diastolic_max=90)
+    with pytest.raises(ValueError, match="diastolic_max must be 60-110"):
+        BpTarget(systolic_max=150, diastolic_max=130)
