@@ -31,7 +31,8 @@ class User(SQLModel, table=True):
     full_name: str = Field(max_length=200)
     role: Role = Field(sa_type=str_enum(Role), index=True)
     password_hash: str = Field(max_length=255)
-    locale: str = Field(default="th", max_length=8)
+    # None: follow the browser (Accept-Language); "th" or "en": the person chose.
+    locale: str | None = Field(default=None, max_length=8)
     phone: str | None = Field(default=None, max_length=32)
     active: bool = True
     # Bumping this invalidates every token and browser session the user holds.

@@ -17,7 +17,7 @@ class UserOut(BaseModel):
     username: str
     full_name: str
     role: Role
-    locale: str
+    locale: str | None
     phone: str | None
     active: bool
 
@@ -27,7 +27,7 @@ class UserCreate(BaseModel):
     password: str = Field(min_length=8, max_length=128)
     full_name: str = Field(min_length=1, max_length=200)
     role: Role
-    locale: str = Field(default="th", pattern="^(th|en)$")
+    locale: str | None = Field(default=None, pattern="^(th|en)$")
     phone: str | None = Field(default=None, max_length=32)
 
 
@@ -41,4 +41,4 @@ class UserUpdate(BaseModel):
 
 
 class MeUpdate(BaseModel):
-    locale: str = Field(pattern="^(th|en)$")
+    locale: str | None = Field(pattern="^(th|en)$")

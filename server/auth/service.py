@@ -42,7 +42,7 @@ def create_user(
     password: str,
     full_name: str,
     role: Role,
-    locale: str = "th",
+    locale: str | None = None,
     phone: str | None = None,
 ) -> User:
     user = User(

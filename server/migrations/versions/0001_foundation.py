@@ -79,7 +79,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("password_hash", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
-        sa.Column("locale", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+        sa.Column("locale", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=True),
         sa.Column("phone", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("token_version", sa.Integer(), nullable=False),

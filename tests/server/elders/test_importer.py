@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from openpyxl import Workbook
+from sqlmodel import Session, func, select
+
+from server.elders.importer import COLUMNS, import_elders, read_rows
+from server.elders.models import Elder
+from tests.server.factories import thai_id
+
+
+def _row(**overrides: str) -> dict[str, str]:
+    row = {c: "" for c in COLUMNS}
+    row.update(
+        national_id=thai_id(),
+        first_name="สมศรี",
+        last_name="ใจดี",
+        birth_date="2490-05-01",  # Buddhist Era, as Thai records often have it
+        sex="female",
+        address="1 หมู่ 2",
+        community="ชุมชนบ้านเก่า",
+        lives_alone="ใช่",
+        has_carer="no",
+        chronic_conditions="เบาหวาน; ความดันโลหิตสูง",
+        adl_score="9",
+        contact_name="สมใจ",
+        contact_relation="ลูก",
+        contact_phone="0812345678",
+    )
+    row.update(overrides)
+    return row
+
+
+def _write_csv(path: Path, rows: list[dict[str, str]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(COLUMNS))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def _count(session: Session) -> int:
+    return session.exec(select(func.count()).select_from(Elder)).one()
+
+
+def test_csv_import_is_idempotent(session: Session, tmp_path: Path) -> None:
+    path = _write_csv(tmp_path / "elders.csv", [_row(), _row(first_name="มานพ", sex="male")])
+    first = import_elders(session, rows=read_rows(path), actor=None)
+    assert (first.created, first.updated, first.unchanged, first.errors) == (2, 0, 0, [])
+    elder = session.exec(select(Elder).where(Elder.first_name == "สมศรี")).one()
+    assert elder.birth_date.year == 1947 and elder.lives_alone and not elder.has_carer
+    assert elder.chronic_conditions == ["เบาหวาน", "ความดันโลหิตสูง"]
+    second = import_elders(session, rows=read_rows(path), actor=None)
+    assert (second.created, second.updated, second.unchanged) == (0, 0, 2)
+    assert _count(session) == 2
+
+
+def test_one_bad_row_imports_nothing_and_names_every_problem(
+    session: Session, tmp_path: Path
+) -> None:
+    rows = [
+        _row(),
+        _row(national_id="1111111111111", adl_score="30"),
+        _row(birth_date="not a date", first_name=""),
+    ]
+    report = import_elders(
+        session, rows=read_rows(_write_csv(tmp_path / "bad.csv", rows)), actor=None
+    )
+    assert not report.ok
+    problems = {(e.row, e.column) for e in report.errors}
+    assert {(3, "national_id"), (3, "adl_score"), (4, "birth_date"), (4, "first_name")} <= problems
+    assert _count(session) == 0
+
+
+def test_duplicate_ids_in_one_file_are_caught(session: Session, tmp_path: Path) -> None:
+    same = thai_id()
+    report = import_elders(
+        session,
+        rows=read_rows(
+            _write_csv(tmp_path / "d.csv", [_row(national_id=same), _row(national_id=same)])
+        ),
+        actor=None,
+    )
+    assert [(e.row, e.column) for e in report.errors] == [(3, "national_id")]
+
+
+def test_xlsx_import(session: Session, tmp_path: Path) -> None:
+    book = Workbook()
+    sheet = book.active
+    sheet.append(list(COLUMNS))
+    sheet.append([_row()[c] for c in COLUMNS])
+    path = tmp_path / "elders.xlsx"
+    book.save(path)
+    report = import_elders(session, rows=read_rows(path), actor=None)
+    assert report.created == 1, report.errors
