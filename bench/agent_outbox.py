@@ -74,16 +74,26 @@ class WatchedOutbox(Outbox):
         self.acked_total = 0
         self._target = 0
         self._reached = asyncio.Event()
+        self._waiters: dict[str, asyncio.Event] = {}
 
     async def ack(self, ids: Collection[str]) -> int:
         deleted = await super().ack(ids)
         now = time.perf_counter()
         for event_id in ids:
             self.acked[event_id] = now
+            if (waiter := self._waiters.pop(event_id, None)) is not None:
+                waiter.set()
         self.acked_total += deleted
         if self.acked_total >= self._target:
             self._reached.set()
         return deleted
+
+    async def wait_for(self, event_id: str) -> float:
+        """When ``event_id`` was acked (perf_counter seconds)."""
+        if event_id not in self.acked:
+            waiter = self._waiters.setdefault(event_id, asyncio.Event())
+            await waiter.wait()
+        return self.acked[event_id]
 
     async def wait_acked(self, total: int) -> None:
         self._target = total

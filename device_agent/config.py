@@ -107,7 +107,7 @@ class DeviceConfig(_Strict):
 
 class UplinkConfig(_Strict):
     batch_size: int = Field(default=MAX_EVENTS_PER_BATCH, ge=1, le=MAX_EVENTS_PER_BATCH)
-    max_frames_in_flight: int = Field(default=4, ge=1, le=64)
+    max_frames_in_flight: int = Field(default=2, ge=1, le=64)
     ack_timeout_s: float = Field(default=30.0, gt=0)
     backoff_base_s: float = Field(default=0.5, gt=0)
     backoff_cap_s: float = Field(default=30.0, gt=0)
