@@ -135,7 +135,7 @@ def seed_demo(session: Session, *, settings: Settings, elders: int = 36, seed: i
             birth_date=today.replace(year=today.year - age) - timedelta(days=rng.randint(1, 360)),
             sex=sex,
             phone=f"08{rng.randint(10000000, 99999999)}",
-            address=f"{rng.randint(1, 199)}/{rng.randint(1, 40)} หมู่ {index % 9 + 1} {community}",
+            address=f"{rng.randint(1, 199)}/{rng.randint(1, 40)} หมู่ {index % 9 + 1}",
             community=community,
             latitude=round(lat + rng.uniform(-0.004, 0.004), 6),
             longitude=round(lon + rng.uniform(-0.004, 0.004), 6),
@@ -160,7 +160,7 @@ def seed_demo(session: Session, *, settings: Settings, elders: int = 36, seed: i
             session.add(
                 EmergencyContact(
                     elder_id=elder.id,
-                    name=f"{rng.choice(FEMALE + MALE)} {elder.last_name}",
+                    name=f"{rng.choice([n for n in FEMALE + MALE if n != first])} {elder.last_name}",
                     relation=rng.choice(RELATIONS),
                     phone=f"08{rng.randint(10000000, 99999999)}",
                     notify_on_alerts=position == 0,
