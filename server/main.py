@@ -20,6 +20,8 @@ from server.config import Settings, get_settings
 from server.db import make_engine
 from server.elders.router import router as elders_router
 from server.elders.ui import router as elders_pages
+from server.visits.router import router as visits_router
+from server.visits.voice import body_limit_overrides
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +39,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     web.install(app)
-    app.add_middleware(web.BodyLimitMiddleware, limit=settings.max_body_bytes, overrides={})
+    app.add_middleware(
+        web.BodyLimitMiddleware,
+        limit=settings.max_body_bytes,
+        overrides=body_limit_overrides(settings),
+    )
     app.mount("/static", StaticFiles(directory=web.SERVER_ROOT / "ui" / "static"), name="static")
 
     @app.get("/api/v1/health", tags=["health"])
@@ -53,6 +59,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         return JSONResponse({"status": "ok", "database": "ok"})
 
-    for router in (auth_router, elders_router, audit_router, auth_pages, elders_pages):
+    for router in (
+        auth_router,
+        elders_router,
+        audit_router,
+        auth_pages,
+        elders_pages,
+        visits_router,
+    ):
         app.include_router(router)
     return app
