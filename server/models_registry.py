@@ -10,4 +10,11 @@ from server.visits import models as visits_models
 
 metadata = SQLModel.metadata
 
-__all__ = ["audit_models", "auth_models", "elders_models", "metadata", "observations_models", "visits_models"]
+__all__ = [
+    "audit_models",
+    "auth_models",
+    "elders_models",
+    "metadata",
+    "observations_models",
+    "visits_models",
+]
