@@ -13,6 +13,8 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from server import web
+from server.alerts.router import router as alerts_router
+from server.alerts.ui import router as alerts_pages
 from server.audit.router import router as audit_router
 from server.auth.router import router as auth_router
 from server.auth.ui import router as auth_pages
@@ -38,6 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     web.install(app)
     app.add_middleware(web.BodyLimitMiddleware, limit=settings.max_body_bytes, overrides={})
+    app.mount("/static/alerts", StaticFiles(directory=web.SERVER_ROOT / "alerts" / "ui" / "static"))
     app.mount("/static", StaticFiles(directory=web.SERVER_ROOT / "ui" / "static"), name="static")
 
     @app.get("/api/v1/health", tags=["health"])
@@ -53,6 +56,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         return JSONResponse({"status": "ok", "database": "ok"})
 
-    for router in (auth_router, elders_router, audit_router, auth_pages, elders_pages):
+    for router in (
+        auth_router,
+        elders_router,
+        audit_router,
+        auth_pages,
+        elders_pages,
+        alerts_router,
+        alerts_pages,
+    ):
         app.include_router(router)
     return app

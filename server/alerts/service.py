@@ -102,9 +102,13 @@ def _notify_family(session: Session, *, alert: Alert, template_key: str) -> None
     notifier = get_notifier()
     for contact in contacts:
         notifier.send_sms(
-            session, to=contact.phone, template_key=template_key,
-            params={"name": _elder_name(elder)}, subject="alert", subject_id=alert.id,
-        )  # fmt: skip
+            session,
+            to=contact.phone,
+            template_key=template_key,
+            params={"name": _elder_name(elder)},
+            subject="alert",
+            subject_id=alert.id,
+        )
 
 
 def _family_hears(alert: Alert, policy: Policy) -> bool:
@@ -143,9 +147,14 @@ def raise_alert(
     _lock_elder(session, elder_id)
     reason_dumps = [r.model_dump() for r in reasons]
     existing = _joinable(
-        session, elder_id=elder_id, kind=kind, test=test, device_id=device_id, now=now,
+        session,
+        elder_id=elder_id,
+        kind=kind,
+        test=test,
+        device_id=device_id,
+        now=now,
         policy=policy,
-    )  # fmt: skip
+    )
     if existing is not None:
         values: dict[str, Any] = {
             "press_count": Alert.press_count + 1,
@@ -158,37 +167,54 @@ def raise_alert(
         session.execute(sa.update(Alert).where(col(Alert.id) == existing.id).values(**values))
         session.add(
             AlertEvent(
-                alert_id=existing.id, at=now, action="pressed_again",
+                alert_id=existing.id,
+                at=now,
+                action="pressed_again",
                 note_key=f"alerts.timeline.repeated.{kind.value}",
-                params={"count": existing.press_count + 1}, source_event_id=source_event_id,
+                params={"count": existing.press_count + 1},
+                source_event_id=source_event_id,
             )
-        )  # fmt: skip
+        )
         mark_changed(session, existing.id)
         return RaisedAlert(alert_id=existing.id, created=False, joined=True)
 
     has_target = priority in (triage.Priority.RED, triage.Priority.YELLOW)
     alert = Alert(
-        elder_id=elder_id, kind=kind, priority=priority, test=test, risk=float(risk),
-        reasons=reason_dumps, source_event_id=source_event_id, observation_id=observation_id,
-        device_id=device_id, occurred_at=occurred_at or now, created_at=now, last_pressed_at=now,
+        elder_id=elder_id,
+        kind=kind,
+        priority=priority,
+        test=test,
+        risk=float(risk),
+        reasons=reason_dumps,
+        source_event_id=source_event_id,
+        observation_id=observation_id,
+        device_id=device_id,
+        occurred_at=occurred_at or now,
+        created_at=now,
+        last_pressed_at=now,
         due_at=now + timedelta(minutes=policy.target_minutes) if has_target else None,
-    )  # fmt: skip
+    )
     session.add(alert)
     session.flush()
     session.add(
         AlertEvent(
-            alert_id=alert.id, at=now, action="created", to_status=AlertStatus.NEW.value,
-            note_key="alerts.timeline.test" if test else None, source_event_id=source_event_id,
+            alert_id=alert.id,
+            at=now,
+            action="created",
+            to_status=AlertStatus.NEW.value,
+            note_key="alerts.timeline.test" if test else None,
+            source_event_id=source_event_id,
         )
-    )  # fmt: skip
+    )
     for step in policy.steps:
         if priority in step.priorities:
             session.add(
                 AlertTimer(
-                    alert_id=alert.id, step=step.name,
+                    alert_id=alert.id,
+                    step=step.name,
                     due_at=now + timedelta(seconds=step.after_seconds),
                 )
-            )  # fmt: skip
+            )
     if _family_hears(alert, policy):
         _notify_family(session, alert=alert, template_key="notify.family.alert_opened")
     mark_changed(session, alert.id)
@@ -238,18 +264,25 @@ def resolve_maintenance_alert(
             sa.update(Alert)
             .where(col(Alert.id) == alert_id, col(Alert.status) == status)
             .values(
-                status=AlertStatus.RESOLVED, resolved_at=now, closed_at=now,
+                status=AlertStatus.RESOLVED,
+                resolved_at=now,
+                closed_at=now,
                 version=Alert.version + 1,
             )
-        )  # fmt: skip
+        )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             continue
         session.add(
             AlertEvent(
-                alert_id=alert_id, at=now, action="auto_resolved", from_status=str(status),
-                to_status=AlertStatus.RESOLVED.value, note_key=note_key, params=dict(params),
+                alert_id=alert_id,
+                at=now,
+                action="auto_resolved",
+                from_status=str(status),
+                to_status=AlertStatus.RESOLVED.value,
+                note_key=note_key,
+                params=dict(params),
             )
-        )  # fmt: skip
+        )
         alert = session.get(Alert, alert_id, populate_existing=True)
         if alert is not None:
             _close_side_effects(session, alert=alert, policy=alert_settings().policy)
@@ -264,14 +297,16 @@ def _conflict(session: Session, alert_id: uuid.UUID) -> ApiError:
         return ApiError(404, "not_found", "common.not_found")
     by = session.get(User, alert.acknowledged_by) if alert.acknowledged_by else None
     return ApiError(
-        409, "alert_state_conflict", "alerts.error.conflict",
+        409,
+        "alert_state_conflict",
+        "alerts.error.conflict",
         extra={
             "status": alert.status.value,
             "acknowledged_by": by.full_name if by else None,
             "version": alert.version,
         },
         status=alert.status.value,
-    )  # fmt: skip
+    )
 
 
 def transition(
@@ -343,12 +378,17 @@ def transition(
     session.add(alert)
     session.add(
         AlertEvent(
-            alert_id=alert.id, at=now, action=action.value.replace("-", "_"),
-            from_status=came_from.value, to_status=rule.target.value, actor_id=actor.id,
-            actor_name=actor.full_name, note=note,
+            alert_id=alert.id,
+            at=now,
+            action=action.value.replace("-", "_"),
+            from_status=came_from.value,
+            to_status=rule.target.value,
+            actor_id=actor.id,
+            actor_name=actor.full_name,
+            note=note,
             params={"responder": responder.name} if responder else {},
         )
-    )  # fmt: skip
+    )
     if rule.target in CLOSED_STATUSES:
         _close_side_effects(session, alert=alert, policy=alert_settings().policy)
     mark_changed(session, alert.id)
@@ -359,9 +399,12 @@ def add_note(session: Session, *, alert_id: uuid.UUID, actor: User, note: str) -
     if session.get(Alert, alert_id) is None:
         raise ApiError(404, "not_found", "common.not_found")
     event = AlertEvent(
-        alert_id=alert_id, action="note", actor_id=actor.id, actor_name=actor.full_name,
+        alert_id=alert_id,
+        action="note",
+        actor_id=actor.id,
+        actor_name=actor.full_name,
         note=note.strip(),
-    )  # fmt: skip
+    )
     session.add(event)
     mark_changed(session, alert_id)
     return event

@@ -83,16 +83,25 @@ class RecordingNotifier:
         subject_id: uuid.UUID | None,
     ) -> Notification:
         notification = Notification(
-            channel=channel, to=to, template_key=template_key, params=dict(params),
-            locale=locale, status=NotificationStatus.RECORDED, subject=subject,
+            channel=channel,
+            to=to,
+            template_key=template_key,
+            params=dict(params),
+            locale=locale,
+            status=NotificationStatus.RECORDED,
+            subject=subject,
             subject_id=subject_id,
-        )  # fmt: skip
+        )
         session.add(notification)
         # Only the template key: params can name the elder, and logs are not for that.
         log.info(
             "notify: would send %s to %s template=%s %s=%s",
-            channel.value, mask_recipient(to), template_key, subject or "-", subject_id or "-",
-        )  # fmt: skip
+            channel.value,
+            mask_recipient(to),
+            template_key,
+            subject or "-",
+            subject_id or "-",
+        )
         return notification
 
     def send_sms(
@@ -107,9 +116,15 @@ class RecordingNotifier:
         subject_id: uuid.UUID | None = None,
     ) -> Notification:
         return self._record(
-            session, Channel.SMS, to=to, template_key=template_key, params=params,
-            locale=locale, subject=subject, subject_id=subject_id,
-        )  # fmt: skip
+            session,
+            Channel.SMS,
+            to=to,
+            template_key=template_key,
+            params=params,
+            locale=locale,
+            subject=subject,
+            subject_id=subject_id,
+        )
 
     def place_call(
         self,
@@ -124,9 +139,15 @@ class RecordingNotifier:
         acknowledge_url: str | None = None,
     ) -> Notification:
         return self._record(
-            session, Channel.VOICE, to=to, template_key=template_key, params=params,
-            locale=locale, subject=subject, subject_id=subject_id,
-        )  # fmt: skip
+            session,
+            Channel.VOICE,
+            to=to,
+            template_key=template_key,
+            params=params,
+            locale=locale,
+            subject=subject,
+            subject_id=subject_id,
+        )
 
     def console(
         self,
@@ -140,9 +161,15 @@ class RecordingNotifier:
         subject_id: uuid.UUID | None = None,
     ) -> Notification:
         return self._record(
-            session, Channel.CONSOLE, to=to, template_key=template_key, params=params,
-            locale=locale, subject=subject, subject_id=subject_id,
-        )  # fmt: skip
+            session,
+            Channel.CONSOLE,
+            to=to,
+            template_key=template_key,
+            params=params,
+            locale=locale,
+            subject=subject,
+            subject_id=subject_id,
+        )
 
 
 _notifier: Notifier = RecordingNotifier()
