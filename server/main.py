@@ -13,6 +13,8 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from server import web
+from server.alerts.router import router as alerts_router
+from server.alerts.ui import router as alerts_pages
 from server.audit.router import router as audit_router
 from server.auth.router import router as auth_router
 from server.auth.ui import router as auth_pages
@@ -44,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         limit=settings.max_body_bytes,
         overrides=body_limit_overrides(settings),
     )
+    app.mount("/static/alerts", StaticFiles(directory=web.SERVER_ROOT / "alerts" / "ui" / "static"))
     app.mount("/static", StaticFiles(directory=web.SERVER_ROOT / "ui" / "static"), name="static")
 
     @app.get("/api/v1/health", tags=["health"])
@@ -65,6 +68,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         audit_router,
         auth_pages,
         elders_pages,
+        alerts_router,
+        alerts_pages,
         visits_router,
     ):
         app.include_router(router)

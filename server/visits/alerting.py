@@ -1,35 +1,27 @@
-"""The emergency path for a critical (RED) reading taken at a visit.
+"""The emergency path for a critical (RED) reading taken at a visit, or a clinician's alert.
 
-When the alerts domain is installed its `raise_alert` opens (or joins) a VITALS alert in the
-caller's transaction; until then the reading is only flagged for it, so nothing is lost and
-the review queue shows that the alert is pending.
+The alert is opened (or joined, if one is open for the same home) in the caller's
+transaction, so the reading, its review item and its alert are committed together.
 """
 
 from __future__ import annotations
 
-import importlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from types import ModuleType
 
 from sqlmodel import Session
 
 import triage
+from server.alerts import service as alerts
+from server.alerts.models import AlertKind
 
 
 @dataclass(frozen=True)
 class AlertOutcome:
-    status: str  # "raised", "joined" or "pending" (no emergency path installed)
+    status: str  # "raised" (a new alert) or "joined" (the open one for this home)
     alert_id: uuid.UUID | None = None
-
-
-def _alerts_service() -> ModuleType | None:
-    try:
-        return importlib.import_module("server.alerts.service")
-    except ModuleNotFoundError:
-        return None
 
 
 def raise_vitals_alert(
@@ -41,21 +33,13 @@ def raise_vitals_alert(
     observation_id: uuid.UUID | None,
     occurred_at: datetime,
 ) -> AlertOutcome:
-    service = _alerts_service()
-    if service is None:
-        return AlertOutcome(status="pending")
-    kind_enum = getattr(service, "AlertKind", None)
-    if kind_enum is None:
-        kind_enum = importlib.import_module("server.alerts.models").AlertKind
-    raised = service.raise_alert(
+    raised = alerts.raise_alert(
         session,
         elder_id=elder_id,
-        kind=kind_enum.VITALS,
+        kind=AlertKind.VITALS,
         priority=priority,
         reasons=list(reasons),
         observation_id=observation_id,
         occurred_at=occurred_at,
     )
-    return AlertOutcome(
-        status="raised" if raised.created else "joined", alert_id=uuid.UUID(str(raised.alert_id))
-    )
+    return AlertOutcome(status="joined" if raised.joined else "raised", alert_id=raised.alert_id)

@@ -1,7 +1,7 @@
 """visits: care plans, visits, notes, voice notes, check-ins, consultations, reviews, sync
 
 Revision ID: 0030
-Revises: 0002
+Revises: 0020
 Create Date: 2026-11-22 02:28:40.486132
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import server.db
 
 revision: str = "0030"
-down_revision: str | None = "0002"
+down_revision: str | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
