@@ -70,7 +70,7 @@ def test_care_plan_schedules_visits_and_sets_targets(
             f"/api/v1/care-plans/{plan['id']}",
             json={"version": 3},
             headers=team.h(team.clinician),
-        ).status_code  # fmt: skip
+        ).status_code
         == 403
     )
 
@@ -181,7 +181,7 @@ def test_visit_log_readings_follow_up_and_alert(
             url,
             json={"version": done.json()["version"], "due_by": now_iso()},
             headers=team.h(team.cg),
-        ).status_code  # fmt: skip
+        ).status_code
         == 403
     )
 
@@ -239,6 +239,12 @@ def test_caregiver_never_reaches_another_caregivers_elder(
     client: TestClient, session: Session, team: Team
 ) -> None:
     plan = plan_for(client, team, team.other)
+    plan_for(client, team, team.elder)
+    own = client.post(
+        "/api/v1/consults", json={"elder_id": str(team.elder.id), "question": "ชีพจรเร็ว"},
+        headers=team.h(team.cg),
+    )  # fmt: skip
+    assert own.status_code == 201, own.text
     other_visit = session.exec(select(Visit).where(Visit.elder_id == team.other.id)).first()
     assert other_visit is not None
     consult = client.post(
@@ -255,16 +261,12 @@ def test_caregiver_never_reaches_another_caregivers_elder(
     ]
     for url in gets:
         assert client.get(url, headers=h).status_code == 404, url
-    lists = {
-        "/api/v1/care-plans": lambda items: [i["elder_id"] for i in items],
-        "/api/v1/visits": lambda items: [i["elder_id"] for i in items],
-        "/api/v1/visits/today": lambda items: [i["visit"]["elder_id"] for i in items],
-        "/api/v1/consults": lambda items: [i["elder_id"] for i in items],
-    }
-    for url, elder_ids in lists.items():
+    for url in ("/api/v1/care-plans", "/api/v1/visits", "/api/v1/visits/today", "/api/v1/consults"):
         response = client.get(url, headers=h)
         assert response.status_code == 200, url
-        assert str(team.other.id) not in elder_ids(response.json()), url
+        items = response.json()
+        seen = [i["visit"]["elder_id"] if "visit" in i else i["elder_id"] for i in items]
+        assert seen and str(team.other.id) not in seen, url
     writes = [
         ("PATCH", f"/api/v1/visits/{other_visit.id}", {"version": 1, "notes": "x"}),
         ("POST", f"/api/v1/visits/{other_visit.id}/observations",
