@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from server.auth.models import User
 from server.deps import RequestId, SessionDep, require_roles
@@ -203,7 +203,7 @@ def record_manual_reading(
     return out
 
 
-@router.get("/elders/{elder_id}/observations")
+@router.get("/elders/{elder_id}/observations", response_model=HistoryOut)
 def elder_observations(
     elder_id: uuid.UUID,
     session: SessionDep,
@@ -212,17 +212,19 @@ def elder_observations(
     kind: Annotated[list[str] | None, Query(max_length=10)] = None,
     since: datetime | None = None,
     until: datetime | None = None,
-) -> HistoryOut:
+) -> Response:
     unknown = sorted(set(kind or ()) - set(history.KINDS))
     if unknown:
         raise ApiError(
             422, "unknown_kind", "visits.unknown_kind", field="kind",
             kinds=", ".join(history.KINDS),
         )  # fmt: skip
-    return history.elder_history(
+    out = history.elder_history(
         session, user=user, elder_id=elder_id, kinds=kind or (), since=since, until=until,
         request_id=rid,
     )  # fmt: skip
+    # Serialised once here: a year of readings is thousands of points.
+    return Response(out.model_dump_json(), media_type="application/json")
 
 
 # --- the care manager's review queue ----------------------------------------------------

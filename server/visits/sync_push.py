@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
@@ -71,6 +72,8 @@ class Batch:
         self.locale = locale
         self.request_id = request_id
         self.adl_visits: list[Visit] = []
+        self.follow_ups: visits.FollowUpCache = {}
+        self.receipts: dict[uuid.UUID, SyncReceipt] = {}
 
     # --- one record ---------------------------------------------------------------------
 
@@ -89,7 +92,7 @@ class Batch:
         base = SyncResult(id=str(record.id), type=record.type, result="stored")
         if record.type not in ALLOWED.get(self.user.role, frozenset()):
             return self._rejected(base, ApiError(403, "forbidden", "common.forbidden"))
-        receipt = self.session.get(SyncReceipt, record.id)
+        receipt = self.receipts.get(record.id)
         if receipt is not None:
             if receipt.user_id != self.user.id or receipt.kind != record.type:
                 return self._rejected(base, ApiError(409, "id_in_use", "visits.id_in_use"))
@@ -107,9 +110,16 @@ class Batch:
             with self.session.begin_nested():
                 result = handler(record, base)
                 self._receipt(record, result)
-        except ApiError as error:
-            return self._rejected(base, error)
-        except ValidationError as error:
+        except sa.exc.IntegrityError:
+            # The database refused the record (e.g. a reference to a row that is not there).
+            self.follow_ups.clear()
+            self.receipts.pop(record.id, None)
+            return self._rejected(base, ApiError(422, "refused", "visits.sync.refused"))
+        except (ApiError, ValidationError) as error:
+            # What the savepoint undid may be cached: forget it rather than reuse it.
+            self.follow_ups.clear()
+            if isinstance(error, ApiError):
+                return self._rejected(base, error)
             field, message = _first_error(error)
             return base.model_copy(
                 update={"result": "rejected", "reason": "invalid", "message": message,
@@ -137,12 +147,13 @@ class Batch:
         )  # fmt: skip
 
     def _receipt(self, record: SyncRecord, result: SyncResult) -> None:
-        self.session.add(
-            SyncReceipt(
-                record_id=record.id, user_id=self.user.id, kind=record.type,
-                result=result.result, target_id=result.target_id, review_id=result.review_id,
-            )
+        receipt = SyncReceipt(
+            record_id=record.id, user_id=self.user.id, kind=record.type,
+            result=result.result, target_id=result.target_id, review_id=result.review_id,
         )  # fmt: skip
+        self.session.add(receipt)
+        # A record repeated inside one batch is answered as a duplicate too.
+        self.receipts[record.id] = receipt
 
     @staticmethod
     def _created(base: SyncResult, created: bool, target: uuid.UUID, **extra: Any) -> SyncResult:
@@ -177,7 +188,7 @@ class Batch:
                 raise ApiError(422, "unknown_visit", "visits.unknown_visit", field="visit_id")
         out = visits.record_reading(
             self.session, user=self.user, elder=elder, data=data, visit=visit,
-            request_id=self.request_id,
+            request_id=self.request_id, follow_ups=self.follow_ups,
         )  # fmt: skip
         detail: dict[str, Any] = {"priority": out.priority}
         if out.follow_up is not None:
@@ -362,14 +373,19 @@ def push(
 ) -> SyncPushOut:
     batch = Batch(session, user=user, locale=locale, request_id=request_id)
     # One query for the receipts of the whole batch keeps a re-sent batch cheap.
-    ids = []
+    ids: list[uuid.UUID] = []
     for raw in records:
-        try:
-            ids.append(uuid.UUID(str(raw.get("id")))) if isinstance(raw, dict) else None
-        except ValueError:
-            continue
-    if ids:
-        session.exec(select(SyncReceipt).where(col(SyncReceipt.record_id).in_(ids))).all()
+        if isinstance(raw, dict):
+            try:
+                ids.append(uuid.UUID(str(raw.get("id"))))
+            except ValueError:
+                continue
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        for receipt in session.exec(
+            select(SyncReceipt).where(col(SyncReceipt.record_id).in_(chunk))
+        ).all():
+            batch.receipts[receipt.record_id] = receipt
     results = [batch.run(raw) for raw in records]
     session.commit()
     for visit in batch.adl_visits:

@@ -25,7 +25,15 @@ from server.visits import reviews
 from server.visits.access import elder_for
 from server.visits.alerting import raise_vitals_alert
 from server.visits.care_plans import plan_for_elder
-from server.visits.models import ReviewKind, Visit, VisitReason, VisitRole, VisitStatus
+from server.visits.models import (
+    ReviewItem,
+    ReviewKind,
+    ReviewStatus,
+    Visit,
+    VisitReason,
+    VisitRole,
+    VisitStatus,
+)
 from server.visits.schedule import ensure_schedule, propose_follow_up, visit_out
 from server.visits.schemas import (
     FollowUp,
@@ -271,6 +279,7 @@ def record_reading(
     data: ObservationIn,
     visit: Visit | None,
     request_id: str | None,
+    follow_ups: FollowUpCache | None = None,
 ) -> ObservationOut:
     """Stores a reading set as an observation (id = the client's UUID), triaged; an abnormal
     one is flagged with an earlier visit proposed, a RED one goes to the emergency path.
@@ -309,8 +318,13 @@ def record_reading(
         out.follow_up = follow_up(
             session, user=user, elder=elder, assessment=assessment,
             observation_id=recorded.observation.id, observed_at=data.observed_at,
+            cache=follow_ups,
         )  # fmt: skip
     return out
+
+
+# One open follow-up per elder and kind: (review item, proposed visit), cached per batch.
+FollowUpCache = dict[tuple[uuid.UUID, ReviewKind], tuple[ReviewItem, Visit]]
 
 
 def follow_up(
@@ -321,34 +335,64 @@ def follow_up(
     assessment: triage.VitalsAssessment,
     observation_id: uuid.UUID,
     observed_at: datetime,
+    cache: FollowUpCache | None = None,
 ) -> FollowUp:
+    """Flags the elder (one open item per kind, gathering its readings), proposes an earlier
+    visit, and for RED opens or joins an alert."""
     priority = assessment.priority
     assert priority is not None
+    kind = ReviewKind.CRITICAL_READING if priority == triage.Priority.RED else (
+        ReviewKind.ABNORMAL_READING
+    )  # fmt: skip
     result = FollowUp()
-    now = utcnow()
-    visit = propose_follow_up(session, elder=elder, priority=priority, now=now, created_by=user)
-    result.visit_id = visit.id
-    detail: dict[str, Any] = {
-        "observation_id": str(observation_id),
-        "reasons": [r.key for r in assessment.reasons],
-        "proposed_visit_id": str(visit.id),
-        "proposed_due_by": visit.due_by.isoformat() if visit.due_by else None,
-    }
-    kind = ReviewKind.ABNORMAL_READING
+    reading: dict[str, Any] = {"observation_id": str(observation_id), "priority": priority.value,
+               "reasons": [r.key for r in assessment.reasons]}  # fmt: skip
     if priority == triage.Priority.RED:
-        kind = ReviewKind.CRITICAL_READING
         outcome = raise_vitals_alert(
             session, elder_id=elder.id, priority=priority, reasons=assessment.reasons,
             observation_id=observation_id, occurred_at=observed_at,
         )  # fmt: skip
         result.alert, result.alert_id = outcome.status, outcome.alert_id
-        detail["alert"] = outcome.status
-        detail["alert_id"] = str(outcome.alert_id) if outcome.alert_id else None
-    item = reviews.flag(
-        session, kind=kind, elder_id=elder.id, entity="observation", entity_id=observation_id,
-        detail=detail, priority=priority.value, raised_by=user,
-    )  # fmt: skip
-    result.review_id = item.id
+        reading["alert"] = outcome.status
+        reading["alert_id"] = str(outcome.alert_id) if outcome.alert_id else None
+    cached = cache.get((elder.id, kind)) if cache is not None else None
+    item, visit = cached if cached else (None, None)
+    if item is None:
+        item = session.exec(
+            select(ReviewItem)
+            .where(
+                ReviewItem.elder_id == elder.id,
+                ReviewItem.kind == kind,
+                ReviewItem.status == ReviewStatus.OPEN,
+            )
+            .limit(1)
+        ).first()
+    if (
+        visit is None
+        or triage.Priority((item.priority if item else None) or priority).rank > priority.rank
+    ):
+        visit = propose_follow_up(
+            session, elder=elder, priority=priority, now=utcnow(), created_by=user
+        )
+    if item is None:
+        item = reviews.flag(
+            session, kind=kind, elder_id=elder.id, entity="observation",
+            entity_id=observation_id, priority=priority.value, raised_by=user,
+            detail={"readings": []},
+        )  # fmt: skip
+    elif item.priority is None or triage.Priority(item.priority).rank > priority.rank:
+        item.priority = priority.value
+    # A new dict so the JSON column sees the change.
+    item.detail = {
+        **item.detail,
+        "readings": [*item.detail.get("readings", []), reading],
+        "proposed_visit_id": str(visit.id),
+        "proposed_due_by": visit.due_by.isoformat() if visit.due_by else None,
+    }
+    session.add(item)
+    if cache is not None:
+        cache[(elder.id, kind)] = (item, visit)
+    result.review_id, result.visit_id = item.id, visit.id
     return result
 
 
