@@ -43,6 +43,7 @@ from server.main import create_app
 from server.migrate import upgrade
 from server.observations import service as observations
 from server.observations.models import ObservationSource
+from server.visits import history
 
 ELDERS = 10
 PG_ADMIN = os.environ.get(
@@ -193,6 +194,15 @@ def run(label: str, url: str, data_dir: Path) -> None:
         points = len(hist.json()["points"])
         with counted(engine) as q4:
             client.get(hist_url, headers=cm_h)
+    # The same read without HTTP: the service alone, serialised to JSON.
+    service_times = []
+    with Session(engine, expire_on_commit=False) as session:
+        reader = session.get(User, cm.id)
+        assert reader is not None
+        for _ in range(20):
+            t0 = time.perf_counter()
+            history.elder_history(session, user=reader, elder_id=elder_ids[0]).model_dump_json()
+            service_times.append(time.perf_counter() - t0)
     print(f"\n[{label}]")
     print(f"  push 500 records:      {push_s * 1000:8.0f} ms  {q.count:5d} SQL statements "
           f"({q.count / 500:.1f}/record)  {counts}")  # fmt: skip
@@ -203,12 +213,15 @@ def run(label: str, url: str, data_dir: Path) -> None:
     print(f"  1-year history ({points} points, 365 reading sets): median "
           f"{statistics.median(times) * 1000:.1f} ms, worst {max(times) * 1000:.1f} ms, "
           f"{q4.count} SQL statements")  # fmt: skip
+    print(f"    service + JSON only: median {statistics.median(service_times) * 1000:.1f} ms, "
+          f"worst {max(service_times) * 1000:.1f} ms")  # fmt: skip
     engine.dispose()
 
 
 def main() -> None:
     print("eldercare bench/sync.py")
     print(f"machine: {machine()}")
+    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory() as tmp:
         run("SQLite (file, WAL)", f"sqlite:///{tmp}/bench.db", Path(tmp) / "data")
         name = f"eldercare_bench_{uuid.uuid4().hex[:8]}"
