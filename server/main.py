@@ -13,6 +13,8 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from server import web
+from server.alerts.router import router as alerts_router
+from server.alerts.ui import router as alerts_pages
 from server.audit.router import router as audit_router
 from server.auth.router import router as auth_router
 from server.auth.ui import router as auth_pages
@@ -20,6 +22,8 @@ from server.config import Settings, get_settings
 from server.db import make_engine
 from server.elders.router import router as elders_router
 from server.elders.ui import router as elders_pages
+from server.visits.router import router as visits_router
+from server.visits.voice import body_limit_overrides
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +41,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     web.install(app)
-    app.add_middleware(web.BodyLimitMiddleware, limit=settings.max_body_bytes, overrides={})
+    app.add_middleware(
+        web.BodyLimitMiddleware,
+        limit=settings.max_body_bytes,
+        overrides=body_limit_overrides(settings),
+    )
+    app.mount("/static/alerts", StaticFiles(directory=web.SERVER_ROOT / "alerts" / "ui" / "static"))
     app.mount("/static", StaticFiles(directory=web.SERVER_ROOT / "ui" / "static"), name="static")
 
     @app.get("/api/v1/health", tags=["health"])
@@ -53,6 +62,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         return JSONResponse({"status": "ok", "database": "ok"})
 
-    for router in (auth_router, elders_router, audit_router, auth_pages, elders_pages):
+    for router in (
+        auth_router,
+        elders_router,
+        audit_router,
+        auth_pages,
+        elders_pages,
+        alerts_router,
+        alerts_pages,
+        visits_router,
+    ):
         app.include_router(router)
     return app

@@ -2,11 +2,23 @@
 
 from sqlmodel import SQLModel
 
+from server.alerts import models as alerts_models
 from server.audit import models as audit_models
 from server.auth import models as auth_models
 from server.elders import models as elders_models
+from server.notify import models as notify_models
 from server.observations import models as observations_models
+from server.visits import models as visits_models
 
 metadata = SQLModel.metadata
 
-__all__ = ["audit_models", "auth_models", "elders_models", "metadata", "observations_models"]
+__all__ = [
+    "alerts_models",
+    "audit_models",
+    "auth_models",
+    "elders_models",
+    "metadata",
+    "notify_models",
+    "observations_models",
+    "visits_models",
+]

@@ -1,0 +1,245 @@
+"""Offline sync and history figures, on SQLite and PostgreSQL.
+
+    python bench/sync.py            # both databases (PostgreSQL at 127.0.0.1:5432 if it answers)
+
+1. One caregiver's week offline, 500 records (50 visits logged, 300 reading sets, 100 notes,
+   50 visit completions), pushed as one `POST /api/v1/sync`: wall time and SQL statements
+   (counted with a `before_cursor_execute` event), then the same batch re-sent (all duplicates).
+2. A full `GET /api/v1/sync` for that caregiver afterwards.
+3. An elder's one-year history (one reading set a day: BP, pulse, SpO2 = 4 values)
+   returned by `GET /api/v1/elders/{id}/observations`: median and worst of 20 calls.
+
+Requests go through the real app in-process (FastAPI TestClient); no network beyond loopback.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+
+from server.auth.models import Role, User
+from server.auth.service import issue_token
+from server.config import Settings
+from server.elders.models import Elder, Sex
+from server.main import create_app
+from server.migrate import upgrade
+from server.observations import service as observations
+from server.observations.models import ObservationSource
+from server.visits import history
+
+ELDERS = 10
+PG_ADMIN = os.environ.get(
+    "ELDERCARE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def machine() -> str:
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem_kb = next(
+            int(line.split()[1])
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal")
+        )
+        ram = f"{mem_kb / 1024 / 1024:.1f} GiB RAM"
+    except (OSError, StopIteration):
+        ram = "RAM unknown"
+    return (
+        f"{cpu}, {os.cpu_count()} cores, {ram}, Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}"
+    )
+
+
+def thai_id(n: int) -> str:
+    base = f"1{n:011d}"
+    total = sum(int(d) * (13 - i) for i, d in enumerate(base))
+    return base + str((11 - total % 11) % 10)
+
+
+class QueryCounter:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, *_args: Any) -> None:
+        self.count += 1
+
+
+@contextmanager
+def counted(engine: sa.Engine) -> Iterator[QueryCounter]:
+    counter = QueryCounter()
+    event.listen(engine, "before_cursor_execute", counter)
+    try:
+        yield counter
+    finally:
+        event.remove(engine, "before_cursor_execute", counter)
+
+
+def week_of_records(elder_ids: list[uuid.UUID], start: datetime) -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = []
+    visits: list[tuple[str, uuid.UUID, datetime]] = []
+    for i in range(50):
+        elder_id = elder_ids[i % len(elder_ids)]
+        when = start + timedelta(hours=3 * i)
+        visit_id = str(uuid.uuid4())
+        visits.append((visit_id, elder_id, when))
+        records.append({"id": visit_id, "type": "visit", "data": {
+            "elder_id": str(elder_id), "status": "in_progress", "started_at": when.isoformat(),
+            "latitude": 13.28, "longitude": 100.92}})  # fmt: skip
+    for n in range(300):
+        visit_id, elder_id, when = visits[n % 50]
+        readings = [
+            {"code": "systolic", "value": 118 + n % 30}, {"code": "diastolic", "value": 76},
+            {"code": "pulse", "value": 70 + n % 15}, {"code": "spo2", "value": 97},
+        ]  # fmt: skip
+        records.append({"id": str(uuid.uuid4()), "type": "observation", "data": {
+            "elder_id": str(elder_id), "visit_id": visit_id,
+            "observed_at": (when + timedelta(minutes=n % 40)).isoformat(),
+            "readings": readings}})  # fmt: skip
+    for n in range(100):
+        visit_id, elder_id, when = visits[n % 50]
+        records.append({"id": str(uuid.uuid4()), "type": "note", "data": {
+            "elder_id": str(elder_id), "visit_id": visit_id, "text": "ทานยาครบ สบายดี",
+            "written_at": when.isoformat()}})  # fmt: skip
+    for visit_id, _elder_id, when in visits:
+        records.append({"id": str(uuid.uuid4()), "type": "visit_update", "target_id": visit_id,
+                        "base_version": 1, "data": {
+                            "status": "completed", "ended_at": (when + timedelta(hours=1)).isoformat(),
+                            "checklist": [{"item": "ยา", "done": True}]}})  # fmt: skip
+    assert len(records) == 500
+    return records
+
+
+def run(label: str, url: str, data_dir: Path) -> None:
+    upgrade(url)
+    settings = Settings(env="test", database_url=url, secret_key="b" * 48, data_dir=data_dir)
+    app = create_app(settings)
+    engine: sa.Engine = app.state.engine
+    with Session(engine, expire_on_commit=False) as session:
+        cg = User(username="cg", full_name="CG", role=Role.CAREGIVER, password_hash="x")
+        cm = User(username="cm", full_name="CM", role=Role.CARE_MANAGER, password_hash="x")
+        session.add_all([cg, cm])
+        session.flush()
+        elders = [
+            Elder(national_id=thai_id(i + 1), first_name=f"E{i}", last_name="B",
+                  birth_date=date(1945, 1, 1), sex=Sex.FEMALE, address="1", community="C",
+                  caregiver_id=cg.id, latitude=13.28, longitude=100.92)
+            for i in range(ELDERS)
+        ]  # fmt: skip
+        session.add_all(elders)
+        session.commit()
+        elder_ids = [e.id for e in elders]
+        # One year of daily readings for the first elder.
+        start = datetime.now(UTC) - timedelta(days=365)
+        for day in range(365):
+            observations.record_observation(
+                session, elder=elders[0], source=ObservationSource.DEVICE,
+                observed_at=start + timedelta(days=day),
+                readings=[observations.Reading("systolic", 120 + day % 25, "mm[Hg]"),
+                          observations.Reading("diastolic", 80, "mm[Hg]"),
+                          observations.Reading("pulse", 72, "/min"),
+                          observations.Reading("spo2", 97, "%")],
+            )  # fmt: skip
+        session.commit()
+    cg_h = {"Authorization": f"Bearer {issue_token(cg, settings=settings)}"}
+    cm_h = {"Authorization": f"Bearer {issue_token(cm, settings=settings)}"}
+    records = week_of_records(elder_ids, datetime.now(UTC) - timedelta(days=7))
+    with TestClient(app) as client:
+        with counted(engine) as q:
+            t0 = time.perf_counter()
+            response = client.post("/api/v1/sync", json={"records": records}, headers=cg_h)
+            push_s = time.perf_counter() - t0
+        assert response.status_code == 200, response.text
+        counts = response.json()["counts"]
+        assert counts["stored"] == 500, counts
+        with counted(engine) as q2:
+            t0 = time.perf_counter()
+            again = client.post("/api/v1/sync", json={"records": records}, headers=cg_h)
+            resend_s = time.perf_counter() - t0
+        assert again.json()["counts"]["duplicate"] == 500
+        with counted(engine) as q3:
+            t0 = time.perf_counter()
+            pulled = client.get("/api/v1/sync", headers=cg_h)
+            pull_s = time.perf_counter() - t0
+        assert pulled.status_code == 200
+        pull_body = pulled.json()
+        times = []
+        hist_url = f"/api/v1/elders/{elder_ids[0]}/observations"
+        for _ in range(20):
+            t0 = time.perf_counter()
+            hist = client.get(hist_url, headers=cm_h)
+            times.append(time.perf_counter() - t0)
+        assert hist.status_code == 200
+        points = len(hist.json()["points"])
+        with counted(engine) as q4:
+            client.get(hist_url, headers=cm_h)
+    # The same read without HTTP: the service alone, serialised to JSON.
+    service_times = []
+    with Session(engine, expire_on_commit=False) as session:
+        reader = session.get(User, cm.id)
+        assert reader is not None
+        for _ in range(20):
+            t0 = time.perf_counter()
+            history.elder_history(session, user=reader, elder_id=elder_ids[0]).model_dump_json()
+            service_times.append(time.perf_counter() - t0)
+    print(f"\n[{label}]")
+    print(f"  push 500 records:      {push_s * 1000:8.0f} ms  {q.count:5d} SQL statements "
+          f"({q.count / 500:.1f}/record)  {counts}")  # fmt: skip
+    print(f"  re-send (duplicates):  {resend_s * 1000:8.0f} ms  {q2.count:5d} SQL statements")
+    print(f"  full pull:             {pull_s * 1000:8.0f} ms  {q3.count:5d} SQL statements  "
+          f"({len(pull_body['visits'])} visits, {len(pull_body['observations'])} reading sets, "
+          f"{len(pull_body['notes'])} notes)")  # fmt: skip
+    print(f"  1-year history ({points} points, 365 reading sets): median "
+          f"{statistics.median(times) * 1000:.1f} ms, worst {max(times) * 1000:.1f} ms, "
+          f"{q4.count} SQL statements")  # fmt: skip
+    print(f"    service + JSON only: median {statistics.median(service_times) * 1000:.1f} ms, "
+          f"worst {max(service_times) * 1000:.1f} ms")  # fmt: skip
+    engine.dispose()
+
+
+def main() -> None:
+    print("eldercare bench/sync.py")
+    print(f"machine: {machine()}")
+    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    with tempfile.TemporaryDirectory() as tmp:
+        run("SQLite (file, WAL)", f"sqlite:///{tmp}/bench.db", Path(tmp) / "data")
+        name = f"eldercare_bench_{uuid.uuid4().hex[:8]}"
+        admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        except sa.exc.OperationalError as exc:
+            print(f"\n[PostgreSQL] skipped: {type(exc).__name__} (nothing at {PG_ADMIN})")
+            return
+        url = make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
+        try:
+            run("PostgreSQL (127.0.0.1)", url, Path(tmp) / "pgdata")
+        finally:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,170 @@
+"""The alerts API: the queue, one alert with its card, the lifecycle actions, responders."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, FastAPI, Query
+from sqlmodel import Session, col, select
+
+import triage
+from server.alerts import queries, service
+from server.alerts.config import alert_settings
+from server.alerts.lifecycle import Action
+from server.alerts.models import AlertKind, AlertStatus, Responder
+from server.alerts.schemas import (
+    ActionIn,
+    AlertDetail,
+    AlertList,
+    AlertOut,
+    ResponderIn,
+    ResponderOut,
+    ResponderUpdate,
+)
+from server.alerts.timers import scheduler
+from server.auth.models import Role, User
+from server.common.time import utcnow
+from server.deps import LocaleDep, RequestId, SessionDep, require_roles
+from server.errors import ApiError
+from server.i18n import Locale
+from server.realtime import start_listener, stop_listener
+
+DISPATCH_ROLES = frozenset({Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN})
+READ_ROLES = DISPATCH_ROLES | {Role.CARE_MANAGER, Role.CLINICIAN}
+
+Dispatcher = Annotated[User, Depends(require_roles(*DISPATCH_ROLES))]
+AlertReader = Annotated[User, Depends(require_roles(*READ_ROLES))]
+ResponderManager = Annotated[User, Depends(require_roles(Role.ADMIN, Role.SUPERVISOR))]
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Timers tick and PostgreSQL changes are heard for as long as the app runs."""
+    engine = app.state.engine
+    start_listener(engine)
+    try:
+        with scheduler(engine, alert_settings()):
+            yield
+    finally:
+        stop_listener(engine)
+
+
+router = APIRouter(prefix="/api/v1", tags=["alerts"], lifespan=lifespan)
+
+
+@router.get("/alerts")
+def list_alerts(
+    session: SessionDep,
+    user: AlertReader,
+    locale: LocaleDep,
+    state: Literal["open", "closed", "all"] = "all",
+    status: AlertStatus | None = None,
+    priority: triage.Priority | None = None,
+    kind: AlertKind | None = None,
+    elder_id: uuid.UUID | None = None,
+    test: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> AlertList:
+    items = queries.list_alerts(
+        session,
+        locale=locale,
+        state=state,
+        status=status,
+        priority=priority,
+        kind=kind,
+        elder_id=elder_id,
+        test=test,
+        limit=limit,
+    )
+    return AlertList(items=items, now=utcnow())
+
+
+@router.get("/alerts/{alert_id}")
+def get_alert(
+    alert_id: uuid.UUID, session: SessionDep, user: AlertReader, locale: LocaleDep, rid: RequestId
+) -> AlertDetail:
+    return queries.detail(session, alert_id=alert_id, user=user, locale=locale, request_id=rid)
+
+
+def act(
+    session: Session,
+    *,
+    alert_id: uuid.UUID,
+    action: Action,
+    actor: User,
+    body: ActionIn | None,
+    locale: Locale,
+) -> AlertOut:
+    # End the read snapshot the login check opened: on SQLite the conditional UPDATE must
+    # start its own transaction (a stale WAL reader cannot become a writer).
+    session.commit()
+    body = body or ActionIn()
+    service.transition(
+        session,
+        alert_id=alert_id,
+        action=action,
+        actor=actor,
+        note=body.note,
+        responder_id=body.responder_id,
+    )
+    session.commit()
+    return queries.get_out(session, alert_id=alert_id, locale=locale)
+
+
+def _action_handler(action: Action) -> Callable[..., AlertOut]:
+    def handler(
+        alert_id: uuid.UUID,
+        session: SessionDep,
+        user: Dispatcher,
+        locale: LocaleDep,
+        body: ActionIn | None = None,
+    ) -> AlertOut:
+        return act(session, alert_id=alert_id, action=action, actor=user, body=body, locale=locale)
+
+    handler.__name__ = f"alert_{action.value.replace('-', '_')}"
+    return handler
+
+
+for _action in Action:
+    router.add_api_route(
+        f"/alerts/{{alert_id}}/{_action.value}",
+        _action_handler(_action),
+        methods=["POST"],
+        response_model=AlertOut,
+        summary=f"{_action.value} an alert (409 with the current state if not possible)",
+    )
+
+
+@router.get("/responders")
+def list_responders(session: SessionDep, user: Dispatcher) -> list[ResponderOut]:
+    rows = session.exec(
+        select(Responder).where(col(Responder.active).is_(True)).order_by(col(Responder.name))
+    ).all()
+    return [ResponderOut.model_validate(r) for r in rows]
+
+
+@router.post("/responders", status_code=201)
+def create_responder(
+    body: ResponderIn, session: SessionDep, user: ResponderManager
+) -> ResponderOut:
+    responder = Responder(**body.model_dump())
+    session.add(responder)
+    session.commit()
+    return ResponderOut.model_validate(responder)
+
+
+@router.patch("/responders/{responder_id}")
+def update_responder(
+    responder_id: uuid.UUID, body: ResponderUpdate, session: SessionDep, user: Dispatcher
+) -> ResponderOut:
+    responder = session.get(Responder, responder_id)
+    if responder is None:
+        raise ApiError(404, "not_found", "common.not_found")
+    for name, value in body.model_dump(exclude_unset=True).items():
+        setattr(responder, name, value)
+    session.add(responder)
+    session.commit()
+    return ResponderOut.model_validate(responder)

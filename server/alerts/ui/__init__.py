@@ -1,0 +1,131 @@
+"""The dispatch console: one page, live over a WebSocket."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+from urllib.parse import urlparse
+
+from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+
+from server.alerts import queries
+from server.alerts.config import alert_settings
+from server.alerts.router import DISPATCH_ROLES, Dispatcher
+from server.auth.models import Role, User
+from server.auth.service import user_from_token
+from server.common.time import utcnow
+from server.config import Settings
+from server.i18n import Locale, catalogue, normalise_locale
+from server.realtime import hub_for, hub_key
+from server.web import LANG_COOKIE, register_nav, render
+
+log = logging.getLogger(__name__)
+router = APIRouter(include_in_schema=False)
+register_nav("/console", "alerts.nav.console", {Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN})
+
+# The server speaks at least this often, so a console can tell "quiet" from "dead".
+HEARTBEAT_SECONDS = 5.0
+
+
+def _strings(locale: Locale) -> dict[str, str]:
+    return {k: v for k, v in catalogue(locale).items() if k.startswith("alerts.")}
+
+
+@router.get("/console", response_class=HTMLResponse)
+def console_page(request: Request, user: Dispatcher) -> Response:
+    locale: Locale = request.state.locale
+    return render(
+        request,
+        "console.html",
+        strings=_strings(locale),
+        target_minutes=alert_settings().policy.target_minutes,
+    )
+
+
+def _user_for(engine: Engine, cookie: str | None, settings: Settings) -> User | None:
+    if not cookie:
+        return None
+    with Session(engine, expire_on_commit=False) as session:
+        return user_from_token(session, cookie, settings=settings, purpose="session")
+
+
+def _snapshot(engine: Engine, locale: Locale, changed: list[str]) -> str:
+    with Session(engine, expire_on_commit=False) as session:
+        alerts = queries.open_queue(session, locale=locale)
+    payload: dict[str, Any] = {
+        "type": "snapshot",
+        "now": utcnow().isoformat(),
+        "changed": changed,
+        "alerts": [a.model_dump(mode="json") for a in alerts],
+    }
+    return json.dumps(payload, ensure_ascii=False)
+
+
+def _same_origin(websocket: WebSocket) -> bool:
+    # Browsers send cookies on cross-site WebSocket handshakes; only our own pages may connect.
+    origin = websocket.headers.get("origin")
+    return origin is None or urlparse(origin).netloc == websocket.headers.get("host")
+
+
+@router.websocket("/api/v1/console/ws")
+async def console_ws(websocket: WebSocket) -> None:
+    app = websocket.app
+    settings: Settings = app.state.settings
+    engine: Engine = app.state.engine
+    if not _same_origin(websocket):
+        await websocket.close(code=1008)
+        return
+    cookie = websocket.cookies.get(settings.session_cookie)
+    user = await run_in_threadpool(_user_for, engine, cookie, settings)
+    if user is None:
+        await websocket.close(code=4401)
+        return
+    if user.role not in DISPATCH_ROLES:
+        await websocket.close(code=4403)
+        return
+    locale: Locale = (
+        normalise_locale(websocket.query_params.get("lang"))
+        or normalise_locale(websocket.cookies.get(LANG_COOKIE))
+        or normalise_locale(user.locale)
+        or settings.default_locale
+    )
+    await websocket.accept()
+    hub = hub_for(hub_key(engine))
+    sub = hub.subscribe()
+    reader = asyncio.create_task(_drain_client(websocket))
+    try:
+        await websocket.send_text(await run_in_threadpool(_snapshot, engine, locale, []))
+        while not reader.done():
+            try:
+                first = await asyncio.wait_for(sub.queue.get(), timeout=HEARTBEAT_SECONDS)
+            except TimeoutError:
+                await websocket.send_text(
+                    json.dumps({"type": "heartbeat", "now": utcnow().isoformat()})
+                )
+                continue
+            changed = {first}
+            while not sub.queue.empty():  # coalesce a burst into one re-read
+                changed.add(sub.queue.get_nowait())
+            text = await run_in_threadpool(_snapshot, engine, locale, sorted(changed))
+            await websocket.send_text(text)
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        hub.unsubscribe(sub)
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await reader
+
+
+async def _drain_client(websocket: WebSocket) -> None:
+    """Reads (and ignores) what the console sends, so a closed socket is noticed."""
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        while True:
+            await websocket.receive_text()
