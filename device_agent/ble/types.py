@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
+from bleak import BleakScanner
 from bleak.backends.client import BaseBleakClient
 from bleak.backends.scanner import BaseBleakScanner
 
@@ -65,3 +66,11 @@ class BleBackend:
 
 
 PLATFORM_BACKEND = BleBackend()
+
+
+def scanner_args(backend: BleBackend) -> BleakScanner.ExtraArgs:
+    """Keyword arguments selecting ``backend``'s scanner for bleak's convenience methods."""
+    args: BleakScanner.ExtraArgs = {}
+    if backend.scanner is not None:
+        args["backend"] = backend.scanner
+    return args

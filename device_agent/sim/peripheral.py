@@ -183,6 +183,20 @@ def guarded_cccd(
     )
 
 
+def indications_enabled(
+    device: Device, connection: Connection, characteristic: Characteristic[bytes]
+) -> bool:
+    cccd = device.gatt_server.subscribers.get(connection, {}).get(characteristic.handle, b"\0")
+    return bool(cccd[0] & 0x02)
+
+
+def notifications_enabled(
+    device: Device, connection: Connection, characteristic: Characteristic[bytes]
+) -> bool:
+    cccd = device.gatt_server.subscribers.get(connection, {}).get(characteristic.handle, b"\0")
+    return bool(cccd[0] & 0x01)
+
+
 async def yield_to_link() -> None:
     """Let queued link traffic run (the LocalLink delivers with call_soon)."""
     for _ in range(3):
