@@ -8,6 +8,7 @@ serialises connection attempts, since a controller creates one LE connection at 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -160,4 +161,14 @@ class BumbleRadio:
     async def connect(self, address: hci.Address, *, connect_timeout: float) -> Connection:
         await self.power_on()
         async with self._connect_lock:
-            return await self.device.connect(address, timeout=connect_timeout)
+            attempt = asyncio.ensure_future(self.device.connect(address, timeout=connect_timeout))
+            try:
+                return await asyncio.shield(attempt)
+            except asyncio.CancelledError:
+                # Cancelling bumble's connect half-way leaves the controller connecting and
+                # the host unable to accept the result; let it finish (its own timeout bounds
+                # the wait), then drop the link nobody wants any more.
+                with contextlib.suppress(Exception):
+                    connection = await attempt
+                    await connection.disconnect()
+                raise
