@@ -37,9 +37,9 @@ class MemorySink:
         return [e for e in self.events if e.kind == kind]
 
     async def wait_for(
-        self, predicate: Callable[[list[Event]], bool], *, timeout: float = 10.0
+        self, predicate: Callable[[list[Event]], bool], *, within: float = 10.0
     ) -> list[Event]:
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within):
             while not predicate(self.events):
                 self._changed.clear()
                 await self._changed.wait()
