@@ -95,7 +95,8 @@ class SimulatedPeripheral:
         await self.stop_advertising()
         for connection in list(self.connections):
             try:
-                await connection.disconnect()
+                async with asyncio.timeout(2.0):
+                    await connection.disconnect()
             except Exception:  # the link may already be gone
                 logger.debug("disconnect failed", exc_info=True)
 

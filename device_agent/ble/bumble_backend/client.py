@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 _ATT_MTU_DEFAULT = 23
+DISCONNECT_TIMEOUT = 2.0
 
 
 async def _gatt(operation: Awaitable[_T]) -> _T:
@@ -125,8 +126,11 @@ class BumbleClient(BaseBleakClient):
             return
         self._closing = True
         try:
-            await connection.disconnect()
-        except core.BaseBumbleError:
+            # bumble waits for Disconnection Complete without a deadline; a link the peer
+            # dropped at the same moment may never report it.
+            async with asyncio.timeout(DISCONNECT_TIMEOUT):
+                await connection.disconnect()
+        except (core.BaseBumbleError, TimeoutError):
             logger.debug("disconnect of %s failed; treating as gone", self.address, exc_info=True)
         self._connection = None
         self._peer = None

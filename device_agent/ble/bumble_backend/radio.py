@@ -108,7 +108,8 @@ class BumbleRadio:
     async def close(self) -> None:
         for connection in list(self.device.connections.values()):
             try:
-                await connection.disconnect()
+                async with asyncio.timeout(2.0):
+                    await connection.disconnect()
             except Exception:  # closing must not fail on a dead link
                 logger.debug("disconnect on close failed", exc_info=True)
         async with self._scan_lock:
@@ -170,5 +171,6 @@ class BumbleRadio:
                 # the wait), then drop the link nobody wants any more.
                 with contextlib.suppress(Exception):
                     connection = await attempt
-                    await connection.disconnect()
+                    async with asyncio.timeout(2.0):
+                        await connection.disconnect()
                 raise
