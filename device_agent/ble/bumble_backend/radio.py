@@ -1,0 +1,176 @@
+"""The hub's simulated radio: one bumble central on a bumble ``LocalLink``.
+
+Simulated peripherals (``device_agent.sim``) join the same link. The radio owns the shared
+scanning state (several bleak scanners may be open at once, as on a real adapter) and
+serialises connection attempts, since a controller creates one LE connection at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bumble import hci
+from bumble.controller import Controller
+from bumble.device import Advertisement, Connection, Device
+from bumble.host import Host
+from bumble.link import LocalLink
+from bumble.transport.common import AsyncPipeSink
+
+from device_agent.ble.types import BleBackend
+
+logger = logging.getLogger(__name__)
+
+HUB_ADDRESS = "F0:E1:D2:C3:B4:A5"
+
+
+@dataclass(frozen=True)
+class BumbleDeviceDetails:
+    """``BLEDevice.details`` for this backend: the address with its type.
+
+    Deliberately not a dict: bleak-retry-connector looks for BlueZ paths in dict details.
+    """
+
+    address: hci.Address
+
+
+class HubController(Controller):
+    """bumble's virtual controller, plus a working LE Create Connection Cancel.
+
+    The stock controller acknowledges the cancel but keeps the pending connection and never
+    sends the LE Connection Complete event a real controller sends (status Unknown
+    Connection Identifier). The host then waits forever after a connect timeout, and every
+    later connect is refused as "already pending". Finishing the cancel like a real
+    controller lets an out-of-range device time out cleanly.
+    """
+
+    def on_hci_le_create_connection_cancel_command(
+        self, command: hci.HCI_LE_Create_Connection_Cancel_Command
+    ) -> hci.HCI_StatusReturnParameters:
+        pending = self.pending_le_connection
+        if pending is not None:
+            self.pending_le_connection = None
+            peer = pending.peer_address
+            # After the command's own completion, as on a real controller.
+            asyncio.get_running_loop().call_soon(
+                self.send_hci_packet,
+                hci.HCI_LE_Connection_Complete_Event(
+                    status=hci.HCI_ErrorCode.UNKNOWN_CONNECTION_IDENTIFIER_ERROR,
+                    connection_handle=0,
+                    role=hci.Role.CENTRAL,
+                    peer_address_type=peer.address_type,
+                    peer_address=peer,
+                    connection_interval=0,
+                    peripheral_latency=0,
+                    supervision_timeout=0,
+                    central_clock_accuracy=0,
+                ),
+            )
+        return hci.HCI_StatusReturnParameters(hci.HCI_ErrorCode.SUCCESS)
+
+
+AdvertisementListener = Callable[[Advertisement], None]
+
+
+class BumbleRadio:
+    """A bumble central device attached to ``link``; hand ``backend()`` to the agent."""
+
+    def __init__(
+        self, link: LocalLink, *, address: str = HUB_ADDRESS, name: str = "eldercare-hub"
+    ) -> None:
+        self.link = link
+        self.controller = HubController(name, link=link)
+        self.device = Device(
+            name=name,
+            address=hci.Address(address),
+            host=Host(self.controller, AsyncPipeSink(self.controller)),
+        )
+        self._powered = False
+        self._connect_lock = asyncio.Lock()
+        self._scan_lock = asyncio.Lock()
+        self._listeners: dict[object, AdvertisementListener] = {}
+        self._known: dict[str, hci.Address] = {}
+        self.device.on(self.device.EVENT_ADVERTISEMENT, self._on_advertisement)
+
+    async def power_on(self) -> None:
+        if not self._powered:
+            await self.device.power_on()
+            # Once a peer is bonded, bumble's connect first scans, without any timeout, for
+            # a private address resolving to it, and stops the shared scan when done.
+            # Simulated peripherals keep static addresses, so skip that step; set after
+            # power-on so no resolution-enable command goes to the virtual controller.
+            self.device.address_resolution_offload = True
+            self._powered = True
+
+    async def close(self) -> None:
+        for connection in list(self.device.connections.values()):
+            try:
+                async with asyncio.timeout(2.0):
+                    await connection.disconnect()
+            except Exception:  # closing must not fail on a dead link
+                logger.debug("disconnect on close failed", exc_info=True)
+        async with self._scan_lock:
+            self._listeners.clear()
+            if self.device.scanning:
+                await self.device.stop_scanning()
+
+    def backend(self) -> BleBackend:
+        """bleak backend classes bound to this radio."""
+        from device_agent.ble.bumble_backend.client import BumbleClient
+        from device_agent.ble.bumble_backend.scanner import BumbleScanner
+
+        radio = self
+
+        class _Scanner(BumbleScanner):
+            _radio = radio
+
+        class _Client(BumbleClient):
+            _radio = radio
+
+        return BleBackend(scanner=_Scanner, client=_Client)
+
+    # Scanning: one bumble scan shared by every open bleak scanner.
+
+    async def add_listener(self, token: object, listener: AdvertisementListener) -> None:
+        await self.power_on()
+        async with self._scan_lock:
+            self._listeners[token] = listener
+            if not self.device.scanning:
+                await self.device.start_scanning(active=True, filter_duplicates=False)
+
+    async def remove_listener(self, token: object) -> None:
+        async with self._scan_lock:
+            self._listeners.pop(token, None)
+            if not self._listeners and self.device.scanning:
+                await self.device.stop_scanning()
+
+    def _on_advertisement(self, advertisement: Advertisement) -> None:
+        self._known[advertisement.address.to_string(False)] = advertisement.address
+        for listener in list(self._listeners.values()):
+            listener(advertisement)
+
+    def resolve(self, address: str) -> hci.Address:
+        """The typed address last heard for ``address``; random static if never heard."""
+        known = self._known.get(address.upper())
+        if known is not None:
+            return known
+        return hci.Address(address.upper(), hci.Address.RANDOM_DEVICE_ADDRESS)
+
+    async def connect(self, address: hci.Address, *, connect_timeout: float) -> Connection:
+        await self.power_on()
+        async with self._connect_lock:
+            attempt = asyncio.ensure_future(self.device.connect(address, timeout=connect_timeout))
+            try:
+                return await asyncio.shield(attempt)
+            except asyncio.CancelledError:
+                # Cancelling bumble's connect half-way leaves the controller connecting and
+                # the host unable to accept the result; let it finish (its own timeout bounds
+                # the wait), then drop the link nobody wants any more.
+                with contextlib.suppress(Exception):
+                    connection = await attempt
+                    async with asyncio.timeout(2.0):
+                        await connection.disconnect()
+                raise

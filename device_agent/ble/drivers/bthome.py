@@ -1,0 +1,112 @@
+"""BTHome v2 buttons (e.g. Shelly BLU Button): passive scanning, no connection.
+
+Adverts repeat each press several times: a packet id (and, encrypted, the counter) already
+handled is ignored. Every press raises a panic carrying its press type; a configured test
+pattern (default triple press) raises a *test* panic instead. A button whose adverts cannot
+be decrypted (no or wrong bind key) gets one clear ``error`` status, not one per advert.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from bleak import BleakScanner
+from bleak.backends.device import BLEDevice
+from bleak.backends.scanner import AdvertisementData
+
+from device_agent.ble.adverts import Advert
+from device_agent.ble.drivers.base import Driver, DriverContext
+from device_agent.ble.types import BleDeviceSpec
+from device_agent.gatt import ParseError, bthome
+from device_agent.protocol import DeviceStatus, PanicEvent, PanicPayload, PressType
+
+DEFAULT_TEST_PRESS = PressType.TRIPLE
+
+
+def match(advert: Advert) -> int:
+    return 100 if bthome.SERVICE_UUID_STR in advert.service_data else 0
+
+
+class BthomeButtonDriver(Driver):
+    name = "bthome_button"
+
+    def __init__(self, spec: BleDeviceSpec, ctx: DriverContext) -> None:
+        super().__init__(spec, ctx)
+        test = spec.options.get("test_press", DEFAULT_TEST_PRESS.value)
+        self.test_press: PressType | None = PressType(str(test)) if test else None
+        self._last_key: tuple[int | None, int | None] | None = None
+        self._queue: asyncio.Queue[bytes] = asyncio.Queue()
+        self._decrypt_failed = False
+
+    async def run(self) -> None:
+        # Active scanning: BlueZ only scans passively with advertisement-monitor patterns.
+        scanner = BleakScanner(self._on_advert, backend=self.ctx.backend.scanner)
+        await scanner.start()
+        try:
+            while True:
+                await self.handle(await self._queue.get())
+        finally:
+            await scanner.stop()
+
+    def _on_advert(self, device: BLEDevice, adv: AdvertisementData) -> None:
+        if device.address.upper() != self.device_id:
+            return
+        data = adv.service_data.get(bthome.SERVICE_UUID_STR)
+        if data is not None:
+            self._queue.put_nowait(bytes(data))
+
+    async def handle(self, data: bytes) -> None:
+        """One advert's BTHome service data."""
+        try:
+            packet = bthome.parse(data, bind_key=self.spec.bind_key, mac=self.spec.address)
+        except ParseError as exc:
+            await self._undecodable(data, exc)
+            return
+        except ValueError as exc:  # a malformed configured key
+            await self._undecodable(data, exc)
+            return
+        self._decrypt_failed = False
+        self.ctx.health.update(self.device_id, reachable=True, battery=packet.battery)
+        key = (packet.packet_id, packet.counter)
+        if packet.packet_id is not None and key == self._last_key:
+            return  # the same press, advertised again
+        self._last_key = key
+        if self._status is not DeviceStatus.CONNECTED:
+            await self.set_status(DeviceStatus.CONNECTED)
+        if packet.battery is not None:
+            await self.report_battery(packet.battery)
+        for event in packet.pressed:
+            press = event.press_type
+            if press is None:
+                continue
+            press_type = PressType(press)
+            await self.emit(
+                PanicEvent(
+                    **self.event_fields(),
+                    payload=PanicPayload(
+                        source="bthome", press=press_type, test=press_type == self.test_press
+                    ),
+                )
+            )
+
+    async def _undecodable(self, data: bytes, exc: Exception) -> None:
+        encrypted = bool(data) and bool(data[0] & bthome.INFO_ENCRYPTED)
+        if encrypted:
+            detail = (
+                f"{self.spec.name} ({self.spec.address}) sends encrypted BTHome adverts that "
+                + (
+                    "cannot be read without its bind key: add the 32-hex-digit bind key "
+                    "from the button's app to this device's configuration."
+                    if not self.spec.bind_key
+                    else "do not decrypt with the configured bind key: check the key "
+                    "(it changes if the button was re-keyed)."
+                )
+                + " Presses from this button are NOT being received."
+            )
+        else:
+            detail = f"{self.spec.name} ({self.spec.address}) sent an unreadable advert: {exc}"
+        if not self._decrypt_failed:
+            self._decrypt_failed = True
+            self.log.error("%s", detail)
+            self.ctx.health.update(self.device_id, reachable=True, problem=detail[:200])
+        await self.set_status(DeviceStatus.ERROR, detail)
