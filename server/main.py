@@ -20,6 +20,7 @@ from server.config import Settings, get_settings
 from server.db import make_engine
 from server.elders.router import router as elders_router
 from server.elders.ui import router as elders_pages
+from server.eligibility import router as eligibility_api, ui as eligibility_ui
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         return JSONResponse({"status": "ok", "database": "ok"})
 
-    for router in (auth_router, elders_router, audit_router, auth_pages, elders_pages):
+    for router in (
+        auth_router,
+        elders_router,
+        audit_router,
+        auth_pages,
+        elders_pages,
+        eligibility_api.router,
+        eligibility_ui.router,
+    ):
         app.include_router(router)
     return app

@@ -5,8 +5,16 @@ from sqlmodel import SQLModel
 from server.audit import models as audit_models
 from server.auth import models as auth_models
 from server.elders import models as elders_models
+from server.eligibility import models as eligibility_models
 from server.observations import models as observations_models
 
 metadata = SQLModel.metadata
 
-__all__ = ["audit_models", "auth_models", "elders_models", "metadata", "observations_models"]
+__all__ = [
+    "audit_models",
+    "auth_models",
+    "elders_models",
+    "eligibility_models",
+    "metadata",
+    "observations_models",
+]
