@@ -63,7 +63,7 @@ def make_round(session: Session, users: dict[Role, User], rubric: RubricVersion)
                 opens_at=opens,
                 closes_at=opens + lasts,
                 chair_id=(chair or users[Role.COMMITTEE]).id,
-            ),  # fmt: skip
+            ),
             request_id=None,
         )
         if open_:
