@@ -14,6 +14,7 @@ import unicodedata
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 
 from fpdf import FPDF
@@ -34,6 +35,7 @@ DEBIAN_FONTS = (
     ("/usr/share/fonts/truetype/tlwg/Sawasdee.ttf", "/usr/share/fonts/truetype/tlwg/Sawasdee-Bold.ttf"),
 )  # fmt: skip
 THAI_CONSONANTS = range(0x0E01, 0x0E2F)
+NBSP = "\u00a0"
 
 
 class ThaiFontMissing(RuntimeError):
@@ -130,6 +132,11 @@ def to_csv(notice: AnnouncementOut, locale: Locale = "th") -> bytes:
     return buffer.getvalue().encode("utf-8-sig")
 
 
+def _date(value: date | datetime | None, locale: Locale) -> str:
+    # A no-break space keeps "18 ธันวาคม 2569" on one line.
+    return format_date(value, locale).replace(" ", NBSP)
+
+
 def _lines(notice: AnnouncementOut, locale: Locale) -> tuple[list[str], list[str]]:
     def t(key: str, **params: object) -> str:
         return translate(f"eligibility.announce.{key}", locale, **params)
@@ -143,7 +150,7 @@ def _lines(notice: AnnouncementOut, locale: Locale) -> tuple[list[str], list[str
             "intro",
             issuer=notice.issuer,
             body=notice.approving_body or "—",
-            date=format_date(notice.approved_on, locale),
+            date=_date(notice.approved_on, locale),
             reference=notice.approval_reference or "—",
             count=len(notice.items),
         )
@@ -175,20 +182,21 @@ def to_pdf(notice: AnnouncementOut, locale: Locale = "th") -> bytes:
     pdf.ln(4)
     pdf.set_font("thai", "", 15)
     for paragraph in body:
-        pdf.multi_cell(0, 8, paragraph, new_x="LMARGIN", new_y="NEXT")
+        # Thai has no spaces between words: justified lines would stretch unevenly.
+        pdf.multi_cell(0, 8, paragraph, align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
     _table(pdf, notice.items, locale)
     pdf.ln(5)
     pdf.set_font("thai", "", 14)
     if notice.appeal_deadline is not None:
         pdf.multi_cell(
-            0, 8, t("appeal", deadline=format_date(notice.appeal_deadline, locale)),
-            new_x="LMARGIN", new_y="NEXT",
+            0, 8, t("appeal", deadline=_date(notice.appeal_deadline, locale)),
+            align="L", new_x="LMARGIN", new_y="NEXT",
         )  # fmt: skip
-    pdf.multi_cell(0, 8, t("privacy"), new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 8, t("privacy"), align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(6)
     pdf.multi_cell(
-        0, 8, t("given_on", date=format_date(notice.published_at, locale)), align="R",
+        0, 8, t("given_on", date=_date(notice.published_at, locale)), align="R",
         new_x="LMARGIN", new_y="NEXT",
     )  # fmt: skip
     pdf.multi_cell(0, 8, notice.issuer, align="R", new_x="LMARGIN", new_y="NEXT")

@@ -17,6 +17,7 @@ from server.auth.models import Role, User
 from server.elders.models import Elder, ElderStatus
 from server.eligibility.models import InstallationTask, RubricVersion
 from tests.server.eligibility.conftest import MakeRound, answers, person
+from tests.server.eligibility.test_announcement import pdf_text as pdf_to_text
 from tests.server.factories import make_elder
 
 P = "/api/v1/eligibility"
@@ -179,6 +180,12 @@ def test_selection_from_registration_to_installation(
     assert rows[0] == ["ลำดับ", "เลขที่ใบสมัคร", "ชื่อ-สกุล"]
     assert [r[1] for r in rows[1:]] == selected and all(len(r) == 3 for r in rows)
     assert not [w for w in HEALTH_WORDS if w in sheet.text]
+    pdf = client.get(f"{P}/rounds/{rid}/announcement.pdf", headers=auth(volunteer))
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    pdf_text = pdf_to_text(pdf.content)
+    assert all(n in pdf_text for n in selected) and "ประกาศเทศบาลเมืองแสนสุข" in pdf_text
+    assert not [w for w in HEALTH_WORDS if w.strip('"') in pdf_text]
+    assert outside["number"] not in pdf_text and order[0] not in pdf_text
 
     # The selected are enrolled with their installation tasks.
     sel_ids = {i["application_id"] for i in page["items"] if i["number"] in selected}
