@@ -15,6 +15,7 @@ from sqlmodel import Session, func, select
 from server.auth.models import Role, User
 from server.auth.service import create_user
 from server.config import Settings
+from server.eligibility.demo import seed_demo_round
 from server.elders.models import (
     Consent,
     Device,
@@ -190,3 +191,4 @@ def seed_demo(session: Session, *, settings: Settings, elders: int = 36, seed: i
                     Device(elder_id=elder.id, kind=DeviceKind.BP_MONITOR, model="Omron HEM-7142T1")
                 )
     session.commit()
+    seed_demo_round(session, issuer=MUNICIPALITY)
