@@ -65,8 +65,13 @@ def seed_demo_round(
         user=admin,
         data=RoundCreate(
             title="โครงการติดตั้งปุ่มขอความช่วยเหลือฉุกเฉินสำหรับผู้สูงอายุ ปีงบประมาณ 2570",
-            issuer=issuer, code=DEMO_CODE, rubric_id=rubric.id, devices=devices,
-            opens_at=opens, closes_at=opens + timedelta(days=30), chair_id=chair.id,
+            issuer=issuer,
+            code=DEMO_CODE,
+            rubric_id=rubric.id,
+            devices=devices,
+            opens_at=opens,
+            closes_at=opens + timedelta(days=30),
+            chair_id=chair.id,
         ),  # fmt: skip
         request_id=None,
     )
@@ -87,7 +92,8 @@ def seed_demo_round(
                     title=rng.choice(["นาง", "นาย", "นางสาว"]),
                     first_name=rng.choice(FIRST),
                     last_name=rng.choice(LAST),
-                    birth_date=today.replace(year=today.year - age) - timedelta(days=rng.randrange(300)),
+                    birth_date=today.replace(year=today.year - age)
+                    - timedelta(days=rng.randrange(300)),
                     sex=rng.choice([Sex.FEMALE, Sex.MALE]),
                     address=f"{rng.randint(1, 150)}/{rng.randint(1, 30)} หมู่ {rng.randint(1, 9)}",
                     community=rng.choice(COMMUNITIES),

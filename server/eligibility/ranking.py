@@ -27,7 +27,7 @@ TIE_BREAK_CHAIN = ("eligibility", "score", "targets", "adl", "submitted_at", "dr
 NO_ADL = float("inf")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RankInput:
     application_id: str
     number: str  # the public application number, unique in the round
@@ -38,7 +38,7 @@ class RankInput:
     submitted_at: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Ranked:
     entry: RankInput
     rank: int
@@ -72,10 +72,11 @@ def rank(entries: Iterable[RankInput], *, devices: int, seed: str) -> list[Ranke
     for position, (key, entry) in enumerate(keyed, start=1):
         decided_by = ""
         if previous is not None:
-            decided_by = next(
-                (name for name, a, b in zip(TIE_BREAK_CHAIN, previous, key, strict=True) if a != b),
-                "draw",
-            )
+            decided_by = "draw"
+            for step in range(len(TIE_BREAK_CHAIN)):
+                if previous[step] != key[step]:
+                    decided_by = TIE_BREAK_CHAIN[step]
+                    break
         out.append(
             Ranked(
                 entry=entry,

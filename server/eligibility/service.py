@@ -788,9 +788,8 @@ def _text(texts: Mapping[str, str], locale: Locale) -> str:
 
 
 def full_name(application: Application) -> str:
-    return " ".join(
-        p for p in (application.title, application.first_name, application.last_name) if p
-    )
+    # Thai writes the title against the first name: "นางสมศรี ใจดี".
+    return f"{application.title or ''}{application.first_name} {application.last_name}"
 
 
 def application_out(
