@@ -25,19 +25,19 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import sqlalchemy as sa  # noqa: E402
-from fastapi.testclient import TestClient  # noqa: E402
-from sqlmodel import Session  # noqa: E402
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlmodel import Session
 
-from server.auth.models import Role, User  # noqa: E402
-from server.auth.service import issue_token  # noqa: E402
-from server.config import Settings  # noqa: E402
-from server.elders.models import Elder, ElderStatus, Sex  # noqa: E402
-from server.eligibility import ranking, scoring, service  # noqa: E402
-from server.eligibility.models import Application, RoundStatus  # noqa: E402
-from server.eligibility.models import Round as RoundRow  # noqa: E402
-from server.main import create_app  # noqa: E402
-from server.migrate import upgrade  # noqa: E402
+from server.auth.models import Role, User
+from server.auth.service import issue_token
+from server.config import Settings
+from server.elders.models import Elder, ElderStatus, Sex
+from server.eligibility import ranking, scoring, service
+from server.eligibility.models import Application, RoundStatus
+from server.eligibility.models import Round as RoundRow
+from server.main import create_app
+from server.migrate import upgrade
 
 COMMUNITIES = ["ชุมชนบ้านเหมือง", "ชุมชนหาดวอนนภา", "ชุมชนมาบมะยม", "ชุมชนแหลมแท่น", "ชุมชนดอนบน"]
 
@@ -109,7 +109,7 @@ def bench_pure(count: int) -> None:
             eligible=s.eligible,
             adl=s.adl,
             submitted_at=t0 + timedelta(seconds=rng.randrange(30 * 86400)),
-        )  # fmt: skip
+        )
         for i, s in enumerate(scores)
     ]
     elapsed, ranked = timed(lambda: ranking.rank(inputs, devices=300, seed="bench"))
@@ -196,7 +196,7 @@ def bench_page(count: int, database_url: str | None) -> None:
         elapsed, _ = timed(
             lambda: service.rank_round(
                 session, user=admin, round_id=round_.id, seed="bench", request_id=None
-            )  # fmt: skip
+            )
         )
         print(
             f"rank {count:,} in the database (read, rank, bulk update, snapshot): {elapsed:.2f} s"

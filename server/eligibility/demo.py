@@ -72,7 +72,7 @@ def seed_demo_round(
             opens_at=opens,
             closes_at=opens + timedelta(days=30),
             chair_id=chair.id,
-        ),  # fmt: skip
+        ),
         request_id=None,
     )
     service.open_round(session, user=admin, round_id=round_.id, request_id=None)
