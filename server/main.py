@@ -20,7 +20,8 @@ from server.config import Settings, get_settings
 from server.db import make_engine
 from server.elders.router import router as elders_router
 from server.elders.ui import router as elders_pages
-from server.eligibility import router as eligibility_api, ui as eligibility_ui
+from server.eligibility.router import router as eligibility_router
+from server.eligibility.ui import router as eligibility_pages
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +61,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         audit_router,
         auth_pages,
         elders_pages,
-        eligibility_api.router,
-        eligibility_ui.router,
+        eligibility_router,
+        eligibility_pages,
     ):
         app.include_router(router)
     return app

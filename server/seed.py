@@ -15,7 +15,6 @@ from sqlmodel import Session, func, select
 from server.auth.models import Role, User
 from server.auth.service import create_user
 from server.config import Settings
-from server.eligibility.demo import seed_demo_round
 from server.elders.models import (
     Consent,
     Device,
@@ -26,6 +25,7 @@ from server.elders.models import (
     Mobility,
     Sex,
 )
+from server.eligibility.demo import seed_demo_round
 
 DEMO_PASSWORD = "demo1234"
 MUNICIPALITY = "เทศบาลเมืองบ้านสวนสุข"
