@@ -351,3 +351,36 @@ def test_rank_refused_while_registration_is_open_and_round_edits_are_versioned(
 def session_free_of_orphans(client: TestClient, auth: Auth, admin: User, round_id: object) -> bool:
     out = client.get(f"{P}/rounds/{round_id}", headers=auth(admin)).json()
     return bool(out["applications"] == 0)
+
+
+def test_evidence_attachments_are_checked_stored_and_audited(
+    client: TestClient, session: Session, users: dict[Role, User], auth: Auth,
+    make_round: MakeRound,
+) -> None:  # fmt: skip
+    volunteer, committee = users[Role.VOLUNTEER], users[Role.COMMITTEE]
+    round_ = make_round(code="E1")
+    app = submit(client, auth, volunteer, round_.id, person=person(1), answers=answers())
+    url = f"{P}/applications/{app['id']}/attachments"
+    scan = b"%PDF-1.4 scanned assessment form"
+    added = client.post(url, headers=auth(volunteer),
+                        files={"file": ("แบบประเมิน.pdf", scan, "application/pdf")})  # fmt: skip
+    assert added.status_code == 201, added.text
+    assert added.json()["size"] == len(scan) and added.json()["filename"] == "แบบประเมิน.pdf"
+    refused = client.post(url, headers=auth(volunteer),
+                          files={"file": ("x.exe", b"MZ", "application/octet-stream")})  # fmt: skip
+    assert refused.status_code == 415
+    empty = client.post(
+        url, headers=auth(volunteer), files={"file": ("e.pdf", b"", "application/pdf")}
+    )
+    assert empty.status_code == 413
+    listed = client.get(url, headers=auth(committee)).json()
+    assert [a["sha256"] for a in listed] == [added.json()["sha256"]]
+    got = client.get(f"{P}/attachments/{listed[0]['id']}", headers=auth(committee))
+    assert got.status_code == 200 and got.content == scan
+    other = users[Role.CARE_MANAGER]
+    assert client.get(f"{P}/attachments/{listed[0]['id']}", headers=auth(other)).status_code == 200
+    reads = session.exec(
+        select(AuditEntry).where(AuditEntry.entity == "eligibility_attachment",
+                                 AuditEntry.actor_id == committee.id)
+    ).all()  # fmt: skip
+    assert len(reads) == 1
