@@ -22,6 +22,8 @@ from server.config import Settings, get_settings
 from server.db import make_engine
 from server.elders.router import router as elders_router
 from server.elders.ui import router as elders_pages
+from server.eligibility.router import router as eligibility_router
+from server.eligibility.ui import router as eligibility_pages
 from server.visits.router import router as visits_router
 from server.visits.voice import body_limit_overrides
 
@@ -71,6 +73,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         alerts_router,
         alerts_pages,
         visits_router,
+        eligibility_router,
+        eligibility_pages,
     ):
         app.include_router(router)
     return app

@@ -6,6 +6,7 @@ from server.alerts import models as alerts_models
 from server.audit import models as audit_models
 from server.auth import models as auth_models
 from server.elders import models as elders_models
+from server.eligibility import models as eligibility_models
 from server.notify import models as notify_models
 from server.observations import models as observations_models
 from server.visits import models as visits_models
@@ -17,6 +18,7 @@ __all__ = [
     "audit_models",
     "auth_models",
     "elders_models",
+    "eligibility_models",
     "metadata",
     "notify_models",
     "observations_models",

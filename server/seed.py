@@ -25,6 +25,7 @@ from server.elders.models import (
     Mobility,
     Sex,
 )
+from server.eligibility.demo import seed_demo_round
 
 DEMO_PASSWORD = "demo1234"
 MUNICIPALITY = "เทศบาลเมืองบ้านสวนสุข"
@@ -190,3 +191,4 @@ def seed_demo(session: Session, *, settings: Settings, elders: int = 36, seed: i
                     Device(elder_id=elder.id, kind=DeviceKind.BP_MONITOR, model="Omron HEM-7142T1")
                 )
     session.commit()
+    seed_demo_round(session, issuer=MUNICIPALITY)
