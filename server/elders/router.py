@@ -81,6 +81,16 @@ def get_elder(
 def update_elder(
     elder_id: uuid.UUID, body: ElderUpdate, session: SessionDep, user: ElderEditor, rid: RequestId
 ) -> ElderOut:
+    # Field workers' edits that change who is at risk are flagged to the care manager,
+    # whichever endpoint they come through.
+    from server.visits import volunteers
+    from server.visits.access import FLAGGED_EDITORS
+
+    if user.role in FLAGGED_EDITORS:
+        out, _review = volunteers.update_and_flag(
+            session, user=user, elder_id=elder_id, data=body, request_id=rid
+        )
+        return out
     return service.update_elder(session, user=user, elder_id=elder_id, data=body, request_id=rid)
 
 

@@ -243,7 +243,10 @@ def update_elder(
     elder_id: uuid.UUID,
     data: ElderUpdate,
     request_id: str | None,
+    commit: bool = True,
 ) -> ElderOut:
+    """A versioned edit within the role's fields. With `commit=False` the caller commits, so
+    it can add its own rows (e.g. a review flag) to the same transaction."""
     elder = get_visible(session, user=user, elder_id=elder_id)
     changes = data.model_dump(exclude_unset=True, exclude={"version"})
     allowed = EDITABLE_BY.get(user.role, frozenset())
@@ -291,7 +294,10 @@ def update_elder(
         fields=[*changes, *(["emergency_contacts"] if contacts is not None else [])],
         request_id=request_id,
     )
-    session.commit()
+    if commit:
+        session.commit()
+    else:
+        session.flush()
     session.refresh(elder)
     return to_out(session, elder, user=user)
 

@@ -57,10 +57,23 @@ def update_contact(
             403, "field_not_editable", "elders.field_not_editable", field=refused[0],
             extra={"fields": refused},
         )  # fmt: skip
+    return update_and_flag(session, user=user, elder_id=elder_id, data=data, request_id=request_id)
+
+
+def update_and_flag(
+    session: Session,
+    *,
+    user: User,
+    elder_id: uuid.UUID,
+    data: ElderUpdate,
+    request_id: str | None,
+) -> tuple[ElderOut, uuid.UUID | None]:
+    """A field worker's edit of the elder record and, if it matters, its flag for the care
+    manager, in one transaction: the edit is never stored without its flag."""
     elder = elder_for(session, user=user, elder_id=elder_id)
     before = _snapshot(elders.to_out(session, elder, user=user))
     out = elders.update_elder(
-        session, user=user, elder_id=elder_id, data=data, request_id=request_id
+        session, user=user, elder_id=elder_id, data=data, request_id=request_id, commit=False
     )
     review_id = flag_if_significant(
         session, user=user, elder_id=elder_id, before=before, after=_snapshot(out),

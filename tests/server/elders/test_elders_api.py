@@ -158,3 +158,20 @@ def test_consent_recorded_and_withdrawn(
         headers=headers,
     )
     assert withdrawn.json()["withdrawn_on"] == "2026-11-01"
+
+
+def test_volunteer_change_through_the_registry_is_flagged_to_the_care_manager(
+    client: TestClient, session: Session, users: dict[Role, User], auth: Auth
+) -> None:
+    volunteer = users[Role.VOLUNTEER]
+    elder = make_elder(session, volunteer_id=volunteer.id, lives_alone=False)
+    response = client.patch(
+        f"/api/v1/elders/{elder.id}",
+        json={"version": 1, "lives_alone": True},
+        headers=auth(volunteer),
+    )
+    assert response.status_code == 200
+    reviews = client.get("/api/v1/reviews", headers=auth(users[Role.CARE_MANAGER])).json()
+    items = reviews["items"] if isinstance(reviews, dict) else reviews
+    flagged = [r for r in items if r["elder_id"] == str(elder.id)]
+    assert flagged and flagged[0]["detail"]["changes"]["lives_alone"] == {"from": False, "to": True}
