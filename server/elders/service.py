@@ -12,7 +12,7 @@ from sqlmodel import Session, col, func, or_, select
 from server.audit import service as audit
 from server.auth.models import Role, User
 from server.common.time import utcnow
-from server.elders.models import Consent, Device, Elder, EmergencyContact
+from server.elders.models import Consent, Device, Elder, ElderStatus, EmergencyContact
 from server.elders.schemas import (
     EDITABLE_BY,
     HIDDEN_FROM,
@@ -342,3 +342,35 @@ def withdraw_consent(
     )  # fmt: skip
     session.commit()
     return consent
+
+
+def find_by_national_id(session: Session, national_id: str) -> Elder | None:
+    """For de-duplication only (imports, applications): callers must not show the record."""
+    return session.exec(select(Elder).where(Elder.national_id == national_id)).first()
+
+
+def change_status(
+    session: Session,
+    *,
+    actor: User | None,
+    elder_id: uuid.UUID,
+    from_status: ElderStatus,
+    to_status: ElderStatus,
+    request_id: str | None,
+    detail: dict[str, Any] | None = None,
+) -> bool:
+    """Moves an elder between statuses only if they are still in `from_status` (versioned,
+    audited). Adds to the session; the caller commits. False if the elder had moved on."""
+    result = session.execute(
+        sa.update(Elder)
+        .where(col(Elder.id) == elder_id, col(Elder.status) == from_status)
+        .values(status=to_status, version=Elder.version + 1, updated_at=utcnow())
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return False
+    audit.record(
+        session, actor=actor, action="status", entity="elder", entity_id=elder_id,
+        elder_id=elder_id, fields=["status"], request_id=request_id,
+        detail={"from": from_status.value, "to": to_status.value, **(detail or {})},
+    )  # fmt: skip
+    return True

@@ -13,7 +13,8 @@ from sqlmodel import Session, col, select
 from server.audit import service as audit
 from server.auth.models import User
 from server.common.time import utcnow
-from server.elders.models import Elder, ElderStatus
+from server.elders import service as elders_service
+from server.elders.models import ElderStatus
 from server.eligibility import ranking, scoring, service
 from server.eligibility.models import (
     Appeal,
@@ -193,22 +194,12 @@ def _enrol(
     session: Session, *, application: Application, user: User, request_id: str | None,
     now: datetime,
 ) -> None:  # fmt: skip
-    """The applicant becomes an enrolled elder with the tasks that lead to a working device.
-
-    The registry has no status-change operation of its own yet; this is the same versioned
-    update its service does, limited to applicant -> enrolled.
-    """
-    result = session.execute(
-        sa.update(Elder)
-        .where(col(Elder.id) == application.elder_id, col(Elder.status) == ElderStatus.APPLICANT)
-        .values(status=ElderStatus.ENROLLED, version=Elder.version + 1, updated_at=now)
-    )
-    if result.rowcount:  # type: ignore[attr-defined]
-        audit.record(
-            session, actor=user, action="enrol", entity="elder", entity_id=application.elder_id,
-            elder_id=application.elder_id, fields=["status"], request_id=request_id,
-            detail={"application": application.number},
-        )  # fmt: skip
+    """The applicant becomes an enrolled elder with the tasks that lead to a working device."""
+    elders_service.change_status(
+        session, actor=user, elder_id=application.elder_id, from_status=ElderStatus.APPLICANT,
+        to_status=ElderStatus.ENROLLED, request_id=request_id,
+        detail={"application": application.number},
+    )  # fmt: skip
     for position, kind in enumerate(TASK_ORDER):
         session.add(
             InstallationTask(

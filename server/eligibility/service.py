@@ -559,10 +559,6 @@ def _registration_open(round_: RoundRow, now: datetime) -> None:
         )  # fmt: skip
 
 
-def _find_elder_by_national_id(session: Session, national_id: str) -> Elder | None:
-    return session.exec(select(Elder).where(Elder.national_id == national_id)).first()
-
-
 def submit_application(
     session: Session,
     *,
@@ -583,7 +579,7 @@ def submit_application(
     else:
         assert data.person is not None
         # The same national ID is the same person: link to the registry entry that exists.
-        elder = _find_elder_by_national_id(session, data.person.national_id)
+        elder = elders_service.find_by_national_id(session, data.person.national_id)
     if elder is not None:
         existing = session.exec(
             select(Application.number).where(
