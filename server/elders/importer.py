@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 from server.audit import service as audit
 from server.auth.models import User
 from server.common.time import utcnow
+from server.elders import service as elders_service
 from server.elders.models import Elder, EmergencyContact
 from server.elders.schemas import ContactIn, ElderCreate
 
@@ -179,9 +180,7 @@ def import_elders(
         return report
     for record in valid:
         values = record.model_dump(exclude={"emergency_contacts"})
-        existing = session.exec(
-            select(Elder).where(Elder.national_id == record.national_id)
-        ).first()
+        existing = elders_service.find_by_national_id(session, record.national_id)
         if existing is None:
             elder = Elder(**values)
             session.add(elder)
