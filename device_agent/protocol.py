@@ -6,6 +6,12 @@ event only after committing it, so the agent can delete exactly what was acked.
 
 Agent → server: ``{"type": "events", "events": [Event, ...]}``
 Server → agent: ``{"type": "ack", "ids": [...]}`` and ``{"type": "error", ...}`` frames.
+
+Order on the WebSocket: the server answers each events message, in the order received, with
+an error frame for each bad event in it (``index`` in that message, ``event_id`` if readable)
+and then exactly one ack frame (its ``ids`` may be empty), also after a message-level error
+such as ``too_large``. The agent pairs acks with its messages by that order. Over HTTP
+(``POST``, same body) the response is one ack whose ``errors`` list carries the error frames.
 """
 
 from __future__ import annotations
@@ -178,11 +184,6 @@ class EventsMessage(_Model):
     events: list[Event] = Field(max_length=MAX_EVENTS_PER_BATCH)
 
 
-class AckMessage(_Model):
-    type: Literal["ack"] = "ack"
-    ids: list[UUID]
-
-
 class ErrorCode(StrEnum):
     MALFORMED_JSON = "malformed_json"
     INVALID_MESSAGE = "invalid_message"
@@ -201,6 +202,14 @@ class ErrorMessage(_Model):
     # For an event-level error: its position in the batch and, if readable, its id.
     index: int | None = None
     event_id: str | None = None
+
+
+class AckMessage(_Model):
+    type: Literal["ack"] = "ack"
+    ids: list[UUID]
+    # The HTTP batch endpoint answers with one AckMessage, so it carries the per-event errors
+    # a WebSocket sends as separate error frames. Empty on the WebSocket.
+    errors: list[ErrorMessage] = Field(default_factory=list)
 
 
 class EventProblem(_Model):

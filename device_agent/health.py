@@ -1,0 +1,141 @@
+"""What the hub can and cannot reach: a small registry drivers update and heartbeats read.
+
+BLE drivers call ``seen``/``unreachable``/``battery``/``adapter``; nothing here does I/O.
+``heartbeat_loop`` turns a snapshot into a ``HeartbeatEvent`` every N seconds and hands it to
+the sink like any other event, so heartbeats queue and survive outages too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from importlib.metadata import PackageNotFoundError, version
+from uuid import uuid4
+
+from device_agent.clock import utc_now
+from device_agent.protocol import DeviceHealth, HeartbeatEvent, HeartbeatPayload
+from device_agent.sink import EventSink
+
+log = logging.getLogger(__name__)
+
+MAX_DEVICES_IN_HEARTBEAT = 32
+
+
+def _agent_version() -> str:
+    try:
+        return version("eldercare")[:32]
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+AGENT_VERSION = _agent_version()
+
+
+@dataclass(slots=True)
+class _DeviceState:
+    reachable: bool = False
+    battery: int | None = None
+    last_seen: datetime | None = None
+    problem: str | None = "not seen yet"
+
+
+class HubHealth:
+    """Mutable per-device health. Single event loop: no locking needed."""
+
+    def __init__(self, devices: list[str] | None = None) -> None:
+        self._devices: dict[str, _DeviceState] = {}
+        self.adapter_ok = True
+        self.adapter_problem: str | None = None
+        for name in devices or []:
+            self.register(name)
+
+    def register(self, device: str) -> None:
+        self._devices.setdefault(device, _DeviceState())
+
+    def seen(self, device: str, *, battery: int | None = None, at: datetime | None = None) -> None:
+        state = self._devices.setdefault(device, _DeviceState())
+        state.reachable = True
+        state.problem = None
+        state.last_seen = at if at is not None else utc_now()
+        if battery is not None:
+            state.battery = max(0, min(100, battery))
+
+    def unreachable(self, device: str, problem: str = "out of range") -> None:
+        state = self._devices.setdefault(device, _DeviceState())
+        state.reachable = False
+        state.problem = problem[:200]
+
+    def battery(self, device: str, level: int) -> None:
+        state = self._devices.setdefault(device, _DeviceState())
+        state.battery = max(0, min(100, level))
+
+    def adapter(self, *, ok: bool, problem: str | None = None) -> None:
+        self.adapter_ok = ok
+        self.adapter_problem = None if ok else (problem or "bluetooth adapter missing")
+
+    def snapshot(self) -> list[DeviceHealth]:
+        out = []
+        for name, state in sorted(self._devices.items())[:MAX_DEVICES_IN_HEARTBEAT]:
+            problem = state.problem
+            if not self.adapter_ok:
+                problem = self.adapter_problem
+            out.append(
+                DeviceHealth(
+                    device=name,
+                    reachable=state.reachable and self.adapter_ok,
+                    battery=state.battery,
+                    last_seen=state.last_seen,
+                    problem=problem,
+                )
+            )
+        return out
+
+
+def heartbeat_event(
+    *,
+    device: str,
+    started_monotonic: float,
+    outbox_depth: int,
+    adapter_ok: bool,
+    devices: list[DeviceHealth],
+) -> HeartbeatEvent:
+    return HeartbeatEvent(
+        id=uuid4(),
+        device=device,
+        occurred_at=utc_now(),
+        payload=HeartbeatPayload(
+            agent_version=AGENT_VERSION,
+            uptime_s=max(0.0, time.monotonic() - started_monotonic),
+            outbox_depth=outbox_depth,
+            adapter_ok=adapter_ok,
+            devices=devices[:MAX_DEVICES_IN_HEARTBEAT],
+        ),
+    )
+
+
+async def heartbeat_loop(
+    *,
+    sink: EventSink,
+    interval_s: float,
+    outbox_depth: Callable[[], Awaitable[int]],
+    health: HubHealth,
+    hub_device: str = "hub",
+    started_monotonic: float | None = None,
+) -> None:
+    """Emit a heartbeat at once and then every ``interval_s`` seconds, forever."""
+    started = started_monotonic if started_monotonic is not None else time.monotonic()
+    while True:
+        event = heartbeat_event(
+            device=hub_device,
+            started_monotonic=started,
+            outbox_depth=await outbox_depth(),
+            adapter_ok=health.adapter_ok,
+            devices=health.snapshot(),
+        )
+        await sink.emit(event)
+        log.debug("heartbeat %s queued (outbox depth %d)", event.id, event.payload.outbox_depth)
+        await asyncio.sleep(interval_s)

@@ -1,0 +1,258 @@
+"""Simulated hubs: realistic vitals, panic presses and heartbeats, through the real pipeline.
+
+No radio: each simulated hub has its own SQLite outbox and its own uplink connection, exactly
+as a real hub does, and its devices produce events at the event level (blood pressure, SpO2,
+glucose), with an occasional abnormal reading and the odd device whose clock was never set.
+For demos and load.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TextIO
+from uuid import uuid4
+
+from device_agent.clock import DEFAULT_DEVICE_TZ, utc_now, vitals_event
+from device_agent.config import UplinkConfig
+from device_agent.health import HubHealth, heartbeat_loop
+from device_agent.outbox import Outbox
+from device_agent.protocol import (
+    Event,
+    Measurement,
+    MeasurementCode,
+    PanicEvent,
+    PanicPayload,
+    PressType,
+    VitalsEvent,
+)
+from device_agent.uplink import Uplink, UplinkAuthError
+
+log = logging.getLogger(__name__)
+
+KINDS = ("bp", "oximeter", "glucose")
+# A device clock never set since the battery went in: it starts in 2000.
+UNSET_CLOCK_FRACTION = 0.03
+
+
+def _m(code: MeasurementCode, value: float, unit: str) -> Measurement:
+    return Measurement(code=code, value=round(value, 1), unit=unit)
+
+
+def simulated_measurements(
+    kind: str, rng: random.Random, *, abnormal: bool
+) -> tuple[list[Measurement], dict[str, bool | int | str]]:
+    """Plausible readings for an older adult; ``abnormal`` picks a value triage should flag."""
+    if kind == "bp":
+        if abnormal:
+            systolic, diastolic = rng.choice(
+                [(rng.gauss(188, 6), rng.gauss(112, 6)), (rng.gauss(86, 4), rng.gauss(52, 4))]
+            )
+        else:
+            systolic, diastolic = rng.gauss(132, 12), rng.gauss(80, 8)
+        pulse = rng.gauss(74, 9)
+        mean = diastolic + (systolic - diastolic) / 3
+        flags: dict[str, bool | int | str] = {"irregular_pulse": rng.random() < 0.04}
+        return [
+            _m(MeasurementCode.SYSTOLIC, round(systolic), "mm[Hg]"),
+            _m(MeasurementCode.DIASTOLIC, round(diastolic), "mm[Hg]"),
+            _m(MeasurementCode.MEAN_ARTERIAL_PRESSURE, round(mean), "mm[Hg]"),
+            _m(MeasurementCode.PULSE, round(pulse), "/min"),
+        ], flags
+    if kind == "oximeter":
+        spo2 = rng.uniform(84, 90) if abnormal else min(100.0, rng.gauss(96.5, 1.2))
+        return [
+            _m(MeasurementCode.SPO2, round(spo2), "%"),
+            _m(MeasurementCode.PULSE, round(rng.gauss(76, 10)), "/min"),
+        ], {}
+    if kind == "glucose":
+        if abnormal:
+            value = rng.choice([rng.uniform(40, 62), rng.uniform(280, 360)])
+        else:
+            value = rng.gauss(118, 22)
+        return [_m(MeasurementCode.GLUCOSE, round(value), "mg/dL")], {"meal": "fasting"}
+    raise ValueError(f"unknown simulated device kind {kind!r}")
+
+
+def simulated_reading(
+    *, device: str, kind: str, rng: random.Random, abnormal_fraction: float, clock_unset: bool
+) -> VitalsEvent:
+    measurements, flags = simulated_measurements(
+        kind, rng, abnormal=rng.random() < abnormal_fraction
+    )
+    received = utc_now()
+    local = received.astimezone(DEFAULT_DEVICE_TZ).replace(tzinfo=None)
+    if clock_unset:
+        device_time = datetime(2000, 1, 1) + timedelta(seconds=rng.randrange(86_400))
+    else:
+        device_time = local - timedelta(seconds=rng.uniform(0, 20))
+    return vitals_event(
+        device=device,
+        measurements=measurements,
+        received_at=received,
+        device_time=device_time.replace(microsecond=0),
+        flags=flags,
+    )
+
+
+@dataclass
+class SimulationOptions:
+    server_url: str
+    tokens: list[str]
+    hubs: int = 1
+    rate: float = 1.0  # readings per second per hub
+    panic_every_s: float = 0.0  # per hub; 0 = never
+    abnormal_fraction: float = 0.05
+    heartbeat_interval_s: float = 30.0
+    state_dir: Path = Path("var/simulate")
+    count: int | None = None  # readings per hub, then stop producing
+    exit_when_drained: bool = False
+    id_log: Path | None = None
+    seed: int | None = None
+    uplink: UplinkConfig = field(default_factory=UplinkConfig)
+
+
+class _Recorder:
+    """A sink in front of the outbox that notes each stored id (for tests and demos)."""
+
+    def __init__(self, outbox: Outbox, log_file: TextIO | None) -> None:
+        self.outbox = outbox
+        self.log_file = log_file
+        self.emitted = 0
+
+    async def emit(self, event: Event) -> None:
+        await self.outbox.emit(event)
+        self.emitted += 1
+        if self.log_file is not None:
+            self.log_file.write(f"{event.id} {event.kind}\n")
+            self.log_file.flush()
+
+
+class SimulatedHub:
+    def __init__(
+        self, *, index: int, options: SimulationOptions, rng: random.Random, log_file: TextIO | None
+    ) -> None:
+        self.name = f"sim{index:04d}"
+        self.options = options
+        self.rng = rng
+        self.outbox = Outbox(options.state_dir / f"{self.name}.sqlite3")
+        self.sink = _Recorder(self.outbox, log_file)
+        self.devices = {f"{self.name}-{kind}": kind for kind in KINDS}
+        self.button = f"{self.name}-button"
+        self.health = HubHealth([*self.devices, self.button])
+        self.clock_unset = {name: rng.random() < UNSET_CLOCK_FRACTION for name in self.devices}
+        token = options.tokens[index % len(options.tokens)]
+        self.uplink = Uplink(
+            outbox=self.outbox, server_url=options.server_url, token=token, settings=options.uplink
+        )
+        self.producing_done = asyncio.Event()
+
+    async def produce_readings(self) -> None:
+        options = self.options
+        produced = 0
+        try:
+            while options.count is None or produced < options.count:
+                if options.rate <= 0:
+                    break
+                await asyncio.sleep(self.rng.expovariate(options.rate))
+                device = self.rng.choice(list(self.devices))
+                event = simulated_reading(
+                    device=device,
+                    kind=self.devices[device],
+                    rng=self.rng,
+                    abnormal_fraction=options.abnormal_fraction,
+                    clock_unset=self.clock_unset[device],
+                )
+                self.health.seen(device, battery=self._battery())
+                await self.sink.emit(event)
+                produced += 1
+        finally:
+            self.producing_done.set()
+
+    def _battery(self) -> int:
+        return max(5, 100 - int(self.rng.expovariate(1 / 15)))
+
+    async def press_panics(self) -> None:
+        if self.options.panic_every_s <= 0:
+            return
+        while True:
+            await asyncio.sleep(self.rng.uniform(0.5, 1.5) * self.options.panic_every_s)
+            event = PanicEvent(
+                id=uuid4(),
+                device=self.button,
+                occurred_at=utc_now(),
+                payload=PanicPayload(source="simulated", press=PressType.LONG),
+            )
+            self.health.seen(self.button, battery=self._battery())
+            await self.sink.emit(event)
+            log.info("%s: panic %s pressed", self.name, event.id)
+
+    async def heartbeats(self) -> None:
+        await heartbeat_loop(
+            sink=self.sink,
+            interval_s=self.options.heartbeat_interval_s,
+            outbox_depth=self.outbox.depth,
+            health=self.health,
+            hub_device=self.name,
+        )
+
+
+async def run_simulation(
+    options: SimulationOptions, *, on_started: Callable[[list[SimulatedHub]], None] | None = None
+) -> None:
+    """Run until cancelled (or, with ``exit_when_drained``, until every outbox is empty).
+
+    Raises ``UplinkAuthError`` as soon as any hub's token is refused.
+    """
+    if not options.tokens:
+        raise ValueError("at least one hub token is needed")
+    options.state_dir.mkdir(parents=True, exist_ok=True)
+    root = random.Random(options.seed)
+    log_file = options.id_log.open("a", encoding="utf-8") if options.id_log else None
+    hubs = [
+        SimulatedHub(
+            index=i, options=options, rng=random.Random(root.getrandbits(64)), log_file=log_file
+        )
+        for i in range(options.hubs)
+    ]
+    log.info("simulating %d hub(s) against %s", len(hubs), options.server_url)
+    try:
+        async with asyncio.TaskGroup() as group:
+            for hub in hubs:
+                group.create_task(hub.uplink.run(), name=f"{hub.name}-uplink")
+                group.create_task(hub.produce_readings(), name=f"{hub.name}-readings")
+                group.create_task(hub.press_panics(), name=f"{hub.name}-panics")
+                group.create_task(hub.heartbeats(), name=f"{hub.name}-heartbeats")
+            if on_started is not None:
+                on_started(hubs)
+            if options.exit_when_drained:
+                await _wait_drained(hubs)
+                raise _Drained
+    except* _Drained:
+        log.info("all produced events acknowledged; %d in total", sum(h.sink.emitted for h in hubs))
+    except* UplinkAuthError as group:
+        raise group.exceptions[0] from None
+    finally:
+        for hub in hubs:
+            await hub.outbox.close()
+        if log_file is not None:
+            log_file.close()
+
+
+class _Drained(Exception):
+    pass
+
+
+async def _wait_drained(hubs: list[SimulatedHub]) -> None:
+    for hub in hubs:
+        await hub.producing_done.wait()
+    while True:
+        depths = [await hub.outbox.depth() for hub in hubs]
+        if not any(depths):
+            return
+        await asyncio.sleep(0.1)

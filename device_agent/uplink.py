@@ -1,0 +1,502 @@
+"""Forward the outbox to the server: one WebSocket, HTTP batches when the WebSocket is blocked.
+
+The reconnect loop follows python-websockets' client pattern (``async for ws in connect``),
+written out by hand because between attempts it must count failures, fall back to HTTP, and
+stop outright on a refused hub token instead of retrying.
+
+Per connection, up to ``max_frames_in_flight`` events frames are outstanding. The server
+answers each events message, in order, with error frames about its bad events (if any) and
+then exactly one ack. An urgent event (panic, fall) is sent as soon as it is stored, even when
+the window is full: it never waits behind a backlog of readings.
+
+Only acked ids are deleted. An event the server rejects is moved to the outbox's dead-letter
+table and never sent again. Frames not acked when a connection ends are sent again on the
+next one; the server stores by id, so a resend is harmless.
+
+Logs carry ids, kinds and counts, never health values.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email.utils
+import json
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+
+from device_agent.config import UplinkConfig, endpoints
+from device_agent.health import AGENT_VERSION
+from device_agent.outbox import PRIORITY_URGENT, Outbox, StoredEvent
+from device_agent.protocol import MAX_MESSAGE_BYTES, ErrorCode
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = f"eldercare-agent/{AGENT_VERSION}"
+MAX_RETRY_AFTER_S = 600.0
+RATE_LIMIT_PAUSE_S = 5.0
+_FRAME_HEAD = '{"type":"events","events":['
+_FRAME_TAIL = "]}"
+
+
+class UplinkAuthError(RuntimeError):
+    """The server refused the hub token (HTTP 401/403): it is wrong or was revoked."""
+
+    def __init__(self, status: int, where: str) -> None:
+        self.status = status
+        super().__init__(
+            f"the server refused this hub's token (HTTP {status} on {where}): the token is "
+            "wrong or has been revoked; events stay queued in the outbox until the hub is "
+            "given a valid token"
+        )
+
+
+class _Unavailable(Exception):
+    """The WebSocket could not be established."""
+
+
+class _AckTimeout(Exception):
+    pass
+
+
+@dataclass
+class UplinkState:
+    """What the uplink is doing, for heartbeats, the CLI and tests."""
+
+    transport: str | None = None  # "websocket", "http" or None (offline)
+    connections: int = 0
+    ws_failures: int = 0
+    frames_sent: int = 0
+    events_acked: int = 0
+    dead_lettered: int = 0
+    last_error: str | None = None
+    stopped: str | None = None
+
+
+@dataclass(slots=True)
+class _Frame:
+    ids: list[str]
+    sent_at: float
+
+
+class Backoff:
+    """Exponential backoff with jitter: each delay is drawn from [d/2, d], d doubling to a cap."""
+
+    def __init__(self, *, base: float, cap: float, rng: random.Random | None = None) -> None:
+        self.base = base
+        self.cap = cap
+        self.attempt = 0
+        self._rng = rng or random.Random()
+
+    def next_delay(self) -> float:
+        ceiling = min(self.cap, self.base * 2.0 ** min(self.attempt, 32))
+        self.attempt += 1
+        return ceiling / 2 + self._rng.uniform(0, ceiling / 2)
+
+    def reset(self) -> None:
+        self.attempt = 0
+
+
+def encode_frame(
+    events: Sequence[StoredEvent], *, max_bytes: int = MAX_MESSAGE_BYTES
+) -> tuple[str, list[str]]:
+    """The events message for the longest prefix of ``events`` that fits, and its ids.
+
+    The stored bodies are spliced in as they are: nothing is parsed or re-serialised.
+    """
+    size = len(_FRAME_HEAD) + len(_FRAME_TAIL)
+    bodies: list[str] = []
+    ids: list[str] = []
+    for event in events:
+        body_size = len(event.body.encode()) + (1 if bodies else 0)
+        if size + body_size > max_bytes:
+            break
+        bodies.append(event.body)
+        ids.append(event.id)
+        size += body_size
+    return (_FRAME_HEAD + ",".join(bodies) + _FRAME_TAIL if bodies else ""), ids
+
+
+def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date), capped."""
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    return max(0.0, min(MAX_RETRY_AFTER_S, seconds))
+
+
+@dataclass
+class _ServerError:
+    code: str
+    message: str
+    index: int | None
+    event_id: str | None
+
+
+def _read_error(raw: dict[str, Any]) -> _ServerError:
+    # Read leniently: a code this agent does not know yet must still be logged and handled.
+    index = raw.get("index")
+    event_id = raw.get("event_id")
+    return _ServerError(
+        code=str(raw.get("code", "unknown"))[:64],
+        message=str(raw.get("message", ""))[:500],
+        index=index if isinstance(index, int) and not isinstance(index, bool) else None,
+        event_id=str(event_id)[:64] if event_id is not None else None,
+    )
+
+
+def _read_ack(raw: dict[str, Any]) -> tuple[list[str], list[_ServerError]] | None:
+    ids = raw.get("ids")
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        return None
+    errors = raw.get("errors") or []
+    if not isinstance(errors, list):
+        return None
+    return list(ids), [_read_error(e) for e in errors if isinstance(e, dict)]
+
+
+class Uplink:
+    """Drains an ``Outbox`` to the server until cancelled; raises ``UplinkAuthError``."""
+
+    def __init__(
+        self,
+        *,
+        outbox: Outbox,
+        server_url: str,
+        token: str | Callable[[], str],
+        settings: UplinkConfig | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.outbox = outbox
+        self.ws_url, self.http_url = endpoints(server_url)
+        self._token = token
+        self.settings = settings or UplinkConfig()
+        self.state = UplinkState()
+        self._backoff = Backoff(
+            base=self.settings.backoff_base_s, cap=self.settings.backoff_cap_s, rng=rng
+        )
+        self._wake = asyncio.Event()
+        self._urgent_hint = True
+
+    def _on_emit(self, kind: str, priority: int) -> None:
+        if priority == PRIORITY_URGENT:
+            self._urgent_hint = True
+        self._wake.set()
+
+    def _headers(self) -> dict[str, str]:
+        token = self._token() if callable(self._token) else self._token
+        return {"Authorization": f"Bearer {token}"}
+
+    async def run(self) -> None:
+        self.outbox.add_listener(self._on_emit)
+        try:
+            await self._run()
+        except UplinkAuthError as exc:
+            self.state.stopped = str(exc)
+            self.state.transport = None
+            raise
+        finally:
+            self.outbox.remove_listener(self._on_emit)
+
+    async def _run(self) -> None:
+        settings = self.settings
+        while True:
+            try:
+                healthy = await self._websocket_session()
+                self.state.ws_failures = 0
+            except _Unavailable as exc:
+                self.state.ws_failures += 1
+                self.state.last_error = str(exc)
+                log.warning("WebSocket unavailable (%s); attempt %d", exc, self.state.ws_failures)
+                healthy = False
+            if healthy:
+                self._backoff.reset()
+            if self.state.ws_failures >= settings.ws_failures_before_http:
+                # Keep going over HTTP, then give the WebSocket one more try; if that fails
+                # too, straight back to HTTP.
+                await self._http_phase(until=time.monotonic() + settings.ws_retry_interval_s)
+            else:
+                delay = self._backoff.next_delay()
+                log.info("reconnecting in %.1f s", delay)
+                await asyncio.sleep(delay)
+
+    # -- WebSocket -------------------------------------------------------------------------
+
+    async def _websocket_session(self) -> bool:
+        """One connection's life. True if it was healthy (acks came back, or it lasted)."""
+        try:
+            ws = await connect(
+                self.ws_url,
+                additional_headers=self._headers(),
+                user_agent_header=USER_AGENT,
+                open_timeout=self.settings.open_timeout_s,
+                max_size=MAX_MESSAGE_BYTES,
+            )
+        except InvalidStatus as exc:
+            status = exc.response.status_code
+            if status in (401, 403):
+                raise UplinkAuthError(status, "the WebSocket handshake") from None
+            raise _Unavailable(f"handshake refused with HTTP {status}") from None
+        except (OSError, TimeoutError, InvalidHandshake) as exc:
+            raise _Unavailable(f"{type(exc).__name__}: {exc}") from None
+
+        self.state.connections += 1
+        self.state.transport = "websocket"
+        log.info("connected to %s", self.ws_url)
+        started = time.monotonic()
+        session = _Session(self, ws)
+        try:
+            async with ws:
+                await session.run()
+        except ConnectionClosed as exc:
+            self.state.last_error = f"connection closed: {exc}"
+            log.warning("connection lost (%s)", exc)
+        except _AckTimeout:
+            self.state.last_error = "no ack within the timeout"
+            log.warning("no ack within %.0f s; reconnecting", self.settings.ack_timeout_s)
+        finally:
+            self.state.transport = None
+        return session.acks > 0 or time.monotonic() - started >= self.settings.healthy_after_s
+
+    # -- HTTP fallback ---------------------------------------------------------------------
+
+    async def _http_phase(self, *, until: float) -> None:
+        log.info("sending over HTTP until the WebSocket is retried")
+        batch_size = self.settings.batch_size
+        async with httpx.AsyncClient(
+            timeout=self.settings.http_timeout_s, headers={"User-Agent": USER_AGENT}
+        ) as client:
+            while (remaining := until - time.monotonic()) > 0:
+                self._wake.clear()
+                batch = await self.outbox.peek_batch(batch_size)
+                if not batch:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), timeout=remaining)
+                    continue
+                body, sent_ids = encode_frame(batch)
+                if not sent_ids:
+                    await self._dead_letter(batch[0].id, "too_large: larger than a message")
+                    continue
+                try:
+                    response = await client.post(
+                        self.http_url,
+                        content=body.encode(),
+                        headers={**self._headers(), "Content-Type": "application/json"},
+                    )
+                except httpx.HTTPError as exc:
+                    self.state.transport = None
+                    self.state.last_error = f"HTTP: {type(exc).__name__}"
+                    delay = self._backoff.next_delay()
+                    log.warning("HTTP batch failed (%s); retrying in %.1f s", exc, delay)
+                    await asyncio.sleep(delay)
+                    continue
+                status = response.status_code
+                if status in (401, 403):
+                    raise UplinkAuthError(status, "the HTTP batch endpoint")
+                if status == 413:
+                    if len(sent_ids) == 1:
+                        await self._dead_letter(sent_ids[0], "too_large: HTTP 413 on its own")
+                    else:
+                        batch_size = max(1, len(sent_ids) // 2)
+                        log.warning("HTTP 413; splitting batches to %d events", batch_size)
+                    continue
+                if status == 429:
+                    asked = retry_after_seconds(response.headers.get("Retry-After"))
+                    wait_s = asked if asked is not None else self._backoff.next_delay()
+                    log.warning("HTTP 429; waiting %.1f s as asked", wait_s)
+                    await asyncio.sleep(wait_s)
+                    continue
+                if not 200 <= status < 300:
+                    delay = self._backoff.next_delay()
+                    self.state.last_error = f"HTTP {status}"
+                    log.warning("HTTP batch answered %d; retrying in %.1f s", status, delay)
+                    await asyncio.sleep(delay)
+                    continue
+                await self._http_ack(response, sent_ids)
+
+    async def _http_ack(self, response: httpx.Response, sent_ids: list[str]) -> None:
+        try:
+            raw = response.json()
+            parsed = _read_ack(raw) if isinstance(raw, dict) else None
+        except ValueError:
+            parsed = None
+        if parsed is None:
+            self.state.last_error = "HTTP: unreadable ack"
+            log.warning("HTTP batch answered without a readable ack; will resend")
+            await asyncio.sleep(self._backoff.next_delay())
+            return
+        ids, errors = parsed
+        self.state.transport = "http"
+        self._backoff.reset()
+        self.state.events_acked += await self.outbox.ack(ids)
+        for error in errors:
+            target = _error_target(error, sent_ids)
+            if target is not None:
+                await self._dead_letter(target, f"{error.code}: {error.message}")
+
+    async def _dead_letter(self, event_id: str, reason: str) -> None:
+        if await self.outbox.dead_letter(event_id, reason=reason):
+            self.state.dead_lettered += 1
+            log.warning(
+                "event %s rejected (%s); kept in dead letters", event_id, reason.split(":")[0]
+            )
+
+
+def _error_target(error: _ServerError, frame_ids: Sequence[str]) -> str | None:
+    if error.event_id is not None and error.event_id in frame_ids:
+        return error.event_id
+    if error.index is not None and 0 <= error.index < len(frame_ids):
+        return frame_ids[error.index]
+    return None
+
+
+class _Session:
+    """The state of one WebSocket connection: frames in flight, in order."""
+
+    def __init__(self, uplink: Uplink, ws: ClientConnection) -> None:
+        self.uplink = uplink
+        self.ws = ws
+        self.outbox = uplink.outbox
+        self.settings = uplink.settings
+        self.frames: deque[_Frame] = deque()
+        # Sent and not yet acked on this connection; excluded from the next peeks. Ids a
+        # server ack left out stay here until the connection ends, then go again.
+        self.in_flight: set[str] = set()
+        self.batch_size = self.settings.batch_size
+        self.paused_until = 0.0
+        self.acks = 0
+
+    async def run(self) -> None:
+        tasks = [
+            asyncio.create_task(self._send_loop(), name="uplink-send"),
+            asyncio.create_task(self._receive_loop(), name="uplink-receive"),
+            asyncio.create_task(self._watchdog(), name="uplink-watchdog"),
+        ]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        for task in done:
+            task.result()  # re-raise what ended the connection
+
+    async def _send_loop(self) -> None:
+        wake = self.uplink._wake
+        while True:
+            wake.clear()
+            if (pause := self.paused_until - time.monotonic()) > 0:
+                await asyncio.sleep(pause)
+            window_full = len(self.frames) >= self.settings.max_frames_in_flight
+            if window_full:
+                if not self.uplink._urgent_hint:
+                    await wake.wait()
+                    continue
+                self.uplink._urgent_hint = False
+            batch = await self.outbox.peek_batch(
+                self.batch_size, exclude=self.in_flight, urgent_only=window_full
+            )
+            if not batch:
+                await wake.wait()
+                continue
+            await self._send(batch)
+
+    async def _send(self, batch: list[StoredEvent]) -> None:
+        frame, ids = encode_frame(batch)
+        if not ids:
+            await self.uplink._dead_letter(batch[0].id, "too_large: larger than a message")
+            return
+        self.frames.append(_Frame(ids=ids, sent_at=time.monotonic()))
+        self.in_flight.update(ids)
+        await self.ws.send(frame)
+        self.uplink.state.frames_sent += 1
+        urgent = [event for event in batch[: len(ids)] if event.priority == PRIORITY_URGENT]
+        for event in urgent:
+            log.info("%s event %s sent", event.kind, event.id)
+        log.debug("sent %d events (%d urgent)", len(ids), len(urgent))
+
+    async def _receive_loop(self) -> None:
+        async for raw in self.ws:
+            try:
+                message = json.loads(raw)
+            except ValueError:
+                log.warning("ignored a frame from the server that is not JSON")
+                continue
+            kind = message.get("type") if isinstance(message, dict) else None
+            if kind == "ack":
+                parsed = _read_ack(message)
+                if parsed is None:
+                    log.warning("ignored a malformed ack frame")
+                    continue
+                ids, errors = parsed
+                for error in errors:
+                    await self._on_error(error)
+                await self._on_ack(ids)
+            elif kind == "error":
+                await self._on_error(_read_error(message))
+            else:
+                log.warning("ignored a frame of unknown type %r", str(kind)[:32])
+
+    async def _on_ack(self, ids: list[str]) -> None:
+        self.acks += 1
+        self.uplink.state.events_acked += await self.outbox.ack(ids)
+        self.in_flight.difference_update(ids)
+        if self.frames:
+            frame = self.frames.popleft()
+            left_out = [i for i in frame.ids if i in self.in_flight]
+            if left_out:
+                log.warning("%d events not acked; sent again on reconnect", len(left_out))
+        self.uplink._wake.set()
+
+    async def _on_error(self, error: _ServerError) -> None:
+        code = error.code
+        if code == ErrorCode.UNAUTHORIZED:
+            raise UplinkAuthError(401, "an error frame")
+        oldest = self.frames[0].ids if self.frames else []
+        if error.index is not None or error.event_id is not None:
+            target = _error_target(error, oldest)
+            if target is None and error.event_id in self.in_flight:
+                target = error.event_id
+            if target is None:
+                log.warning("error frame (%s) names no event in flight; ignored", code)
+                return
+            await self.uplink._dead_letter(target, f"{code}: {error.message}")
+            self.in_flight.discard(target)
+        elif code in (ErrorCode.TOO_LARGE, ErrorCode.TOO_MANY_EVENTS):
+            if len(oldest) == 1:
+                await self.uplink._dead_letter(oldest[0], f"{code}: {error.message}")
+                self.in_flight.discard(oldest[0])
+            self.batch_size = max(1, min(self.batch_size, len(oldest) or self.batch_size) // 2)
+            log.warning("server said %s; batches now at most %d events", code, self.batch_size)
+        elif code == ErrorCode.RATE_LIMITED:
+            self.paused_until = time.monotonic() + RATE_LIMIT_PAUSE_S
+            log.warning("server said rate_limited; pausing %.0f s", RATE_LIMIT_PAUSE_S)
+        else:
+            log.warning("server error frame: %s", code)
+
+    async def _watchdog(self) -> None:
+        timeout = self.settings.ack_timeout_s
+        while True:
+            await asyncio.sleep(min(1.0, timeout / 4))
+            if self.frames and time.monotonic() - self.frames[0].sent_at > timeout:
+                raise _AckTimeout
