@@ -18,6 +18,8 @@ from server.auth.router import router as auth_router
 from server.auth.ui import router as auth_pages
 from server.config import Settings, get_settings
 from server.db import make_engine
+from server.devices import router as devices
+from server.devices import ui as devices_ui
 from server.elders.router import router as elders_router
 from server.elders.ui import router as elders_pages
 
@@ -53,6 +55,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         return JSONResponse({"status": "ok", "database": "ok"})
 
-    for router in (auth_router, elders_router, audit_router, auth_pages, elders_pages):
+    for router in (
+        auth_router,
+        elders_router,
+        audit_router,
+        auth_pages,
+        elders_pages,
+        devices.router,
+        devices_ui.router,
+    ):
         app.include_router(router)
     return app

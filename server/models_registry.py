@@ -4,6 +4,7 @@ from sqlmodel import SQLModel
 
 from server.audit import models as audit_models
 from server.auth import models as auth_models
+from server.devices import models as devices_models  # noqa: F401
 from server.elders import models as elders_models
 from server.observations import models as observations_models
 
