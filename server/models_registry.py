@@ -2,12 +2,22 @@
 
 from sqlmodel import SQLModel
 
+from server.alerts import models as alerts_models
 from server.audit import models as audit_models
 from server.auth import models as auth_models
 from server.devices import models as devices_models  # noqa: F401
 from server.elders import models as elders_models
+from server.notify import models as notify_models
 from server.observations import models as observations_models
 
 metadata = SQLModel.metadata
 
-__all__ = ["audit_models", "auth_models", "elders_models", "metadata", "observations_models"]
+__all__ = [
+    "alerts_models",
+    "audit_models",
+    "auth_models",
+    "elders_models",
+    "metadata",
+    "notify_models",
+    "observations_models",
+]

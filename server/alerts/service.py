@@ -1,0 +1,367 @@
+"""Raising alerts, moving them through their lifecycle, and clearing device problems.
+
+Every function adds to the caller's session and leaves the commit to the caller; once it
+commits, every console hears of the change (`server.realtime`). State changes are
+conditional UPDATEs (`... WHERE status = <expected>`), never read-then-write, so two
+dispatchers pressing at once cannot both win.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+import triage
+from server.alerts.config import alert_settings
+from server.alerts.lifecycle import TRANSITIONS, Action
+from server.alerts.models import (
+    CLOSED_STATUSES,
+    MAINTENANCE_KINDS,
+    OPEN_STATUSES,
+    Alert,
+    AlertEvent,
+    AlertKind,
+    AlertStatus,
+    AlertTimer,
+    Responder,
+    ResponderStatus,
+)
+from server.alerts.policy import Policy
+from server.auth.models import User
+from server.common.time import utcnow
+from server.elders.models import Elder, EmergencyContact
+from server.errors import ApiError
+from server.notify import get_notifier
+from server.realtime import mark_changed
+
+ParamValue = str | int | float
+
+
+@dataclass(frozen=True)
+class RaisedAlert:
+    alert_id: uuid.UUID
+    created: bool  # a new alert was opened
+    joined: bool  # the event joined an open alert ("pressed again")
+
+
+def _lock_elder(session: Session, elder_id: uuid.UUID) -> None:
+    """Serialises raises for one home on PostgreSQL, so two presses cannot both open one."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+            {"key": f"alerts:{elder_id}"},
+        )
+
+
+def _joinable(
+    session: Session,
+    *,
+    elder_id: uuid.UUID,
+    kind: AlertKind,
+    test: bool,
+    device_id: uuid.UUID | None,
+    now: datetime,
+    policy: Policy,
+) -> Alert | None:
+    query = select(Alert).where(
+        Alert.elder_id == elder_id,
+        Alert.kind == kind,
+        Alert.test == test,
+        col(Alert.status).in_(OPEN_STATUSES),
+    )
+    if kind in MAINTENANCE_KINDS:
+        # One open problem per device, however long it lasts.
+        query = query.where(Alert.device_id == device_id)
+    else:
+        window = timedelta(seconds=policy.join_window_seconds)
+        query = query.where(Alert.last_pressed_at >= now - window)
+    return session.exec(query.order_by(col(Alert.created_at).desc()).limit(1)).first()
+
+
+def _elder_name(elder: Elder) -> str:
+    return f"{elder.first_name} {elder.last_name}"
+
+
+def _notify_family(session: Session, *, alert: Alert, template_key: str) -> None:
+    """No health data: only that an alert was raised (or closed) and the team responds."""
+    elder = session.get(Elder, alert.elder_id)
+    if elder is None:
+        return
+    contacts = session.exec(
+        select(EmergencyContact).where(
+            EmergencyContact.elder_id == alert.elder_id,
+            col(EmergencyContact.notify_on_alerts).is_(True),
+        )
+    ).all()
+    notifier = get_notifier()
+    for contact in contacts:
+        notifier.send_sms(
+            session, to=contact.phone, template_key=template_key,
+            params={"name": _elder_name(elder)}, subject="alert", subject_id=alert.id,
+        )  # fmt: skip
+
+
+def _family_hears(alert: Alert, policy: Policy) -> bool:
+    return not alert.test and alert.priority in policy.family_priorities
+
+
+def raise_alert(
+    session: Session,
+    *,
+    elder_id: uuid.UUID,
+    kind: AlertKind,
+    priority: triage.Priority,
+    reasons: Sequence[triage.Reason],
+    risk: float = 0.0,
+    test: bool = False,
+    source_event_id: uuid.UUID | None = None,
+    observation_id: uuid.UUID | None = None,
+    device_id: uuid.UUID | None = None,
+    occurred_at: datetime | None = None,
+) -> RaisedAlert:
+    """Opens an alert, or joins the open one from the same home (a repeated press).
+
+    Idempotent on `source_event_id`: a re-sent event returns its alert and changes nothing.
+    Creates the alert's timers from the escalation policy. The caller commits.
+    """
+    kind = AlertKind(kind)
+    priority = triage.Priority(priority)
+    now = utcnow()
+    policy = alert_settings().policy
+    if source_event_id is not None:
+        seen = session.exec(
+            select(AlertEvent.alert_id).where(AlertEvent.source_event_id == source_event_id)
+        ).first()
+        if seen is not None:
+            return RaisedAlert(alert_id=seen, created=False, joined=False)
+    _lock_elder(session, elder_id)
+    reason_dumps = [r.model_dump() for r in reasons]
+    existing = _joinable(
+        session, elder_id=elder_id, kind=kind, test=test, device_id=device_id, now=now,
+        policy=policy,
+    )  # fmt: skip
+    if existing is not None:
+        values: dict[str, Any] = {
+            "press_count": Alert.press_count + 1,
+            "last_pressed_at": now,
+            "version": Alert.version + 1,
+        }
+        if priority.more_urgent_than(existing.priority):
+            values["priority"] = priority
+            values["reasons"] = reason_dumps
+        session.execute(sa.update(Alert).where(col(Alert.id) == existing.id).values(**values))
+        session.add(
+            AlertEvent(
+                alert_id=existing.id, at=now, action="pressed_again",
+                note_key=f"alerts.timeline.repeated.{kind.value}",
+                params={"count": existing.press_count + 1}, source_event_id=source_event_id,
+            )
+        )  # fmt: skip
+        mark_changed(session, existing.id)
+        return RaisedAlert(alert_id=existing.id, created=False, joined=True)
+
+    has_target = priority in (triage.Priority.RED, triage.Priority.YELLOW)
+    alert = Alert(
+        elder_id=elder_id, kind=kind, priority=priority, test=test, risk=float(risk),
+        reasons=reason_dumps, source_event_id=source_event_id, observation_id=observation_id,
+        device_id=device_id, occurred_at=occurred_at or now, created_at=now, last_pressed_at=now,
+        due_at=now + timedelta(minutes=policy.target_minutes) if has_target else None,
+    )  # fmt: skip
+    session.add(alert)
+    session.flush()
+    session.add(
+        AlertEvent(
+            alert_id=alert.id, at=now, action="created", to_status=AlertStatus.NEW.value,
+            note_key="alerts.timeline.test" if test else None, source_event_id=source_event_id,
+        )
+    )  # fmt: skip
+    for step in policy.steps:
+        if priority in step.priorities:
+            session.add(
+                AlertTimer(
+                    alert_id=alert.id, step=step.name,
+                    due_at=now + timedelta(seconds=step.after_seconds),
+                )
+            )  # fmt: skip
+    if _family_hears(alert, policy):
+        _notify_family(session, alert=alert, template_key="notify.family.alert_opened")
+    mark_changed(session, alert.id)
+    return RaisedAlert(alert_id=alert.id, created=True, joined=False)
+
+
+def _close_side_effects(session: Session, *, alert: Alert, policy: Policy) -> None:
+    if alert.responder_id is not None:
+        session.execute(
+            sa.update(Responder)
+            .where(
+                col(Responder.id) == alert.responder_id, col(Responder.current_alert_id) == alert.id
+            )
+            .values(status=ResponderStatus.AVAILABLE, current_alert_id=None)
+        )
+    if _family_hears(alert, policy):
+        _notify_family(session, alert=alert, template_key="notify.family.alert_closed")
+
+
+def resolve_maintenance_alert(
+    session: Session,
+    *,
+    elder_id: uuid.UUID,
+    device_id: uuid.UUID | None,
+    kind: AlertKind,
+    note_key: str,
+    params: dict[str, ParamValue],
+) -> uuid.UUID | None:
+    """Clears the open device-problem alert (e.g. the hub is back online). The caller commits.
+
+    Returns the alert it resolved, or None if there was none open.
+    """
+    kind = AlertKind(kind)
+    if kind not in MAINTENANCE_KINDS:
+        raise ValueError(f"{kind.value} is not a device-problem kind")
+    now = utcnow()
+    candidates = session.exec(
+        select(Alert.id, Alert.status).where(
+            Alert.elder_id == elder_id,
+            Alert.kind == kind,
+            Alert.device_id == device_id,
+            col(Alert.status).in_(OPEN_STATUSES),
+        )
+    ).all()
+    for alert_id, status in candidates:
+        result = session.execute(
+            sa.update(Alert)
+            .where(col(Alert.id) == alert_id, col(Alert.status) == status)
+            .values(
+                status=AlertStatus.RESOLVED, resolved_at=now, closed_at=now,
+                version=Alert.version + 1,
+            )
+        )  # fmt: skip
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            continue
+        session.add(
+            AlertEvent(
+                alert_id=alert_id, at=now, action="auto_resolved", from_status=str(status),
+                to_status=AlertStatus.RESOLVED.value, note_key=note_key, params=dict(params),
+            )
+        )  # fmt: skip
+        alert = session.get(Alert, alert_id, populate_existing=True)
+        if alert is not None:
+            _close_side_effects(session, alert=alert, policy=alert_settings().policy)
+        mark_changed(session, alert_id)
+        return alert_id
+    return None
+
+
+def _conflict(session: Session, alert_id: uuid.UUID) -> ApiError:
+    alert = session.get(Alert, alert_id, populate_existing=True)
+    if alert is None:
+        return ApiError(404, "not_found", "common.not_found")
+    by = session.get(User, alert.acknowledged_by) if alert.acknowledged_by else None
+    return ApiError(
+        409, "alert_state_conflict", "alerts.error.conflict",
+        extra={
+            "status": alert.status.value,
+            "acknowledged_by": by.full_name if by else None,
+            "version": alert.version,
+        },
+        status=alert.status.value,
+    )  # fmt: skip
+
+
+def transition(
+    session: Session,
+    *,
+    alert_id: uuid.UUID,
+    action: Action,
+    actor: User,
+    note: str | None = None,
+    responder_id: uuid.UUID | None = None,
+) -> Alert:
+    """Moves an alert on (409 with the current state if it cannot). The caller commits.
+
+    On SQLite the conditional UPDATE must be the transaction's first statement (a WAL reader
+    cannot upgrade to a writer once another has committed), so nothing is read before it.
+    """
+    rule = TRANSITIONS[action]
+    note = note.strip() if note else None
+    if rule.needs_reason and not note:
+        raise ApiError(422, "reason_required", "alerts.error.reason_required", field="note")
+    if rule.needs_responder and responder_id is None:
+        raise ApiError(
+            422, "responder_required", "alerts.error.responder_required", field="responder_id"
+        )
+    now = utcnow()
+    values: dict[str, Any] = {"status": rule.target, "version": Alert.version + 1}
+    if rule.stamp:
+        values[rule.stamp] = now
+    if rule.target == AlertStatus.ACKNOWLEDGED:
+        values["acknowledged_by"] = actor.id
+    if rule.target in CLOSED_STATUSES:
+        values["closed_at"] = now
+        values["closed_by"] = actor.id
+        if rule.needs_reason:
+            values["close_reason"] = note
+    if responder_id is not None and rule.needs_responder:
+        values["responder_id"] = responder_id
+    came_from: AlertStatus | None = None
+    responder: Responder | None = None
+    for source in rule.sources:
+        result = session.execute(
+            sa.update(Alert)
+            .where(col(Alert.id) == alert_id, col(Alert.status) == source)
+            .values(**values)
+        )
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            came_from = source
+            break
+    if came_from is None:
+        error = _conflict(session, alert_id)
+        session.rollback()
+        raise error
+    alert = session.get(Alert, alert_id, populate_existing=True)
+    assert alert is not None
+    if rule.needs_responder:
+        responder = session.get(Responder, responder_id)
+        if responder is None or not responder.active:
+            session.rollback()
+            raise ApiError(404, "responder_not_found", "alerts.error.responder_not_found")
+        responder.status = ResponderStatus.BUSY
+        responder.current_alert_id = alert.id
+        session.add(responder)
+    if rule.target == AlertStatus.ACKNOWLEDGED:
+        alert.seconds_to_acknowledge = (now - alert.created_at).total_seconds()
+    if rule.target == AlertStatus.ON_SCENE:
+        alert.seconds_to_on_scene = (now - alert.created_at).total_seconds()
+        if alert.due_at is not None and now > alert.due_at:
+            alert.sla_breached = True
+    session.add(alert)
+    session.add(
+        AlertEvent(
+            alert_id=alert.id, at=now, action=action.value.replace("-", "_"),
+            from_status=came_from.value, to_status=rule.target.value, actor_id=actor.id,
+            actor_name=actor.full_name, note=note,
+            params={"responder": responder.name} if responder else {},
+        )
+    )  # fmt: skip
+    if rule.target in CLOSED_STATUSES:
+        _close_side_effects(session, alert=alert, policy=alert_settings().policy)
+    mark_changed(session, alert.id)
+    return alert
+
+
+def add_note(session: Session, *, alert_id: uuid.UUID, actor: User, note: str) -> AlertEvent:
+    if session.get(Alert, alert_id) is None:
+        raise ApiError(404, "not_found", "common.not_found")
+    event = AlertEvent(
+        alert_id=alert_id, action="note", actor_id=actor.id, actor_name=actor.full_name,
+        note=note.strip(),
+    )  # fmt: skip
+    session.add(event)
+    mark_changed(session, alert_id)
+    return event

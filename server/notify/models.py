@@ -1,0 +1,49 @@
+"""Every message the system sent, or would have sent: the notifier's record."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from server.common.time import utcnow
+from server.db import UTCDateTime, str_enum
+
+
+class Channel(StrEnum):
+    SMS = "sms"
+    VOICE = "voice"
+    CONSOLE = "console"
+
+
+class NotificationStatus(StrEnum):
+    RECORDED = "recorded"  # the recording notifier: logged, not sent
+    QUEUED = "queued"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class Notification(SQLModel, table=True):
+    __tablename__ = "notifications"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    channel: Channel = Field(sa_type=str_enum(Channel, 16))
+    to: str = Field(max_length=64)
+    template_key: str = Field(max_length=100)
+    params: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    locale: str = Field(default="th", max_length=8)
+    status: NotificationStatus = Field(
+        default=NotificationStatus.RECORDED, sa_type=str_enum(NotificationStatus, 16)
+    )
+    # What it is about (e.g. an alert), without a foreign key so any domain can notify.
+    subject: str | None = Field(default=None, max_length=32)
+    subject_id: uuid.UUID | None = Field(default=None, index=True)
+    # The provider's id (a Twilio SID) once a real channel sends it.
+    provider_ref: str | None = Field(default=None, max_length=64)
+    error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)

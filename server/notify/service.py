@@ -1,0 +1,159 @@
+"""The Notifier protocol and its default, recording implementation."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Protocol
+
+from sqlmodel import Session
+
+from server.i18n import Locale, translate
+from server.notify.models import Channel, Notification, NotificationStatus
+
+log = logging.getLogger(__name__)
+
+ParamValue = str | int | float
+
+
+class Notifier(Protocol):
+    """How the system reaches people. Calls join the caller's transaction."""
+
+    def send_sms(
+        self,
+        session: Session,
+        *,
+        to: str,
+        template_key: str,
+        params: dict[str, ParamValue],
+        locale: Locale = "th",
+        subject: str | None = None,
+        subject_id: uuid.UUID | None = None,
+    ) -> Notification: ...
+
+    def place_call(
+        self,
+        session: Session,
+        *,
+        to: str,
+        template_key: str,
+        params: dict[str, ParamValue],
+        locale: Locale = "th",
+        subject: str | None = None,
+        subject_id: uuid.UUID | None = None,
+        acknowledge_url: str | None = None,
+    ) -> Notification: ...
+
+    def console(
+        self,
+        session: Session,
+        *,
+        to: str,
+        template_key: str,
+        params: dict[str, ParamValue],
+        locale: Locale = "th",
+        subject: str | None = None,
+        subject_id: uuid.UUID | None = None,
+    ) -> Notification: ...
+
+
+def mask_recipient(to: str) -> str:
+    """Enough to tell recipients apart in a log, not enough to call them."""
+    return "***" + to[-4:] if len(to) > 4 else "***"
+
+
+def render_message(notification: Notification) -> str:
+    locale: Locale = "en" if notification.locale == "en" else "th"
+    return translate(notification.template_key, locale, **notification.params)
+
+
+class RecordingNotifier:
+    """Records every message and logs that it would send it; sends nothing."""
+
+    def _record(
+        self,
+        session: Session,
+        channel: Channel,
+        *,
+        to: str,
+        template_key: str,
+        params: dict[str, ParamValue],
+        locale: Locale,
+        subject: str | None,
+        subject_id: uuid.UUID | None,
+    ) -> Notification:
+        notification = Notification(
+            channel=channel, to=to, template_key=template_key, params=dict(params),
+            locale=locale, status=NotificationStatus.RECORDED, subject=subject,
+            subject_id=subject_id,
+        )  # fmt: skip
+        session.add(notification)
+        # Only the template key: params can name the elder, and logs are not for that.
+        log.info(
+            "notify: would send %s to %s template=%s %s=%s",
+            channel.value, mask_recipient(to), template_key, subject or "-", subject_id or "-",
+        )  # fmt: skip
+        return notification
+
+    def send_sms(
+        self,
+        session: Session,
+        *,
+        to: str,
+        template_key: str,
+        params: dict[str, ParamValue],
+        locale: Locale = "th",
+        subject: str | None = None,
+        subject_id: uuid.UUID | None = None,
+    ) -> Notification:
+        return self._record(
+            session, Channel.SMS, to=to, template_key=template_key, params=params,
+            locale=locale, subject=subject, subject_id=subject_id,
+        )  # fmt: skip
+
+    def place_call(
+        self,
+        session: Session,
+        *,
+        to: str,
+        template_key: str,
+        params: dict[str, ParamValue],
+        locale: Locale = "th",
+        subject: str | None = None,
+        subject_id: uuid.UUID | None = None,
+        acknowledge_url: str | None = None,
+    ) -> Notification:
+        return self._record(
+            session, Channel.VOICE, to=to, template_key=template_key, params=params,
+            locale=locale, subject=subject, subject_id=subject_id,
+        )  # fmt: skip
+
+    def console(
+        self,
+        session: Session,
+        *,
+        to: str,
+        template_key: str,
+        params: dict[str, ParamValue],
+        locale: Locale = "th",
+        subject: str | None = None,
+        subject_id: uuid.UUID | None = None,
+    ) -> Notification:
+        return self._record(
+            session, Channel.CONSOLE, to=to, template_key=template_key, params=params,
+            locale=locale, subject=subject, subject_id=subject_id,
+        )  # fmt: skip
+
+
+_notifier: Notifier = RecordingNotifier()
+
+
+def get_notifier() -> Notifier:
+    return _notifier
+
+
+def set_notifier(notifier: Notifier) -> Notifier:
+    """Replaces the process-wide notifier; returns the previous one (tests restore it)."""
+    global _notifier
+    previous, _notifier = _notifier, notifier
+    return previous

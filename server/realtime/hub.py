@@ -1,0 +1,102 @@
+"""An in-process hub: thread-safe publish, asyncio subscribers."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
+
+CHANNEL = "eldercare_alerts"
+# Published when changes may have been missed (listener reconnected): re-read everything.
+RESYNC = "*"
+_PENDING = "realtime_changed"
+
+
+@dataclass(eq=False)
+class Subscription:
+    loop: asyncio.AbstractEventLoop
+    queue: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
+
+
+class Hub:
+    def __init__(self) -> None:
+        self._subs: set[Subscription] = set()
+        self._lock = threading.Lock()
+
+    def subscribe(self) -> Subscription:
+        sub = Subscription(loop=asyncio.get_running_loop())
+        with self._lock:
+            self._subs.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        with self._lock:
+            self._subs.discard(sub)
+
+    @property
+    def subscribers(self) -> int:
+        with self._lock:
+            return len(self._subs)
+
+    def publish(self, ids: Iterable[str]) -> None:
+        """Safe from any thread."""
+        items = list(ids)
+        with self._lock:
+            subs = list(self._subs)
+        for sub in subs:
+            for item in items:
+                try:
+                    sub.loop.call_soon_threadsafe(sub.queue.put_nowait, item)
+                except RuntimeError:  # that loop has closed; its owner will unsubscribe
+                    break
+
+
+_hubs: dict[str, Hub] = {}
+_hubs_lock = threading.Lock()
+
+
+def hub_key(bind: Engine | Connection) -> str:
+    engine = bind.engine if isinstance(bind, Connection) else bind
+    return engine.url.render_as_string(hide_password=True)
+
+
+def hub_for(key: str) -> Hub:
+    with _hubs_lock:
+        hub = _hubs.get(key)
+        if hub is None:
+            hub = _hubs[key] = Hub()
+        return hub
+
+
+def mark_changed(session: Session, alert_id: uuid.UUID) -> None:
+    """Consoles hear about this alert once the caller's transaction commits."""
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        # Transactional: delivered to every listener at commit, dropped on rollback.
+        session.execute(
+            text("SELECT pg_notify(:channel, :id)"), {"channel": CHANNEL, "id": str(alert_id)}
+        )
+        return
+    pending: set[str] = session.info.setdefault(_PENDING, set())
+    pending.add(str(alert_id))
+    session.info["realtime_key"] = hub_key(bind)
+
+
+@event.listens_for(Session, "after_commit")
+def _publish_after_commit(session: Session) -> None:
+    pending: set[str] | None = session.info.pop(_PENDING, None)
+    key = session.info.pop("realtime_key", None)
+    if pending and key:
+        hub_for(key).publish(pending)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_after_rollback(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+    session.info.pop("realtime_key", None)

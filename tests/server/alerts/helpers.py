@@ -1,0 +1,30 @@
+"""Shared builders for alert tests."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlmodel import Session
+
+import triage
+from server.alerts.models import AlertKind
+from server.alerts.service import RaisedAlert, raise_alert
+
+
+def panic(
+    session: Session,
+    elder_id: uuid.UUID,
+    *,
+    test: bool = False,
+    source_event_id: uuid.UUID | None = None,
+    commit: bool = True,
+) -> RaisedAlert:
+    result = triage.prioritise_event(kind="panic", test=test)
+    assert result.priority is not None
+    raised = raise_alert(
+        session, elder_id=elder_id, kind=AlertKind.PANIC, priority=result.priority,
+        reasons=result.reasons, risk=result.risk, test=test, source_event_id=source_event_id,
+    )  # fmt: skip
+    if commit:
+        session.commit()
+    return raised
