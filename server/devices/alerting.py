@@ -10,6 +10,8 @@ from typing import Any
 from sqlmodel import Session
 
 import triage
+from server.alerts import service as alerts
+from server.alerts.models import AlertKind
 
 
 def raise_alert(
@@ -27,12 +29,10 @@ def raise_alert(
     occurred_at: datetime | None = None,
 ) -> uuid.UUID:
     """Adds the alert to the caller's transaction; the caller commits, then consoles hear."""
-    from server.alerts import service as alerts  # imported late: alerts imports the registry
-
     raised = alerts.raise_alert(
         session,
         elder_id=elder_id,
-        kind=alerts.AlertKind(kind),
+        kind=AlertKind(kind),
         priority=priority,
         reasons=list(reasons),
         risk=risk,
@@ -55,13 +55,11 @@ def resolve_maintenance_alert(
     note_key: str,
     params: dict[str, Any],
 ) -> uuid.UUID | None:
-    from server.alerts import service as alerts
-
     resolved: uuid.UUID | None = alerts.resolve_maintenance_alert(
         session,
         elder_id=elder_id,
         device_id=device_id,
-        kind=alerts.AlertKind(kind),
+        kind=AlertKind(kind),
         note_key=note_key,
         params=params,
     )

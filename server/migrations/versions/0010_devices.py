@@ -1,7 +1,7 @@
 """devices event store
 
 Revision ID: 0010
-Revises: 0002
+Revises: 0020
 Create Date: 2026-11-22 02:22:46.409864
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import server.db
 
 revision: str = "0010"
-down_revision: str | None = "0002"
+down_revision: str | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
