@@ -302,9 +302,11 @@ def _supervise(
         now = seen_at[hub_id]
         status = statuses.get(hub_id)
         if status is None:
-            status = HubStatus(hub_id=hub_id, elder_id=hub.elder_id, first_seen_at=now)
+            status = HubStatus(
+                hub_id=hub_id, elder_id=hub.elder_id, first_seen_at=now, last_seen_at=now
+            )
             session.add(status)
-        status.last_seen_at = max(now, status.last_seen_at) if status.last_seen_at else now
+        status.last_seen_at = max(now, status.last_seen_at)
         if status.offline_since is not None:
             _back_online(context, hub, status, now)
         levels = dict(batteries.get(hub_id, {}))
