@@ -15,6 +15,7 @@ from sqlmodel import Session, func, select
 from server.auth.models import Role, User
 from server.auth.service import create_user
 from server.config import Settings
+from server.devices.demo import ensure_demo_hubs
 from server.elders.models import (
     Consent,
     Device,
@@ -190,3 +191,4 @@ def seed_demo(session: Session, *, settings: Settings, elders: int = 36, seed: i
                     Device(elder_id=elder.id, kind=DeviceKind.BP_MONITOR, model="Omron HEM-7142T1")
                 )
     session.commit()
+    ensure_demo_hubs(session, settings=settings)  # the demo simulator feeds these hubs

@@ -9,6 +9,7 @@ the hubs acked. With hundreds of hubs sending small messages this is one commit 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import logging
@@ -28,15 +29,25 @@ from device_agent.protocol import (
     ErrorCode,
     ErrorMessage,
     Event,
+    EventKind,
     parse_events_leniently,
 )
 from server.auth.service import HubIdentity
 from server.common.time import utcnow
 from server.devices.config import DevicesSettings
 from server.devices.limits import HubLimiter
-from server.devices.store import URGENT_KINDS, StoreOutcome, Submission, store_group
+from server.devices.store import (
+    URGENT_KINDS,
+    StoreOutcome,
+    Submission,
+    project_readings,
+    store_group,
+)
 
 log = logging.getLogger(__name__)
+# Readings per projector transaction: small, so a panic never waits long for the writer.
+PROJECT_BATCH = 100
+PROJECT_SWEEP_S = 5.0
 
 
 @dataclass
@@ -121,10 +132,12 @@ class Ingestor:
         writers = settings.writers or (1 if engine.dialect.name == "sqlite" else 3)
         self._writers = writers
         self._threads = anyio.CapacityLimiter(writers)
+        self._readings_queued = asyncio.Event()
 
     def start(self) -> None:
         for n in range(self._writers):
             self._tasks.append(asyncio.create_task(self._writer(), name=f"ingest-writer-{n}"))
+        self._tasks.append(asyncio.create_task(self._projector(), name="reading-projector"))
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -199,6 +212,8 @@ class Ingestor:
                     "storing a group of %d messages failed; storing one by one", len(group)
                 )
                 outcomes = None
+            if any(e.kind == EventKind.VITALS for j in group for e in j.submission.events):
+                self._readings_queued.set()
             if outcomes is not None:
                 for j, outcome in zip(group, outcomes, strict=True):
                     if not j.future.done():
@@ -218,6 +233,26 @@ class Ingestor:
                 else:
                     if not j.future.done():
                         j.future.set_result(single)
+
+    async def _projector(self) -> None:
+        """Readings to observations, as soon as they are queued (and every few seconds, for
+        anything queued before a restart or by another process)."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._readings_queued.wait(), timeout=PROJECT_SWEEP_S)
+            self._readings_queued.clear()
+            while True:
+                try:
+                    done = await anyio.to_thread.run_sync(self._project, limiter=self._threads)
+                except Exception:
+                    log.exception("turning readings into observations failed; will retry")
+                    break
+                if done < PROJECT_BATCH:
+                    break
+
+    def _project(self) -> int:
+        with Session(self.engine, expire_on_commit=False) as session:
+            return project_readings(session, settings=self.settings, limit=PROJECT_BATCH)
 
     def _write(self, submissions: list[Submission]) -> list[StoreOutcome]:
         with Session(self.engine, expire_on_commit=False) as session:

@@ -58,3 +58,16 @@ class HubStatus(SQLModel, table=True):
     low_battery: dict[str, str] = Field(default_factory=dict, sa_type=sa.JSON)
     # When devices.last_seen_at / battery in the registry were last refreshed from here.
     registry_synced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class PendingReading(SQLModel, table=True):
+    """A stored vitals event not yet made into an observation (the projector's to-do list).
+
+    Written in the same transaction as the event, deleted once its observation is
+    committed: a reading is acked as soon as it is stored and is never forgotten.
+    """
+
+    __tablename__ = "agent_event_backlog"
+
+    event_id: uuid.UUID = Field(foreign_key="agent_events.id", primary_key=True)
+    queued_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)

@@ -29,12 +29,13 @@ from device_agent.protocol import (
     HeartbeatEvent,
     PanicEvent,
     VitalsEvent,
+    VitalsPayload,
 )
 from server.auth.service import HubIdentity
 from server.common.time import BANGKOK
 from server.devices import alerting
 from server.devices.config import DevicesSettings
-from server.devices.models import AgentEvent, HubStatus
+from server.devices.models import AgentEvent, HubStatus, PendingReading
 from server.elders.models import Device, Elder
 from server.observations.models import ObservationSource
 from server.observations.service import Reading, profile_for, record_observation
@@ -184,12 +185,20 @@ def store_group(
     context = _Context(session=session, settings=settings)
     # Emergencies first, then readings, then housekeeping.
     fresh.sort(key=lambda item: 0 if item[1].kind in URGENT_KINDS else 1)
-    for sub, event in fresh:
-        if isinstance(event, PanicEvent | FallEvent):
-            _emergency(context, sub.hub, event)
-        elif isinstance(event, VitalsEvent):
-            _reading(context, sub.hub, event)
-    _supervise(context, submissions, fresh)
+    # Emergencies are acted on in this transaction; readings are queued for the projector
+    # (triage and observations cost milliseconds each, storing and acking must not wait).
+    readings = [
+        {"event_id": e.id, "queued_at": s.received_at}
+        for s, e in fresh
+        if e.kind == EventKind.VITALS
+    ]
+    if readings:
+        session.connection().execute(sa.insert(PendingReading.__table__), readings)  # type: ignore[attr-defined]
+    with session.no_autoflush:
+        for sub, event in fresh:
+            if isinstance(event, PanicEvent | FallEvent):
+                _emergency(context, sub.hub, event)
+        _supervise(context, submissions, fresh)
     return outcomes
 
 
@@ -215,6 +224,37 @@ def _emergency(context: _Context, hub: HubIdentity, event: PanicEvent | FallEven
         occurred_at=event.occurred_at,
     )
     log.info("%s event %s -> alert %s (test=%s)", event.kind.value, event.id, alert_id, test)
+
+
+def project_readings(session: Session, *, settings: DevicesSettings, limit: int = 100) -> int:
+    """Turns up to `limit` queued readings into triaged observations (and alerts); commits.
+
+    Returns how many were done. Several processes may run this: on PostgreSQL each claims
+    its rows with SKIP LOCKED.
+    """
+    pending = session.exec(
+        select(PendingReading.event_id)
+        .order_by(col(PendingReading.queued_at))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    if not pending:
+        return 0
+    rows = session.exec(select(AgentEvent).where(col(AgentEvent.id).in_(pending))).all()
+    context = _Context(session=session, settings=settings)
+    with session.no_autoflush:
+        for row in rows:
+            event = VitalsEvent(
+                id=row.id,
+                device=row.device,
+                occurred_at=row.occurred_at,
+                payload=VitalsPayload.model_validate(row.payload),
+            )
+            hub = HubIdentity(token_id=row.hub_id, device_id=row.hub_id, elder_id=row.elder_id)
+            _reading(context, hub, event)
+    session.execute(sa.delete(PendingReading).where(col(PendingReading.event_id).in_(pending)))
+    session.commit()
+    return len(pending)
 
 
 def _device_time(value: datetime | None) -> datetime | None:

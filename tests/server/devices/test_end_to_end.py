@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from server.alerts.models import AlertEvent
-from server.devices.models import AgentEvent
+from server.devices.models import AgentEvent, PendingReading
 from server.observations.models import Observation
 from tests.server.devices.helpers import QUIET, make_hub
 from tests.support.live import free_port, serve
@@ -56,6 +56,12 @@ async def test_simulated_hubs_lose_nothing_and_duplicate_nothing_across_a_server
         finally:
             if process.returncode is None:
                 process.kill()
+        # Acked readings are queued; wait for them to become observations.
+        for _ in range(200):
+            session.expire_all()
+            if session.exec(select(func.count()).select_from(PendingReading)).one() == 0:
+                break
+            await asyncio.sleep(0.05)
     assert process.returncode == 0, stderr.decode()[-2000:]
 
     lines = [line.split() for line in ids_log.read_text().splitlines() if line.strip()]

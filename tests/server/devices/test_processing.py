@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import Callable
 
 from fastapi import FastAPI
 from sqlmodel import Session, col, select
@@ -23,6 +25,14 @@ from tests.server.devices.helpers import (
 )
 
 
+async def until(check: Callable[[], bool], seconds: float = 10.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while not check():
+        assert loop.time() < deadline, "not done in time"
+        await asyncio.sleep(0.05)
+
+
 def alerts(session: Session) -> list[Alert]:
     session.expire_all()
     return list(session.exec(select(Alert).order_by(col(Alert.created_at))).all())
@@ -41,6 +51,8 @@ async def test_readings_become_triaged_observations_and_crisis_raises_an_alert(
             assert len(ack["ids"]) == 3
             _, again = await exchange(ws, events_message(crisis))
             assert again["ids"] == [crisis["id"]]
+            # Readings are acked once stored; the projector makes them observations just after.
+            await until(lambda: len(session.exec(select(Observation.id)).all()) == 3)
     session.expire_all()
     cuff = session.exec(select(Device).where(Device.ble_address == "AA:BB:CC:00:00:01")).one()
     obs = session.get(Observation, uuid.UUID(crisis["id"]))
