@@ -242,6 +242,9 @@ class Ingestor:
                 await asyncio.wait_for(self._readings_queued.wait(), timeout=PROJECT_SWEEP_S)
             self._readings_queued.clear()
             while True:
+                # Storing and acking come first; readings wait (they are safe in the queue).
+                while not self._queue.empty():  # noqa: ASYNC110
+                    await asyncio.sleep(0.05)
                 try:
                     done = await anyio.to_thread.run_sync(self._project, limiter=self._threads)
                 except Exception:
