@@ -95,8 +95,12 @@ def make_hubs(url: str, count: int) -> list[str]:
             session.add(hub)
             hubs.append(hub)
         session.commit()
-        for hub in hubs:
-            tokens.append(issue_hub_token(session, device_id=hub.id, created_by=None)[1])
+        hub_ids = [hub.id for hub in hubs]
+    # A fresh session that keeps nothing around between commits (one per token).
+    with Session(engine, expire_on_commit=False) as session:
+        for hub_id in hub_ids:
+            tokens.append(issue_hub_token(session, device_id=hub_id, created_by=None)[1])
+            session.expunge_all()
     engine.dispose()
     return tokens
 
