@@ -202,6 +202,8 @@ class ErrorMessage(_Model):
     # For an event-level error: its position in the batch and, if readable, its id.
     index: int | None = None
     event_id: str | None = None
+    # For rate_limited: seconds until the hub's budget allows the refused events again.
+    retry_after: float | None = Field(default=None, ge=0)
 
 
 class AckMessage(_Model):

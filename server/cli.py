@@ -103,7 +103,10 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         ),
         flush=True,
     )
-    _serve(settings, host=args.host, port=args.port, workers=1)
+    from server.devices.demo import simulated_hubs
+
+    with simulated_hubs(settings, server_url=url):
+        _serve(settings, host=args.host, port=args.port, workers=1)
     return 0
 
 

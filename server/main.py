@@ -20,6 +20,8 @@ from server.auth.router import router as auth_router
 from server.auth.ui import router as auth_pages
 from server.config import Settings, get_settings
 from server.db import make_engine
+from server.devices import router as devices
+from server.devices import ui as devices_ui
 from server.elders.router import router as elders_router
 from server.elders.ui import router as elders_pages
 from server.eligibility.router import router as eligibility_router
@@ -75,6 +77,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         visits_router,
         eligibility_router,
         eligibility_pages,
+        devices.router,
+        devices_ui.router,
     ):
         app.include_router(router)
     return app

@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 from server.alerts import models as alerts_models
 from server.audit import models as audit_models
 from server.auth import models as auth_models
+from server.devices import models as devices_models  # noqa: F401
 from server.elders import models as elders_models
 from server.eligibility import models as eligibility_models
 from server.notify import models as notify_models

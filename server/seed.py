@@ -15,6 +15,7 @@ from sqlmodel import Session, func, select
 from server.auth.models import Role, User
 from server.auth.service import create_user
 from server.config import Settings
+from server.devices.demo import ensure_demo_hubs
 from server.elders.models import (
     Consent,
     Device,
@@ -192,3 +193,4 @@ def seed_demo(session: Session, *, settings: Settings, elders: int = 36, seed: i
                 )
     session.commit()
     seed_demo_round(session, issuer=MUNICIPALITY)
+    ensure_demo_hubs(session, settings=settings)  # the demo simulator feeds these hubs

@@ -152,7 +152,9 @@ def auth(settings: Settings) -> Callable[[User], dict[str, str]]:
     return headers
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API keeps an event loop alive while it runs,
+# which would break asyncio tests in other modules. Browser tests live in modules of their own.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     from tests.support.browser import chromium
 

@@ -1,0 +1,141 @@
+"""Shared by the server benchmarks: machine line, a bench database with hubs, a server process."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import psutil
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def machine_line() -> str:
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    ram = psutil.virtual_memory().total / 2**30
+    return (
+        f"machine: {cpu}, {os.cpu_count()} cores, {ram:.1f} GiB RAM, "
+        f"Python {platform.python_version()}, {platform.system()} {platform.release()}"
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def bench_database(kind: str) -> Iterator[str]:
+    """An empty migrated database: a temp SQLite file, or a throwaway PostgreSQL database."""
+    from server.migrate import upgrade
+
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            url = f"sqlite:///{tmp}/bench.db"
+            upgrade(url)
+            yield url
+        return
+    admin_url = os.environ.get(
+        "ELDERCARE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    )
+    name = f"eldercare_bench_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def make_hubs(url: str, count: int) -> list[str]:
+    """`count` elders, each with a hub and its token (made directly, as an admin would)."""
+    from sqlmodel import Session
+
+    from server.auth.service import issue_hub_token
+    from server.db import make_engine
+    from server.elders.models import Device, DeviceKind, Elder, Sex
+
+    engine = make_engine(url)
+    tokens = []
+    with Session(engine) as session:
+        hubs = []
+        for i in range(count):
+            elder = Elder(
+                national_id=f"{1100000000000 + i}", first_name=f"bench{i}", last_name="hub",
+                birth_date=date(1945, 1, 1), sex=Sex.FEMALE, address="bench", community="bench",
+            )  # fmt: skip
+            session.add(elder)
+            session.flush()
+            hub = Device(elder_id=elder.id, kind=DeviceKind.HUB)
+            session.add(hub)
+            hubs.append(hub)
+        session.commit()
+        hub_ids = [hub.id for hub in hubs]
+    # A fresh session that keeps nothing around between commits (one per token).
+    with Session(engine, expire_on_commit=False) as session:
+        for hub_id in hub_ids:
+            tokens.append(issue_hub_token(session, device_id=hub_id, created_by=None)[1])
+            session.expunge_all()
+    engine.dispose()
+    return tokens
+
+
+@contextlib.contextmanager
+def server_process(url: str, port: int, **env: str) -> Iterator[subprocess.Popen[bytes]]:
+    environment = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "ELDERCARE_DATABASE_URL": url,
+        "ELDERCARE_ENV": "test",
+        "ELDERCARE_DEVICES_SUPERVISION_INTERVAL_SECONDS": "3600",
+        **env,
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "uvicorn", "server.main:create_app", "--factory",
+            "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+            "--ws-max-size", "2097152", "--backlog", "16384",
+        ],
+        env=environment,
+        cwd=ROOT,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+                break
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("the server did not start")
+            time.sleep(0.1)
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()

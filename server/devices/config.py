@@ -1,0 +1,46 @@
+"""Ingest and supervision settings (ELDERCARE_DEVICES_*): limits per hub, check-in period."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+import triage
+
+
+class DevicesSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ELDERCARE_DEVICES_", env_file=".env", extra="ignore"
+    )
+
+    # Token bucket per hub: sustained events per second and the burst a reconnecting hub may
+    # send at once (a day offline is ~1,500 heartbeats and readings). Panic and fall events
+    # are never held back by it.
+    rate_per_second: float = Field(default=50.0, gt=0)
+    burst: int = Field(default=5000, ge=1)
+
+    # A hub is missed after `missed_checkins` periods of `heartbeat_seconds` without a word.
+    heartbeat_seconds: float = Field(default=60.0, gt=0)
+    missed_checkins: int = Field(default=3, ge=1)
+    supervision_interval_seconds: float = Field(default=30.0, gt=0)
+
+    # At or below this a peripheral's battery raises one WHITE alert; it clears once the
+    # level is back above threshold + margin (so a level wobbling at 20 % raises one alert).
+    low_battery_percent: int = Field(
+        default=triage.RULE_SET.events.low_battery_percent, ge=0, le=100
+    )
+    battery_recovered_margin: int = Field(default=10, ge=0, le=100)
+
+    # An open WebSocket re-checks its token this often, so a revoked hub is cut off.
+    token_recheck_seconds: float = Field(default=30.0, gt=0)
+    # The registry's devices.last_seen_at / battery are refreshed at most this often per hub.
+    registry_sync_seconds: float = Field(default=60.0, ge=0)
+
+    # Database writers that group many hubs' messages into one transaction each.
+    # 0 = automatic: one on SQLite (a single writer avoids lock contention), three on PostgreSQL.
+    writers: int = Field(default=0, ge=0, le=32)
+    max_group_events: int = Field(default=2000, ge=1)
+
+    @property
+    def offline_after_seconds(self) -> float:
+        return self.heartbeat_seconds * self.missed_checkins

@@ -1,0 +1,264 @@
+"""From a hub's message to ack and error frames; a writer that groups messages per transaction.
+
+The same `Ingestor.handle` serves the WebSocket and the HTTP batch endpoint. Database work
+runs in worker threads, never on the event loop: each writer thread takes every message
+waiting (panic and fall first), stores them in one transaction, commits, and only then are
+the hubs acked. With hundreds of hubs sending small messages this is one commit for many.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from device_agent.protocol import (
+    MAX_EVENTS_PER_BATCH,
+    MAX_MESSAGE_BYTES,
+    AckMessage,
+    ErrorCode,
+    ErrorMessage,
+    Event,
+    EventKind,
+    parse_events_leniently,
+)
+from server.auth.service import HubIdentity
+from server.common.time import utcnow
+from server.devices.config import DevicesSettings
+from server.devices.limits import HubLimiter
+from server.devices.store import (
+    URGENT_KINDS,
+    StoreOutcome,
+    Submission,
+    project_readings,
+    store_group,
+)
+
+log = logging.getLogger(__name__)
+# Readings per projector transaction: small, so a panic never waits long for the writer.
+PROJECT_BATCH = 100
+PROJECT_SWEEP_S = 5.0
+
+
+@dataclass
+class Reply:
+    """The answer to one message: error frames (in order), then one ack."""
+
+    errors: list[ErrorMessage] = field(default_factory=list)
+    acked: list[uuid.UUID] = field(default_factory=list)
+    # Set when the whole message was refused: the HTTP status that says why.
+    status: int = 200
+    retry_after: float | None = None
+
+    def ack(self, *, with_errors: bool = False) -> AckMessage:
+        return AckMessage(ids=self.acked, errors=self.errors if with_errors else [])
+
+
+def _refuse(code: ErrorCode, message: str, status: int) -> Reply:
+    return Reply(errors=[ErrorMessage(code=code, message=message)], status=status)
+
+
+def read_message(data: str | bytes) -> tuple[list[Any], Reply | None]:
+    """The raw events of an events message, or a Reply naming what is wrong with it."""
+    size = len(data.encode() if isinstance(data, str) else data)
+    if size > MAX_MESSAGE_BYTES:
+        return [], _refuse(
+            ErrorCode.TOO_LARGE,
+            f"message is {size} bytes; the limit is {MAX_MESSAGE_BYTES} bytes",
+            413,
+        )
+    try:
+        message = json.loads(data)
+    except UnicodeDecodeError:
+        return [], _refuse(ErrorCode.MALFORMED_JSON, "message is not UTF-8 text", 400)
+    except ValueError as exc:
+        return [], _refuse(ErrorCode.MALFORMED_JSON, f"message is not valid JSON: {exc}", 400)
+    if not isinstance(message, dict):
+        return [], _refuse(
+            ErrorCode.INVALID_MESSAGE,
+            f"expected a JSON object, got {type(message).__name__}",
+            400,
+        )
+    kind = message.get("type")
+    if kind != "events":
+        return [], _refuse(
+            ErrorCode.INVALID_MESSAGE,
+            f"unknown message type {str(kind)[:32]!r}; expected 'events'",
+            400,
+        )
+    events = message.get("events")
+    if not isinstance(events, list):
+        return [], _refuse(ErrorCode.INVALID_MESSAGE, "'events' must be a list", 400)
+    extra = sorted(set(message) - {"type", "events"})
+    if extra:
+        return [], _refuse(
+            ErrorCode.INVALID_MESSAGE, f"unknown fields in message: {', '.join(extra)[:200]}", 400
+        )
+    if len(events) > MAX_EVENTS_PER_BATCH:
+        return [], _refuse(
+            ErrorCode.TOO_MANY_EVENTS,
+            f"{len(events)} events in one message; the limit is {MAX_EVENTS_PER_BATCH}",
+            400,
+        )
+    return events, None
+
+
+@dataclass
+class _Job:
+    submission: Submission
+    future: asyncio.Future[StoreOutcome]
+
+
+class Ingestor:
+    """Owns the writer tasks and per-hub limits of one server process."""
+
+    def __init__(self, engine: Engine, settings: DevicesSettings) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.limiter = HubLimiter(rate=settings.rate_per_second, burst=settings.burst)
+        self._queue: asyncio.PriorityQueue[tuple[int, int, _Job]] = asyncio.PriorityQueue()
+        self._order = itertools.count()
+        self._tasks: list[asyncio.Task[None]] = []
+        writers = settings.writers or (1 if engine.dialect.name == "sqlite" else 3)
+        self._writers = writers
+        self._threads = anyio.CapacityLimiter(writers)
+        self._readings_queued = asyncio.Event()
+
+    def start(self) -> None:
+        for n in range(self._writers):
+            self._tasks.append(asyncio.create_task(self._writer(), name=f"ingest-writer-{n}"))
+        self._tasks.append(asyncio.create_task(self._projector(), name="reading-projector"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    async def handle(self, hub: HubIdentity, data: str | bytes) -> Reply:
+        raw, refused = read_message(data)
+        if refused is not None:
+            return refused
+        good, problems = parse_events_leniently(raw)
+        reply = Reply(
+            errors=[
+                ErrorMessage(
+                    code=ErrorCode.INVALID_EVENT,
+                    message=p.message[:500],
+                    index=p.index,
+                    event_id=p.event_id,
+                )
+                for p in problems
+            ]
+        )
+        if not good:
+            return reply
+        wait = self.limiter.take(hub.device_id, len(good))
+        if wait > 0:
+            # Emergencies are never held back; the rest waits for the hub's bucket.
+            good = [e for e in good if e.kind in URGENT_KINDS]
+            reply.errors.append(
+                ErrorMessage(
+                    code=ErrorCode.RATE_LIMITED,
+                    message=(
+                        f"more than {self.settings.rate_per_second:g} events/s from this hub; "
+                        f"retry after {wait:.1f} s"
+                    ),
+                    retry_after=round(wait, 3),
+                )
+            )
+            reply.status = 429
+            reply.retry_after = wait
+            if not good:
+                return reply
+        outcome = await self.submit(hub, good)
+        reply.acked = outcome.acked
+        reply.errors.extend(outcome.refused)
+        return reply
+
+    async def submit(self, hub: HubIdentity, events: Sequence[Event]) -> StoreOutcome:
+        submission = Submission(hub=hub, events=list(events), received_at=utcnow())
+        future: asyncio.Future[StoreOutcome] = asyncio.get_running_loop().create_future()
+        rank = 0 if submission.urgent else 1
+        await self._queue.put((rank, next(self._order), _Job(submission, future)))
+        return await future
+
+    async def _writer(self) -> None:
+        limit = self.settings.max_group_events
+        while True:
+            _, _, job = await self._queue.get()
+            group = [job]
+            size = len(job.submission.events)
+            while size < limit and not self._queue.empty():
+                _, _, more = self._queue.get_nowait()
+                group.append(more)
+                size += len(more.submission.events)
+            try:
+                outcomes = await anyio.to_thread.run_sync(
+                    self._write, [j.submission for j in group], limiter=self._threads
+                )
+            except Exception:
+                log.exception(
+                    "storing a group of %d messages failed; storing one by one", len(group)
+                )
+                outcomes = None
+            if any(e.kind == EventKind.VITALS for j in group for e in j.submission.events):
+                self._readings_queued.set()
+            if outcomes is not None:
+                for j, outcome in zip(group, outcomes, strict=True):
+                    if not j.future.done():
+                        j.future.set_result(outcome)
+                continue
+            for j in group:
+                try:
+                    (single,) = await anyio.to_thread.run_sync(
+                        self._write, [j.submission], limiter=self._threads
+                    )
+                except Exception as exc:
+                    log.exception(
+                        "storing a message from hub %s failed", j.submission.hub.device_id
+                    )
+                    if not j.future.done():
+                        j.future.set_exception(exc)
+                else:
+                    if not j.future.done():
+                        j.future.set_result(single)
+
+    async def _projector(self) -> None:
+        """Readings to observations, as soon as they are queued (and every few seconds, for
+        anything queued before a restart or by another process)."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._readings_queued.wait(), timeout=PROJECT_SWEEP_S)
+            self._readings_queued.clear()
+            while True:
+                # Storing and acking come first; readings wait (they are safe in the queue).
+                while not self._queue.empty():  # noqa: ASYNC110
+                    await asyncio.sleep(0.05)
+                try:
+                    done = await anyio.to_thread.run_sync(self._project, limiter=self._threads)
+                except Exception:
+                    log.exception("turning readings into observations failed; will retry")
+                    break
+                if done < PROJECT_BATCH:
+                    break
+
+    def _project(self) -> int:
+        with Session(self.engine, expire_on_commit=False) as session:
+            return project_readings(session, settings=self.settings, limit=PROJECT_BATCH)
+
+    def _write(self, submissions: list[Submission]) -> list[StoreOutcome]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            outcomes = store_group(session, submissions, settings=self.settings)
+            session.commit()
+        return outcomes

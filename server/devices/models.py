@@ -1,0 +1,73 @@
+"""The hub event store (append-only, keyed by the agent's event id) and hub supervision state."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from server.common.time import utcnow
+from server.db import UTCDateTime
+
+
+class AgentEvent(SQLModel, table=True):
+    """Every event a hub sent, stored once. Rows are never updated or deleted."""
+
+    __tablename__ = "agent_events"
+    __table_args__ = (
+        sa.Index("ix_agent_events_elder_time", "elder_id", "occurred_at"),
+        sa.Index("ix_agent_events_hub_kind_time", "hub_id", "kind", "occurred_at"),
+    )
+
+    # Made by the agent: the idempotency key.
+    id: uuid.UUID = Field(primary_key=True)
+    hub_id: uuid.UUID = Field(foreign_key="devices.id")
+    # Always the hub's own elder at the time of receipt, never anything the event says.
+    elder_id: uuid.UUID = Field(foreign_key="elders.id")
+    # The peripheral that produced it, as the hub names it (BLE address, "hub", ...).
+    device: str = Field(max_length=64)
+    kind: str = Field(max_length=32)
+    occurred_at: datetime = Field(sa_type=UTCDateTime)
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+
+
+class HubStatus(SQLModel, table=True):
+    """What supervision knows of a hub: when it was last heard, its devices, open problems."""
+
+    __tablename__ = "hub_status"
+
+    hub_id: uuid.UUID = Field(foreign_key="devices.id", primary_key=True)
+    elder_id: uuid.UUID | None = Field(default=None, foreign_key="elders.id")
+    first_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    # From the newest heartbeat (by the hub's clock).
+    last_heartbeat_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    agent_version: str | None = Field(default=None, max_length=32)
+    outbox_depth: int | None = None
+    adapter_ok: bool | None = None
+    # Per-peripheral health from that heartbeat: [{device, reachable, battery, ...}].
+    devices: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
+    # Set when missed check-ins raised a hub_offline alert: the last time it was heard.
+    offline_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    offline_alert_id: uuid.UUID | None = None
+    # Peripherals with an open low-battery alert: {device name: alert id}.
+    low_battery: dict[str, str] = Field(default_factory=dict, sa_type=sa.JSON)
+    # When devices.last_seen_at / battery in the registry were last refreshed from here.
+    registry_synced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class PendingReading(SQLModel, table=True):
+    """A stored vitals event not yet made into an observation (the projector's to-do list).
+
+    Written in the same transaction as the event, deleted once its observation is
+    committed: a reading is acked as soon as it is stored and is never forgotten.
+    """
+
+    __tablename__ = "agent_event_backlog"
+
+    event_id: uuid.UUID = Field(foreign_key="agent_events.id", primary_key=True)
+    queued_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)

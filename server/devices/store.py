@@ -1,0 +1,451 @@
+"""Storing hub events once and acting on the new ones, many hubs' messages per transaction.
+
+`store_group` is plain synchronous work on a session; the caller commits and only then
+acks. Everything keyed on the agent's event id, so a re-sent event is stored once and acted
+on once, and an event is always filed under the sending hub's own elder.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+import triage
+from device_agent.protocol import (
+    BatteryEvent,
+    ErrorCode,
+    ErrorMessage,
+    Event,
+    EventKind,
+    FallEvent,
+    HeartbeatEvent,
+    PanicEvent,
+    VitalsEvent,
+    VitalsPayload,
+)
+from server.auth.service import HubIdentity
+from server.common.time import BANGKOK
+from server.devices import alerting
+from server.devices.config import DevicesSettings
+from server.devices.models import AgentEvent, HubStatus, PendingReading
+from server.elders.models import Device, Elder
+from server.observations.models import ObservationSource
+from server.observations.service import Reading, profile_for, record_observation
+
+log = logging.getLogger(__name__)
+
+URGENT_KINDS = frozenset({EventKind.PANIC, EventKind.FALL})
+ALERTING_PRIORITIES = frozenset({triage.Priority.RED, triage.Priority.YELLOW})
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One message's valid events from one hub."""
+
+    hub: HubIdentity
+    events: Sequence[Event]
+    received_at: datetime
+
+    @property
+    def urgent(self) -> bool:
+        return any(e.kind in URGENT_KINDS for e in self.events)
+
+
+@dataclass
+class StoreOutcome:
+    acked: list[uuid.UUID] = field(default_factory=list)
+    refused: list[ErrorMessage] = field(default_factory=list)
+    created: int = 0
+
+
+@dataclass
+class _Context:
+    """What one group transaction looks up once and reuses."""
+
+    session: Session
+    settings: DevicesSettings
+    elders: dict[uuid.UUID, Elder | None] = field(default_factory=dict)
+    peripherals: dict[uuid.UUID, dict[str, uuid.UUID]] = field(default_factory=dict)
+
+    def elder(self, elder_id: uuid.UUID) -> Elder | None:
+        if elder_id not in self.elders:
+            self.elders[elder_id] = self.session.get(Elder, elder_id)
+        return self.elders[elder_id]
+
+    def device_id(self, hub: HubIdentity, name: str) -> uuid.UUID:
+        """The registered peripheral a hub's device name refers to, else the hub itself."""
+        assert hub.elder_id is not None
+        names = self.peripherals.get(hub.elder_id)
+        if names is None:
+            rows = self.session.exec(
+                select(Device.id, Device.ble_address, Device.label).where(
+                    Device.elder_id == hub.elder_id
+                )
+            ).all()
+            names = {}
+            for device_id, address, label in rows:
+                for key in (address, label):
+                    if key:
+                        names[key.lower()] = device_id
+            self.peripherals[hub.elder_id] = names
+        return names.get(name.lower(), hub.device_id)
+
+
+def _insert(dialect: str) -> Any:
+    table = AgentEvent.__table__  # type: ignore[attr-defined]
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise RuntimeError(f"the event store supports SQLite and PostgreSQL, not {dialect}")
+
+
+def _row(hub: HubIdentity, event: Event, received_at: datetime) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "hub_id": hub.device_id,
+        "elder_id": hub.elder_id,
+        "device": event.device,
+        "kind": event.kind.value,
+        "occurred_at": event.occurred_at,
+        "received_at": received_at,
+        "payload": event.payload.model_dump(mode="json"),
+    }
+
+
+def store_group(
+    session: Session, submissions: Sequence[Submission], *, settings: DevicesSettings
+) -> list[StoreOutcome]:
+    """Stores every submission's events (once each) and acts on the new ones.
+
+    Returns one outcome per submission, in order: the ids to ack (new and already stored)
+    and the events refused (an id another hub already used). The caller commits.
+    """
+    owner: dict[uuid.UUID, int] = {}
+    rows: list[dict[str, Any]] = []
+    for index, sub in enumerate(submissions):
+        if sub.hub.elder_id is None:
+            raise ValueError("a hub without an elder cannot file events")
+        for event in sub.events:
+            if event.id not in owner:
+                owner[event.id] = index
+                rows.append(_row(sub.hub, event, sub.received_at))
+    inserted: set[uuid.UUID] = set()
+    if rows:
+        dialect = session.get_bind().dialect.name
+        statement = (
+            _insert(dialect)
+            .on_conflict_do_nothing(index_elements=["id"])
+            .returning(sa.column("id", sa.Uuid()))
+        )
+        inserted = set(session.connection().execute(statement, rows).scalars())
+    stored_by: dict[uuid.UUID, uuid.UUID] = {
+        eid: submissions[owner[eid]].hub.device_id for eid in inserted
+    }
+    earlier = [eid for eid in owner if eid not in inserted]
+    if earlier:
+        stored_by.update(
+            session.exec(
+                select(AgentEvent.id, AgentEvent.hub_id).where(col(AgentEvent.id).in_(earlier))
+            ).all()
+        )
+
+    outcomes = [StoreOutcome() for _ in submissions]
+    fresh: list[tuple[Submission, Event]] = []
+    for index, sub in enumerate(submissions):
+        outcome = outcomes[index]
+        seen: set[uuid.UUID] = set()
+        for position, event in enumerate(sub.events):
+            if event.id in seen:
+                continue
+            seen.add(event.id)
+            if stored_by.get(event.id) != sub.hub.device_id:
+                outcome.refused.append(
+                    ErrorMessage(
+                        code=ErrorCode.FORBIDDEN_DEVICE,
+                        message="this event id belongs to another hub's event; not stored",
+                        index=position,
+                        event_id=str(event.id),
+                    )
+                )
+                continue
+            outcome.acked.append(event.id)
+            if event.id in inserted and owner[event.id] == index:
+                outcome.created += 1
+                fresh.append((sub, event))
+
+    context = _Context(session=session, settings=settings)
+    # Emergencies first, then readings, then housekeeping.
+    fresh.sort(key=lambda item: 0 if item[1].kind in URGENT_KINDS else 1)
+    # Emergencies are acted on in this transaction; readings are queued for the projector
+    # (triage and observations cost milliseconds each, storing and acking must not wait).
+    readings = [
+        {"event_id": e.id, "queued_at": s.received_at}
+        for s, e in fresh
+        if e.kind == EventKind.VITALS
+    ]
+    if readings:
+        session.connection().execute(sa.insert(PendingReading.__table__), readings)  # type: ignore[attr-defined]
+    with session.no_autoflush:
+        for sub, event in fresh:
+            if isinstance(event, PanicEvent | FallEvent):
+                _emergency(context, sub.hub, event)
+        _supervise(context, submissions, fresh)
+    return outcomes
+
+
+def _emergency(context: _Context, hub: HubIdentity, event: PanicEvent | FallEvent) -> None:
+    assert hub.elder_id is not None
+    elder = context.elder(hub.elder_id)
+    test = isinstance(event, PanicEvent) and event.payload.test
+    result = triage.prioritise_event(
+        kind=event.kind.value, profile=profile_for(elder) if elder else None, test=test
+    )
+    if result.priority is None:
+        return
+    alert_id = alerting.raise_alert(
+        context.session,
+        elder_id=hub.elder_id,
+        kind=event.kind.value,
+        priority=result.priority,
+        reasons=result.reasons,
+        risk=result.risk,
+        test=result.test,
+        source_event_id=event.id,
+        device_id=context.device_id(hub, event.device),
+        occurred_at=event.occurred_at,
+    )
+    log.info("%s event %s -> alert %s (test=%s)", event.kind.value, event.id, alert_id, test)
+
+
+def project_readings(session: Session, *, settings: DevicesSettings, limit: int = 100) -> int:
+    """Turns up to `limit` queued readings into triaged observations (and alerts); commits.
+
+    Returns how many were done. Several processes may run this: on PostgreSQL each claims
+    its rows with SKIP LOCKED.
+    """
+    pending = session.exec(
+        select(PendingReading.event_id)
+        .order_by(col(PendingReading.queued_at))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    if not pending:
+        return 0
+    rows = session.exec(select(AgentEvent).where(col(AgentEvent.id).in_(pending))).all()
+    context = _Context(session=session, settings=settings)
+    with session.no_autoflush:
+        for row in rows:
+            event = VitalsEvent(
+                id=row.id,
+                device=row.device,
+                occurred_at=row.occurred_at,
+                payload=VitalsPayload.model_validate(row.payload),
+            )
+            hub = HubIdentity(token_id=row.hub_id, device_id=row.hub_id, elder_id=row.elder_id)
+            _reading(context, hub, event)
+    session.execute(sa.delete(PendingReading).where(col(PendingReading.event_id).in_(pending)))
+    session.commit()
+    return len(pending)
+
+
+def _device_time(value: datetime | None) -> datetime | None:
+    # Devices keep local wall time with no zone; the programme's devices are set to Bangkok.
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=BANGKOK)
+
+
+def _reading(context: _Context, hub: HubIdentity, event: VitalsEvent) -> None:
+    assert hub.elder_id is not None
+    elder = context.elder(hub.elder_id)
+    if elder is None:
+        return
+    payload = event.payload
+    device_id = context.device_id(hub, event.device)
+    recorded = record_observation(
+        context.session,
+        elder=elder,
+        readings=[
+            Reading(code=m.code.value, value=m.value, unit=m.unit) for m in payload.measurements
+        ],
+        source=ObservationSource.DEVICE,
+        observed_at=event.occurred_at,
+        observation_id=event.id,
+        device_id=device_id,
+        device_time=_device_time(payload.device_time),
+        device_clock_suspect=payload.device_clock_suspect,
+        raw_hex=payload.raw_hex,
+    )
+    priority = recorded.assessment.priority
+    # GREEN stays on the observation (priority "green": follow up at the next visit).
+    if not recorded.created or priority not in ALERTING_PRIORITIES:
+        return
+    result = triage.prioritise_event(
+        kind="vitals", profile=profile_for(elder), vitals=recorded.assessment
+    )
+    if result.priority is None:
+        return
+    alerting.raise_alert(
+        context.session,
+        elder_id=hub.elder_id,
+        kind="vitals",
+        priority=result.priority,
+        reasons=result.reasons,
+        risk=result.risk,
+        source_event_id=event.id,
+        observation_id=event.id,
+        device_id=device_id,
+        occurred_at=event.occurred_at,
+    )
+
+
+# --- supervision on receipt ----------------------------------------------------------------
+
+
+def _supervise(
+    context: _Context, submissions: Sequence[Submission], fresh: Sequence[tuple[Submission, Event]]
+) -> None:
+    """One row per hub: last seen, newest heartbeat, batteries; clears a hub_offline alert."""
+    session = context.session
+    hubs: dict[uuid.UUID, HubIdentity] = {}
+    seen_at: dict[uuid.UUID, datetime] = {}
+    for sub in submissions:
+        hubs[sub.hub.device_id] = sub.hub
+        seen_at[sub.hub.device_id] = max(
+            sub.received_at, seen_at.get(sub.hub.device_id, sub.received_at)
+        )
+    heartbeats: dict[uuid.UUID, HeartbeatEvent] = {}
+    batteries: dict[uuid.UUID, dict[str, int]] = {}
+    for sub, event in fresh:
+        hub_id = sub.hub.device_id
+        if isinstance(event, HeartbeatEvent):
+            newest = heartbeats.get(hub_id)
+            if newest is None or event.occurred_at > newest.occurred_at:
+                heartbeats[hub_id] = event
+        elif isinstance(event, BatteryEvent):
+            batteries.setdefault(hub_id, {})[event.device] = event.payload.level
+
+    statuses = {
+        s.hub_id: s
+        for s in session.exec(select(HubStatus).where(col(HubStatus.hub_id).in_(list(hubs)))).all()
+    }
+    for hub_id, hub in hubs.items():
+        now = seen_at[hub_id]
+        status = statuses.get(hub_id)
+        if status is None:
+            status = HubStatus(
+                hub_id=hub_id, elder_id=hub.elder_id, first_seen_at=now, last_seen_at=now
+            )
+            session.add(status)
+        status.last_seen_at = max(now, status.last_seen_at)
+        if status.offline_since is not None:
+            _back_online(context, hub, status, now)
+        levels = dict(batteries.get(hub_id, {}))
+        beat = heartbeats.get(hub_id)
+        if beat is not None and (
+            status.last_heartbeat_at is None or beat.occurred_at >= status.last_heartbeat_at
+        ):
+            payload = beat.payload
+            status.last_heartbeat_at = beat.occurred_at
+            status.agent_version = payload.agent_version
+            status.outbox_depth = payload.outbox_depth
+            status.adapter_ok = payload.adapter_ok
+            status.devices = [d.model_dump(mode="json") for d in payload.devices]
+            for health in payload.devices:
+                if health.battery is not None:
+                    levels.setdefault(health.device, health.battery)
+        if levels:
+            _batteries(context, hub, status, levels)
+        synced = status.registry_synced_at
+        if (
+            synced is None
+            or (now - synced).total_seconds() >= context.settings.registry_sync_seconds
+        ):
+            _sync_registry(context, hub, status, now)
+            status.registry_synced_at = now
+
+
+def _back_online(context: _Context, hub: HubIdentity, status: HubStatus, now: datetime) -> None:
+    assert hub.elder_id is not None and status.offline_since is not None
+    gone = now - status.offline_since
+    minutes = max(1, round(gone.total_seconds() / 60))
+    alerting.resolve_maintenance_alert(
+        context.session,
+        elder_id=hub.elder_id,
+        device_id=hub.device_id,
+        kind="hub_offline",
+        note_key="devices.note.hub_back",
+        params={"minutes": minutes, "since": status.offline_since.isoformat()},
+    )
+    log.info("hub %s back after %d min", hub.device_id, minutes)
+    status.offline_since = None
+    status.offline_alert_id = None
+
+
+def _batteries(
+    context: _Context, hub: HubIdentity, status: HubStatus, levels: dict[str, int]
+) -> None:
+    assert hub.elder_id is not None
+    settings = context.settings
+    open_alerts = dict(status.low_battery or {})
+    for name, level in sorted(levels.items()):
+        if level <= settings.low_battery_percent and name not in open_alerts:
+            result = triage.prioritise_event(kind="battery", battery_level=level)
+            alert_id = alerting.raise_alert(
+                context.session,
+                elder_id=hub.elder_id,
+                kind="low_battery",
+                priority=result.priority or triage.Priority.WHITE,
+                reasons=result.reasons,
+                device_id=context.device_id(hub, name),
+            )
+            open_alerts[name] = str(alert_id)
+        elif (
+            name in open_alerts
+            and level > settings.low_battery_percent + settings.battery_recovered_margin
+        ):
+            alerting.resolve_maintenance_alert(
+                context.session,
+                elder_id=hub.elder_id,
+                device_id=context.device_id(hub, name),
+                kind="low_battery",
+                note_key="devices.note.battery_recovered",
+                params={"level": level},
+            )
+            del open_alerts[name]
+    if open_alerts != (status.low_battery or {}):
+        status.low_battery = open_alerts
+
+
+def _sync_registry(context: _Context, hub: HubIdentity, status: HubStatus, now: datetime) -> None:
+    """Refreshes the registry's last-seen and battery figures (at most once a minute)."""
+    session = context.session
+    updates: dict[uuid.UUID, dict[str, Any]] = {hub.device_id: {"last_seen_at": now}}
+    for health in status.devices or []:
+        name = str(health.get("device", ""))
+        device_id = context.device_id(hub, name)
+        if device_id == hub.device_id:
+            continue
+        values: dict[str, Any] = {}
+        if isinstance(health.get("battery"), int):
+            values["battery"] = health["battery"]
+        last = health.get("last_seen")
+        if isinstance(last, str):
+            values["last_seen_at"] = datetime.fromisoformat(last)
+        if values:
+            updates[device_id] = values
+    for device_id, values in updates.items():
+        session.execute(sa.update(Device).where(col(Device.id) == device_id).values(**values))
+
+
+def offline_cutoff(now: datetime, settings: DevicesSettings) -> datetime:
+    return now - timedelta(seconds=settings.offline_after_seconds)

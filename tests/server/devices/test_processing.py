@@ -1,0 +1,112 @@
+"""Readings become triaged observations; emergencies and abnormal readings raise alerts."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+
+from fastapi import FastAPI
+from sqlmodel import Session, col, select
+from websockets.asyncio.client import connect
+
+from device_agent.protocol import WS_PATH
+from server.alerts.models import Alert, AlertKind
+from server.elders.models import Device
+from server.observations.models import Observation, ObservationValue
+from tests.server.devices.helpers import (
+    bp_reading,
+    events_message,
+    exchange,
+    heartbeat,
+    live_server,
+    make_hub,
+    panic,
+)
+
+
+async def until(check: Callable[[], bool], seconds: float = 10.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while not check():
+        assert loop.time() < deadline, "not done in time"
+        await asyncio.sleep(0.05)
+
+
+def alerts(session: Session) -> list[Alert]:
+    session.expire_all()
+    return list(session.exec(select(Alert).order_by(col(Alert.created_at))).all())
+
+
+async def test_readings_become_triaged_observations_and_crisis_raises_an_alert(
+    app: FastAPI, session: Session
+) -> None:
+    hub = make_hub(session)
+    normal = bp_reading(124, 78, 70)
+    raised = bp_reading(150, 95, 80)  # GREEN: follow up at the next visit, no console alert
+    crisis = bp_reading(196, 124, 88)  # hypertensive crisis: YELLOW
+    with live_server(app) as url:
+        async with connect(url + WS_PATH, additional_headers=hub.headers) as ws:
+            _, ack = await exchange(ws, events_message(normal, raised, crisis))
+            assert len(ack["ids"]) == 3
+            _, again = await exchange(ws, events_message(crisis))
+            assert again["ids"] == [crisis["id"]]
+            # Readings are acked once stored; the projector makes them observations just after.
+            await until(lambda: len(session.exec(select(Observation.id)).all()) == 3)
+    session.expire_all()
+    cuff = session.exec(select(Device).where(Device.ble_address == "AA:BB:CC:00:00:01")).one()
+    obs = session.get(Observation, uuid.UUID(crisis["id"]))
+    assert obs is not None
+    assert obs.elder_id == hub.elder.id
+    assert obs.source == "device"
+    assert obs.device_id == cuff.id
+    assert obs.raw_hex == "1e8000500060"
+    assert obs.device_clock_suspect is True
+    assert obs.device_time is not None and obs.device_time.year == 2000
+    assert obs.priority == "YELLOW"
+    values = session.exec(
+        select(ObservationValue.code, ObservationValue.value, ObservationValue.unit).where(
+            ObservationValue.observation_id == obs.id
+        )
+    ).all()
+    assert sorted(values) == [
+        ("diastolic", 124.0, "mm[Hg]"),
+        ("pulse", 88.0, "/min"),
+        ("systolic", 196.0, "mm[Hg]"),
+    ]
+    quiet = session.get(Observation, uuid.UUID(normal["id"]))
+    assert quiet is not None and quiet.priority is None
+    follow_up = session.get(Observation, uuid.UUID(raised["id"]))
+    assert follow_up is not None and follow_up.priority == "GREEN"
+    (alert,) = alerts(session)
+    assert alert.kind == AlertKind.VITALS
+    assert alert.priority == "YELLOW"
+    assert alert.observation_id == obs.id
+    assert alert.source_event_id == obs.id
+    assert alert.elder_id == hub.elder.id
+
+
+async def test_panic_raises_one_red_alert_and_a_test_press_is_marked(
+    app: FastAPI, session: Session
+) -> None:
+    hub = make_hub(session)
+    other = make_hub(session)
+    press = panic()
+    drill = panic(test=True)
+    with live_server(app) as url:
+        async with connect(url + WS_PATH, additional_headers=hub.headers) as ws:
+            # The press arrives behind a pile of readings and is still handled.
+            batch = [heartbeat()] + [bp_reading() for _ in range(30)] + [press]
+            _, ack = await exchange(ws, events_message(*batch))
+            assert press["id"] in ack["ids"]
+            await exchange(ws, events_message(press))
+        async with connect(url + WS_PATH, additional_headers=other.headers) as ws:
+            await exchange(ws, events_message(drill))
+    raised = alerts(session)
+    real = [a for a in raised if a.kind == AlertKind.PANIC and not a.test]
+    assert len(real) == 1
+    assert real[0].priority == "RED"
+    assert real[0].elder_id == hub.elder.id
+    assert real[0].source_event_id == uuid.UUID(press["id"])
+    (test_alert,) = [a for a in raised if a.test]
+    assert test_alert.elder_id == other.elder.id
