@@ -40,6 +40,10 @@ from server.errors import ApiError
 from server.notify import get_notifier
 from server.realtime import mark_changed
 
+# Plain UPDATEs: the ORM need not scan the identity map for matching objects (which made
+# a batch of N timers cost N²); rows are re-read with populate_existing where needed.
+NO_SYNC = {"synchronize_session": False}
+
 ParamValue = str | int | float
 
 
@@ -164,7 +168,10 @@ def raise_alert(
         if priority.more_urgent_than(existing.priority):
             values["priority"] = priority
             values["reasons"] = reason_dumps
-        session.execute(sa.update(Alert).where(col(Alert.id) == existing.id).values(**values))
+        session.execute(
+            sa.update(Alert).where(col(Alert.id) == existing.id).values(**values),
+            execution_options=NO_SYNC,
+        )
         session.add(
             AlertEvent(
                 alert_id=existing.id,
@@ -228,7 +235,8 @@ def _close_side_effects(session: Session, *, alert: Alert, policy: Policy) -> No
             .where(
                 col(Responder.id) == alert.responder_id, col(Responder.current_alert_id) == alert.id
             )
-            .values(status=ResponderStatus.AVAILABLE, current_alert_id=None)
+            .values(status=ResponderStatus.AVAILABLE, current_alert_id=None),
+            execution_options=NO_SYNC,
         )
     if _family_hears(alert, policy):
         _notify_family(session, alert=alert, template_key="notify.family.alert_closed")
@@ -268,7 +276,8 @@ def resolve_maintenance_alert(
                 resolved_at=now,
                 closed_at=now,
                 version=Alert.version + 1,
-            )
+            ),
+            execution_options=NO_SYNC,
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             continue
@@ -350,7 +359,8 @@ def transition(
         result = session.execute(
             sa.update(Alert)
             .where(col(Alert.id) == alert_id, col(Alert.status) == source)
-            .values(**values)
+            .values(**values),
+            execution_options=NO_SYNC,
         )
         if result.rowcount == 1:  # type: ignore[attr-defined]
             came_from = source

@@ -31,6 +31,10 @@ from server.elders.models import Elder
 from server.notify import get_notifier
 from server.realtime import mark_changed
 
+# Plain UPDATEs: the ORM need not scan the identity map for matching objects (which made
+# a batch of N timers cost N²); rows are re-read with populate_existing where needed.
+NO_SYNC = {"synchronize_session": False}
+
 log = logging.getLogger(__name__)
 
 PROCESS_ID = f"{socket.gethostname()}:{os.getpid()}"[:100]
@@ -99,7 +103,8 @@ def _fire(session: Session, timer: AlertTimer, *, policy: Policy, now: datetime)
     result = session.execute(
         sa.update(Alert)
         .where(col(Alert.id) == timer.alert_id, col(Alert.status).in_(step.when_status))
-        .values(**values)
+        .values(**values),
+        execution_options=NO_SYNC,
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return TimerStatus.SKIPPED
@@ -152,7 +157,8 @@ def _run_batch(engine: Engine, *, policy: Policy, now: datetime | None, batch: i
                 .where(
                     col(AlertTimer.id) == timer.id, col(AlertTimer.status) == TimerStatus.PENDING
                 )
-                .values(status=TimerStatus.FIRED, fired_at=fired_at, fired_by=PROCESS_ID)
+                .values(status=TimerStatus.FIRED, fired_at=fired_at, fired_by=PROCESS_ID),
+                execution_options=NO_SYNC,
             )
             if claim.rowcount != 1:  # type: ignore[attr-defined]
                 continue  # another process ran it (SQLite's claim)
@@ -160,7 +166,8 @@ def _run_batch(engine: Engine, *, policy: Policy, now: datetime | None, batch: i
                 session.execute(
                     sa.update(AlertTimer)
                     .where(col(AlertTimer.id) == timer.id)
-                    .values(status=TimerStatus.SKIPPED)
+                    .values(status=TimerStatus.SKIPPED),
+                    execution_options=NO_SYNC,
                 )
         session.commit()
         return len(timers)

@@ -22,9 +22,15 @@ def panic(
     result = triage.prioritise_event(kind="panic", test=test)
     assert result.priority is not None
     raised = raise_alert(
-        session, elder_id=elder_id, kind=AlertKind.PANIC, priority=result.priority,
-        reasons=result.reasons, risk=result.risk, test=test, source_event_id=source_event_id,
-    )  # fmt: skip
+        session,
+        elder_id=elder_id,
+        kind=AlertKind.PANIC,
+        priority=result.priority,
+        reasons=result.reasons,
+        risk=result.risk,
+        test=test,
+        source_event_id=source_event_id,
+    )
     if commit:
         session.commit()
     return raised

@@ -114,10 +114,13 @@ def test_no_family_message_for_contacts_who_opted_out(session: Session) -> None:
 
 def _offline(session: Session, elder_id: uuid.UUID, device_id: uuid.UUID) -> uuid.UUID:
     raised = raise_alert(
-        session, elder_id=elder_id, kind=AlertKind.HUB_OFFLINE, priority=triage.Priority.WHITE,
+        session,
+        elder_id=elder_id,
+        kind=AlertKind.HUB_OFFLINE,
+        priority=triage.Priority.WHITE,
         reasons=[triage.Reason(key="triage.event.device_status.disconnected")],
         device_id=device_id,
-    )  # fmt: skip
+    )
     session.commit()
     return raised.alert_id
 
@@ -134,9 +137,13 @@ def test_maintenance_alerts_clear_themselves(session: Session) -> None:
     assert session.exec(select(AlertTimer)).all() == []  # WHITE: no escalation
     assert session.exec(select(Notification)).all() == []  # families hear of emergencies only
     resolved = resolve_maintenance_alert(
-        session, elder_id=elder.id, device_id=hub.id, kind=AlertKind.HUB_OFFLINE,
-        note_key="alerts.maintenance.hub_online", params={"duration": "2 h 14 min"},
-    )  # fmt: skip
+        session,
+        elder_id=elder.id,
+        device_id=hub.id,
+        kind=AlertKind.HUB_OFFLINE,
+        note_key="alerts.maintenance.hub_online",
+        params={"duration": "2 h 14 min"},
+    )
     session.commit()
     assert resolved == alert_id
     alert = session.get(Alert, alert_id, populate_existing=True)
@@ -146,12 +153,18 @@ def test_maintenance_alerts_clear_themselves(session: Session) -> None:
         select(AlertEvent).where(AlertEvent.alert_id == alert_id).order_by(col(AlertEvent.id))
     ).all()[-1]
     assert (last.action, last.note_key, last.params) == (
-        "auto_resolved", "alerts.maintenance.hub_online", {"duration": "2 h 14 min"},
-    )  # fmt: skip
+        "auto_resolved",
+        "alerts.maintenance.hub_online",
+        {"duration": "2 h 14 min"},
+    )
     again = resolve_maintenance_alert(
-        session, elder_id=elder.id, device_id=hub.id, kind=AlertKind.HUB_OFFLINE,
-        note_key="alerts.maintenance.hub_online", params={},
-    )  # fmt: skip
+        session,
+        elder_id=elder.id,
+        device_id=hub.id,
+        kind=AlertKind.HUB_OFFLINE,
+        note_key="alerts.maintenance.hub_online",
+        params={},
+    )
     assert again is None
 
 
@@ -159,6 +172,10 @@ def test_resolve_maintenance_refuses_emergency_kinds(session: Session) -> None:
     elder = make_elder(session)
     with pytest.raises(ValueError, match="not a device-problem kind"):
         resolve_maintenance_alert(
-            session, elder_id=elder.id, device_id=None, kind=AlertKind.PANIC,
-            note_key="x", params={},
-        )  # fmt: skip
+            session,
+            elder_id=elder.id,
+            device_id=None,
+            kind=AlertKind.PANIC,
+            note_key="x",
+            params={},
+        )

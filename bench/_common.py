@@ -1,0 +1,131 @@
+"""Shared by the alert benchmarks: the machine line, throwaway databases, a server thread."""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+import statistics
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+
+import sqlalchemy as sa
+import uvicorn
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+
+from server.elders.models import Elder, EmergencyContact, Sex
+from server.migrate import upgrade
+
+PG_ADMIN = os.environ.get(
+    "ELDERCARE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def machine() -> str:
+    cpu = platform.processor() or "?"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    try:
+        with open("/proc/meminfo", encoding="utf-8") as f:
+            kb = int(next(line.split()[1] for line in f if line.startswith("MemTotal")))
+        ram = f"{kb / 1024 / 1024:.1f} GiB"
+    except (OSError, StopIteration, ValueError):
+        ram = "?"
+    return (
+        f"machine: {cpu}; {os.cpu_count()} cores; RAM {ram}; "
+        f"Python {platform.python_version()}; {platform.system()} {platform.release()}"
+    )
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def summary(values: list[float], unit: str = "ms") -> str:
+    return (
+        f"n={len(values)} p50={pct(values, 50):.1f} {unit} p99={pct(values, 99):.1f} {unit} "
+        f"max={max(values):.1f} {unit} mean={statistics.fmean(values):.1f} {unit}"
+    )
+
+
+@contextmanager
+def database(kind: str, tmp: str) -> Iterator[str]:
+    if kind == "sqlite":
+        url = f"sqlite:///{tmp}/bench-{uuid.uuid4().hex[:6]}.db"
+        upgrade(url)
+        yield url
+        return
+    name = f"eldercare_bench_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def make_elders(session: Session, count: int) -> list[Elder]:
+    elders: list[Elder] = []
+    for n in range(count):
+        base = f"9{n:011d}"
+        check = (11 - sum(int(d) * (13 - i) for i, d in enumerate(base)) % 11) % 10
+        elder = Elder(
+            national_id=base + str(check),
+            first_name=f"ผู้สูงอายุ{n}",
+            last_name="ทดสอบ",
+            birth_date=date(1945, 1, 1),
+            sex=Sex.FEMALE,
+            address=f"{n} หมู่ 1",
+            community="ชุมชนทดสอบ",
+            lives_alone=True,
+            has_carer=False,
+        )
+        session.add(elder)
+        elders.append(elder)
+        session.flush()
+        session.add(
+            EmergencyContact(elder_id=elder.id, name="ญาติ", relation="ลูก", phone="0800000000")
+        )
+    session.commit()
+    return elders
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextmanager
+def serve(app: object) -> Iterator[str]:
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")  # type: ignore[arg-type]
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -1,0 +1,186 @@
+"""Timers are rows: they fire once when due, only if their condition still holds."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlmodel import Session, col, select
+
+from server.alerts.config import alert_settings
+from server.alerts.models import Alert, AlertEvent, AlertTimer, TimerStatus
+from server.alerts.timers import run_due
+from server.auth.models import Role, User
+from server.common.time import utcnow
+from server.notify.models import Channel, Notification
+from tests.server.alerts.helpers import panic
+from tests.server.alerts.procs import servers
+from tests.server.factories import make_elder
+from tests.support.tiers import postgres_admin_url
+
+POLICY = alert_settings().policy
+
+
+def _timeline(session: Session, alert_id: object) -> list[str]:
+    return list(
+        session.exec(
+            select(AlertEvent.action)
+            .where(AlertEvent.alert_id == alert_id)
+            .order_by(col(AlertEvent.id))
+        ).all()
+    )
+
+
+def test_escalation_fires_once_at_60_s_and_tells_supervisors(
+    session: Session, users: dict[Role, User]
+) -> None:
+    supervisor = users[Role.SUPERVISOR]
+    supervisor.phone = "0811111111"
+    session.add(supervisor)
+    session.commit()
+    engine = session.get_bind()
+    elder = make_elder(session)
+    alert_id = panic(session, elder.id).alert_id
+    created = session.get(Alert, alert_id).created_at  # type: ignore[union-attr]
+    assert run_due(engine, policy=POLICY, now=created + timedelta(seconds=59)) == 0
+    assert run_due(engine, policy=POLICY, now=created + timedelta(seconds=61)) == 1
+    assert run_due(engine, policy=POLICY, now=created + timedelta(seconds=62)) == 0
+    session.expire_all()
+    alert = session.get(Alert, alert_id)
+    assert alert is not None and alert.escalated_at is not None
+    assert _timeline(session, alert_id) == ["created", "escalated"]
+    sent = session.exec(
+        select(Notification.channel, Notification.to, Notification.template_key).where(
+            Notification.template_key == "notify.supervisor.escalate"
+        )
+    ).all()
+    assert sorted(sent) == [
+        (Channel.CONSOLE, "role:supervisor", "notify.supervisor.escalate"),
+        (Channel.SMS, "0811111111", "notify.supervisor.escalate"),
+    ]
+
+
+def test_acknowledged_alert_skips_escalation_and_gets_reminder_then_sla(
+    client: TestClient,
+    session: Session,
+    users: dict[Role, User],
+    auth: Callable[[User], dict[str, str]],
+) -> None:
+    engine = session.get_bind()
+    elder = make_elder(session)
+    alert_id = panic(session, elder.id).alert_id
+    created = session.get(Alert, alert_id).created_at  # type: ignore[union-attr]
+    client.post(
+        f"/api/v1/alerts/{alert_id}/acknowledge", json={}, headers=auth(users[Role.DISPATCHER])
+    )
+    assert run_due(engine, policy=POLICY, now=created + timedelta(minutes=11)) == 3
+    session.expire_all()
+    timers = {
+        t.step: t.status
+        for t in session.exec(select(AlertTimer).where(AlertTimer.alert_id == alert_id)).all()
+    }
+    assert timers == {
+        "escalate": TimerStatus.SKIPPED,
+        "dispatch_reminder": TimerStatus.FIRED,
+        "sla_breach": TimerStatus.FIRED,
+    }
+    assert _timeline(session, alert_id) == ["created", "acknowledge", "reminder", "sla_breach"]
+    alert = session.get(Alert, alert_id)
+    assert alert is not None and alert.sla_breached and alert.escalated_at is None
+
+
+def test_closed_alerts_fire_nothing(
+    client: TestClient,
+    session: Session,
+    users: dict[Role, User],
+    auth: Callable[[User], dict[str, str]],
+) -> None:
+    engine = session.get_bind()
+    elder = make_elder(session)
+    alert_id = panic(session, elder.id).alert_id
+    client.post(
+        f"/api/v1/alerts/{alert_id}/false-alarm",
+        json={"note": "กดผิด"},
+        headers=auth(users[Role.DISPATCHER]),
+    )
+    run_due(engine, policy=POLICY, now=utcnow() + timedelta(hours=1))
+    session.expire_all()
+    assert _timeline(session, alert_id) == ["created", "false_alarm"]
+    statuses = session.exec(select(AlertTimer.status)).all()
+    assert statuses and all(s == TimerStatus.SKIPPED for s in statuses)
+
+
+def test_overdue_timers_fire_as_soon_as_the_server_starts(
+    session: Session, settings: object
+) -> None:
+    """The scheduler's first tick runs at startup: timers that came due while down fire."""
+    from server.main import create_app
+
+    elder = make_elder(session)
+    alert_id = panic(session, elder.id).alert_id
+    session.execute(sa.update(AlertTimer).values(due_at=utcnow() - timedelta(minutes=30)))
+    session.commit()
+    app = create_app(settings)  # type: ignore[arg-type]
+    started = time.monotonic()
+    with TestClient(app):
+        while time.monotonic() - started < 10:
+            session.expire_all()
+            pending = session.exec(
+                select(AlertTimer).where(AlertTimer.status == TimerStatus.PENDING)
+            ).all()
+            if not pending:
+                break
+            time.sleep(0.05)
+    app.state.engine.dispose()
+    assert not pending, "overdue timers did not fire after start"
+    assert "escalated" in _timeline(session, alert_id)
+
+
+@pytest.mark.slow
+def test_two_server_processes_fire_each_timer_exactly_once(
+    db_url: str, session: Session, users: dict[Role, User]
+) -> None:
+    if not db_url.startswith("postgresql"):
+        pytest.skip("several server processes share a database on PostgreSQL only")
+    postgres_admin_url()
+    elders = [make_elder(session) for _ in range(40)]
+    alert_ids = [panic(session, e.id).alert_id for e in elders]
+    # Half acknowledged, so escalations skip and reminders fire for those.
+    acked = set(alert_ids[::2])
+    session.execute(sa.update(Alert).where(col(Alert.id).in_(acked)).values(status="acknowledged"))
+    # Due in a moment, so both processes are up and racing when they come due.
+    session.execute(sa.update(AlertTimer).values(due_at=utcnow() + timedelta(seconds=6)))
+    session.commit()
+    total = len(session.exec(select(AlertTimer)).all())
+    assert total == 120
+    with servers(db_url, 2, tick=0.05, batch=3):
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            session.expire_all()
+            if not session.exec(
+                select(AlertTimer).where(AlertTimer.status == TimerStatus.PENDING)
+            ).all():
+                break
+            time.sleep(0.2)
+    session.expire_all()
+    timers = session.exec(select(AlertTimer)).all()
+    assert all(t.status != TimerStatus.PENDING for t in timers)
+    assert all(t.fired_by for t in timers)
+    for alert_id in alert_ids:
+        line = _timeline(session, alert_id)
+        expected = ["reminder", "sla_breach"] if alert_id in acked else ["escalated", "sla_breach"]
+        assert line == ["created", *expected], line
+    # Each fired step told the supervisors exactly once (one console message each).
+    console = session.exec(
+        select(Notification).where(Notification.channel == Channel.CONSOLE)
+    ).all()
+    fired_steps = [
+        t for t in timers if t.status == TimerStatus.FIRED and t.step != "dispatch_reminder"
+    ]
+    assert len(console) == len(fired_steps) == 60  # 20 escalations + 40 SLA breaches
+    # Both processes took part: the claim, not luck, kept them apart.
+    assert len({t.fired_by for t in timers}) == 2, {t.fired_by for t in timers}
