@@ -20,9 +20,13 @@ from tests.support.live import free_port, serve
 pytestmark = pytest.mark.browser
 
 
+PAGE_ERRORS: list[str] = []
+
+
 def _console(browser: Browser, base_url: str, username: str) -> Page:
     context = browser.new_context(locale="th-TH")
     page = context.new_page()
+    page.on("pageerror", lambda error: PAGE_ERRORS.append(str(error)))
     login(page, base_url, username, TEST_PASSWORD)
     page.goto(f"{base_url}/console")
     expect(page.locator("#console")).to_have_attribute("data-connected", "true", timeout=10_000)
@@ -72,6 +76,23 @@ def test_panic_to_resolved_on_two_consoles(
         expect(page.locator("#empty")).to_be_visible()
     for page in (one, two):
         page.context.close()
+    assert PAGE_ERRORS == []
+
+
+def test_card_is_whole_for_an_elder_with_empty_fields(
+    browser: Browser, live_url: str, session: Session, users: dict[Role, User]
+) -> None:
+    """A missing access note or medicine list must never stop the rest of the card showing."""
+    PAGE_ERRORS.clear()
+    elder = make_elder(session, access_notes=None, medications=None, allergies=None,
+                       chronic_conditions=[])  # fmt: skip
+    page = _console(browser, live_url, users[Role.DISPATCHER].username)
+    panic(session, elder.id)
+    card = page.locator("#card")
+    expect(card).to_contain_text("0899999999", timeout=5_000)  # the emergency contact
+    expect(card.locator("h3")).to_have_count(3)  # contacts, latest readings, timeline
+    assert PAGE_ERRORS == []
+    page.context.close()
 
 
 def test_disconnected_banner_appears_and_clears(

@@ -164,7 +164,7 @@
   function tickClocks() {
     var current = now();
     document.querySelectorAll("[data-since]").forEach(function (node) {
-      node.textContent = "⏱ " + clock(current - Date.parse(node.dataset.since));
+      node.textContent = clock(current - Date.parse(node.dataset.since));
     });
     document.querySelectorAll("[data-due]").forEach(function (node) {
       var left = Date.parse(node.dataset.due) - current;
@@ -284,7 +284,8 @@
   }
 
   function field(label, value, extra) {
-    if (!value) return null;
+    // An empty field still shows, as a dash: "no access notes" is itself information.
+    value = value || "—";
     return el("div", { className: "field" }, [el("span", { className: "label", text: label }), el("span", { className: "value", text: value }), extra || null]);
   }
 
@@ -326,10 +327,10 @@
     e.contacts.forEach(function (c) {
       contacts.appendChild(el("li", {}, [
         el("span", { text: c.name + " (" + c.relation + ") " }),
-        el("a", { href: "tel:" + c.phone, className: "tel", text: "📞 " + c.phone }),
+        el("a", { href: "tel:" + c.phone, className: "tel", text: c.phone }),
       ]));
     });
-    contacts.appendChild(el("li", {}, [el("a", { href: "tel:1669", className: "tel", text: "📞 " + t("alerts.card.ems") })]));
+    contacts.appendChild(el("li", {}, [el("a", { href: "tel:1669", className: "tel", text: t("alerts.card.ems") })]));
 
     var readings = el("ul", { className: "readings" });
     e.readings.forEach(function (r) {
@@ -352,7 +353,7 @@
       ]));
     });
 
-    var phone = e.phone ? el("a", { href: "tel:" + e.phone, className: "tel", text: "📞 " + e.phone }) : null;
+    var phone = e.phone ? el("a", { href: "tel:" + e.phone, className: "tel", text: e.phone }) : null;
     card.appendChild(el("h2", { text: e.name + (e.age ? " · " + t("alerts.card.age", { age: e.age }) : "") }));
     card.appendChild(el("p", { className: "kind", text: t("alerts.priority." + a.priority) + " · " + t("alerts.kind." + a.kind) + (a.test ? " · " + t("alerts.test") : "") + " · " + t("alerts.status." + a.status) }));
     if (a.acknowledged_by_name) card.appendChild(el("p", { text: t("alerts.console.acknowledged_by", { name: a.acknowledged_by_name }) }));
@@ -360,7 +361,7 @@
     card.appendChild(el("p", { className: "reasons", text: a.reasons.map(function (r) { return r.text; }).join(" · ") }));
     if (flags.length) card.appendChild(el("p", { className: "flags", text: flags.join(" · ") }));
     if (phone) card.appendChild(el("p", {}, [phone]));
-    card.appendChild(field(t("alerts.card.address"), (e.address || "") + " " + e.community, e.map_url ? el("a", { href: e.map_url, target: "_blank", rel: "noopener", className: "map", text: " 🗺 " + t("alerts.card.map") }) : null));
+    card.appendChild(field(t("alerts.card.address"), (e.address || "") + " " + e.community, e.map_url ? el("a", { href: e.map_url, target: "_blank", rel: "noopener", className: "map", text: " " + t("alerts.card.map") }) : null));
     card.appendChild(field(t("alerts.card.access"), e.access_notes));
     card.appendChild(field(t("alerts.card.conditions"), e.chronic_conditions.join(", ")));
     card.appendChild(field(t("alerts.card.medications"), e.medications));
