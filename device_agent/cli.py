@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from device_agent.config import ConfigError, UplinkConfig, load_config, parse_config
+from device_agent.outbox import DeadLetter, Outbox
 from device_agent.runtime import run_agent
 from device_agent.simulate import SimulationOptions, run_simulated_ble_hub, run_simulation
 from device_agent.uplink import UplinkAuthError
@@ -71,6 +72,9 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--seed", type=int, default=None)
     sim.add_argument("--backoff-cap", type=float, default=30.0, metavar="S")
 
+    outbox = commands.add_parser("outbox", help="how many events wait to be sent, and why")
+    outbox.add_argument("--config", type=Path, default=Path("agent.toml"))
+
     scan = commands.add_parser("scan", help="list BLE devices nearby and the driver for each")
     scan.add_argument(
         "--timeout", type=float, default=None, help="seconds to listen (10; 2 when simulated)"
@@ -91,6 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(args)
         if args.command == "simulate":
             return _simulate(args)
+        if args.command == "outbox":
+            return _outbox(args)
         return _scan(args)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
@@ -167,6 +173,33 @@ def _simulate(args: argparse.Namespace) -> int:
     except UplinkAuthError as exc:
         print(f"eldercare-agent: {exc}", file=sys.stderr)
         return EXIT_AUTH
+    return 0
+
+
+def _outbox(args: argparse.Namespace) -> int:
+    """Read the outbox of a hub (running or not): SQLite in WAL mode allows a reader."""
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"eldercare-agent: bad configuration:\n{exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    if not config.outbox_path.exists():
+        print(f"no outbox yet at {config.outbox_path} (the agent has not run)")
+        return 0
+
+    async def read() -> tuple[int, int, list[DeadLetter]]:
+        outbox = Outbox(config.outbox_path)
+        try:
+            return await outbox.depth(), await outbox.urgent_depth(), await outbox.dead_letters()
+        finally:
+            await outbox.close()
+
+    depth, urgent, dead = asyncio.run(read())
+    print(f"outbox {config.outbox_path}")
+    print(f"waiting to be sent: {depth} event(s), of which urgent (panic, fall): {urgent}")
+    print(f"refused by the server (kept, never re-sent): {len(dead)}")
+    for letter in dead[-10:]:
+        print(f"  {letter.id} {letter.kind}: {letter.reason}")
     return 0
 
 
