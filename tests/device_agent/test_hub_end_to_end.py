@@ -26,6 +26,8 @@ from device_agent import cli
 from device_agent.ble.state import BleState
 from device_agent.config import AgentConfig, parse_config
 from device_agent.gatt import bthome
+from device_agent.local_button import LocalButton
+from device_agent.outbox import Outbox
 from device_agent.protocol import (
     DeviceHealth,
     DeviceStatus,
@@ -414,3 +416,30 @@ async def test_simulate_ble_and_run_with_simulate_ble_drive_the_real_drivers(
         assert [values(e)[MeasurementCode.GLUCOSE][0] for e in glucose] == [112, 145]
         devices = latest_health(server)
         assert {"C1:B0:0D:00:00:01", "C1:B0:0D:00:00:05"} <= set(devices)
+
+
+def test_outbox_command_reads_the_depth_of_a_hub(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config_path = tmp_path / "agent.toml"
+    config_path.write_text(
+        f'server_url = "http://127.0.0.1:9"\ntoken = "{TOKEN}"\n'
+        f'outbox_path = "{tmp_path / "hub" / "outbox.sqlite3"}"\n'
+    )
+    assert cli.main(["outbox", "--config", str(config_path)]) == 0
+    assert "no outbox yet" in capsys.readouterr().out
+
+    async def fill() -> None:
+        outbox = Outbox(tmp_path / "hub" / "outbox.sqlite3")
+        try:
+            button = LocalButton(sink=outbox, device="wired")
+            await button.feed("long")
+            await button.feed("long")
+        finally:
+            await outbox.close()
+
+    asyncio.run(fill())
+    assert cli.main(["outbox", "--config", str(config_path)]) == 0
+    out = capsys.readouterr().out
+    assert "waiting to be sent: 2 event(s), of which urgent (panic, fall): 2" in out
+    assert "refused by the server (kept, never re-sent): 0" in out
