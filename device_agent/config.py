@@ -1,6 +1,6 @@
 """``agent.toml`` → typed configuration, with errors that name the bad key.
 
-Example::
+Example (``docs/hub.md`` explains every key)::
 
     server_url = "https://care.example.go.th"
     token_file = "/etc/eldercare/hub-token"      # or: token = "..."
@@ -17,6 +17,7 @@ Example::
     kind = "bthome_button"
     address = "A4:C1:38:33:44:55"
     bind_key = "231d39c1d7cc1ab1aee224cd096db932"
+    options = { test_press = "triple" }
 
     [[devices]]
     name = "wired-button"
@@ -27,8 +28,11 @@ Example::
     ws_failures_before_http = 3
 
     [simulate]
-    hubs = 1
-    rate = 1.0
+    ble = false               # true: the devices are simulated BLE peripherals, no radio
+
+A ``[[devices]]`` entry is a ``BleDeviceSpec`` (what the BLE drivers run) or a
+``LocalButtonSpec``, told apart by ``kind``: the configuration and the drivers share one
+definition of a device.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ import re
 import tomllib
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Self
+from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -50,7 +54,7 @@ class ConfigError(ValueError):
 
 
 class DeviceKind(StrEnum):
-    BP = "bp"
+    BLOOD_PRESSURE = "bp"
     OXIMETER = "oximeter"
     GLUCOSE = "glucose"
     BTHOME_BUTTON = "bthome_button"
@@ -70,39 +74,78 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class DeviceConfig(_Strict):
+class BleDeviceSpec(_Strict):
+    """One Bluetooth peripheral: a ``[[devices]]`` entry, and what its driver is given."""
+
     name: str = Field(min_length=1, max_length=64)
-    kind: DeviceKind
-    address: str | None = None
+    kind: Literal[
+        DeviceKind.BLOOD_PRESSURE,
+        DeviceKind.OXIMETER,
+        DeviceKind.GLUCOSE,
+        DeviceKind.BTHOME_BUTTON,
+        DeviceKind.ITAG_BUTTON,
+    ]
+    address: str
+    # BTHome encryption key (32 hex characters), if the button encrypts its adverts.
     bind_key: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{32}$")
+    # Force a driver by its registry name instead of the kind's default.
     driver: str | None = Field(default=None, min_length=1, max_length=64)
-    # local_button only
-    source: str | None = None
+    # Driver-specific settings (e.g. the BTHome test pattern); small and JSON-safe.
+    options: dict[str, str | int | float | bool] = Field(default_factory=dict, max_length=16)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _needs_address(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "address" not in data:
+            raise ValueError(f"a {data.get('kind')} device needs 'address'")
+        return data
+
+    @field_validator("address")
+    @classmethod
+    def _address_shape(cls, value: str) -> str:
+        if not _ADDRESS.match(value):
+            raise ValueError("must be a BLE address like AA:BB:CC:DD:EE:FF")
+        return value.upper()
+
+    @model_validator(mode="after")
+    def _key_fits_kind(self) -> Self:
+        if self.bind_key is not None and self.kind != DeviceKind.BTHOME_BUTTON:
+            raise ValueError("'bind_key' is only for bthome_button devices")
+        return self
+
+    @property
+    def device_id(self) -> str:
+        """What events and heartbeats carry in ``device``: the BLE address."""
+        return self.address
+
+
+class LocalButtonSpec(_Strict):
+    """A button wired to the hub (GPIO daemon, serial line, or stdin for testing)."""
+
+    name: str = Field(min_length=1, max_length=64)
+    kind: Literal[DeviceKind.LOCAL_BUTTON]
+    source: str = Field(min_length=1)
     long_press_s: float = Field(default=2.0, gt=0, le=30)
     test_presses: int = Field(default=3, ge=2, le=9)
     press_window_s: float = Field(default=1.5, gt=0, le=10)
 
-    @field_validator("address")
+    @model_validator(mode="before")
     @classmethod
-    def _address_shape(cls, value: str | None) -> str | None:
-        if value is not None and not _ADDRESS.match(value):
-            raise ValueError("must be a BLE address like AA:BB:CC:DD:EE:FF")
-        return value.upper() if value is not None else None
-
-    @model_validator(mode="after")
-    def _fits_kind(self) -> Self:
-        if self.kind in BLE_KINDS and self.address is None:
-            raise ValueError(f"a {self.kind} device needs 'address'")
-        if self.bind_key is not None and self.kind != DeviceKind.BTHOME_BUTTON:
-            raise ValueError("'bind_key' is only for bthome_button devices")
-        if self.kind == DeviceKind.LOCAL_BUTTON:
-            if self.address is not None:
+    def _needs_source(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            if "address" in data:
                 raise ValueError("a local_button has no 'address'")
-            if self.source is None:
+            if "source" not in data:
                 raise ValueError("a local_button needs 'source' (\"stdin\" or a file path)")
-        elif self.source is not None:
-            raise ValueError("'source' is only for local_button devices")
-        return self
+        return data
+
+    @property
+    def device_id(self) -> str:
+        """What its events carry in ``device``: its configured name."""
+        return self.name
+
+
+DeviceSpec = Annotated[BleDeviceSpec | LocalButtonSpec, Field(discriminator="kind")]
 
 
 class UplinkConfig(_Strict):
@@ -125,6 +168,8 @@ class SimulateConfig(_Strict):
     panic_every_s: float = Field(default=0.0, ge=0)
     abnormal_fraction: float = Field(default=0.05, ge=0, le=1)
     state_dir: Path = Path("var/simulate")
+    # Run the hub against simulated BLE peripherals (the demo home) instead of a radio.
+    ble: bool = False
 
 
 class AgentConfig(_Strict):
@@ -135,7 +180,7 @@ class AgentConfig(_Strict):
     heartbeat_interval_s: float = Field(default=60.0, ge=1, le=3600)
     hub_device: str = Field(default="hub", min_length=1, max_length=64)
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
-    devices: list[DeviceConfig] = Field(default_factory=list, max_length=32)
+    devices: list[DeviceSpec] = Field(default_factory=list, max_length=32)
     uplink: UplinkConfig = Field(default_factory=UplinkConfig)
     simulate: SimulateConfig = Field(default_factory=SimulateConfig)
 
@@ -156,6 +201,24 @@ class AgentConfig(_Strict):
         if duplicates:
             raise ValueError(f"device names must be unique: {', '.join(duplicates)}")
         return self
+
+    @property
+    def state_dir(self) -> Path:
+        """Where the hub keeps what must survive a restart: the outbox and the BLE state."""
+        return self.outbox_path.parent
+
+    @property
+    def ble_state_path(self) -> Path:
+        """The BLE drivers' small state file (last glucose record per meter)."""
+        return self.state_dir / "ble-state.sqlite3"
+
+    @property
+    def ble_devices(self) -> list[BleDeviceSpec]:
+        return [d for d in self.devices if isinstance(d, BleDeviceSpec)]
+
+    @property
+    def local_buttons(self) -> list[LocalButtonSpec]:
+        return [d for d in self.devices if isinstance(d, LocalButtonSpec)]
 
     def read_token(self) -> str:
         """The hub token; re-read from the file each time so a replaced token is picked up."""
@@ -202,17 +265,28 @@ def load_config(path: Path | str) -> AgentConfig:
     return parse_config(data, source=str(path))
 
 
+_KIND_VALUES = frozenset(kind.value for kind in DeviceKind)
+
+
 def _describe(exc: ValidationError, source: str) -> str:
     lines = []
+    kinds = ", ".join(kind.value for kind in DeviceKind)
     for error in exc.errors():
         where = ""
+        after_index = False
         for part in error["loc"]:
             if isinstance(part, int):
                 where += f"[{part}]"
+            elif after_index and part in _KIND_VALUES:
+                pass  # the union member's tag (the device kind), not a key the user wrote
             else:
                 where += f".{part}" if where else str(part)
+            after_index = isinstance(part, int)
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             message = "unknown key"
+        elif error["type"] in {"union_tag_invalid", "union_tag_not_found"}:
+            where += ".kind"
+            message = f"must be one of {kinds}"
         lines.append(f"{source}: {where or '(top level)'}: {message}")
     return "\n".join(lines)

@@ -37,6 +37,8 @@ AGENT_VERSION = _agent_version()
 
 @dataclass(slots=True)
 class _DeviceState:
+    # Reached over Bluetooth: unreachable whenever the adapter is.
+    ble: bool
     reachable: bool = False
     battery: int | None = None
     last_seen: datetime | None = None
@@ -44,52 +46,59 @@ class _DeviceState:
 
 
 class HubHealth:
-    """Mutable per-device health. Single event loop: no locking needed."""
+    """Mutable per-device health, keyed by the id events carry in ``device``.
 
-    def __init__(self, devices: list[str] | None = None) -> None:
+    Satisfies the BLE drivers' ``HealthReporter``: everything that can reach a device, BLE
+    or wired, reports through ``update``. Single event loop: no locking needed.
+    """
+
+    def __init__(self, *, ble: list[str] | None = None, wired: list[str] | None = None) -> None:
         self._devices: dict[str, _DeviceState] = {}
         self.adapter_ok = True
         self.adapter_problem: str | None = None
-        for name in devices or []:
-            self.register(name)
+        for device in ble or []:
+            self.register(device, ble=True)
+        for device in wired or []:
+            self.register(device, ble=False)
 
-    def register(self, device: str) -> None:
-        self._devices.setdefault(device, _DeviceState())
+    def register(self, device: str, *, ble: bool) -> None:
+        self._devices.setdefault(device, _DeviceState(ble=ble))
 
-    def seen(self, device: str, *, battery: int | None = None, at: datetime | None = None) -> None:
-        state = self._devices.setdefault(device, _DeviceState())
-        state.reachable = True
-        state.problem = None
-        state.last_seen = at if at is not None else utc_now()
+    def update(
+        self,
+        device: str,
+        *,
+        reachable: bool,
+        battery: int | None = None,
+        problem: str | None = None,
+    ) -> None:
+        """What a driver last learned: reachable or not, battery if it read one, and the
+        problem needing a person (``None`` clears it)."""
+        state = self._devices.setdefault(device, _DeviceState(ble=True))
+        state.reachable = reachable
+        if reachable:
+            state.last_seen = utc_now()
+            state.problem = problem[:200] if problem else None
+        else:
+            state.problem = (problem or "out of range")[:200]
         if battery is not None:
             state.battery = max(0, min(100, battery))
 
-    def unreachable(self, device: str, problem: str = "out of range") -> None:
-        state = self._devices.setdefault(device, _DeviceState())
-        state.reachable = False
-        state.problem = problem[:200]
-
-    def battery(self, device: str, level: int) -> None:
-        state = self._devices.setdefault(device, _DeviceState())
-        state.battery = max(0, min(100, level))
-
     def adapter(self, *, ok: bool, problem: str | None = None) -> None:
         self.adapter_ok = ok
-        self.adapter_problem = None if ok else (problem or "bluetooth adapter missing")
+        self.adapter_problem = None if ok else (problem or "bluetooth adapter missing")[:200]
 
     def snapshot(self) -> list[DeviceHealth]:
         out = []
         for name, state in sorted(self._devices.items())[:MAX_DEVICES_IN_HEARTBEAT]:
-            problem = state.problem
-            if not self.adapter_ok:
-                problem = self.adapter_problem
+            adapter_down = state.ble and not self.adapter_ok
             out.append(
                 DeviceHealth(
                     device=name,
-                    reachable=state.reachable and self.adapter_ok,
+                    reachable=state.reachable and not adapter_down,
                     battery=state.battery,
                     last_seen=state.last_seen,
-                    problem=problem,
+                    problem=self.adapter_problem if adapter_down else state.problem,
                 )
             )
         return out

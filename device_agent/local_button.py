@@ -120,7 +120,8 @@ class LocalButton:
         self.health = health
         self.clock = clock
         if health is not None:
-            health.seen(device)  # wired: reachable as long as the hub runs
+            health.register(device, ble=False)
+            health.update(device, reachable=True)  # wired: reachable as long as the hub runs
 
     async def run(self, lines: AsyncIterator[str]) -> None:
         """Consume lines until the source ends, emitting panics and test presses."""

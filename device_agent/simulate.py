@@ -4,6 +4,9 @@ No radio: each simulated hub has its own SQLite outbox and its own uplink connec
 as a real hub does, and its devices produce events at the event level (blood pressure, SpO2,
 glucose), with an occasional abnormal reading and the odd device whose clock was never set.
 For demos and load.
+
+``run_simulated_ble_hub`` is the other simulation: one hub whose devices are simulated BLE
+peripherals on a simulated radio, read by the real drivers (``simulate --ble``).
 """
 
 from __future__ import annotations
@@ -15,11 +18,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 from uuid import uuid4
 
 from device_agent.clock import DEFAULT_DEVICE_TZ, utc_now, vitals_event
-from device_agent.config import UplinkConfig
+from device_agent.config import AgentConfig, BleDeviceSpec, DeviceKind, UplinkConfig
 from device_agent.health import HubHealth, heartbeat_loop
 from device_agent.outbox import Outbox
 from device_agent.protocol import (
@@ -32,6 +35,10 @@ from device_agent.protocol import (
     VitalsEvent,
 )
 from device_agent.uplink import Uplink, UplinkAuthError
+
+if TYPE_CHECKING:
+    from device_agent.ble import BleBackend, Timing
+    from device_agent.sim import SimulatedBthomeButton, SimulatedHome
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +151,7 @@ class SimulatedHub:
         self.sink = _Recorder(self.outbox, log_file)
         self.devices = {f"{self.name}-{kind}": kind for kind in KINDS}
         self.button = f"{self.name}-button"
-        self.health = HubHealth([*self.devices, self.button])
+        self.health = HubHealth(ble=[*self.devices, self.button])
         self.clock_unset = {name: rng.random() < UNSET_CLOCK_FRACTION for name in self.devices}
         token = options.tokens[index % len(options.tokens)]
         self.uplink = Uplink(
@@ -168,7 +175,7 @@ class SimulatedHub:
                     abnormal_fraction=options.abnormal_fraction,
                     clock_unset=self.clock_unset[device],
                 )
-                self.health.seen(device, battery=self._battery())
+                self.health.update(device, reachable=True, battery=self._battery())
                 await self.sink.emit(event)
                 produced += 1
         finally:
@@ -188,7 +195,7 @@ class SimulatedHub:
                 occurred_at=utc_now(),
                 payload=PanicPayload(source="simulated", press=PressType.LONG),
             )
-            self.health.seen(self.button, battery=self._battery())
+            self.health.update(self.button, reachable=True, battery=self._battery())
             await self.sink.emit(event)
             log.info("%s: panic %s pressed", self.name, event.id)
 
@@ -256,3 +263,71 @@ async def _wait_drained(hubs: list[SimulatedHub]) -> None:
         if not any(depths):
             return
         await asyncio.sleep(0.1)
+
+
+# A simulated BLE hub: the real hub agent (drivers → outbox → uplink) whose radio is the
+# simulated home's, for demos without hardware.
+
+SIMULATED_SCAN_S = 1.5
+
+
+async def simulated_devices(backend: BleBackend) -> list[BleDeviceSpec]:
+    """A device entry for every simulated peripheral a driver takes, as an installer would
+    write them after ``eldercare-agent scan``."""
+    from device_agent.ble import scan
+
+    devices: list[BleDeviceSpec] = []
+    for result in await scan(timeout=SIMULATED_SCAN_S, backend=backend):
+        if result.driver is None or result.kind is None:
+            continue
+        devices.append(
+            BleDeviceSpec(
+                name=(result.name or result.driver).lower(),
+                kind=DeviceKind(result.kind),
+                address=result.address,
+                driver=result.driver,
+            )
+        )
+    devices.sort(key=lambda d: d.name)
+    return devices
+
+
+async def run_simulated_ble_hub(
+    config: AgentConfig,
+    *,
+    home: SimulatedHome | None = None,
+    timing: Timing | None = None,
+    panic_every_s: float = 0.0,
+) -> None:
+    """Run the hub agent against simulated BLE peripherals until cancelled.
+
+    ``config.devices`` are used if it names any BLE device (their addresses must be the
+    simulated ones); otherwise every peripheral of the home is configured. With
+    ``panic_every_s`` the home's BTHome button is long-pressed every ~that many seconds.
+    """
+    from device_agent.runtime import Agent
+    from device_agent.sim import SimulatedBthomeButton, demo_home
+
+    home = home if home is not None else demo_home()
+    async with home:
+        if not config.ble_devices:
+            found = await simulated_devices(home.backend)
+            config = config.model_copy(update={"devices": [*config.devices, *found]})
+        for device in config.ble_devices:
+            log.info("simulated %s %s at %s", device.kind, device.name, device.address)
+        agent = Agent(config, ble_backend=home.backend, ble_timing=timing)
+        buttons = [p for p in home.peripherals if isinstance(p, SimulatedBthomeButton)]
+        async with asyncio.TaskGroup() as group:
+            group.create_task(agent.run(), name="agent")
+            if panic_every_s > 0 and buttons:
+                group.create_task(_press_now_and_then(buttons[0], panic_every_s), name="presses")
+
+
+async def _press_now_and_then(button: SimulatedBthomeButton, every_s: float) -> None:
+    from device_agent.gatt import bthome
+
+    rng = random.Random()
+    while True:
+        await asyncio.sleep(rng.uniform(0.5, 1.5) * every_s)
+        log.info("simulated button %s: long press", button.address)
+        await button.press(bthome.ButtonEvent.LONG_PRESS)

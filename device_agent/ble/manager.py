@@ -18,7 +18,6 @@ from device_agent.ble.types import (
     PLATFORM_BACKEND,
     BleBackend,
     BleDeviceSpec,
-    DeviceKind,
     HealthReporter,
 )
 from device_agent.protocol import DeviceStatus
@@ -70,8 +69,6 @@ async def run_devices(
     )
     drivers: list[Driver] = []
     for spec in devices:
-        if spec.kind == DeviceKind.LOCAL_BUTTON:
-            continue  # not a BLE device
         try:
             drivers.append(driver_for(spec).factory(spec, ctx))
         except NoDriver as exc:

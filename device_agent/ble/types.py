@@ -1,47 +1,28 @@
 """Small types the BLE side shares with the rest of the agent.
 
-The agent's configuration and health registry live elsewhere; these are the narrow shapes
-this package needs from them, so joining the two is a small adapter.
+A device is the configuration's ``BleDeviceSpec`` (one definition for both); health goes to
+any ``HealthReporter`` (the hub's ``HubHealth`` in the agent, a recorder in tests).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from enum import StrEnum
+from dataclasses import dataclass
 from typing import Protocol
 
 from bleak import BleakScanner
 from bleak.backends.client import BaseBleakClient
 from bleak.backends.scanner import BaseBleakScanner
 
+from device_agent.config import BleDeviceSpec, DeviceKind
 
-class DeviceKind(StrEnum):
-    BLOOD_PRESSURE = "bp"
-    OXIMETER = "oximeter"
-    GLUCOSE = "glucose"
-    BTHOME_BUTTON = "bthome_button"
-    ITAG_BUTTON = "itag_button"
-    LOCAL_BUTTON = "local_button"
-
-
-@dataclass(frozen=True)
-class BleDeviceSpec:
-    """One configured peripheral."""
-
-    name: str
-    kind: DeviceKind
-    address: str
-    # BTHome encryption key (32 hex characters), if the button encrypts its adverts.
-    bind_key: str | None = None
-    # Force a driver by its registry name instead of choosing by advert.
-    driver: str | None = None
-    # Driver-specific settings (e.g. the BTHome test pattern); small and JSON-safe.
-    options: dict[str, str | int | float | bool] = field(default_factory=dict)
-
-    @property
-    def device_id(self) -> str:
-        """What events carry in ``device``: the BLE address, upper-case."""
-        return self.address.upper()
+__all__ = [
+    "PLATFORM_BACKEND",
+    "BleBackend",
+    "BleDeviceSpec",
+    "DeviceKind",
+    "HealthReporter",
+    "scanner_args",
+]
 
 
 class HealthReporter(Protocol):

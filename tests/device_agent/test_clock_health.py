@@ -54,22 +54,35 @@ def test_vitals_event_keeps_both_clocks() -> None:
 
 
 def test_hub_health_reports_what_the_hub_cannot_reach() -> None:
-    health = HubHealth(["bp", "button"])
-    (bp, button) = health.snapshot()
+    health = HubHealth(ble=["bp", "button"], wired=["wired"])
+    (bp, button, wired) = health.snapshot()
     assert not bp.reachable and bp.problem == "not seen yet"
-    health.seen("bp", battery=140)
-    health.unreachable("button", "out of range")
-    bp, button = health.snapshot()
+    health.update("bp", reachable=True, battery=140)
+    health.update("button", reachable=False)
+    health.update("wired", reachable=True)
+    bp, button, wired = health.snapshot()
     assert bp.reachable and bp.battery == 100 and bp.last_seen is not None and bp.problem is None
     assert not button.reachable and button.problem == "out of range"
+    # A device that answers but needs a person keeps its problem while reachable.
+    health.update("button", reachable=True, problem="pairing required")
+    _, button, _ = health.snapshot()
+    assert button.reachable and button.problem == "pairing required"
+    health.update("button", reachable=False, battery=-3, problem="x" * 300)
+    _, button, _ = health.snapshot()
+    assert button.battery == 0 and button.problem == "x" * 200
     health.adapter(ok=False)
-    bp, _ = health.snapshot()
+    bp, _, wired = health.snapshot()
     assert not bp.reachable and bp.problem == "bluetooth adapter missing"
+    # A wired button does not need the Bluetooth adapter.
+    assert wired.reachable and wired.problem is None
+    health.adapter(ok=True)
+    bp, _, _ = health.snapshot()
+    assert bp.reachable and bp.problem is None
 
 
 def test_heartbeat_event_carries_hub_status() -> None:
-    health = HubHealth(["bp"])
-    health.seen("bp", battery=15)
+    health = HubHealth(ble=["bp"])
+    health.update("bp", reachable=True, battery=15)
     event = heartbeat_event(
         device="hub",
         started_monotonic=0.0,

@@ -6,7 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from device_agent.config import ConfigError, DeviceKind, endpoints, load_config, parse_config
+from device_agent.config import (
+    BleDeviceSpec,
+    ConfigError,
+    DeviceKind,
+    LocalButtonSpec,
+    endpoints,
+    load_config,
+    parse_config,
+)
 
 GOOD = """
 server_url = "https://care.example.go.th/"
@@ -53,7 +61,7 @@ def test_a_good_file(tmp_path: Path) -> None:
     assert config.server_url == "https://care.example.go.th"
     assert config.read_token() == "hub-token-123456"
     assert [d.kind for d in config.devices] == [
-        DeviceKind.BP,
+        DeviceKind.BLOOD_PRESSURE,
         DeviceKind.BTHOME_BUTTON,
         DeviceKind.LOCAL_BUTTON,
     ]
@@ -157,3 +165,60 @@ def test_endpoints_from_any_scheme() -> None:
         "wss://h/base/api/v1/agent/ws",
         "https://h/base/api/v1/agent/events",
     )
+
+
+def test_devices_are_ble_specs_or_local_buttons_and_state_sits_by_the_outbox() -> None:
+    config = parse_config(
+        {
+            **BASE,
+            "outbox_path": "/var/lib/hub/outbox.sqlite3",
+            "devices": [
+                {
+                    "name": "panic",
+                    "kind": "bthome_button",
+                    "address": "a4:c1:38:33:44:55",
+                    "options": {"test_press": "double"},
+                },
+                {"name": "ox", "kind": "oximeter", "address": ADDRESS, "driver": "berrymed"},
+                {"name": "wired", "kind": "local_button", "source": "stdin"},
+            ],
+        }
+    )
+    panic, ox = config.ble_devices
+    assert isinstance(panic, BleDeviceSpec)
+    assert panic.device_id == "A4:C1:38:33:44:55"
+    assert panic.options == {"test_press": "double"}
+    assert ox.driver == "berrymed"
+    (wired,) = config.local_buttons
+    assert isinstance(wired, LocalButtonSpec) and wired.device_id == "wired"
+    assert config.ble_state_path == Path("/var/lib/hub/ble-state.sqlite3")
+    assert not config.simulate.ble
+
+
+@pytest.mark.parametrize(
+    ("device", "message"),
+    [
+        ({"name": "a", "kind": "toaster"}, "devices[0].kind: must be one of bp, oximeter"),
+        ({"kind": "bp", "address": ADDRESS}, "devices[0].name: Field required"),
+        (
+            {"name": "a", "kind": "local_button", "source": "stdin", "address": ADDRESS},
+            "devices[0]: a local_button has no 'address'",
+        ),
+        ({"name": "a", "kind": "local_button"}, "devices[0]: a local_button needs 'source'"),
+        (
+            {"name": "a", "kind": "bp", "address": ADDRESS, "source": "stdin"},
+            "devices[0].source: unknown key",
+        ),
+        (
+            {"name": "a", "kind": "bp", "address": ADDRESS, "options": {"x": [1]}},
+            "devices[0].options.x",
+        ),
+    ],
+)
+def test_bad_devices_name_the_entry_and_key(device: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config({**BASE, "devices": [device]})
+    assert message in str(caught.value)
+    # The union's internal tag never leaks into what a person reads.
+    assert "devices[0].bp" not in str(caught.value)
+    assert "devices[0].local_button" not in str(caught.value)

@@ -25,6 +25,7 @@ from device_agent.ble.types import BleBackend
 logger = logging.getLogger(__name__)
 
 HUB_ADDRESS = "F0:E1:D2:C3:B4:A5"
+CONNECT_GRACE_S = 3.0
 
 
 @dataclass(frozen=True)
@@ -161,16 +162,21 @@ class BumbleRadio:
 
     async def connect(self, address: hci.Address, *, connect_timeout: float) -> Connection:
         await self.power_on()
+        # bumble's own timeout usually ends the attempt, but now and then its connect waits
+        # on past it (seen under load); this outer bound keeps the caller cancellable.
+        deadline = connect_timeout + CONNECT_GRACE_S
         async with self._connect_lock:
             attempt = asyncio.ensure_future(self.device.connect(address, timeout=connect_timeout))
             try:
-                return await asyncio.shield(attempt)
+                async with asyncio.timeout(deadline):
+                    return await asyncio.shield(attempt)
             except asyncio.CancelledError:
                 # Cancelling bumble's connect half-way leaves the controller connecting and
-                # the host unable to accept the result; let it finish (its own timeout bounds
-                # the wait), then drop the link nobody wants any more.
+                # the host unable to accept the result; let it finish (bounded), then drop
+                # the link nobody wants any more.
                 with contextlib.suppress(Exception):
-                    connection = await attempt
+                    async with asyncio.timeout(deadline):
+                        connection = await asyncio.shield(attempt)
                     async with asyncio.timeout(2.0):
                         await connection.disconnect()
                 raise

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from device_agent.ble.adverts import Advert, uuid16
 from device_agent.ble.drivers.base import SeenSet, clock_suspect
@@ -31,9 +32,14 @@ def test_driver_for_spec_override_kind_and_unknown() -> None:
     # An advert of another kind does not override the configured kind.
     assert driver_for(spec, Advert("x", service_uuids=(uuid16(0x1810),))).name == "plx_oximeter"
     with pytest.raises(NoDriver, match="unknown driver 'nope'"):
-        driver_for(BleDeviceSpec(name="x", kind=DeviceKind.GLUCOSE, address="A", driver="nope"))
-    with pytest.raises(NoDriver, match="no BLE driver"):
-        driver_for(BleDeviceSpec(name="x", kind=DeviceKind.LOCAL_BUTTON, address="A"))
+        driver_for(
+            BleDeviceSpec(
+                name="x", kind=DeviceKind.GLUCOSE, address="C1:00:00:00:00:02", driver="nope"
+            )
+        )
+    # A wired button is not a BLE device: the shared definition refuses it outright.
+    with pytest.raises(ValidationError):
+        BleDeviceSpec(name="x", kind=DeviceKind.LOCAL_BUTTON, address="C1:00:00:00:00:02")
 
 
 def test_clock_suspect() -> None:
