@@ -59,6 +59,13 @@ FAST_UPLINK = {
 }
 
 
+# The simulated radio (bumble) has shown a rare hang inside a connect attempt that outlives
+# its timeout (root cause not yet found; the drivers now bound those waits). A hung test
+# fails after 90 s instead of 300 s and is tried again, so the rest of the suite still runs;
+# a real regression fails every attempt.
+pytestmark = [pytest.mark.timeout(90), pytest.mark.flaky(reruns=2)]
+
+
 def hub_config(server: FakeWsServer, state: Path, devices: list[dict[str, Any]]) -> AgentConfig:
     return parse_config(
         {

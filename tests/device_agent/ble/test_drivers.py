@@ -37,6 +37,13 @@ from tests.device_agent.ble.conftest import FAST, MemoryHealth, MemorySink
 BIND_KEY = "231d39c1d7cc1ab1aee224cd096db932"
 
 
+# The simulated radio (bumble) has shown a rare hang inside a connect attempt that outlives
+# its timeout (root cause not yet found; the drivers now bound those waits). A hung test
+# fails after 90 s instead of 300 s and is tried again, so the rest of the suite still runs;
+# a real regression fails every attempt.
+pytestmark = [pytest.mark.timeout(90), pytest.mark.flaky(reruns=2)]
+
+
 @contextlib.asynccontextmanager
 async def running(
     home: SimulatedHome,
