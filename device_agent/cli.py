@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import re
 import signal
 import sys
@@ -31,6 +32,10 @@ EXIT_CONFIG = 2
 EXIT_AUTH = 3
 EXIT_NO_BLE = 4
 EXIT_NO_ADAPTER = 5
+EXIT_STOP_TIMEOUT = 6
+# After SIGTERM/SIGINT the agent gets this long to wind down before it exits regardless:
+# a stop must never hang (a service manager, a test, an operator waits on it).
+STOP_GRACE_S = 10.0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -111,8 +116,26 @@ def _until_signalled(main: Coroutine[Any, Any, None]) -> None:
     async def runner() -> None:
         task = asyncio.ensure_future(main)
         loop = asyncio.get_running_loop()
+
+        def give_up() -> None:
+            if task.done():
+                return
+            print(
+                f"eldercare-agent: still stopping after {STOP_GRACE_S:g} s; exiting anyway "
+                "(every stored event is committed). Tasks still running:",
+                file=sys.stderr,
+            )
+            for pending in asyncio.all_tasks(loop):
+                pending.print_stack(limit=6, file=sys.stderr)
+            sys.stderr.flush()
+            os._exit(EXIT_STOP_TIMEOUT)
+
+        def stop() -> None:
+            task.cancel()
+            loop.call_later(STOP_GRACE_S, give_up)
+
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, task.cancel)
+            loop.add_signal_handler(sig, stop)
         with contextlib.suppress(asyncio.CancelledError):
             await task
 

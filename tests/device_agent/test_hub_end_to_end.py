@@ -359,6 +359,15 @@ def demo_readings_arrived(server: FakeWsServer) -> bool:
     )
 
 
+async def _stopped(process: asyncio.subprocess.Process) -> tuple[bytes, bytes]:
+    """Its output once it has exited; killed if it outlives its own stop deadline."""
+    try:
+        return await asyncio.wait_for(process.communicate(), 30)
+    except TimeoutError:
+        process.kill()
+        return await process.communicate()
+
+
 @pytest.mark.slow
 async def test_simulate_ble_and_run_with_simulate_ble_drive_the_real_drivers(
     tmp_path: Path,
@@ -406,12 +415,12 @@ async def test_simulate_ble_and_run_with_simulate_ble_drive_the_real_drivers(
     ]
     try:
         for server in (by_flag, by_config):
-            await wait_until(lambda server=server: demo_readings_arrived(server), within=30)
+            await wait_until(lambda server=server: demo_readings_arrived(server), within=60)
     finally:
         for process in processes:
             if process.returncode is None:
                 process.send_signal(signal.SIGTERM)
-        results = [await asyncio.wait_for(p.communicate(), 20) for p in processes]
+        results = [await _stopped(p) for p in processes]
         await by_flag.stop()
         await by_config.stop()
     for process, (_, stderr) in zip(processes, results, strict=True):
