@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -40,6 +42,11 @@ class DevicesSettings(BaseSettings):
     # 0 = automatic: one on SQLite (a single writer avoids lock contention), three on PostgreSQL.
     writers: int = Field(default=0, ge=0, le=32)
     max_group_events: int = Field(default=2000, ge=1)
+
+    # Readings become triaged observations in the server process ("inline"), or only in
+    # `eldercare worker` processes ("worker"): on PostgreSQL with heavy reading traffic that
+    # keeps triage work off the interpreter that stores panics and serves consoles.
+    readings: Literal["inline", "worker"] = "inline"
 
     @property
     def offline_after_seconds(self) -> float:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from pydantic import TypeAdapter
+from sqlalchemy.dialects import sqlite
 from sqlmodel import Session, col, select
 
 import triage
@@ -28,7 +29,6 @@ from device_agent.protocol import (
     FallEvent,
     HeartbeatEvent,
     PanicEvent,
-    VitalsEvent,
     VitalsPayload,
 )
 from server.auth.service import HubIdentity
@@ -38,12 +38,20 @@ from server.devices.config import DevicesSettings
 from server.devices.models import AgentEvent, HubStatus, PendingReading
 from server.elders.models import Device, Elder
 from server.observations.models import ObservationSource
-from server.observations.service import Reading, profile_for, record_observation
+from server.observations.service import (
+    NewObservation,
+    Reading,
+    profile_for,
+    record_observations,
+)
 
 log = logging.getLogger(__name__)
 
 URGENT_KINDS = frozenset({EventKind.PANIC, EventKind.FALL})
 ALERTING_PRIORITIES = frozenset({triage.Priority.RED, triage.Priority.YELLOW})
+LAST_SEEN_RESOLUTION = timedelta(seconds=5)
+# Readings recorded per step of the projector; between steps it gives way to an emergency.
+PROJECT_CHUNK = 10
 
 
 @dataclass(frozen=True)
@@ -99,24 +107,84 @@ class _Context:
         return names.get(name.lower(), hub.device_id)
 
 
-def _insert(dialect: str) -> Any:
-    table = AgentEvent.__table__  # type: ignore[attr-defined]
+# On PostgreSQL a group is one statement with one JSON parameter (each message's events as
+# the protocol models serialise them, under the hub that sent them): the driver parses one
+# short statement, PostgreSQL unpacks the rows, and new readings are queued in the same
+# statement. A multi-row VALUES list was a new, long statement to parse every time.
+_PG_STORE = sa.text(
+    """
+    WITH stored AS (
+        INSERT INTO agent_events
+            (id, hub_id, elder_id, device, kind, occurred_at, received_at, payload)
+        SELECT e.id, m.hub_id, m.elder_id, e.device, e.kind, e.occurred_at, m.received_at,
+               e.payload
+        FROM json_to_recordset(CAST(:messages AS json))
+            AS m(hub_id uuid, elder_id uuid, received_at timestamptz, events json)
+        CROSS JOIN LATERAL json_to_recordset(m.events)
+            AS e(id uuid, device text, kind text, occurred_at timestamptz, payload json)
+        ON CONFLICT (id) DO NOTHING
+        RETURNING id, kind, received_at
+    ), queued AS (
+        INSERT INTO agent_event_backlog (event_id, queued_at)
+        SELECT id, received_at FROM stored WHERE kind = 'vitals'
+    )
+    SELECT id FROM stored
+    """
+)
+_EVENT_LIST: TypeAdapter[list[Event]] = TypeAdapter(list[Event])
+
+
+def _store_new(session: Session, owned: Sequence[tuple[Submission, list[Event]]]) -> set[uuid.UUID]:
+    """Inserts the events not stored yet and queues the new readings for the projector.
+
+    `owned`: per message, the events it is the first in the group to carry. Returns the
+    ids that were new.
+    """
+    dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        return postgresql.insert(table)
-    if dialect == "sqlite":
-        return sqlite.insert(table)
-    raise RuntimeError(f"the event store supports SQLite and PostgreSQL, not {dialect}")
+        messages = ",".join(_message_json(sub, events) for sub, events in owned if events)
+        if not messages:
+            return set()
+        return set(session.connection().execute(_PG_STORE, {"messages": f"[{messages}]"}).scalars())
+    if dialect != "sqlite":
+        raise RuntimeError(f"the event store supports SQLite and PostgreSQL, not {dialect}")
+    rows = [_row(sub, event) for sub, events in owned for event in events]
+    if not rows:
+        return set()
+    statement = (
+        sqlite.insert(AgentEvent.__table__)  # type: ignore[attr-defined]
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(sa.column("id", sa.Uuid()))
+    )
+    inserted = set(session.connection().execute(statement, rows).scalars())
+    readings = [
+        {"event_id": row["id"], "queued_at": row["received_at"]}
+        for row in rows
+        if row["id"] in inserted and row["kind"] == EventKind.VITALS.value
+    ]
+    if readings:
+        session.connection().execute(sa.insert(PendingReading.__table__), readings)  # type: ignore[attr-defined]
+    return inserted
 
 
-def _row(hub: HubIdentity, event: Event, received_at: datetime) -> dict[str, Any]:
+def _message_json(sub: Submission, events: list[Event]) -> str:
+    # Ids and ISO times need no escaping; the events are serialised by their own models.
+    return (
+        f'{{"hub_id":"{sub.hub.device_id}","elder_id":"{sub.hub.elder_id}",'
+        f'"received_at":"{sub.received_at.isoformat()}",'
+        f'"events":{_EVENT_LIST.dump_json(events).decode()}}}'
+    )
+
+
+def _row(sub: Submission, event: Event) -> dict[str, Any]:
     return {
         "id": event.id,
-        "hub_id": hub.device_id,
-        "elder_id": hub.elder_id,
+        "hub_id": sub.hub.device_id,
+        "elder_id": sub.hub.elder_id,
         "device": event.device,
         "kind": event.kind.value,
         "occurred_at": event.occurred_at,
-        "received_at": received_at,
+        "received_at": sub.received_at,
         "payload": event.payload.model_dump(mode="json"),
     }
 
@@ -130,23 +198,17 @@ def store_group(
     and the events refused (an id another hub already used). The caller commits.
     """
     owner: dict[uuid.UUID, int] = {}
-    rows: list[dict[str, Any]] = []
+    owned: list[tuple[Submission, list[Event]]] = []
     for index, sub in enumerate(submissions):
         if sub.hub.elder_id is None:
             raise ValueError("a hub without an elder cannot file events")
+        firsts = []
         for event in sub.events:
             if event.id not in owner:
                 owner[event.id] = index
-                rows.append(_row(sub.hub, event, sub.received_at))
-    inserted: set[uuid.UUID] = set()
-    if rows:
-        dialect = session.get_bind().dialect.name
-        statement = (
-            _insert(dialect)
-            .on_conflict_do_nothing(index_elements=["id"])
-            .returning(sa.column("id", sa.Uuid()))
-        )
-        inserted = set(session.connection().execute(statement, rows).scalars())
+                firsts.append(event)
+        owned.append((sub, firsts))
+    inserted = _store_new(session, owned)
     stored_by: dict[uuid.UUID, uuid.UUID] = {
         eid: submissions[owner[eid]].hub.device_id for eid in inserted
     }
@@ -185,15 +247,8 @@ def store_group(
     context = _Context(session=session, settings=settings)
     # Emergencies first, then readings, then housekeeping.
     fresh.sort(key=lambda item: 0 if item[1].kind in URGENT_KINDS else 1)
-    # Emergencies are acted on in this transaction; readings are queued for the projector
+    # Emergencies are acted on in this transaction; readings were queued for the projector
     # (triage and observations cost milliseconds each, storing and acking must not wait).
-    readings = [
-        {"event_id": e.id, "queued_at": s.received_at}
-        for s, e in fresh
-        if e.kind == EventKind.VITALS
-    ]
-    if readings:
-        session.connection().execute(sa.insert(PendingReading.__table__), readings)  # type: ignore[attr-defined]
     with session.no_autoflush:
         for sub, event in fresh:
             if isinstance(event, PanicEvent | FallEvent):
@@ -226,11 +281,18 @@ def _emergency(context: _Context, hub: HubIdentity, event: PanicEvent | FallEven
     log.info("%s event %s -> alert %s (test=%s)", event.kind.value, event.id, alert_id, test)
 
 
-def project_readings(session: Session, *, settings: DevicesSettings, limit: int = 100) -> int:
+def project_readings(
+    session: Session,
+    *,
+    settings: DevicesSettings,
+    limit: int = 100,
+    yield_to: Callable[[], bool] = lambda: False,
+) -> int:
     """Turns up to `limit` queued readings into triaged observations (and alerts); commits.
 
-    Returns how many were done. Several processes may run this: on PostgreSQL each claims
-    its rows with SKIP LOCKED.
+    Stops early, committing what is done, as soon as `yield_to()` says an emergency is
+    waiting to write. Returns how many were done. Several processes may run this: on
+    PostgreSQL each claims its rows with SKIP LOCKED.
     """
     pending = session.exec(
         select(PendingReading.event_id)
@@ -240,21 +302,45 @@ def project_readings(session: Session, *, settings: DevicesSettings, limit: int 
     ).all()
     if not pending:
         return 0
-    rows = session.exec(select(AgentEvent).where(col(AgentEvent.id).in_(pending))).all()
+    rows = session.execute(
+        sa.select(
+            col(AgentEvent.id), col(AgentEvent.hub_id), col(AgentEvent.elder_id),
+            col(AgentEvent.device), col(AgentEvent.occurred_at), col(AgentEvent.payload),
+        ).where(col(AgentEvent.id).in_(pending))
+    ).all()  # fmt: skip
     context = _Context(session=session, settings=settings)
+    items: list[tuple[HubIdentity, NewObservation]] = []
+    for event_id, hub_id, elder_id, device, occurred_at, raw in rows:
+        elder = context.elder(elder_id)
+        if elder is None:
+            continue
+        hub = HubIdentity(token_id=hub_id, device_id=hub_id, elder_id=elder_id)
+        payload = VitalsPayload.model_validate(raw)
+        items.append((hub, NewObservation(
+            elder=elder,
+            readings=[Reading(m.code.value, m.value, m.unit) for m in payload.measurements],
+            source=ObservationSource.DEVICE,
+            observed_at=occurred_at,
+            observation_id=event_id,
+            device_id=context.device_id(hub, device),
+            device_time=_device_time(payload.device_time),
+            device_clock_suspect=payload.device_clock_suspect,
+            raw_hex=payload.raw_hex,
+        )))  # fmt: skip
+    done: list[uuid.UUID] = [r[0] for r in rows if context.elders.get(r[2]) is None]
     with session.no_autoflush:
-        for row in rows:
-            event = VitalsEvent(
-                id=row.id,
-                device=row.device,
-                occurred_at=row.occurred_at,
-                payload=VitalsPayload.model_validate(row.payload),
-            )
-            hub = HubIdentity(token_id=row.hub_id, device_id=row.hub_id, elder_id=row.elder_id)
-            _reading(context, hub, event)
-    session.execute(sa.delete(PendingReading).where(col(PendingReading.event_id).in_(pending)))
+        for start in range(0, len(items), PROJECT_CHUNK):
+            if done and yield_to():
+                break
+            chunk = items[start : start + PROJECT_CHUNK]
+            recorded = record_observations(session, [item for _, item in chunk])
+            for (hub, item), result in zip(chunk, recorded, strict=True):
+                if result.created:
+                    _alert_on_reading(context, hub, item, result.assessment)
+            done.extend(item.observation_id for _, item in chunk)
+    session.execute(sa.delete(PendingReading).where(col(PendingReading.event_id).in_(done)))
     session.commit()
-    return len(pending)
+    return len(done)
 
 
 def _device_time(value: datetime | None) -> datetime | None:
@@ -264,36 +350,18 @@ def _device_time(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=BANGKOK)
 
 
-def _reading(context: _Context, hub: HubIdentity, event: VitalsEvent) -> None:
-    assert hub.elder_id is not None
-    elder = context.elder(hub.elder_id)
-    if elder is None:
-        return
-    payload = event.payload
-    device_id = context.device_id(hub, event.device)
-    recorded = record_observation(
-        context.session,
-        elder=elder,
-        readings=[
-            Reading(code=m.code.value, value=m.value, unit=m.unit) for m in payload.measurements
-        ],
-        source=ObservationSource.DEVICE,
-        observed_at=event.occurred_at,
-        observation_id=event.id,
-        device_id=device_id,
-        device_time=_device_time(payload.device_time),
-        device_clock_suspect=payload.device_clock_suspect,
-        raw_hex=payload.raw_hex,
-    )
-    priority = recorded.assessment.priority
+def _alert_on_reading(
+    context: _Context, hub: HubIdentity, item: NewObservation, assessment: triage.VitalsAssessment
+) -> None:
     # GREEN stays on the observation (priority "green": follow up at the next visit).
-    if not recorded.created or priority not in ALERTING_PRIORITIES:
+    if assessment.priority not in ALERTING_PRIORITIES:
         return
     result = triage.prioritise_event(
-        kind="vitals", profile=profile_for(elder), vitals=recorded.assessment
+        kind="vitals", profile=profile_for(item.elder), vitals=assessment
     )
     if result.priority is None:
         return
+    assert hub.elder_id is not None
     alerting.raise_alert(
         context.session,
         elder_id=hub.elder_id,
@@ -301,10 +369,10 @@ def _reading(context: _Context, hub: HubIdentity, event: VitalsEvent) -> None:
         priority=result.priority,
         reasons=result.reasons,
         risk=result.risk,
-        source_event_id=event.id,
-        observation_id=event.id,
-        device_id=device_id,
-        occurred_at=event.occurred_at,
+        source_event_id=item.observation_id,
+        observation_id=item.observation_id,
+        device_id=item.device_id,
+        occurred_at=item.observed_at,
     )
 
 
@@ -346,7 +414,11 @@ def _supervise(
                 hub_id=hub_id, elder_id=hub.elder_id, first_seen_at=now, last_seen_at=now
             )
             session.add(status)
-        status.last_seen_at = max(now, status.last_seen_at)
+        # A check-in (heartbeat) always counts; otherwise last seen to the nearest few seconds
+        # is all supervision needs, and rewriting the row for every message of a busy hub
+        # is not.
+        if hub_id in heartbeats or now - status.last_seen_at >= LAST_SEEN_RESOLUTION:
+            status.last_seen_at = max(now, status.last_seen_at)
         if status.offline_since is not None:
             _back_online(context, hub, status, now)
         levels = dict(batteries.get(hub_id, {}))

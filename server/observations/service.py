@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 import triage
@@ -111,43 +112,135 @@ def record_observation(
         if existing is not None:
             assessment = triage.VitalsAssessment.model_validate(existing.triage)
             return Recorded(observation=existing, assessment=assessment, created=False)
-    assessment = triage.assess_vitals(
-        readings=triage_input(readings),
-        profile=profile_for(elder),
-        overrides=overrides_for(session, elder.id),
-        on_oxygen=on_oxygen,
+    item = NewObservation(
+        elder=elder, readings=readings, source=source, observed_at=observed_at,
+        observation_id=observation_id or uuid.uuid4(), recorded_by=recorded_by,
+        device_id=device_id, visit_id=visit_id, device_time=device_time,
+        device_clock_suspect=device_clock_suspect, raw_hex=raw_hex, on_oxygen=on_oxygen,
         consciousness=consciousness,
-    )
-    observation = Observation(
-        id=observation_id or uuid.uuid4(),
-        elder_id=elder.id,
-        source=source,
-        observed_at=observed_at,
-        recorded_by=recorded_by.id if recorded_by else None,
-        device_id=device_id,
-        visit_id=visit_id,
-        device_time=device_time,
-        device_clock_suspect=device_clock_suspect,
-        raw_hex=raw_hex,
-        on_oxygen=on_oxygen,
-        consciousness=consciousness,
-        priority=assessment.priority.value if assessment.priority else None,
-        triage=assessment.model_dump(mode="json"),
-        rule_set_version=assessment.rule_set_version,
-    )
+    )  # fmt: skip
+    assessment = _assess(item, overrides_for(session, elder.id))
+    observation = Observation.model_validate(_observation_row(item, assessment))
     session.add(observation)
-    for r in readings:
-        session.add(
-            ObservationValue(
-                observation_id=observation.id,
-                elder_id=elder.id,
-                observed_at=observed_at,
-                code=r.code,
-                value=r.value,
-                unit=r.unit,
-            )
-        )
+    for row in _value_rows(item):
+        session.add(ObservationValue.model_validate(row))
     return Recorded(observation=observation, assessment=assessment, created=True)
+
+
+@dataclass(frozen=True)
+class NewObservation:
+    """One reading set to record (the arguments of `record_observation`)."""
+
+    elder: Elder
+    readings: Sequence[Reading]
+    source: ObservationSource
+    observed_at: datetime
+    observation_id: uuid.UUID
+    recorded_by: User | None = None
+    device_id: uuid.UUID | None = None
+    visit_id: uuid.UUID | None = None
+    device_time: datetime | None = None
+    device_clock_suspect: bool = False
+    raw_hex: str | None = None
+    on_oxygen: bool = False
+    consciousness: str | None = None
+
+
+@dataclass(frozen=True)
+class RecordedMany:
+    observation_id: uuid.UUID
+    assessment: triage.VitalsAssessment
+    created: bool
+
+
+def record_observations(session: Session, items: Sequence[NewObservation]) -> list[RecordedMany]:
+    """`record_observation` for many reading sets at once (a hub's queued readings).
+
+    Looks up existing ids and personal targets in one query each and inserts the rows in
+    bulk: the per-row ORM work was most of the cost. Adds to the transaction; the caller
+    commits.
+    """
+    if not items:
+        return []
+    ids = [i.observation_id for i in items]
+    existing = {
+        observation_id: assessment
+        for observation_id, assessment in session.exec(
+            select(Observation.id, Observation.triage).where(col(Observation.id).in_(ids))
+        ).all()
+    }
+    elder_ids = {i.elder.id for i in items}
+    targets = {
+        row.elder_id: triage.Overrides.model_validate(row.overrides)
+        for row in session.exec(
+            select(TriageOverrides).where(col(TriageOverrides.elder_id).in_(elder_ids))
+        ).all()
+        if row.overrides
+    }
+    results: list[RecordedMany] = []
+    observations: list[dict[str, object]] = []
+    values: list[dict[str, object]] = []
+    for item in items:
+        if item.observation_id in existing:
+            assessment = triage.VitalsAssessment.model_validate(existing[item.observation_id])
+            results.append(RecordedMany(item.observation_id, assessment, created=False))
+            continue
+        assessment = _assess(item, targets.get(item.elder.id))
+        existing[item.observation_id] = {}  # the same id twice in one batch is stored once
+        observations.append(_observation_row(item, assessment))
+        values.extend(_value_rows(item))
+        results.append(RecordedMany(item.observation_id, assessment, created=True))
+    if observations:
+        session.execute(sa.insert(Observation), observations)
+        session.execute(sa.insert(ObservationValue), values)
+    return results
+
+
+def _assess(item: NewObservation, overrides: triage.Overrides | None) -> triage.VitalsAssessment:
+    return triage.assess_vitals(
+        readings=triage_input(item.readings),
+        profile=profile_for(item.elder),
+        overrides=overrides,
+        on_oxygen=item.on_oxygen,
+        consciousness=item.consciousness,
+    )
+
+
+def _observation_row(
+    item: NewObservation, assessment: triage.VitalsAssessment
+) -> dict[str, object]:
+    return {
+        "id": item.observation_id,
+        "elder_id": item.elder.id,
+        "source": item.source,
+        "observed_at": item.observed_at,
+        "recorded_at": utcnow(),
+        "recorded_by": item.recorded_by.id if item.recorded_by else None,
+        "device_id": item.device_id,
+        "visit_id": item.visit_id,
+        "device_time": item.device_time,
+        "device_clock_suspect": item.device_clock_suspect,
+        "raw_hex": item.raw_hex,
+        "on_oxygen": item.on_oxygen,
+        "consciousness": item.consciousness,
+        "priority": assessment.priority.value if assessment.priority else None,
+        "triage": assessment.model_dump(mode="json"),
+        "rule_set_version": assessment.rule_set_version,
+    }
+
+
+def _value_rows(item: NewObservation) -> list[dict[str, object]]:
+    return [
+        {
+            "observation_id": item.observation_id,
+            "elder_id": item.elder.id,
+            "observed_at": item.observed_at,
+            "code": r.code,
+            "value": r.value,
+            "unit": r.unit,
+        }
+        for r in item.readings
+    ]
 
 
 @dataclass(frozen=True)

@@ -100,6 +100,7 @@ async def test_a_bad_event_is_named_and_the_good_ones_are_stored(
         ('{"type": "hello"}', "invalid_message"),
         ('{"type": "events", "events": {"a": 1}}', "invalid_message"),
         ('{"type": "events", "events": [], "extra": 1}', "invalid_message"),
+        ('{"events": []}', "invalid_message"),
     ],
 )
 async def test_malformed_messages_get_an_error_frame_and_the_connection_stays(
