@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
+from types import FrameType
 
 from sqlmodel import Session
 
@@ -58,6 +60,38 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    """Turns queued hub readings into triaged observations until stopped (SIGTERM/SIGINT)."""
+    import threading
+
+    from server.db import make_engine
+    from server.devices.config import DevicesSettings
+    from server.devices.store import project_readings
+
+    engine = make_engine(settings.database_url)
+    devices = DevicesSettings()
+    stop = threading.Event()
+
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    log.info("reading worker started")
+    while not stop.is_set():
+        try:
+            with Session(engine, expire_on_commit=False) as session:
+                done = project_readings(session, settings=devices, limit=args.batch)
+        except Exception:
+            log.exception("turning readings into observations failed; will retry")
+            done = 0
+        if done == 0:
+            stop.wait(args.idle_wait)
+    engine.dispose()
+    log.info("reading worker stopped")
+    return 0
+
+
 def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
     from server.migrate import upgrade
     from server.seed import SeedRefused, seed_demo
@@ -105,9 +139,16 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     )
     from server.devices.demo import simulated_hubs
 
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     with simulated_hubs(settings, server_url=url):
         _serve(settings, host=args.host, port=args.port, workers=1)
     return 0
+
+
+def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    # uvicorn stops on SIGTERM and then raises it again; the default action would end the
+    # process at once and leave the simulated hubs running without a server.
+    raise SystemExit(128 + signum)
 
 
 def cmd_users_add(args: argparse.Namespace, settings: Settings) -> int:
@@ -196,6 +237,16 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--workers", type=int, default=get_settings().workers)
         p.set_defaults(func=func)
 
+    worker = sub.add_parser(
+        "worker",
+        help="turn queued hub readings into triaged observations (with ELDERCARE_DEVICES_READINGS=worker)",
+    )
+    worker.add_argument("--batch", type=int, default=100, help="readings per transaction")
+    worker.add_argument(
+        "--idle-wait", type=float, default=0.2, help="seconds to wait when nothing is queued"
+    )
+    worker.set_defaults(func=cmd_worker)
+
     sub.add_parser("seed", help="seed demo data (refused in production)").set_defaults(
         func=cmd_seed
     )
@@ -230,6 +281,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # The timer tick runs every second; its "running job" lines would drown everything else.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
     try:
         settings = get_settings()

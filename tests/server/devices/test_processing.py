@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import sys
 import uuid
 from collections.abc import Callable
 
@@ -12,6 +15,7 @@ from websockets.asyncio.client import connect
 
 from device_agent.protocol import WS_PATH
 from server.alerts.models import Alert, AlertKind
+from server.devices.models import PendingReading
 from server.elders.models import Device
 from server.observations.models import Observation, ObservationValue
 from tests.server.devices.helpers import (
@@ -110,3 +114,31 @@ async def test_panic_raises_one_red_alert_and_a_test_press_is_marked(
     assert real[0].source_event_id == uuid.UUID(press["id"])
     (test_alert,) = [a for a in raised if a.test]
     assert test_alert.elder_id == other.elder.id
+
+
+async def test_with_readings_in_a_worker_the_server_only_stores_and_the_worker_triages(
+    app: FastAPI, session: Session, db_url: str
+) -> None:
+    hub = make_hub(session)
+    crisis = bp_reading(196, 124, 88)
+    with live_server(app, readings="worker") as url:
+        async with connect(url + WS_PATH, additional_headers=hub.headers) as ws:
+            _, ack = await exchange(ws, events_message(crisis, panic()))
+            assert len(ack["ids"]) == 2
+            # The panic is the server's own work; the reading waits for a worker.
+            await until(lambda: len(alerts(session)) == 1)
+            await asyncio.sleep(0.5)
+            assert session.exec(select(Observation.id)).all() == []
+        worker = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "server.cli", "worker", "--idle-wait", "0.1",
+            env={**os.environ, "ELDERCARE_DATABASE_URL": db_url, "ELDERCARE_ENV": "test"},
+            stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            await until(lambda: len(session.exec(select(Observation.id)).all()) == 1, 30)
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            _, stderr = await asyncio.wait_for(worker.communicate(), 20)
+    assert worker.returncode == 0, stderr.decode()[-2000:]
+    assert [a.kind for a in alerts(session)] == [AlertKind.PANIC, AlertKind.VITALS]
+    assert session.exec(select(PendingReading)).all() == []
