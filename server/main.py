@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlmodel import Session
@@ -52,6 +52,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.mount("/static/alerts", StaticFiles(directory=web.SERVER_ROOT / "alerts" / "ui" / "static"))
     app.mount("/static", StaticFiles(directory=web.SERVER_ROOT / "ui" / "static"), name="static")
+
+    # Browsers ask for /favicon.ico whatever a page links (and for JSON or error pages);
+    # one icon, served from static/, answers both.
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> RedirectResponse:
+        return RedirectResponse("/static/favicon.svg", status_code=301)
 
     @app.get("/api/v1/health", tags=["health"])
     def health() -> JSONResponse:
