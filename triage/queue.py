@@ -1,8 +1,10 @@
 """The order of open alerts on the dispatch console.
 
-Most urgent colour first; within a colour, the least time left to the response target (an
-overdue alert has negative time left, so it comes first); then the higher risk; then the
-older alert. An alert with no target sorts after those with one in its colour.
+Most urgent colour first; within a colour, real alerts before test presses, then the least
+time left to the response target (an overdue alert has negative time left, so it comes
+first); then the higher risk; then the older alert. An alert with no target sorts after those
+with one in its colour and kind. A test press stays in its colour so a dispatcher still sees
+the drill, but it never pushes a real emergency down, however old it is.
 Source: programme policy (the dispatch console's order, issue 3); risk comes from
 `prioritise_event` (RULE_SET.risk).
 """
@@ -25,6 +27,9 @@ class QueueItem(Protocol):
     def due_at(self) -> datetime | None: ...
 
     @property
+    def test(self) -> bool: ...
+
+    @property
     def risk(self) -> float: ...
 
     @property
@@ -40,8 +45,8 @@ def _aware(value: datetime, what: str) -> datetime:
     return value
 
 
-def queue_key(item: QueueItem, *, now: datetime) -> tuple[int, float, float, datetime]:
-    """The sort key `order_alerts` uses: (colour rank, seconds left, -risk, created_at)."""
+def queue_key(item: QueueItem, *, now: datetime) -> tuple[int, bool, float, float, datetime]:
+    """The sort key `order_alerts` uses: (colour rank, test, seconds left, -risk, created_at)."""
     if item.due_at is None:
         seconds_left = math.inf
     else:
@@ -51,6 +56,7 @@ def queue_key(item: QueueItem, *, now: datetime) -> tuple[int, float, float, dat
         raise ValueError("risk must be a number, got NaN")
     return (
         Priority(item.priority).rank,
+        bool(item.test),
         seconds_left,
         -risk,
         _aware(item.created_at, "created_at"),

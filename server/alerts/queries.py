@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
@@ -38,6 +38,7 @@ from server.elders.models import Elder
 from server.errors import ApiError
 from server.i18n import Locale, translate
 from server.observations import service as observations
+from triage.reasons import DISCLAIMER, NEWS2_NOT_VALIDATED
 
 READINGS_LOOKBACK = timedelta(days=30)
 CARD_FIELDS = (
@@ -52,12 +53,55 @@ CARD_FIELDS = (
     "readings",
 )
 
+# A queue row is read at a glance at 3 a.m., so it names only what is wrong. Disclaimers, the
+# NEWS2 parameters a home kit cannot measure, advice, care-plan notes, normal findings and
+# texts that repeat the alert's kind or its test badge stay on the card.
+ROW_REASONS = 2
+CARD_ONLY_REASONS = frozenset(
+    {
+        DISCLAIMER,
+        NEWS2_NOT_VALIDATED,
+        "triage.news2.scale_2",
+        "triage.news2.full.none",
+        "triage.news2.partial.none",
+        "triage.bp.normal",
+        "triage.bp.incomplete",
+        "triage.bp.remeasure",
+        "triage.bp.symptoms_call_1669",
+        "triage.glucose.in_range",
+        "triage.glucose.converted",
+        "triage.glucose.hypo_treat",
+        "triage.spo2.normal",
+        "triage.spo2.on_oxygen",
+        "triage.event.panic",
+        "triage.event.fall",
+        "triage.event.test",
+        "triage.event.vitals",
+        "triage.event.vitals_normal",
+        "triage.event.heartbeat",
+        "triage.event.missed_checkin",
+        "triage.event.low_battery",
+        "triage.event.battery_ok",
+        "triage.event.device_status.connected",
+    }
+)
+CARD_ONLY_PREFIXES = ("triage.news2.missing.", "triage.override.")
+
+
+def shown_in_row(key: str) -> bool:
+    return key not in CARD_ONLY_REASONS and not key.startswith(CARD_ONLY_PREFIXES)
+
 
 def _reasons(alert: Alert, locale: Locale) -> list[ReasonOut]:
     return [
         ReasonOut(key=r["key"], text=translate(r["key"], locale, **r.get("params", {})))
         for r in alert.reasons
     ]
+
+
+def row_reasons(reasons: Sequence[ReasonOut]) -> list[ReasonOut]:
+    """The first reasons worth a row; triage lists the most urgent explanation first."""
+    return [r for r in reasons if shown_in_row(r.key)][:ROW_REASONS]
 
 
 def to_out(
@@ -68,6 +112,7 @@ def to_out(
     responder: Responder | None,
     locale: Locale,
 ) -> AlertOut:
+    reasons = _reasons(alert, locale)
     return AlertOut(
         id=alert.id,
         elder_id=alert.elder_id,
@@ -79,7 +124,8 @@ def to_out(
         status=alert.status,
         test=alert.test,
         risk=alert.risk,
-        reasons=_reasons(alert, locale),
+        reasons=reasons,
+        row_reasons=row_reasons(reasons),
         created_at=alert.created_at,
         occurred_at=alert.occurred_at,
         due_at=alert.due_at,
@@ -143,6 +189,16 @@ def open_queue(session: Session, *, locale: Locale, now: datetime | None = None)
     """Open alerts in console order (triage.order_alerts)."""
     alerts = session.exec(select(Alert).where(col(Alert.status).in_(OPEN_STATUSES))).all()
     return triage.order_alerts(_many_out(session, alerts, locale), now=now or utcnow())
+
+
+def open_alerts(session: Session, *, ids: Collection[uuid.UUID], locale: Locale) -> list[AlertOut]:
+    """Those of `ids` that are still open, unordered: what a console re-reads on a change."""
+    if not ids:
+        return []
+    alerts = session.exec(
+        select(Alert).where(col(Alert.id).in_(ids), col(Alert.status).in_(OPEN_STATUSES))
+    ).all()
+    return _many_out(session, alerts, locale)
 
 
 def list_alerts(

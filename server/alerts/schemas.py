@@ -66,6 +66,8 @@ class AlertOut(BaseModel):
     test: bool
     risk: float
     reasons: list[ReasonOut]
+    # The one or two reasons the queue row shows; the card lists all of `reasons`.
+    row_reasons: list[ReasonOut]
     created_at: datetime
     occurred_at: datetime
     due_at: datetime | None

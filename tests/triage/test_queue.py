@@ -1,4 +1,4 @@
-"""Console order: colour, then time left to the target, then risk, then age."""
+"""Console order: colour, real before test, then time left to the target, then risk, then age."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ class Alert:
     due_at: datetime | None
     risk: float
     created_at: datetime
+    test: bool = False
 
 
 def _alert(
@@ -31,9 +32,10 @@ def _alert(
     left_s: float | None = 300,
     risk: float = 0,
     age_s: float = 60,
+    test: bool = False,
 ) -> Alert:
     due = None if left_s is None else NOW + timedelta(seconds=left_s)
-    return Alert(name, priority, due, risk, NOW - timedelta(seconds=age_s))
+    return Alert(name, priority, due, risk, NOW - timedelta(seconds=age_s), test)
 
 
 def _names(items: list[Alert]) -> list[str]:
@@ -66,6 +68,23 @@ def test_least_time_left_then_highest_risk_then_oldest() -> None:
         "soon-low-risk",
         "later",
         "no-target",
+    ]
+
+
+def test_a_test_press_sorts_below_real_alerts_of_its_colour_only() -> None:
+    items = [
+        _alert("red-test-overdue", left_s=-300, risk=9, age_s=900, test=True),
+        _alert("red-real-later", left_s=590, risk=0, age_s=10),
+        _alert("red-real-no-target", left_s=None),
+        _alert("yellow-real", Priority.YELLOW, left_s=-999),
+        _alert("red-test-newer", left_s=590, age_s=10, test=True),
+    ]
+    assert _names(items) == [
+        "red-real-later",
+        "red-real-no-target",
+        "red-test-overdue",
+        "red-test-newer",
+        "yellow-real",
     ]
 
 
@@ -115,6 +134,7 @@ alerts = st.builds(
     left_s=st.none() | st.integers(min_value=-600, max_value=600),
     risk=st.integers(min_value=0, max_value=10).map(float),
     age_s=st.integers(min_value=0, max_value=600),
+    test=st.booleans(),
 )
 
 
@@ -124,5 +144,8 @@ def test_order_is_a_sorted_permutation(items: list[Alert]) -> None:
     assert sorted(map(id, ordered)) == sorted(map(id, items))
     for first, second in itertools.pairwise(ordered):
         assert priority_rank(first.priority) <= priority_rank(second.priority)
-        if first.priority == second.priority and second.due_at is not None:
+        if first.priority != second.priority:
+            continue
+        assert first.test <= second.test
+        if first.test == second.test and second.due_at is not None:
             assert first.due_at is not None and first.due_at <= second.due_at

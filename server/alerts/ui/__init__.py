@@ -1,4 +1,9 @@
-"""The dispatch console: one page, live over a WebSocket."""
+"""The dispatch console: one page, live over a WebSocket.
+
+The socket sends `snapshot` (the whole queue, in console order) when it opens and when changes
+may have been missed; after that, `changes`: the changed alerts still open and the ids of
+those that left the queue (`closed`). The page merges them and keeps the same order.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import uuid
 from typing import Any
 from urllib.parse import urlparse
 
@@ -23,7 +29,7 @@ from server.auth.service import user_from_token
 from server.common.time import utcnow
 from server.config import Settings
 from server.i18n import Locale, catalogue, normalise_locale
-from server.realtime import hub_for, hub_key
+from server.realtime import RESYNC, hub_for, hub_key
 from server.web import LANG_COOKIE, register_nav, render
 
 log = logging.getLogger(__name__)
@@ -56,16 +62,40 @@ def _user_for(engine: Engine, cookie: str | None, settings: Settings) -> User | 
         return user_from_token(session, cookie, settings=settings, purpose="session")
 
 
-def _snapshot(engine: Engine, locale: Locale, changed: list[str]) -> str:
+def _snapshot(engine: Engine, locale: Locale) -> str:
     with Session(engine, expire_on_commit=False) as session:
         alerts = queries.open_queue(session, locale=locale)
     payload: dict[str, Any] = {
         "type": "snapshot",
         "now": utcnow().isoformat(),
-        "changed": changed,
         "alerts": [a.model_dump(mode="json") for a in alerts],
     }
     return json.dumps(payload, ensure_ascii=False)
+
+
+def _changes(engine: Engine, locale: Locale, ids: set[uuid.UUID]) -> str:
+    """Only the changed alerts: those still open, and the ids of those that left the queue."""
+    with Session(engine, expire_on_commit=False) as session:
+        alerts = queries.open_alerts(session, ids=ids, locale=locale)
+    still_open = {a.id for a in alerts}
+    payload: dict[str, Any] = {
+        "type": "changes",
+        "now": utcnow().isoformat(),
+        "alerts": [a.model_dump(mode="json") for a in alerts],
+        "closed": sorted(str(i) for i in ids - still_open),
+    }
+    return json.dumps(payload, ensure_ascii=False)
+
+
+def _alert_ids(notices: set[str]) -> set[uuid.UUID] | None:
+    """The alerts a burst of notices names, or None when the whole queue must be re-read."""
+    if RESYNC in notices:
+        return None  # changes may have been missed while the listener was away
+    try:
+        return {uuid.UUID(notice) for notice in notices}
+    except ValueError:
+        log.warning("console: unreadable change notice; re-reading the whole queue")
+        return None
 
 
 def _same_origin(websocket: WebSocket) -> bool:
@@ -101,7 +131,7 @@ async def console_ws(websocket: WebSocket) -> None:
     sub = hub.subscribe()
     reader = asyncio.create_task(_drain_client(websocket))
     try:
-        await websocket.send_text(await run_in_threadpool(_snapshot, engine, locale, []))
+        await websocket.send_text(await run_in_threadpool(_snapshot, engine, locale))
         while not reader.done():
             try:
                 first = await asyncio.wait_for(sub.queue.get(), timeout=HEARTBEAT_SECONDS)
@@ -110,10 +140,14 @@ async def console_ws(websocket: WebSocket) -> None:
                     json.dumps({"type": "heartbeat", "now": utcnow().isoformat()})
                 )
                 continue
-            changed = {first}
+            notices = {first}
             while not sub.queue.empty():  # coalesce a burst into one re-read
-                changed.add(sub.queue.get_nowait())
-            text = await run_in_threadpool(_snapshot, engine, locale, sorted(changed))
+                notices.add(sub.queue.get_nowait())
+            ids = _alert_ids(notices)
+            if ids is None:
+                text = await run_in_threadpool(_snapshot, engine, locale)
+            else:
+                text = await run_in_threadpool(_changes, engine, locale, ids)
             await websocket.send_text(text)
     except (WebSocketDisconnect, RuntimeError):
         pass

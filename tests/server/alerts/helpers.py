@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 
 from sqlmodel import Session
 
@@ -33,4 +34,24 @@ def panic(
     )
     if commit:
         session.commit()
+    return raised
+
+
+def abnormal_vitals(
+    session: Session, elder_id: uuid.UUID, readings: Mapping[str, float], *, test: bool = False
+) -> RaisedAlert:
+    """An alert from home readings, with the reasons triage gives them."""
+    vitals = triage.assess_vitals(readings=readings)
+    result = triage.prioritise_event(kind="vitals", vitals=vitals, test=test)
+    assert result.priority is not None
+    raised = raise_alert(
+        session,
+        elder_id=elder_id,
+        kind=AlertKind.VITALS,
+        priority=result.priority,
+        reasons=result.reasons,
+        risk=result.risk,
+        test=test,
+    )
+    session.commit()
     return raised

@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
+from server.alerts import queries
 from server.alerts.models import Alert, AlertEvent, AlertStatus, Responder, ResponderStatus
 from server.audit.models import AuditEntry
 from server.auth.models import Role, User
@@ -214,6 +215,18 @@ def test_queue_lists_open_alerts_first_in_triage_order(
     assert items[1]["test"] is True
     opened = client.get("/api/v1/alerts?state=open&test=false", headers=headers).json()["items"]
     assert [i["id"] for i in opened] == [str(second)]
+
+
+def test_an_older_test_press_sorts_below_a_newer_real_alert(
+    client: TestClient, session: Session, users: dict[Role, User], auth: Auth
+) -> None:
+    # The drill came first, so it has less time left to the target; the real press still leads.
+    drill = panic(session, make_elder(session).id, test=True).alert_id
+    real = panic(session, make_elder(session).id).alert_id
+    console = [a.id for a in queries.open_queue(session, locale="th")]
+    assert console == [real, drill]
+    items = client.get("/api/v1/alerts?state=open", headers=auth(users[Role.DISPATCHER])).json()
+    assert [i["id"] for i in items["items"]] == [str(real), str(drill)]
 
 
 def test_opening_the_card_shows_what_a_responder_needs_and_is_audited(

@@ -11,9 +11,12 @@ from sqlmodel import Session
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
+from server.alerts.lifecycle import Action
+from server.alerts.service import transition
 from server.auth.models import Role, User
 from server.auth.service import issue_token
 from server.config import Settings
+from server.realtime import RESYNC, hub_for, hub_key
 from tests.server.alerts.helpers import panic
 from tests.server.alerts.procs import servers
 from tests.server.factories import make_elder
@@ -29,13 +32,30 @@ def _ws(base_url: str, cookie: str | None, origin: str | None = None) -> ClientC
     )
 
 
-def _until(ws: ClientConnection, check: Any, timeout: float = 10) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        msg = json.loads(ws.recv(timeout=max(0.1, deadline - time.monotonic())))
-        if msg["type"] == "snapshot" and check(msg):
-            return msg  # type: ignore[no-any-return]
-    raise AssertionError("the console never saw the change")
+class Console:
+    """What a console page holds: the snapshot, then each change merged into it."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.alerts: dict[str, dict[str, Any]] = {}
+
+    def apply(self, msg: dict[str, Any]) -> None:
+        if msg["type"] == "snapshot":
+            self.alerts = {a["id"]: a for a in msg["alerts"]}
+        elif msg["type"] == "changes":
+            self.alerts.update({a["id"]: a for a in msg["alerts"]})
+            for closed in msg["closed"]:
+                self.alerts.pop(closed, None)
+
+    def until(self, check: Any, timeout: float = 10) -> dict[str, Any]:
+        """Reads messages until `check(message, self)` holds; returns that message."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            msg = json.loads(self.ws.recv(timeout=max(0.1, deadline - time.monotonic())))
+            self.apply(msg)
+            if msg["type"] != "heartbeat" and check(msg, self):
+                return msg  # type: ignore[no-any-return]
+        raise AssertionError("the console never saw the change")
 
 
 def test_console_gets_a_snapshot_then_each_committed_change(
@@ -44,13 +64,51 @@ def test_console_gets_a_snapshot_then_each_committed_change(
     elder = make_elder(session)
     cookie = issue_token(users[Role.DISPATCHER], settings=settings, purpose="session")
     with _ws(live_url, cookie) as ws:
-        first = _until(ws, lambda m: True)
-        assert first["alerts"] == []
+        console = Console(ws)
+        first = console.until(lambda m, c: True)
+        assert first["type"] == "snapshot" and first["alerts"] == []
         raised = panic(session, elder.id)
-        msg = _until(ws, lambda m: any(a["id"] == str(raised.alert_id) for a in m["alerts"]))
-        alert = msg["alerts"][0]
+        msg = console.until(lambda m, c: str(raised.alert_id) in c.alerts)
+        assert msg["type"] == "changes"
+        [alert] = msg["alerts"]
         assert alert["alarm"] is True and alert["status"] == "new"
-        assert str(raised.alert_id) in msg["changed"]
+
+
+def test_a_change_carries_only_its_alert_and_names_one_that_left(
+    live_url: str, session: Session, users: dict[Role, User], settings: Settings
+) -> None:
+    staying = panic(session, make_elder(session).id).alert_id
+    leaving = panic(session, make_elder(session).id).alert_id
+    dispatcher = users[Role.DISPATCHER]
+    cookie = issue_token(dispatcher, settings=settings, purpose="session")
+    with _ws(live_url, cookie) as ws:
+        console = Console(ws)
+        snapshot = console.until(lambda m, c: True)
+        assert {a["id"] for a in snapshot["alerts"]} == {str(staying), str(leaving)}
+
+        transition(session, alert_id=staying, action=Action.ACKNOWLEDGE, actor=dispatcher)
+        session.commit()
+        msg = console.until(lambda m, c: c.alerts[str(staying)]["status"] == "acknowledged")
+        assert [a["id"] for a in msg["alerts"]] == [str(staying)] and msg["closed"] == []
+
+        transition(session, alert_id=leaving, action=Action.CANCEL, actor=dispatcher, note="ทดสอบ")
+        session.commit()
+        msg = console.until(lambda m, c: str(leaving) not in c.alerts)
+        assert msg == {"type": "changes", "now": msg["now"], "alerts": [], "closed": [str(leaving)]}
+        assert set(console.alerts) == {str(staying)}
+
+
+def test_a_possibly_missed_change_brings_the_whole_queue_again(
+    live_url: str, session: Session, users: dict[Role, User], settings: Settings
+) -> None:
+    raised = panic(session, make_elder(session).id).alert_id
+    cookie = issue_token(users[Role.DISPATCHER], settings=settings, purpose="session")
+    with _ws(live_url, cookie) as ws:
+        console = Console(ws)
+        console.until(lambda m, c: True)
+        hub_for(hub_key(session.get_bind())).publish([RESYNC])
+        msg = console.until(lambda m, c: m["type"] == "snapshot")
+        assert [a["id"] for a in msg["alerts"]] == [str(raised)]
 
 
 def test_a_rolled_back_change_reaches_no_console(
@@ -59,11 +117,12 @@ def test_a_rolled_back_change_reaches_no_console(
     elder = make_elder(session)
     cookie = issue_token(users[Role.DISPATCHER], settings=settings, purpose="session")
     with _ws(live_url, cookie) as ws:
-        _until(ws, lambda m: True)
+        console = Console(ws)
+        console.until(lambda m, c: True)
         panic(session, elder.id, commit=False)
         session.rollback()
         with pytest.raises(TimeoutError):
-            _until(ws, lambda m: bool(m["alerts"]), timeout=1.5)
+            console.until(lambda m, c: bool(c.alerts), timeout=1.5)
 
 
 @pytest.mark.parametrize(
@@ -108,7 +167,8 @@ def test_an_action_through_process_a_reaches_a_console_on_process_b(
     cookie = issue_token(users[Role.DISPATCHER], settings=settings, purpose="session")
     token = issue_token(users[Role.SUPERVISOR], settings=settings)
     with servers(db_url, 2) as (a, b), _ws(b, cookie) as ws:
-        _until(ws, lambda m: any(x["id"] == str(raised.alert_id) for x in m["alerts"]))
+        console = Console(ws)
+        console.until(lambda m, c: str(raised.alert_id) in c.alerts)
         response = httpx.post(
             f"{a}/api/v1/alerts/{raised.alert_id}/acknowledge",
             json={"note": "รับแล้ว"},
@@ -116,8 +176,10 @@ def test_an_action_through_process_a_reaches_a_console_on_process_b(
             timeout=10,
         )
         assert response.status_code == 200, response.text
-        msg = _until(ws, lambda m: m["alerts"][0]["status"] == "acknowledged")
-        assert msg["alerts"][0]["acknowledged_by_name"] == users[Role.SUPERVISOR].full_name
+        alert_id = str(raised.alert_id)
+        console.until(lambda m, c: c.alerts[alert_id]["status"] == "acknowledged")
+        acknowledged_by = users[Role.SUPERVISOR].full_name
+        assert console.alerts[alert_id]["acknowledged_by_name"] == acknowledged_by
         # And a raise committed by a third party (this test) reaches it too.
         other = panic(session, make_elder(session).id)
-        _until(ws, lambda m: any(x["id"] == str(other.alert_id) for x in m["alerts"]))
+        console.until(lambda m, c: str(other.alert_id) in c.alerts)

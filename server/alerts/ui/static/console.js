@@ -8,6 +8,7 @@
   var csrf = root.dataset.csrf;
   var targetMinutes = Number(root.dataset.targetMinutes) || 10;
   var SILENCE_LIMIT_MS = 12000; // the server speaks every 5 s; silence this long = dead link
+  var DISCLAIMER = "triage.decision_support";
 
   var state = {
     alerts: [],
@@ -76,9 +77,13 @@
       state.offset = Date.parse(msg.now) - Date.now();
       if (msg.type === "snapshot") {
         setConnected(true);
-        state.alerts = msg.alerts;
+        state.alerts = msg.alerts.slice().sort(queueOrder);
         renderQueue();
-        refreshCard(msg.changed || []);
+        refreshCard([]);
+      } else if (msg.type === "changes") {
+        applyChanges(msg.alerts, msg.closed);
+        renderQueue();
+        refreshCard(msg.alerts.map(function (a) { return a.id; }).concat(msg.closed));
       }
     };
     ws.onclose = function () {
@@ -100,6 +105,35 @@
   }
 
   // ---- the queue ----------------------------------------------------------------------
+
+  var RANK = { RED: 0, YELLOW: 1, GREEN: 2, WHITE: 3 };
+
+  function dueTime(a) {
+    return a.due_at ? Date.parse(a.due_at) : Infinity;
+  }
+
+  // The server's order (triage/queue.py: colour, real before test, time left, risk, age),
+  // kept here too because after the first snapshot alerts arrive one change at a time.
+  function queueOrder(x, y) {
+    return (
+      RANK[x.priority] - RANK[y.priority] ||
+      (x.test ? 1 : 0) - (y.test ? 1 : 0) ||
+      dueTime(x) - dueTime(y) ||
+      y.risk - x.risk ||
+      Date.parse(x.created_at) - Date.parse(y.created_at)
+    );
+  }
+
+  function applyChanges(changed, closed) {
+    var byId = {};
+    state.alerts.forEach(function (a) { byId[a.id] = a; });
+    changed.forEach(function (a) {
+      var held = byId[a.id];
+      if (!held || held.version <= a.version) byId[a.id] = a; // never step back to an older read
+    });
+    closed.forEach(function (id) { delete byId[id]; });
+    state.alerts = Object.keys(byId).map(function (id) { return byId[id]; }).sort(queueOrder);
+  }
 
   function selectedAlert() {
     for (var i = 0; i < state.alerts.length; i++) {
@@ -125,6 +159,7 @@
       if (a.sla_breached) {
         badges.push(el("span", { className: "badge warn", text: t("alerts.console.sla_breached") }));
       }
+      var why = a.row_reasons.map(function (r) { return r.text; }).join("; ");
       if (a.press_count > 1) {
         badges.push(el("span", { className: "badge", text: t("alerts.console.pressed_times", { count: a.press_count }) }));
       }
@@ -142,7 +177,10 @@
             el("strong", { text: a.elder_name }),
             el("span", { text: (a.elder_age ? " · " + t("alerts.card.age", { age: a.elder_age }) : "") + (a.community ? " · " + a.community : "") }),
           ]),
-          el("div", { className: "what", text: t("alerts.kind." + a.kind) + (a.reasons.length ? " — " + a.reasons.map(function (r) { return r.text; }).join("; ") : "") }),
+          el("div", { className: "what", title: why }, [
+            el("strong", { className: "kind", text: t("alerts.kind." + a.kind) }),
+            why ? el("span", { className: "why", text: " — " + why }) : null,
+          ]),
           el("div", { className: "badges" }, badges),
           el("div", { className: "clocks" }, [
             el("span", { className: "elapsed", "data-since": a.created_at }),
@@ -190,18 +228,37 @@
   // ---- the alarm ----------------------------------------------------------------------
 
   var audio = { ctx: null, osc: null, timer: null };
+  var soundButton = document.getElementById("enable-sound");
+
+  function soundOn() {
+    return !!audio.ctx && audio.ctx.state === "running";
+  }
+
+  function showSound() {
+    var on = soundOn();
+    root.dataset.sound = on ? "on" : "off";
+    soundButton.hidden = on;
+  }
+
+  // Browsers keep a page silent until the person clicks or presses a key on it. Any such
+  // gesture switches the sound on, not only the button; the button says it is still off.
+  function unlockSound() {
+    if (!audio.ctx) {
+      audio.ctx = new (window.AudioContext || window.webkitAudioContext)();
+      audio.ctx.onstatechange = function () {
+        showSound();
+        updateAlarm();
+      };
+    }
+    if (audio.ctx.state !== "running") audio.ctx.resume().then(showSound, function () {});
+    showSound();
+  }
 
   function startTone() {
-    if (!audio.ctx) audio.ctx = new (window.AudioContext || window.webkitAudioContext)();
-    if (audio.ctx.state !== "running") {
-      audio.ctx.resume().then(updateAlarm, function () {});
-    }
-    if (audio.ctx.state !== "running") {
+    if (!soundOn()) {
       root.dataset.alarm = "blocked";
-      document.getElementById("enable-sound").hidden = false;
       return;
     }
-    document.getElementById("enable-sound").hidden = true;
     if (audio.osc) return;
     var osc = audio.ctx.createOscillator();
     var gain = audio.ctx.createGain();
@@ -236,10 +293,9 @@
     else stopTone();
   }
 
-  document.getElementById("enable-sound").addEventListener("click", function () {
-    if (audio.ctx) audio.ctx.resume().then(updateAlarm);
-    else updateAlarm();
-  });
+  soundButton.addEventListener("click", unlockSound);
+  document.addEventListener("click", unlockSound, true);
+  document.addEventListener("keydown", unlockSound, true);
 
   // ---- the elder card -----------------------------------------------------------------
 
@@ -358,7 +414,13 @@
     card.appendChild(el("p", { className: "kind", text: t("alerts.priority." + a.priority) + " · " + t("alerts.kind." + a.kind) + (a.test ? " · " + t("alerts.test") : "") + " · " + t("alerts.status." + a.status) }));
     if (a.acknowledged_by_name) card.appendChild(el("p", { text: t("alerts.console.acknowledged_by", { name: a.acknowledged_by_name }) }));
     card.appendChild(actions);
-    card.appendChild(el("p", { className: "reasons", text: a.reasons.map(function (r) { return r.text; }).join(" · ") }));
+    // The disclaimer qualifies every reason, so it is said once, small, under the list.
+    var reasons = el("ul", { className: "reasons" });
+    a.reasons.forEach(function (r) {
+      if (r.key !== DISCLAIMER) reasons.appendChild(el("li", { "data-key": r.key, text: r.text }));
+    });
+    card.appendChild(reasons);
+    card.appendChild(el("p", { className: "small disclaimer", text: t("alerts.card.decision_support") }));
     if (flags.length) card.appendChild(el("p", { className: "flags", text: flags.join(" · ") }));
     if (phone) card.appendChild(el("p", {}, [phone]));
     card.appendChild(field(t("alerts.card.address"), (e.address || "") + " " + e.community, e.map_url ? el("a", { href: e.map_url, target: "_blank", rel: "noopener", className: "map", text: " " + t("alerts.card.map") }) : null));
@@ -370,7 +432,6 @@
     card.appendChild(contacts);
     card.appendChild(el("h3", { text: t("alerts.card.readings") }));
     card.appendChild(readings);
-    card.appendChild(el("p", { className: "small", text: t("alerts.card.decision_support") }));
     card.appendChild(el("h3", { text: t("alerts.card.timeline") }));
     card.appendChild(timeline);
   }
@@ -388,18 +449,18 @@
   function perform(action) {
     var a = selectedAlert();
     if (!a || a.actions.indexOf(action) < 0) return;
+    if (action === "cancel" || action === "false-alarm") return askReason(a, action);
     var body = {};
-    if (action === "cancel" || action === "false-alarm") {
-      var reason = window.prompt(t("alerts.console.reason_prompt"));
-      if (!reason) return;
-      body.note = reason;
-    }
     if (action === "dispatch") {
       var select = document.getElementById("responder");
       if (!select || !select.value) return toast(t("alerts.error.responder_required"));
       body.responder_id = select.value;
     }
-    api("POST", "/api/v1/alerts/" + a.id + "/" + action, body).then(function (result) {
+    send(a.id, action, body);
+  }
+
+  function send(id, action, body) {
+    api("POST", "/api/v1/alerts/" + id + "/" + action, body).then(function (result) {
       if (result.ok) return;
       var d = result.data.detail || {};
       if (result.status === 409) {
@@ -412,11 +473,67 @@
     });
   }
 
+  // ---- the reason form (cancel, false alarm) ------------------------------------------
+
+  var reasonDialog = document.getElementById("reason-dialog");
+  var reasonForm = document.getElementById("reason-form");
+  var reasonText = document.getElementById("reason-text");
+  var reasonError = document.getElementById("reason-error");
+  var pendingReason = null;
+
+  function askReason(a, action) {
+    // The alert is fixed when the form opens: the queue may reorder while someone types.
+    pendingReason = { id: a.id, action: action };
+    document.getElementById("reason-title").textContent = t("alerts.action." + action);
+    document.getElementById("reason-alert").textContent = a.elder_name + " · " + t("alerts.kind." + a.kind);
+    document.getElementById("reason-confirm").textContent = t("alerts.action." + action);
+    reasonText.value = "";
+    reasonError.hidden = true;
+    reasonDialog.showModal();
+    reasonText.focus();
+  }
+
+  reasonForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var note = reasonText.value.trim();
+    if (!note || !pendingReason) {
+      reasonError.hidden = false;
+      reasonText.focus();
+      return;
+    }
+    var pending = pendingReason;
+    reasonDialog.close();
+    send(pending.id, pending.action, { note: note });
+  });
+
+  reasonText.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      reasonForm.requestSubmit();
+    }
+  });
+
+  document.getElementById("reason-cancel").addEventListener("click", function () {
+    reasonDialog.close();
+  });
+
+  reasonDialog.addEventListener("close", function () {
+    // The close event is queued: a quick Escape then F can reopen the form before it runs,
+    // and the reopened form must keep its alert and its cursor.
+    if (reasonDialog.open) return;
+    pendingReason = null;
+    if (reasonDialog.contains(document.activeElement)) document.activeElement.blur();
+  });
+
   var SHORTCUTS = { a: "acknowledge", d: "dispatch", s: "on-scene", t: "transport", r: "resolve", f: "false-alarm" };
 
   document.addEventListener("keydown", function (event) {
+    if (reasonDialog.open) return; // keys belong to the form; Escape closes it natively
     var tag = (event.target.tagName || "").toLowerCase();
-    if (tag === "input" || tag === "textarea" || event.ctrlKey || event.metaKey || event.altKey) return;
+    // Just after the form closes its textarea may still hold focus for a moment; it is not
+    // someone typing, so shortcuts apply.
+    var typing = (tag === "input" || tag === "textarea") && !reasonDialog.contains(event.target);
+    if (typing || event.ctrlKey || event.metaKey || event.altKey) return;
     if (event.key === "ArrowDown") { move(1); event.preventDefault(); return; }
     if (event.key === "ArrowUp") { move(-1); event.preventDefault(); return; }
     var action = SHORTCUTS[event.key.toLowerCase()];
@@ -429,5 +546,6 @@
   setInterval(tickClocks, 250);
   setInterval(watchdog, 1000);
   setConnected(false);
+  unlockSound();
   connect();
 })();
