@@ -94,14 +94,15 @@ def make_dispatcher(url: str) -> str:
     from server.db import make_engine
 
     engine = make_engine(url)
+    settings = Settings(env="test", database_url=url, secret_key=SECRET)
     with Session(engine, expire_on_commit=False) as session:
         user = User(username="bench", full_name="Bench", role=Role.DISPATCHER, password_hash="x")
         session.add(user)
         session.commit()
+        token = issue_token(session, user, settings=settings, purpose="session")
+        session.commit()
     engine.dispose()
-    return issue_token(
-        user, settings=Settings(env="test", database_url=url, secret_key=SECRET), purpose="session"
-    )
+    return token
 
 
 def close_as_false_alarm(url: str, alert_id: str) -> None:

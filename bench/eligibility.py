@@ -201,7 +201,8 @@ def bench_page(count: int, database_url: str | None) -> None:
         print(
             f"rank {count:,} in the database (read, rank, bulk update, snapshot): {elapsed:.2f} s"
         )
-        round_id, token = round_.id, issue_token(member, settings=settings)
+        round_id, token = round_.id, issue_token(session, member, settings=settings)
+        session.commit()
     headers = {"Authorization": f"Bearer {token}", "accept": "text/html"}
     cases = {
         "page 1": f"/committee/rounds/{round_id}",

@@ -162,8 +162,9 @@ def run(label: str, url: str, data_dir: Path) -> None:
                           observations.Reading("spo2", 97, "%")],
             )  # fmt: skip
         session.commit()
-    cg_h = {"Authorization": f"Bearer {issue_token(cg, settings=settings)}"}
-    cm_h = {"Authorization": f"Bearer {issue_token(cm, settings=settings)}"}
+        cg_h = {"Authorization": f"Bearer {issue_token(session, cg, settings=settings)}"}
+        cm_h = {"Authorization": f"Bearer {issue_token(session, cm, settings=settings)}"}
+        session.commit()
     records = week_of_records(elder_ids, datetime.now(UTC) - timedelta(days=7))
     with TestClient(app) as client:
         with counted(engine) as q:

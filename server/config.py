@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     # Failed logins: after `login_free_failures` in `login_window_minutes`, each further
     # attempt for that username waits twice as long as the last (capped).
     login_free_failures: int = 5
+    # Failures from one address across all usernames before that address slows down.
+    login_free_failures_per_address: int = 20
     login_window_minutes: int = 15
     login_max_delay_seconds: int = 300
 

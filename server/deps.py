@@ -12,7 +12,7 @@ from fastapi import Depends, Request
 from sqlmodel import Session
 
 from server.auth.models import Role, User
-from server.auth.service import csrf_valid, user_from_token
+from server.auth.service import csrf_valid, session_id_of, user_from_token
 from server.config import Settings
 from server.errors import ApiError
 from server.i18n import Locale, normalise_locale
@@ -60,11 +60,18 @@ async def get_optional_user(
     header = request.headers.get("authorization", "")
     user: User | None = None
     if header.lower().startswith("bearer "):
-        user = user_from_token(session, header[7:].strip(), settings=settings)
+        token = header[7:].strip()
+        user = user_from_token(session, token, settings=settings)
+        if user is not None:
+            request.state.auth_session_id = session_id_of(token, settings=settings)
     else:
         cookie = request.cookies.get(settings.session_cookie)
         if cookie:
             user = user_from_token(session, cookie, settings=settings, purpose="session")
+            if user is not None:
+                request.state.auth_session_id = session_id_of(
+                    cookie, settings=settings, purpose="session"
+                )
             if user is not None and request.method not in SAFE_METHODS:
                 # Cookies ride along on cross-site requests; bearer tokens do not.
                 candidate = request.headers.get(CSRF_HEADER)

@@ -15,6 +15,7 @@ from sqlmodel import Session
 from server import web
 from server.alerts.router import router as alerts_router
 from server.alerts.ui import router as alerts_pages
+from server.alerts.ui.phone import router as phone_pages
 from server.audit.router import router as audit_router
 from server.auth.router import router as auth_router
 from server.auth.ui import router as auth_pages
@@ -51,6 +52,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         overrides=body_limit_overrides(settings),
     )
     app.mount("/static/alerts", StaticFiles(directory=web.SERVER_ROOT / "alerts" / "ui" / "static"))
+    app.mount(
+        "/static/eligibility",
+        StaticFiles(directory=web.SERVER_ROOT / "eligibility" / "ui" / "static"),
+    )
     app.mount("/static", StaticFiles(directory=web.SERVER_ROOT / "ui" / "static"), name="static")
 
     # Browsers ask for /favicon.ico whatever a page links (and for JSON or error pages);
@@ -80,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         elders_pages,
         alerts_router,
         alerts_pages,
+        phone_pages,
         visits_router,
         eligibility_router,
         eligibility_pages,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,11 +107,13 @@ class BodyLimitMiddleware:
     def __init__(self, app: ASGIApp, *, limit: int, overrides: dict[str, int]) -> None:
         self.app = app
         self.limit = limit
-        self.overrides = overrides
+        # Full-path patterns (the upload routes themselves), never prefixes: a prefix would
+        # lift the limit for every route under it.
+        self.overrides = [(re.compile(pattern), lim) for pattern, lim in overrides.items()]
 
     def _limit_for(self, path: str) -> int:
-        for prefix, limit in self.overrides.items():
-            if path.startswith(prefix):
+        for pattern, limit in self.overrides:
+            if pattern.fullmatch(path):
                 return limit
         return self.limit
 
@@ -165,6 +168,35 @@ def _locale_from_headers(headers: dict[bytes, bytes]) -> Locale:
     return negotiate(accept) or DEFAULT_LOCALE
 
 
+# Pages load scripts and styles from this server only and run no inline script; nothing may
+# frame them (clickjacking). WebSockets to this host count as 'self'.
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "media-src 'self' blob:",
+        "connect-src 'self'",
+        "font-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+
+
+def add_security_headers(path: str, headers: Any) -> None:
+    """On every response. Pages and API answers may carry health data: never cached."""
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    if not path.startswith("/static/") and path != "/favicon.ico":
+        headers["Cache-Control"] = "no-store"
+
+
 def install(app: FastAPI) -> None:
     """Middleware and error handlers shared by every route."""
 
@@ -183,6 +215,7 @@ def install(app: FastAPI) -> None:
         )
         response: Response = await call_next(request)
         response.headers["X-Request-ID"] = rid
+        add_security_headers(request.url.path, response.headers)
         chosen = normalise_locale(request.query_params.get("lang"))
         if chosen:
             response.set_cookie(LANG_COOKIE, chosen, samesite="lax", max_age=365 * 86400)

@@ -22,6 +22,8 @@ class AlertKind(StrEnum):
     HUB_OFFLINE = "hub_offline"
     LOW_BATTERY = "low_battery"
     DEVICE_PROBLEM = "device_problem"
+    # Opened by a dispatcher for a phone-in emergency (no device involved).
+    PHONE_CALL = "phone_call"
 
 
 # Device problems: one open alert per device, cleared by the device itself.

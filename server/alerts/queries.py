@@ -10,6 +10,7 @@ from urllib.parse import quote
 from sqlmodel import Session, col, select
 
 import triage
+from server.alerts.access import clinical_open, emergency_clause
 from server.alerts.lifecycle import allowed_actions
 from server.alerts.models import (
     CLOSED_STATUSES,
@@ -52,6 +53,7 @@ CARD_FIELDS = (
     "emergency_contacts",
     "readings",
 )
+CARD_IDENTITY_FIELDS = ("name", "age", "address", "access_notes", "emergency_contacts")
 
 # A queue row is read at a glance at 3 a.m., so it names only what is wrong. Disclaimers, the
 # NEWS2 parameters a home kit cannot measure, advice, care-plan notes, normal findings and
@@ -212,9 +214,13 @@ def list_alerts(
     elder_id: uuid.UUID | None = None,
     test: bool | None = None,
     limit: int = 100,
+    emergency_only: bool = False,
 ) -> list[AlertOut]:
-    """Open alerts first (in console order), then closed ones, newest closed first."""
+    """Open alerts first (in console order), then closed ones, newest closed first.
+    `emergency_only`: only alerts within the dispatcher's window (server/alerts/access.py)."""
     query = select(Alert)
+    if emergency_only:
+        query = query.where(emergency_clause())  # type: ignore[arg-type]
     if priority:
         query = query.where(Alert.priority == priority)
     if kind:
@@ -322,8 +328,14 @@ def detail(
     alert_out = get_out(session, alert_id=alert_id, locale=locale)
     elder = elders.get_visible(session, user=user, elder_id=alert_out.elder_id)
     shown = elders.to_out(session, elder, user=user)
-    readings = _latest_readings(
-        session, elder_id=elder.id, user=user, locale=locale, request_id=request_id
+    # A dispatcher reopening an old alert sees who and where, not the clinical record.
+    clinical = clinical_open(session, user=user, elder_id=elder.id)
+    readings = (
+        _latest_readings(
+            session, elder_id=elder.id, user=user, locale=locale, request_id=request_id
+        )
+        if clinical
+        else []
     )
     card = ElderCard(
         id=elder.id,
@@ -357,7 +369,7 @@ def detail(
         entity="alert_elder_card",
         entity_id=alert_id,
         elder_id=elder.id,
-        fields=CARD_FIELDS,
+        fields=CARD_FIELDS if clinical else CARD_IDENTITY_FIELDS,
         request_id=request_id,
     )
     session.commit()

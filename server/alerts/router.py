@@ -11,7 +11,8 @@ from fastapi import APIRouter, Depends, FastAPI, Query
 from sqlmodel import Session, col, select
 
 import triage
-from server.alerts import queries, service
+from server.alerts import phone, queries, service
+from server.alerts.access import EMERGENCY_SCOPED
 from server.alerts.config import alert_settings
 from server.alerts.lifecycle import Action
 from server.alerts.models import AlertKind, AlertStatus, Responder
@@ -20,11 +21,13 @@ from server.alerts.schemas import (
     AlertDetail,
     AlertList,
     AlertOut,
+    PhoneCallIn,
     ResponderIn,
     ResponderOut,
     ResponderUpdate,
 )
 from server.alerts.timers import scheduler
+from server.audit import service as audit
 from server.auth.models import Role, User
 from server.common.time import utcnow
 from server.deps import LocaleDep, RequestId, SessionDep, require_roles
@@ -55,11 +58,27 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 router = APIRouter(prefix="/api/v1", tags=["alerts"], lifespan=lifespan)
 
 
+@router.post("/alerts", status_code=201)
+def open_phone_call(
+    body: PhoneCallIn, session: SessionDep, user: Dispatcher, locale: LocaleDep, rid: RequestId
+) -> AlertOut:
+    """A phone-in emergency: the elder or a neighbour called the centre."""
+    # As for the actions: end the login check's read snapshot before writing on SQLite.
+    session.commit()
+    alert_id = phone.open_phone_call(
+        session, user=user, elder_id=body.elder_id, priority=body.priority,
+        reason=body.reason.strip(), request_id=rid,
+    )  # fmt: skip
+    session.commit()
+    return queries.get_out(session, alert_id=alert_id, locale=locale)
+
+
 @router.get("/alerts")
 def list_alerts(
     session: SessionDep,
     user: AlertReader,
     locale: LocaleDep,
+    rid: RequestId,
     state: Literal["open", "closed", "all"] = "all",
     status: AlertStatus | None = None,
     priority: triage.Priority | None = None,
@@ -78,7 +97,13 @@ def list_alerts(
         elder_id=elder_id,
         test=test,
         limit=limit,
+        emergency_only=user.role in EMERGENCY_SCOPED,
     )
+    # The reasons carry names and readings: one audit row per elder shown, per request.
+    audit.record_reads(
+        session, actor=user, entity="alert_list", elder_ids=sorted({a.elder_id for a in items}),
+        fields=["name", "age", "community", "alert_reasons"], request_id=rid,
+    )  # fmt: skip
     return AlertList(items=items, now=utcnow())
 
 

@@ -52,6 +52,16 @@ class ActionIn(BaseModel):
     responder_id: uuid.UUID | None = None
 
 
+class PhoneCallIn(BaseModel):
+    """A phone-in emergency opened by a dispatcher."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    elder_id: uuid.UUID
+    priority: Priority
+    reason: str = Field(min_length=3, max_length=1000, pattern=r"\S")
+
+
 class AlertOut(BaseModel):
     """One alert as the queue shows it (no health data beyond the triage reasons)."""
 

@@ -40,12 +40,29 @@ class User(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class AuthSession(SQLModel, table=True):
+    """One login: a browser session or an API token. Every request checks it still stands,
+    so logging out, a password change, deactivation or a role change ends it at once."""
+
+    __tablename__ = "auth_sessions"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
+    purpose: str = Field(max_length=16)  # "session" (browser cookie) or "api" (bearer token)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Why it ended: logout, password, deactivated, role (for the audit trail, not for access).
+    revoked_reason: str | None = Field(default=None, max_length=32)
+    ip: str | None = Field(default=None, max_length=64)
+
+
 class LoginAttempt(SQLModel, table=True):
     __tablename__ = "login_attempts"
 
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(max_length=64, index=True)
-    ip: str | None = Field(default=None, max_length=64)
+    ip: str | None = Field(default=None, max_length=64, index=True)
     success: bool
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
 

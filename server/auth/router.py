@@ -9,7 +9,14 @@ from sqlmodel import col, select
 from server.audit import service as audit
 from server.auth import service
 from server.auth.models import User
-from server.auth.schemas import MeUpdate, TokenOut, UserCreate, UserOut, UserUpdate
+from server.auth.schemas import (
+    MeUpdate,
+    PasswordChange,
+    TokenOut,
+    UserCreate,
+    UserOut,
+    UserUpdate,
+)
 from server.deps import AdminUser, CurrentUser, RequestId, SessionDep, SettingsDep
 from server.errors import ApiError
 
@@ -41,7 +48,49 @@ def login_for_token(
         )
     if result.user is None:
         raise ApiError(401, "login_failed", "auth.login_failed")
-    return TokenOut(access_token=service.issue_token(result.user, settings=settings))
+    token = service.issue_token(
+        session, result.user, settings=settings, ip=request.client.host if request.client else None
+    )
+    session.commit()
+    return TokenOut(access_token=token)
+
+
+@router.post("/auth/logout")
+def logout(
+    request: Request, session: SessionDep, user: CurrentUser, rid: RequestId
+) -> dict[str, str]:
+    """Ends the session or token this request came with (and only that one)."""
+    session_id = getattr(request.state, "auth_session_id", None)
+    if session_id is not None:
+        service.end_session(session, session_id=session_id)
+        audit.record(
+            session, actor=user, action="logout", entity="auth_session", entity_id=session_id,
+            request_id=rid,
+        )  # fmt: skip
+        session.commit()
+    return {"status": "logged_out"}
+
+
+@router.post("/auth/password")
+def change_password(
+    body: PasswordChange, session: SessionDep, user: CurrentUser, rid: RequestId
+) -> dict[str, str]:
+    """Changing one's own password ends every session, this one included."""
+    if not service.verify_password(user.password_hash, body.current_password):
+        raise ApiError(
+            403, "wrong_password", "security.password.wrong_current", field="current_password"
+        )
+    problem = service.password_problem(body.new_password, username=user.username)
+    if problem:
+        raise ApiError(422, "weak_password", problem, field="new_password")
+    user.password_hash = service.hash_password(body.new_password)
+    service.end_all_sessions(session, user=user, reason="password")
+    audit.record(
+        session, actor=user, action="update", entity="user", entity_id=user.id,
+        fields=["password"], request_id=rid,
+    )  # fmt: skip
+    session.commit()
+    return {"status": "changed"}
 
 
 @router.get("/auth/me")
@@ -67,6 +116,9 @@ def list_users(session: SessionDep, _admin: AdminUser) -> list[UserOut]:
 def create_user(body: UserCreate, session: SessionDep, admin: AdminUser, rid: RequestId) -> UserOut:
     if service.get_user_by_username(session, body.username):
         raise ApiError(409, "username_taken", "auth.username_taken", field="username")
+    problem = service.password_problem(body.password, username=body.username)
+    if problem:
+        raise ApiError(422, "weak_password", problem, field="password")
     user = service.create_user(session, **body.model_dump())
     audit.record(
         session, actor=admin, action="create", entity="user", entity_id=user.id, request_id=rid
@@ -84,12 +136,22 @@ def update_user(
         raise ApiError(404, "not_found", "common.not_found")
     changes = body.model_dump(exclude_unset=True)
     password = changes.pop("password", None)
+    if password is not None:
+        problem = service.password_problem(password, username=user.username)
+        if problem:
+            raise ApiError(422, "weak_password", problem, field="password")
+    role_changed = "role" in changes and changes["role"] != user.role
     for name, value in changes.items():
         setattr(user, name, value)
     if password is not None:
         user.password_hash = service.hash_password(password)
-    if password is not None or changes.get("active") is False or "role" in changes:
-        user.token_version += 1  # log out everywhere
+    # Log out everywhere: a new password, a deactivation or a new role ends every session.
+    if password is not None:
+        service.end_all_sessions(session, user=user, reason="password")
+    elif changes.get("active") is False:
+        service.end_all_sessions(session, user=user, reason="deactivated")
+    elif role_changed:
+        service.end_all_sessions(session, user=user, reason="role")
     session.add(user)
     audit.record(
         session,

@@ -42,3 +42,8 @@ class UserUpdate(BaseModel):
 
 class MeUpdate(BaseModel):
     locale: str | None = Field(pattern="^(th|en)$")
+
+
+class PasswordChange(BaseModel):
+    current_password: str = Field(min_length=1, max_length=128)
+    new_password: str = Field(min_length=8, max_length=128)

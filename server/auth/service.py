@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import logging
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from pathlib import Path
 
+import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlmodel import Session, col, func, select
 
-from server.auth.models import HubToken, LoginAttempt, Role, User
+from server.auth.models import AuthSession, HubToken, LoginAttempt, Role, User
 from server.common.time import as_utc, utcnow
 from server.config import Settings
 
@@ -71,18 +74,8 @@ class LoginResult:
     retry_after: int = 0  # seconds; > 0 means "slow down", the password was not even checked
 
 
-def login_delay(session: Session, *, username: str, settings: Settings) -> int:
-    """Seconds this username must still wait, given its recent failures."""
-    since = utcnow() - timedelta(minutes=settings.login_window_minutes)
-    failures = session.exec(
-        select(func.count(), func.max(LoginAttempt.at)).where(
-            LoginAttempt.username == username,
-            col(LoginAttempt.success).is_(False),
-            LoginAttempt.at >= since,
-        )
-    ).one()
-    count, last = failures
-    extra = count - settings.login_free_failures
+def _backoff(count: int, last: datetime | None, *, free: int, settings: Settings) -> int:
+    extra = count - free
     if extra < 0 or last is None:
         return 0
     wait = min(2**extra, settings.login_max_delay_seconds)
@@ -90,16 +83,52 @@ def login_delay(session: Session, *, username: str, settings: Settings) -> int:
     return max(0, int(remaining + 0.999))
 
 
+def login_delay(session: Session, *, username: str, ip: str | None, settings: Settings) -> int:
+    """Seconds this attempt must still wait.
+
+    Failures count against the pair (username, address) and against the address across all
+    usernames, never against the username alone: someone guessing a dispatcher's password from
+    elsewhere cannot lock the dispatcher out, and spraying many names from one address slows
+    down after a few tries per name, a few more in all."""
+    since = utcnow() - timedelta(minutes=settings.login_window_minutes)
+    failed = (col(LoginAttempt.success).is_(False), LoginAttempt.at >= since)
+    ip_match = LoginAttempt.ip == ip if ip is not None else col(LoginAttempt.ip).is_(None)
+    pair_count, pair_last = session.exec(
+        select(func.count(), func.max(LoginAttempt.at)).where(
+            LoginAttempt.username == username, ip_match, *failed
+        )
+    ).one()
+    ip_count, ip_last = session.exec(
+        select(func.count(), func.max(LoginAttempt.at)).where(ip_match, *failed)
+    ).one()
+    return max(
+        _backoff(pair_count, pair_last, free=settings.login_free_failures, settings=settings),
+        _backoff(
+            ip_count, ip_last, free=settings.login_free_failures_per_address, settings=settings
+        ),
+    )
+
+
+# Verified against when the username is unknown, so a missing user costs the same time as a
+# wrong password (otherwise the reply time tells which usernames exist).
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
 def authenticate(
     session: Session, *, username: str, password: str, ip: str | None, settings: Settings
 ) -> LoginResult:
     username = username.strip().lower()[:64]
-    wait = login_delay(session, username=username, settings=settings)
+    ip = ip[:64] if ip else None
+    wait = login_delay(session, username=username, ip=ip, settings=settings)
     if wait > 0:
         log.warning("login throttled username=%s ip=%s wait=%ss", username, ip, wait)
         return LoginResult(user=None, retry_after=wait)
     user = get_user_by_username(session, username)
-    ok = user is not None and user.active and verify_password(user.password_hash, password)
+    if user is None:
+        verify_password(_DUMMY_HASH, password)
+        ok = False
+    else:
+        ok = verify_password(user.password_hash, password) and user.active
     session.add(LoginAttempt(username=username, ip=ip, success=ok))
     session.commit()
     if not ok:
@@ -115,22 +144,110 @@ def _serializer(settings: Settings, purpose: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(settings.secret_key, salt=f"eldercare.{purpose}")
 
 
-def issue_token(user: User, *, settings: Settings, purpose: str = "api") -> str:
-    return _serializer(settings, purpose).dumps({"u": str(user.id), "v": user.token_version})
+def issue_token(
+    session: Session,
+    user: User,
+    *,
+    settings: Settings,
+    purpose: str = "api",
+    ip: str | None = None,
+) -> str:
+    """Starts a server-side session and returns its signed token. Adds; the caller commits."""
+    now = utcnow()
+    row = AuthSession(
+        user_id=user.id,
+        purpose=purpose,
+        created_at=now,
+        expires_at=now + timedelta(hours=settings.token_ttl_hours),
+        ip=ip[:64] if ip else None,
+    )
+    session.add(row)
+    session.flush()
+    return _serializer(settings, purpose).dumps(
+        {"u": str(user.id), "v": user.token_version, "s": str(row.id)}
+    )
+
+
+def _token_data(token: str, *, settings: Settings, purpose: str) -> tuple[uuid.UUID, uuid.UUID]:
+    data = _serializer(settings, purpose).loads(token, max_age=settings.token_ttl_hours * 3600)
+    return uuid.UUID(data["u"]), uuid.UUID(data["s"])
+
+
+def session_id_of(token: str, *, settings: Settings, purpose: str = "api") -> uuid.UUID | None:
+    try:
+        return _token_data(token, settings=settings, purpose=purpose)[1]
+    except (BadSignature, SignatureExpired, KeyError, TypeError, ValueError):
+        return None
 
 
 def user_from_token(
     session: Session, token: str, *, settings: Settings, purpose: str = "api"
 ) -> User | None:
+    """The user a token speaks for, if its session still stands: two primary-key reads."""
     try:
         data = _serializer(settings, purpose).loads(token, max_age=settings.token_ttl_hours * 3600)
-        user_id = uuid.UUID(data["u"])
+        user_id, session_id = uuid.UUID(data["u"]), uuid.UUID(data["s"])
     except (BadSignature, SignatureExpired, KeyError, TypeError, ValueError):
+        return None
+    row = session.get(AuthSession, session_id)
+    if (
+        row is None
+        or row.revoked_at is not None
+        or row.user_id != user_id
+        or row.purpose != purpose
+        or as_utc(row.expires_at) <= utcnow()
+    ):
         return None
     user = session.get(User, user_id)
     if user is None or not user.active or user.token_version != data.get("v"):
         return None
     return user
+
+
+def end_session(session: Session, *, session_id: uuid.UUID, reason: str = "logout") -> bool:
+    """Revokes one session (logout). Adds; the caller commits."""
+    result = session.execute(
+        sa.update(AuthSession)
+        .where(col(AuthSession.id) == session_id, col(AuthSession.revoked_at).is_(None))
+        .values(revoked_at=utcnow(), revoked_reason=reason)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def end_all_sessions(session: Session, *, user: User, reason: str) -> None:
+    """Ends every session and token a user holds (password, deactivation, role change).
+    Bumping the version also kills tokens that are in flight. Adds; the caller commits."""
+    user.token_version += 1
+    session.add(user)
+    session.execute(
+        sa.update(AuthSession)
+        .where(col(AuthSession.user_id) == user.id, col(AuthSession.revoked_at).is_(None))
+        .values(revoked_at=utcnow(), revoked_reason=reason)
+    )
+
+
+# --- password policy ---------------------------------------------------------------------
+
+PASSWORD_MIN_LENGTH = 8
+_COMMON_PATH = Path(__file__).with_name("common_passwords.txt")
+
+
+@functools.cache
+def _common_passwords() -> frozenset[str]:
+    lines = _COMMON_PATH.read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip().lower() for line in lines if line.strip())
+
+
+def password_problem(password: str, *, username: str | None) -> str | None:
+    """The catalogue key saying why a password is refused, or None if it is acceptable."""
+    lowered = password.strip().lower()
+    if len(password) < PASSWORD_MIN_LENGTH:
+        return "security.password.too_short"
+    if username and (lowered == username.strip().lower() or username.strip().lower() in lowered):
+        return "security.password.contains_username"
+    if lowered in _common_passwords() or len(set(lowered)) < 3:
+        return "security.password.too_common"
+    return None
 
 
 def csrf_token(session_token: str, *, settings: Settings) -> str:

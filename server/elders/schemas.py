@@ -253,7 +253,11 @@ EDITABLE_BY: dict[Role, frozenset[str]] = {
     Role.VOLUNTEER: VOLUNTEER_EDITABLE,
 }
 # A volunteer looks after contact and living situation, not medicines or identity documents.
+# Volunteers get nothing clinical at all (the mission: they update contact and living data).
 HIDDEN_FROM: dict[Role, frozenset[str]] = {
-    Role.VOLUNTEER: frozenset({"medications", "allergies", "national_id", "consents", "devices"}),
+    Role.VOLUNTEER: HEALTH_FIELDS | {"national_id", "consents", "devices"},
     Role.DISPATCHER: frozenset({"consents"}),
 }
+# Dispatchers search the registry to find who is calling: identity and location only. Their
+# clinical view opens with an emergency (server/alerts/access.py).
+LIST_WITHOUT_HEALTH = frozenset({Role.VOLUNTEER, Role.DISPATCHER})

@@ -15,7 +15,9 @@ from server.common.time import utcnow
 from server.elders.models import Consent, Device, Elder, ElderStatus, EmergencyContact
 from server.elders.schemas import (
     EDITABLE_BY,
+    HEALTH_FIELDS,
     HIDDEN_FROM,
+    LIST_WITHOUT_HEALTH,
     SEES_ALL,
     SEES_ASSIGNED,
     ConsentIn,
@@ -31,6 +33,11 @@ from server.elders.schemas import (
     adl_group,
 )
 from server.errors import ApiError
+
+
+def escape_like(text: str) -> str:
+    """Makes LIKE wildcards in user input literal (used with `escape="\\"`)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def age_on(birth: date, today: date | None = None) -> int:
@@ -92,14 +99,19 @@ def list_elders(
     request_id: str | None = None,
 ) -> ElderPage:
     query = scope_query(select(Elder), user)
-    if q:
-        like = f"%{q.strip()}%"
+    if q and "\x00" in q:
+        # No stored text holds a NUL (PostgreSQL cannot store one), so nothing matches.
+        query = query.where(sa.false())
+    elif q and q.strip():
+        # The search text is literal: % and _ match themselves, not "anything".
+        like = f"%{escape_like(q.strip())}%"
         query = query.where(
             or_(
-                col(Elder.first_name).ilike(like),
-                col(Elder.last_name).ilike(like),
-                col(Elder.community).ilike(like),
-                col(Elder.phone).ilike(like),
+                col(Elder.first_name).ilike(like, escape="\\"),
+                col(Elder.last_name).ilike(like, escape="\\"),
+                col(Elder.community).ilike(like, escape="\\"),
+                col(Elder.phone).ilike(like, escape="\\"),
+                col(Elder.address).ilike(like, escape="\\"),
             )
         )
     if status:
@@ -112,6 +124,8 @@ def list_elders(
         .offset((page - 1) * page_size)
         .limit(page_size)
     ).all()
+    # A list shows no clinical detail to a role that may not read it outside an emergency.
+    no_health = user.role in LIST_WITHOUT_HEALTH
     items = [
         ElderListItem(
             id=e.id,
@@ -122,7 +136,7 @@ def list_elders(
             status=e.status,
             lives_alone=e.lives_alone,
             has_carer=e.has_carer,
-            adl_group=adl_group(e.adl_score),
+            adl_group=None if no_health else adl_group(e.adl_score),
             caregiver_id=e.caregiver_id,
         )
         for e in rows
@@ -132,14 +146,25 @@ def list_elders(
         actor=user,
         entity="elder_list",
         elder_ids=[e.id for e in rows],
-        fields=["name", "community", "status", "living_situation", "adl_group"],
+        fields=["name", "community", "status", "living_situation"]
+        + ([] if no_health else ["adl_group"]),
         request_id=request_id,
     )
     return ElderPage(items=items, total=total, page=page, page_size=page_size)
 
 
-def to_out(session: Session, elder: Elder, *, user: User) -> ElderOut:
+def hidden_fields(session: Session, elder: Elder, *, user: User) -> set[str]:
+    """The fields `user` may not read on this elder now."""
+    from server.alerts.access import clinical_open  # alerts build on the registry
+
     hidden = set(HIDDEN_FROM.get(user.role, frozenset()))
+    if not clinical_open(session, user=user, elder_id=elder.id):
+        hidden |= HEALTH_FIELDS
+    return hidden
+
+
+def to_out(session: Session, elder: Elder, *, user: User) -> ElderOut:
+    hidden = hidden_fields(session, elder, user=user)
     data: dict[str, Any] = elder.model_dump()
     data["age"] = age_on(elder.birth_date)
     data["adl_group"] = adl_group(elder.adl_score)

@@ -121,6 +121,9 @@ class Application(SQLModel, table=True):
     submitted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     # Same name and birth date as another application in the round under another ID.
     possible_duplicate_of: str | None = Field(default=None, max_length=32)
+    # Filed for a national ID the registry holds under an elder the submitter may not see:
+    # kept out of the ranking until an administrator or the committee confirms who it is.
+    identity_check: bool = False
     # The current score snapshot, copied here so the ranking and its filters are one query.
     score_id: uuid.UUID | None = Field(default=None)
     total_centi: int = 0

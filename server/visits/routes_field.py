@@ -114,7 +114,7 @@ async def _upload(
 ) -> VoiceNoteOut:
     prepared = await run_in_threadpool(
         voice.prepare_upload, session, user=user, owner=owner, note_id=note_id,
-        content_type=request.headers.get("content-type"),
+        content_type=request.headers.get("content-type"), purpose=purpose,
     )  # fmt: skip
     if isinstance(prepared, VoiceNote):
         # Already here (a re-sent upload): drain nothing more, answer with what is stored.

@@ -20,7 +20,7 @@ from pathlib import Path
 from sqlmodel import Session
 
 from server.audit import service as audit
-from server.auth.models import User
+from server.auth.models import Role, User
 from server.common.time import utcnow
 from server.config import Settings
 from server.errors import ApiError
@@ -109,6 +109,13 @@ class UploadPlan:
     existing: bool  # metadata came first (by sync); this upload brings the bytes
 
 
+def check_purpose(user: User, purpose: VoicePurpose) -> None:
+    """Only a clinician's voice is filed as advice: a caregiver's note never passes for it."""
+    if purpose == VoicePurpose.ADVICE and user.role != Role.CLINICIAN:
+        raise ApiError(403, "advice_clinician_only", "security.advice_clinician_only",
+                       field="purpose")  # fmt: skip
+
+
 def prepare_upload(
     session: Session,
     *,
@@ -116,8 +123,11 @@ def prepare_upload(
     owner: Owner,
     note_id: uuid.UUID | None,
     content_type: str | None,
+    purpose: VoicePurpose | None = None,
 ) -> UploadPlan | VoiceNote:
     """Checks before reading the body. Returns the stored note if this id is already here."""
+    if purpose is not None:
+        check_purpose(user, purpose)
     declared = normalise_type(content_type)
     if declared is None:
         raise ApiError(
@@ -192,6 +202,7 @@ def finish_upload(
     request_id: str | None,
 ) -> VoiceNote:
     try:
+        check_purpose(user, purpose)
         if received.size == 0:
             raise ApiError(422, "empty_audio", "visits.voice.empty")
         if received.sniffed != plan.content_type:
@@ -248,6 +259,7 @@ def register_metadata(
     recorded_at: datetime,
 ) -> tuple[VoiceNote, bool]:
     """A voice note recorded offline: the record first (by sync), the audio when uploaded."""
+    check_purpose(user, purpose)
     declared = normalise_type(content_type)
     if declared is None:
         raise ApiError(
@@ -344,11 +356,14 @@ def read_bytes(note: VoiceNote, *, settings: Settings, first: int, last: int) ->
             yield chunk
 
 
-# Voice uploads live under their visit or consultation; the body limit is matched by path
-# prefix, so these prefixes get the voice limit (each upload is also counted as it streams,
-# and JSON bodies under them are bounded by their schemas' field lengths).
-VOICE_PATH_PREFIXES = ("/api/v1/visits/", "/api/v1/consults/")
+# The voice-note upload routes, as full-path patterns: only these get the voice limit (each
+# upload is also counted as it streams); every other route keeps the general body limit.
+VOICE_UPLOAD_PATHS = (
+    r"/api/v1/visits/[^/]+/voice-notes",
+    r"/api/v1/consults/[^/]+/voice-notes",
+)
 
 
 def body_limit_overrides(settings: Settings) -> dict[str, int]:
-    return {prefix: settings.voice_max_bytes for prefix in VOICE_PATH_PREFIXES}
+    """The upload routes only (full-path patterns): every other route keeps the 1 MiB limit."""
+    return {pattern: settings.voice_max_bytes for pattern in VOICE_UPLOAD_PATHS}

@@ -143,11 +143,15 @@ def make_user(session: Session, password_hash: str) -> Callable[..., User]:
 
 
 @pytest.fixture
-def auth(settings: Settings) -> Callable[[User], dict[str, str]]:
-    """Bearer headers for a user: `client.get(url, headers=auth(user))`."""
+def auth(app: FastAPI, settings: Settings) -> Callable[[User], dict[str, str]]:
+    """Bearer headers for a user: `client.get(url, headers=auth(user))`. Each call logs in
+    afresh (a server-side session of its own)."""
 
     def headers(user: User) -> dict[str, str]:
-        return {"Authorization": f"Bearer {issue_token(user, settings=settings)}"}
+        with Session(app.state.engine) as db:
+            token = issue_token(db, user, settings=settings)
+            db.commit()
+        return {"Authorization": f"Bearer {token}"}
 
     return headers
 

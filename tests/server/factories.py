@@ -67,3 +67,12 @@ def make_elder(session: Session, **overrides: Any) -> Elder:
 
 def new_id() -> uuid.UUID:
     return uuid.uuid4()
+
+
+def token_for(session: Session, user: Any, *, settings: Any, purpose: str = "api") -> str:
+    """A signed token backed by a committed server-side session, as a login would make."""
+    from server.auth.service import issue_token
+
+    token = issue_token(session, user, settings=settings, purpose=purpose)
+    session.commit()
+    return token

@@ -91,5 +91,5 @@ def test_hub_token_works_only_for_its_hub_and_nowhere_else(
 def test_user_tokens_are_not_hub_tokens(
     session: Session, users: dict[Role, User], settings: Settings
 ) -> None:
-    token = service.issue_token(users[Role.ADMIN], settings=settings)
+    token = service.issue_token(session, users[Role.ADMIN], settings=settings)
     assert service.authenticate_hub(session, f"Bearer {token}") is None

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 import uuid
 from typing import Any
 from urllib.parse import urlparse
@@ -24,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from server.alerts import queries
 from server.alerts.config import alert_settings
 from server.alerts.router import DISPATCH_ROLES, Dispatcher
+from server.audit import service as audit
 from server.auth.models import Role, User
 from server.auth.service import user_from_token
 from server.common.time import utcnow
@@ -38,6 +40,9 @@ register_nav("/console", "alerts.nav.console", {Role.DISPATCHER, Role.SUPERVISOR
 
 # The server speaks at least this often, so a console can tell "quiet" from "dead".
 HEARTBEAT_SECONDS = 5.0
+# How often an open console checks its person is still allowed (deactivated, logged out,
+# role changed): then it closes with 1008 (policy violation).
+RECHECK_SECONDS = 15.0
 
 
 def _strings(locale: Locale) -> dict[str, str]:
@@ -55,6 +60,11 @@ def console_page(request: Request, user: Dispatcher) -> Response:
     )
 
 
+def _still_allowed(engine: Engine, cookie: str | None, settings: Settings) -> bool:
+    user = _user_for(engine, cookie, settings)
+    return user is not None and user.role in DISPATCH_ROLES
+
+
 def _user_for(engine: Engine, cookie: str | None, settings: Settings) -> User | None:
     if not cookie:
         return None
@@ -62,9 +72,35 @@ def _user_for(engine: Engine, cookie: str | None, settings: Settings) -> User | 
         return user_from_token(session, cookie, settings=settings, purpose="session")
 
 
-def _snapshot(engine: Engine, locale: Locale) -> str:
+def _audit_shown(
+    session: Session, user: User | None, alerts: list[Any], seen: set[uuid.UUID] | None
+) -> None:
+    """One audit row per elder the first time this connection shows them (or per snapshot)."""
+    if user is None:
+        return
+    shown = {a.elder_id for a in alerts}
+    fresh = sorted(shown - seen) if seen is not None else sorted(shown)
+    if fresh:
+        audit.record_reads(
+            session, actor=user, entity="console", elder_ids=fresh,
+            fields=["name", "age", "community", "alert_reasons"], request_id=None,
+        )  # fmt: skip
+    if seen is not None:
+        seen.update(fresh)
+
+
+def _snapshot(
+    engine: Engine,
+    locale: Locale,
+    user: User | None = None,
+    seen: set[uuid.UUID] | None = None,
+) -> str:
     with Session(engine, expire_on_commit=False) as session:
         alerts = queries.open_queue(session, locale=locale)
+        # A snapshot is a fresh showing of the whole queue: every elder in it is audited.
+        if seen is not None:
+            seen.clear()
+        _audit_shown(session, user, alerts, seen)
     payload: dict[str, Any] = {
         "type": "snapshot",
         "now": utcnow().isoformat(),
@@ -73,10 +109,17 @@ def _snapshot(engine: Engine, locale: Locale) -> str:
     return json.dumps(payload, ensure_ascii=False)
 
 
-def _changes(engine: Engine, locale: Locale, ids: set[uuid.UUID]) -> str:
+def _changes(
+    engine: Engine,
+    locale: Locale,
+    ids: set[uuid.UUID],
+    user: User | None = None,
+    seen: set[uuid.UUID] | None = None,
+) -> str:
     """Only the changed alerts: those still open, and the ids of those that left the queue."""
     with Session(engine, expire_on_commit=False) as session:
         alerts = queries.open_alerts(session, ids=ids, locale=locale)
+        _audit_shown(session, user, alerts, seen)
     still_open = {a.id for a in alerts}
     payload: dict[str, Any] = {
         "type": "changes",
@@ -130,11 +173,20 @@ async def console_ws(websocket: WebSocket) -> None:
     hub = hub_for(hub_key(engine))
     sub = hub.subscribe()
     reader = asyncio.create_task(_drain_client(websocket))
+    seen: set[uuid.UUID] = set()
+    checked = time.monotonic()
     try:
-        await websocket.send_text(await run_in_threadpool(_snapshot, engine, locale))
+        await websocket.send_text(await run_in_threadpool(_snapshot, engine, locale, user, seen))
         while not reader.done():
+            if time.monotonic() - checked >= RECHECK_SECONDS:
+                if not await run_in_threadpool(_still_allowed, engine, cookie, settings):
+                    await websocket.close(code=1008)
+                    return
+                checked = time.monotonic()
             try:
-                first = await asyncio.wait_for(sub.queue.get(), timeout=HEARTBEAT_SECONDS)
+                first = await asyncio.wait_for(
+                    sub.queue.get(), timeout=min(HEARTBEAT_SECONDS, RECHECK_SECONDS)
+                )
             except TimeoutError:
                 await websocket.send_text(
                     json.dumps({"type": "heartbeat", "now": utcnow().isoformat()})
@@ -145,9 +197,9 @@ async def console_ws(websocket: WebSocket) -> None:
                 notices.add(sub.queue.get_nowait())
             ids = _alert_ids(notices)
             if ids is None:
-                text = await run_in_threadpool(_snapshot, engine, locale)
+                text = await run_in_threadpool(_snapshot, engine, locale, user, seen)
             else:
-                text = await run_in_threadpool(_changes, engine, locale, ids)
+                text = await run_in_threadpool(_changes, engine, locale, ids, user, seen)
             await websocket.send_text(text)
     except (WebSocketDisconnect, RuntimeError):
         pass

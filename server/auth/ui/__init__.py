@@ -12,7 +12,14 @@ from sqlmodel import col, select
 from server.audit import service as audit
 from server.auth import service
 from server.auth.models import Role, User
-from server.deps import OptionalUser, RequestId, SessionDep, SettingsDep, require_roles
+from server.deps import (
+    CurrentUser,
+    OptionalUser,
+    RequestId,
+    SessionDep,
+    SettingsDep,
+    require_roles,
+)
 from server.i18n import translate
 from server.web import nav_links, register_nav, render
 
@@ -30,9 +37,10 @@ def _safe_next(value: str | None) -> str:
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, next: str | None = None) -> Response:
+def login_page(request: Request, next: str | None = None, changed: bool = False) -> Response:
     token = secrets.token_urlsafe(24)
-    response = render(request, "login.html", login_csrf=token, next=_safe_next(next))
+    notice = translate("security.password.changed", request.state.locale) if changed else None
+    response = render(request, "login.html", login_csrf=token, next=_safe_next(next), notice=notice)
     response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict")
     return response
 
@@ -71,10 +79,15 @@ def login_submit(
             request, "login.html", status_code=429 if result.retry_after else 401,
             login_csrf=cookie, next=_safe_next(next), error=message, username=username,
         )  # fmt: skip
+    token = service.issue_token(
+        session, result.user, settings=settings, purpose="session",
+        ip=request.client.host if request.client else None,
+    )  # fmt: skip
+    session.commit()
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
         settings.session_cookie,
-        service.issue_token(result.user, settings=settings, purpose="session"),
+        token,
         httponly=True,
         secure=settings.cookie_secure,
         samesite="lax",
@@ -85,7 +98,19 @@ def login_submit(
 
 
 @router.post("/logout")
-def logout(settings: SettingsDep, _user: OptionalUser) -> Response:
+def logout(
+    request: Request, session: SessionDep, settings: SettingsDep, user: OptionalUser,
+    rid: RequestId,
+) -> Response:  # fmt: skip
+    # The session ends on the server too, so a copied cookie stops working at once.
+    session_id = getattr(request.state, "auth_session_id", None)
+    if user is not None and session_id is not None:
+        service.end_session(session, session_id=session_id)
+        audit.record(
+            session, actor=user, action="logout", entity="auth_session", entity_id=session_id,
+            request_id=rid,
+        )  # fmt: skip
+        session.commit()
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(settings.session_cookie)
     return response
@@ -102,6 +127,7 @@ def home(request: Request, user: OptionalUser) -> Response:
 
 
 AdminPage = Annotated[User, Depends(require_roles(Role.ADMIN))]
+CurrentPageUser = CurrentUser
 
 
 @router.get("/admin/users", response_class=HTMLResponse)
@@ -123,8 +149,11 @@ def users_create(
 ) -> Response:
     locale = request.state.locale
     error = notice = None
+    problem = service.password_problem(password, username=username)
     if service.get_user_by_username(session, username):
         error = translate("auth.username_taken", locale)
+    elif problem:
+        error = translate(problem, locale)
     else:
         user = service.create_user(
             session, username=username, password=password, full_name=full_name, role=role
@@ -140,3 +169,43 @@ def users_create(
         request, "users.html", status_code=409 if error else 200, users=users,
         roles=list(Role), error=error, notice=notice,
     )  # fmt: skip
+
+
+@router.get("/account/password", response_class=HTMLResponse)
+def password_page(request: Request, user: CurrentPageUser) -> Response:
+    return render(request, "password.html")
+
+
+@router.post("/account/password", response_class=HTMLResponse)
+def password_submit(
+    request: Request,
+    session: SessionDep,
+    user: CurrentPageUser,
+    rid: RequestId,
+    current_password: Annotated[str, Form(max_length=128)],
+    new_password: Annotated[str, Form(max_length=128)],
+    confirm_password: Annotated[str, Form(max_length=128)],
+) -> Response:
+    locale = request.state.locale
+    error: str | None = None
+    if not service.verify_password(user.password_hash, current_password):
+        error = translate("security.password.wrong_current", locale)
+    elif new_password != confirm_password:
+        error = translate("security.password.mismatch", locale)
+    else:
+        problem = service.password_problem(new_password, username=user.username)
+        if problem:
+            error = translate(problem, locale)
+    if error:
+        return render(request, "password.html", status_code=422, error=error)
+    user.password_hash = service.hash_password(new_password)
+    service.end_all_sessions(session, user=user, reason="password")
+    audit.record(
+        session, actor=user, action="update", entity="user", entity_id=user.id,
+        fields=["password"], request_id=rid,
+    )  # fmt: skip
+    session.commit()
+    # Every session has ended, this one too: log in again with the new password.
+    response = RedirectResponse("/login?changed=1", status_code=303)
+    response.delete_cookie(request.app.state.settings.session_cookie)
+    return response

@@ -14,12 +14,11 @@ import triage
 from server.alerts.models import Alert, AlertEvent, AlertKind, Responder
 from server.alerts.service import raise_alert
 from server.auth.models import Role, User
-from server.auth.service import issue_token
 from server.common.time import utcnow
 from server.config import Settings
 from tests.server.alerts.helpers import abnormal_vitals, panic
 from tests.server.conftest import TEST_PASSWORD
-from tests.server.factories import make_elder
+from tests.server.factories import make_elder, token_for
 from tests.support.browser import CHROMIUM_ARGS, login
 from tests.support.live import free_port, serve
 from tests.support.tiers import chromium_path
@@ -285,7 +284,7 @@ def test_a_silent_alarm_is_shouted_until_the_sound_is_on(
     try:
         context = strict.new_context(locale="th-TH", viewport={"width": 1280, "height": 800})
         # Logged in by cookie: a click on the login page must not count as that gesture.
-        cookie = issue_token(users[Role.DISPATCHER], settings=settings, purpose="session")
+        cookie = token_for(session, users[Role.DISPATCHER], settings=settings, purpose="session")
         context.add_cookies([{"name": settings.session_cookie, "value": cookie, "url": live_url}])
         page = context.new_page()
         page.goto(f"{live_url}/console")

@@ -14,12 +14,11 @@ from websockets.sync.client import ClientConnection, connect
 from server.alerts.lifecycle import Action
 from server.alerts.service import transition
 from server.auth.models import Role, User
-from server.auth.service import issue_token
 from server.config import Settings
 from server.realtime import RESYNC, hub_for, hub_key
 from tests.server.alerts.helpers import panic
 from tests.server.alerts.procs import servers
-from tests.server.factories import make_elder
+from tests.server.factories import make_elder, token_for
 
 
 def _ws(base_url: str, cookie: str | None, origin: str | None = None) -> ClientConnection:
@@ -62,7 +61,7 @@ def test_console_gets_a_snapshot_then_each_committed_change(
     live_url: str, session: Session, users: dict[Role, User], settings: Settings
 ) -> None:
     elder = make_elder(session)
-    cookie = issue_token(users[Role.DISPATCHER], settings=settings, purpose="session")
+    cookie = token_for(session, users[Role.DISPATCHER], settings=settings, purpose="session")
     with _ws(live_url, cookie) as ws:
         console = Console(ws)
         first = console.until(lambda m, c: True)
@@ -80,7 +79,7 @@ def test_a_change_carries_only_its_alert_and_names_one_that_left(
     staying = panic(session, make_elder(session).id).alert_id
     leaving = panic(session, make_elder(session).id).alert_id
     dispatcher = users[Role.DISPATCHER]
-    cookie = issue_token(dispatcher, settings=settings, purpose="session")
+    cookie = token_for(session, dispatcher, settings=settings, purpose="session")
     with _ws(live_url, cookie) as ws:
         console = Console(ws)
         snapshot = console.until(lambda m, c: True)
@@ -102,7 +101,7 @@ def test_a_possibly_missed_change_brings_the_whole_queue_again(
     live_url: str, session: Session, users: dict[Role, User], settings: Settings
 ) -> None:
     raised = panic(session, make_elder(session).id).alert_id
-    cookie = issue_token(users[Role.DISPATCHER], settings=settings, purpose="session")
+    cookie = token_for(session, users[Role.DISPATCHER], settings=settings, purpose="session")
     with _ws(live_url, cookie) as ws:
         console = Console(ws)
         console.until(lambda m, c: True)
@@ -115,7 +114,7 @@ def test_a_rolled_back_change_reaches_no_console(
     live_url: str, session: Session, users: dict[Role, User], settings: Settings
 ) -> None:
     elder = make_elder(session)
-    cookie = issue_token(users[Role.DISPATCHER], settings=settings, purpose="session")
+    cookie = token_for(session, users[Role.DISPATCHER], settings=settings, purpose="session")
     with _ws(live_url, cookie) as ws:
         console = Console(ws)
         console.until(lambda m, c: True)
@@ -135,6 +134,7 @@ def test_a_rolled_back_change_reaches_no_console(
 )
 def test_console_refuses_the_wrong_people(
     live_url: str,
+    session: Session,
     users: dict[Role, User],
     settings: Settings,
     role: Role,
@@ -142,7 +142,9 @@ def test_console_refuses_the_wrong_people(
     origin: str | None,
     code: int,
 ) -> None:
-    cookie = issue_token(users[role], settings=settings, purpose="session") if cookie_ok else "x"
+    cookie = (
+        token_for(session, users[role], settings=settings, purpose="session") if cookie_ok else "x"
+    )
     try:
         with _ws(live_url, cookie, origin) as ws:
             ws.recv(timeout=5)
@@ -164,8 +166,8 @@ def test_an_action_through_process_a_reaches_a_console_on_process_b(
 
     elder = make_elder(session)
     raised = panic(session, elder.id)
-    cookie = issue_token(users[Role.DISPATCHER], settings=settings, purpose="session")
-    token = issue_token(users[Role.SUPERVISOR], settings=settings)
+    cookie = token_for(session, users[Role.DISPATCHER], settings=settings, purpose="session")
+    token = token_for(session, users[Role.SUPERVISOR], settings=settings)
     with servers(db_url, 2) as (a, b), _ws(b, cookie) as ws:
         console = Console(ws)
         console.until(lambda m, c: str(raised.alert_id) in c.alerts)

@@ -9,6 +9,8 @@ RULES = [
     Rule("POST", "/api/v1/auth/token", ALL, "public: it is the login"),
     Rule("GET", "/api/v1/auth/me", ALL),
     Rule("PATCH", "/api/v1/auth/me", ALL),
+    Rule("POST", "/api/v1/auth/logout", ALL, "ends the caller's own session"),
+    Rule("POST", "/api/v1/auth/password", ALL, "the caller's own password"),
     Rule("GET", "/api/v1/users", ADMIN),
     Rule("POST", "/api/v1/users", ADMIN),
     Rule("PATCH", "/api/v1/users/{user_id}", ADMIN),
