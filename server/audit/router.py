@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query
 
 from server.audit import service
 from server.audit.models import AuditEntry
+from server.common.paging import MAX_OFFSET
 from server.deps import AdminUser, SessionDep
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
@@ -23,7 +24,7 @@ def list_audit(
     since: datetime | None = None,
     until: datetime | None = None,
     limit: int = Query(default=100, ge=1, le=1000),
-    offset: int = Query(default=0, ge=0),
+    offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
 ) -> list[AuditEntry]:
     return service.search(
         session,

@@ -10,6 +10,7 @@ from sqlmodel import col, select
 from server.audit import service as audit
 from server.auth import service as auth_service
 from server.auth.models import Role, User
+from server.common.paging import MAX_PAGE
 from server.deps import AdminUser, RequestId, SessionDep, require_roles
 from server.elders import service
 from server.elders.models import Device, DeviceKind, Elder, ElderStatus
@@ -53,7 +54,7 @@ def list_elders(
     q: Annotated[str | None, Query(max_length=100)] = None,
     status: ElderStatus | None = None,
     community: Annotated[str | None, Query(max_length=100)] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 25,
 ) -> ElderPage:
     return service.list_elders(

@@ -20,6 +20,7 @@ from pathlib import Path
 from fpdf import FPDF
 from sqlmodel import Session, col, select
 
+from server.common.spreadsheet import safe_row
 from server.eligibility import service
 from server.eligibility.models import Application, RoundStatus
 from server.eligibility.ranking import Outcome
@@ -127,7 +128,7 @@ def to_csv(notice: AnnouncementOut, locale: Locale = "th") -> bytes:
         [translate(f"eligibility.announce.col.{c}", locale) for c in ("rank", "number", "name")]
     )
     for item in notice.items:
-        writer.writerow([item.rank, item.number, item.name])
+        writer.writerow(safe_row([item.rank, item.number, item.name]))
     # The BOM lets spreadsheet programs read the Thai as UTF-8.
     return buffer.getvalue().encode("utf-8-sig")
 

@@ -350,20 +350,27 @@ def list_appeals(session: Session, round_id: uuid.UUID) -> list[Appeal]:
 def list_tasks(
     session: Session,
     *,
+    user: User | None = None,
     round_id: uuid.UUID | None = None,
     status: TaskStatus | None = None,
     limit: int = 200,
     offset: int = 0,
+    request_id: str | None = None,
 ) -> list[TaskOut]:
+    """Tasks for the elders `user` may see (all for no user: jobs and tests); the read of the
+    names is audited, one row per elder shown."""
     query = select(InstallationTask, Application).join(
         Application, col(Application.id) == col(InstallationTask.application_id)
     )
+    visible = elders_service.visible_elder_ids(session, user) if user is not None else None
+    if visible is not None:
+        query = query.where(col(InstallationTask.elder_id).in_(visible))
     if round_id is not None:
         query = query.where(InstallationTask.round_id == round_id)
     if status is not None:
         query = query.where(InstallationTask.status == status)
     query = query.order_by(col(Application.number), col(InstallationTask.position))
-    return [
+    tasks = [
         TaskOut(
             id=task.id,
             elder_id=task.elder_id,
@@ -378,13 +385,22 @@ def list_tasks(
         )
         for task, app in session.exec(query.offset(offset).limit(limit)).all()
     ]
+    if user is not None:
+        audit.record_reads(
+            session, actor=user, entity="installation_tasks",
+            elder_ids=sorted({t.elder_id for t in tasks}), fields=["name", "installation"],
+            request_id=request_id,
+        )  # fmt: skip
+    return tasks
 
 
 def complete_task(
     session: Session, *, user: User, task_id: uuid.UUID, note: str | None, request_id: str | None
 ) -> InstallationTask:
     task = session.get(InstallationTask, task_id)
-    if task is None:
+    visible = elders_service.visible_elder_ids(session, user)
+    # Another caregiver's elder: the same answer as a task that does not exist.
+    if task is None or (visible is not None and task.elder_id not in visible):
         raise ApiError(404, "not_found", "common.not_found")
     if task.status == TaskStatus.DONE:
         raise ApiError(409, "task_done", "eligibility.task_done")

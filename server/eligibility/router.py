@@ -12,8 +12,9 @@ from sqlmodel import col, select
 
 from server.audit import service as audit
 from server.auth.models import Role, User
+from server.common.paging import MAX_PAGE
 from server.deps import CurrentUser, LocaleDep, RequestId, SessionDep, SettingsDep, require_roles
-from server.eligibility import announce, committee, service
+from server.eligibility import announce, committee, identity, service
 from server.eligibility.models import Application, Attachment, TaskStatus
 from server.eligibility.schemas import (
     INSTALLERS,
@@ -188,7 +189,7 @@ def ranking(
     quota: bool | None = None,
     eligible: bool | None = None,
     vote: Annotated[str | None, Query(pattern=r"^(undecided|approve|reject|defer)$")] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> RankingPage:
     return service.ranking_page(
@@ -213,6 +214,34 @@ def submit_application(
     application = service.submit_application(
         session, user=user, round_id=round_id, data=body, request_id=rid
     )
+    if isinstance(application, identity.HeldSubmission):
+        return identity.held_out(session, application, locale=locale)
+    return service.application_out(session, application, user=user, locale=locale, request_id=rid)
+
+
+@router.get("/rounds/{round_id}/held-applications")
+def held_applications(
+    round_id: uuid.UUID, session: SessionDep, user: Manager, rid: RequestId, locale: LocaleDep
+) -> list[ApplicationOut]:
+    """Applications held for an identity check (a national ID already in the registry)."""
+    service.get_round(session, round_id)
+    rows = session.exec(
+        select(Application)
+        .where(Application.round_id == round_id, col(Application.identity_check).is_(True))
+        .order_by(col(Application.number))
+    ).all()
+    return [
+        service.application_out(session, a, user=user, locale=locale, request_id=rid) for a in rows
+    ]
+
+
+@router.post("/applications/{application_id}/confirm-identity")
+def confirm_identity(
+    application_id: uuid.UUID, session: SessionDep, user: Manager, rid: RequestId,
+    locale: LocaleDep,
+) -> ApplicationOut:  # fmt: skip
+    application = service.get_application(session, user=user, application_id=application_id)
+    identity.confirm_identity(session, user=user, application=application, request_id=rid)
     return service.application_out(session, application, user=user, locale=locale, request_id=rid)
 
 
@@ -418,15 +447,17 @@ def announcement_pdf(
 @router.get("/installation-tasks")
 def list_tasks(
     session: SessionDep,
-    _user: Installer,
+    user: Installer,
+    rid: RequestId,
     round_id: uuid.UUID | None = None,
     status: TaskStatus | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=500)] = 200,
 ) -> list[TaskOut]:
     return committee.list_tasks(
-        session, round_id=round_id, status=status, limit=page_size, offset=(page - 1) * page_size
-    )
+        session, user=user, round_id=round_id, status=status, limit=page_size,
+        offset=(page - 1) * page_size, request_id=rid,
+    )  # fmt: skip
 
 
 @router.post("/installation-tasks/{task_id}/complete")

@@ -275,6 +275,9 @@ class ApplicationOut(BaseModel):
     version: int
     votes: list[VoteOut] = Field(default_factory=list)
     notes: list[NoteOut] = Field(default_factory=list)
+    # Shown to administrators and the committee only: a submitter must not learn from it that
+    # the national ID they typed is in the registry.
+    identity_check: bool | None = None
 
 
 class RankingItem(BaseModel):

@@ -24,7 +24,7 @@ from server.common.time import utcnow
 from server.elders import service as elders_service
 from server.elders.models import Elder, ElderStatus
 from server.elders.schemas import ElderCreate
-from server.eligibility import ranking, scoring
+from server.eligibility import identity, ranking, scoring
 from server.eligibility.models import (
     Application,
     Decision,
@@ -43,6 +43,7 @@ from server.eligibility.schemas import (
     ApplicationCreate,
     ApplicationOut,
     CriterionScoreOut,
+    NewApplicant,
     NoteOut,
     RankingItem,
     RankingPage,
@@ -411,7 +412,11 @@ def rank_inputs(session: Session, round_id: uuid.UUID) -> list[ranking.RankInput
             col(Application.id), col(Application.number), col(Application.total_centi),
             col(Application.targets_count), col(Application.eligible), col(Application.adl),
             col(Application.submitted_at),
-        ).where(col(Application.round_id) == round_id)
+        ).where(
+            col(Application.round_id) == round_id,
+            # Held for an identity check: not ranked (so never selected) until confirmed.
+            col(Application.identity_check).is_(False),
+        )
     ).all()  # fmt: skip
     return [
         ranking.RankInput(
@@ -567,20 +572,23 @@ def submit_application(
     data: ApplicationCreate,
     request_id: str | None,
     now: datetime | None = None,
-) -> Application:
+) -> Application | identity.HeldSubmission:
     now = now or utcnow()
     round_ = get_round(session, round_id)
     _registration_open(round_, now)
     if (data.elder_id is None) == (data.person is None):
         raise ApiError(422, "elder_or_person", "eligibility.elder_or_person", field="elder_id")
     elder: Elder | None = None
+    hidden = False
     if data.elder_id is not None:
         elder = elders_service.get_visible(session, user=user, elder_id=data.elder_id)
     else:
         assert data.person is not None
         # The same national ID is the same person: link to the registry entry that exists.
         elder = elders_service.find_by_national_id(session, data.person.national_id)
-    if elder is not None:
+        # One the submitter may not see is neither shown nor confirmed to them (see identity.py).
+        hidden = elder is not None and not elders_service.can_see(user, elder)
+    if elder is not None and not hidden:
         existing = session.exec(
             select(Application.number).where(
                 Application.round_id == round_id, Application.elder_id == elder.id
@@ -592,9 +600,9 @@ def submit_application(
                 field="elder_id", number=existing, extra={"number": existing},
             )  # fmt: skip
     person = data.person
-    birth_date = elder.birth_date if elder else person.birth_date  # type: ignore[union-attr]
-    first_name = elder.first_name if elder else person.first_name  # type: ignore[union-attr]
-    last_name = elder.last_name if elder else person.last_name  # type: ignore[union-attr]
+    # Who the application names: the registry's record, or only what the submitter typed.
+    named: Elder | NewApplicant = elder if elder is not None and not hidden else person  # type: ignore[assignment]
+    birth_date, first_name, last_name = named.birth_date, named.first_name, named.last_name
     rubric_row = get_rubric(session, round_.rubric_id)
     rubric = parsed(rubric_row)
     answers = _with_derived(rubric, data.answers, birth_date=birth_date, on=now.date())
@@ -602,6 +610,15 @@ def submit_application(
     assessed_by = data.assessed_by or user.id
     if data.assessed_by is not None and session.get(User, data.assessed_by) is None:
         raise ApiError(422, "unknown_user", "eligibility.unknown_user", field="assessed_by")
+    if hidden:
+        assert elder is not None and person is not None
+        held = identity.held_submission(
+            session, user=user, round_=round_, elder=elder, person=person, answers=answers,
+            result=result, rubric_hash=rubric_row.content_hash, request_id=request_id, now=now,
+            evidence_notes=data.evidence_notes,
+        )  # fmt: skip
+        if held is not None:
+            return held
     similar = session.exec(
         select(Application.number).where(
             Application.round_id == round_id,
@@ -632,11 +649,12 @@ def submit_application(
         round_id=round_id,
         elder_id=elder.id,
         number=f"{round_.code}-{seq:05d}",
-        title=elder.title,
-        first_name=elder.first_name,
-        last_name=elder.last_name,
-        birth_date=elder.birth_date,
-        community=elder.community,
+        title=named.title,
+        first_name=named.first_name,
+        last_name=named.last_name,
+        birth_date=named.birth_date,
+        community=named.community,
+        identity_check=hidden,
         answers=answers,
         evidence_notes=data.evidence_notes,
         assessed_by=assessed_by,
@@ -830,6 +848,7 @@ def application_out(
         score=score_out(snap, rubric, locale) if snap else None, rank=application.rank,
         within_quota=application.within_quota, decided_by=application.decided_by,
         outcome=application.outcome, version=application.version, votes=votes, notes=notes,
+        identity_check=application.identity_check if user.role in MANAGERS else None,
     )  # fmt: skip
     audit.record_reads(
         session, actor=user, entity="eligibility_application", elder_ids=[application.elder_id],

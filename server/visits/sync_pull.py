@@ -63,10 +63,11 @@ def decode_cursor(cursor: str) -> tuple[int, datetime]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         prefix, seq, millis = base64.urlsafe_b64decode(padded).decode().split(":")
-        if prefix != CURSOR_PREFIX:
+        if prefix != CURSOR_PREFIX or len(seq) > 18 or len(millis) > 15:
+            # Longer numbers are no cursor this server wrote, and would overflow the database.
             raise ValueError(prefix)
         return int(seq), datetime.fromtimestamp(int(millis) / 1000, tz=UTC)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, binascii.Error, UnicodeDecodeError, OverflowError, OSError):
         raise ApiError(422, "invalid_cursor", "visits.sync.invalid_cursor", field="since") from None
 
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from server.auth.models import Role, User
+from server.common.paging import MAX_PAGE
 from server.deps import RequestId, SessionDep
 from server.elders import service
 from server.elders.router import ElderReader
@@ -31,7 +32,7 @@ def elders_page(
     user: ElderReader,
     rid: RequestId,
     q: Annotated[str | None, Query(max_length=100)] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
 ) -> Response:
     result = service.list_elders(session, user=user, q=q, page=page, page_size=25, request_id=rid)
     pages = max(1, math.ceil(result.total / result.page_size))

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from server.common.paging import MAX_PAGE
 from server.deps import LocaleDep, RequestId, SessionDep
 from server.eligibility import service
 from server.eligibility.models import RoundStatus
@@ -46,7 +47,7 @@ def round_page(
     quota: Annotated[str | None, Query(pattern=r"^(yes|no|)$")] = None,
     eligible: Annotated[str | None, Query(pattern=r"^(yes|no|)$")] = None,
     vote: Annotated[str | None, Query(pattern=r"^(undecided|approve|reject|defer|)$")] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
 ) -> Response:
     round_ = service.get_round(session, round_id)
     rubric_row = service.get_rubric(session, round_.rubric_id)

@@ -47,6 +47,15 @@ RULES = [
     Rule("GET", f"{P}/rounds/{{round_id}}/announcement", ALL, "published list, no health data"),
     Rule("GET", f"{P}/rounds/{{round_id}}/announcement.csv", ALL),
     Rule("GET", f"{P}/rounds/{{round_id}}/announcement.pdf", ALL),
-    Rule("GET", f"{P}/installation-tasks", INSTALLERS),
-    Rule("POST", f"{P}/installation-tasks/{{task_id}}/complete", INSTALLERS),
+    # Scoped like the registry: a caregiver lists and completes tasks for their elders only.
+    Rule("GET", f"{P}/installation-tasks", INSTALLERS, "caregivers: their elders' tasks"),
+    Rule(
+        "POST",
+        f"{P}/installation-tasks/{{task_id}}/complete",
+        INSTALLERS,
+        "caregivers: their elders' tasks",
+    ),
+    # A national ID already in the registry under an elder the submitter may not see.
+    Rule("GET", f"{P}/rounds/{{round_id}}/held-applications", MANAGERS),
+    Rule("POST", f"{P}/applications/{{application_id}}/confirm-identity", MANAGERS),
 ]
