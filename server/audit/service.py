@@ -67,6 +67,22 @@ def record_reads(
     session.commit()
 
 
+def record_conflict_read(
+    session: Session,
+    *,
+    actor: User,
+    entity: str,
+    elder_id: uuid.UUID,
+    request_id: str | None,
+) -> None:
+    """A 409 that returns the current record shows it: audited like any read, committed now
+    because the request itself ends in an error."""
+    record_reads(
+        session, actor=actor, entity=entity, elder_ids=[elder_id], fields=["current_record"],
+        request_id=request_id,
+    )  # fmt: skip
+
+
 def search(
     session: Session,
     *,

@@ -282,6 +282,9 @@ def update_elder(
             extra={"fields": refused},
         )  # fmt: skip
     if data.version != elder.version:
+        audit.record_conflict_read(
+            session, actor=user, entity="elder", elder_id=elder.id, request_id=request_id
+        )
         raise ApiError(
             409,
             "stale_version",
@@ -300,6 +303,9 @@ def update_elder(
     if result.rowcount != 1:  # type: ignore[attr-defined]
         session.rollback()
         session.refresh(elder)
+        audit.record_conflict_read(
+            session, actor=user, entity="elder", elder_id=elder.id, request_id=request_id
+        )
         raise ApiError(
             409,
             "stale_version",

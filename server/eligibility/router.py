@@ -13,6 +13,7 @@ from sqlmodel import col, select
 from server.audit import service as audit
 from server.auth.models import Role, User
 from server.common.paging import MAX_PAGE
+from server.common.uploads import safe_filename, sniff_document
 from server.deps import CurrentUser, LocaleDep, RequestId, SessionDep, SettingsDep, require_roles
 from server.eligibility import announce, committee, identity, service
 from server.eligibility.models import Application, Attachment, TaskStatus
@@ -326,12 +327,18 @@ async def add_attachment(
     if not data or len(data) > ATTACHMENT_MAX:
         raise ApiError(413, "attachment_size", "eligibility.attachment_size", field="file",
                        limit=ATTACHMENT_MAX)  # fmt: skip
+    # The declared type is only a claim: the bytes must be that allowed type.
+    if sniff_document(data[:16]) != content_type:
+        raise ApiError(
+            415, "attachment_type", "security.upload_type", field="file",
+            allowed=", ".join(sorted(ATTACHMENT_TYPES)),
+        )  # fmt: skip
     digest = hashlib.sha256(data).hexdigest()
     folder = settings.data_dir / "eligibility" / str(application.id)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / digest).write_bytes(data)
     row = Attachment(
-        application_id=application.id, filename=(file.filename or "evidence")[:200],
+        application_id=application.id, filename=safe_filename(file.filename, default="evidence"),
         content_type=content_type, size=len(data), sha256=digest, uploaded_by=user.id,
     )  # fmt: skip
     session.add(row)

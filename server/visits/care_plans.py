@@ -95,7 +95,12 @@ def create_plan(
     return plan, elder
 
 
-def _stale(session: Session, plan: CarePlan, elder: Elder) -> ApiError:
+def _stale(
+    session: Session, plan: CarePlan, elder: Elder, *, user: User, request_id: str | None
+) -> ApiError:
+    audit.record_conflict_read(
+        session, actor=user, entity="care_plan", elder_id=elder.id, request_id=request_id
+    )
     return ApiError(
         409, "stale_version", "visits.stale_version", field="version",
         extra={"current": plan_out(plan, elder).model_dump(mode="json")},
@@ -145,7 +150,7 @@ def update_plan(
 ) -> tuple[CarePlan, Elder]:
     plan, elder = get_plan(session, user=user, plan_id=plan_id)
     if data.version != plan.version:
-        raise _stale(session, plan, elder)
+        raise _stale(session, plan, elder, user=user, request_id=request_id)
     given = data.model_fields_set - {"version"}
     assignments: dict[str, Any] = {
         k: getattr(data, k) for k in ("caregiver_id", "volunteer_id") if k in given
@@ -183,7 +188,7 @@ def set_targets(
 ) -> tuple[CarePlan, Elder]:
     plan, elder = get_plan(session, user=user, plan_id=plan_id)
     if data.version != plan.version:
-        raise _stale(session, plan, elder)
+        raise _stale(session, plan, elder, user=user, request_id=request_id)
     apply_targets(session, plan=plan, targets=data.targets, user=user, request_id=request_id)
     session.commit()
     return plan, elder

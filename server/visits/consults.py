@@ -192,6 +192,10 @@ def answer(
     if consult.status not in (ConsultStatus.REQUESTED, ConsultStatus.IN_REVIEW):
         raise _bad_transition(consult, ConsultStatus.ANSWERED)
     if data.version != consult.version:
+        audit.record_conflict_read(
+            session, actor=user, entity="consult", elder_id=consult.elder_id,
+            request_id=request_id,
+        )  # fmt: skip
         raise ApiError(
             409, "stale_version", "visits.stale_version", field="version",
             extra={"current": consult_out(session, consult).model_dump(mode="json")},

@@ -235,6 +235,9 @@ def update_visit(
     visit, elder = get_visit(session, user=user, visit_id=visit_id)
     changes = visit_changes(user, visit, data)
     if data.version != visit.version:
+        audit.record_conflict_read(
+            session, actor=user, entity="visit", elder_id=visit.elder_id, request_id=request_id
+        )
         raise ApiError(
             409, "stale_version", "visits.stale_version", field="version",
             extra={"current": visit_out(visit).model_dump(mode="json")},
