@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
+from server.alerts.access import CLINICAL_WINDOW, clinical_open
 from server.auth.models import User
 from server.deps import RequestId, SessionDep, require_roles
 from server.elders.schemas import ElderOut, ElderUpdate
@@ -213,6 +214,10 @@ def elder_observations(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> Response:
+    if not clinical_open(session, user=user, elder_id=elder_id):
+        # A dispatcher's view of readings opens with an emergency (docs/privacy.md).
+        raise ApiError(403, "clinical_not_open", "security.clinical_not_open",
+                       hours=int(CLINICAL_WINDOW.total_seconds() // 3600))  # fmt: skip
     unknown = sorted(set(kind or ()) - set(history.KINDS))
     if unknown:
         raise ApiError(

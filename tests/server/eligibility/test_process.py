@@ -71,7 +71,8 @@ def test_selection_from_registration_to_installation(
                      answers=answers(living="with_carer", falls=0, access="easy"))  # fmt: skip
     assert not outside["score"]["eligible"]
 
-    again = client.post(f"{P}/rounds/{rid}/applications", headers=auth(volunteer),
+    # A care manager sees the registry, so is told (a volunteer is not: test_security_access).
+    again = client.post(f"{P}/rounds/{rid}/applications", headers=auth(cm),
                         json={"person": {**twin, "first_name": "ชื่ออื่น"}, "answers": answers()})  # fmt: skip
     assert again.status_code == 409
     assert again.json()["detail"]["code"] == "duplicate_application"
@@ -208,6 +209,15 @@ def test_selection_from_registration_to_installation(
         f"{P}/installation-tasks/{test_press['id']}/complete", headers=auth(cm)
     )
     assert early_press.status_code == 409 and early_press.json()["detail"]["code"] == "task_order"
+    # A caregiver completes tasks only for an elder assigned to them.
+    not_yet = client.post(f"{P}/installation-tasks/{mine[0]['id']}/complete",
+                          headers=auth(users[Role.CAREGIVER]), json={"note": "ok"})  # fmt: skip
+    assert not_yet.status_code == 404
+    assigned = session.get(Elder, uuid.UUID(first_elder))
+    assert assigned is not None
+    assigned.caregiver_id = users[Role.CAREGIVER].id
+    session.add(assigned)
+    session.commit()
     for kind in ("install_hub_and_button", "train_user", "test_press"):
         task = next(t for t in mine if t["kind"] == kind)
         done = client.post(f"{P}/installation-tasks/{task['id']}/complete",
