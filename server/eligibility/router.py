@@ -397,8 +397,22 @@ def file_appeal(
 
 
 @router.get("/rounds/{round_id}/appeals")
-def list_appeals(round_id: uuid.UUID, session: SessionDep, _user: Manager) -> list[AppealOut]:
-    return [committee.appeal_out(session, a) for a in committee.list_appeals(session, round_id)]
+def list_appeals(
+    round_id: uuid.UUID, session: SessionDep, user: Manager, rid: RequestId
+) -> list[AppealOut]:
+    appeals = committee.list_appeals(session, round_id)
+    out = [committee.appeal_out(session, a) for a in appeals]
+    # An appeal's reason and scores are about the applicant's health: audited per elder.
+    elder_ids = session.exec(
+        select(Application.elder_id).where(
+            col(Application.id).in_([a.application_id for a in appeals])
+        )
+    ).all()
+    audit.record_reads(
+        session, actor=user, entity="eligibility_appeal", elder_ids=sorted(set(elder_ids)),
+        fields=["appeal_reason", "score"], request_id=rid,
+    )  # fmt: skip
+    return out
 
 
 @router.post("/appeals/{appeal_id}/decide")
