@@ -7,6 +7,7 @@ or to NOT_HEALTH_DATA (with the reason), or the completeness test fails.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -225,7 +226,7 @@ def world(
     auth: Callable[[User], dict[str, str]],
 ) -> World:  # fmt: skip
     cg, cm, vol = users[Role.CAREGIVER], users[Role.CARE_MANAGER], users[Role.VOLUNTEER]
-    admin, clinician = users[Role.ADMIN], users[Role.CLINICIAN]
+    admin = users[Role.ADMIN]
     elder = make_elder(session, caregiver_id=cg.id, volunteer_id=vol.id, care_manager_id=cm.id)
     held_elder = make_elder(session, first_name="ซ่อน")
     w = World(users=users, elder=elder, held_elder=held_elder)
@@ -397,8 +398,6 @@ def test_the_console_socket_audits_each_elder_once_per_snapshot(
         session.commit()
         deadline = time.monotonic() + 3
         while time.monotonic() < deadline:
-            try:
+            with contextlib.suppress(TimeoutError):
                 ws.recv(timeout=0.5)
-            except TimeoutError:
-                pass
         assert console_rows(first.id) == 1 and console_rows(second.id) == 1
