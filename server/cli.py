@@ -155,11 +155,13 @@ def cmd_users_add(args: argparse.Namespace, settings: Settings) -> int:
     import getpass
 
     from server.auth.models import Role
-    from server.auth.service import create_user, get_user_by_username
+    from server.auth.service import create_user, get_user_by_username, password_problem
+    from server.i18n import translate
 
     password = args.password or getpass.getpass("password: ")
-    if len(password) < 8:
-        print("the password must have at least 8 characters", file=sys.stderr)
+    problem = password_problem(password, username=args.username)
+    if problem:
+        print(translate(problem, "en"), file=sys.stderr)
         return 2
     with _session(settings) as session:
         if get_user_by_username(session, args.username):
@@ -170,6 +172,16 @@ def cmd_users_add(args: argparse.Namespace, settings: Settings) -> int:
             role=Role(args.role),
         )  # fmt: skip
     print(f"created {user.username} ({user.role})")
+    return 0
+
+
+def cmd_users_prune(args: argparse.Namespace, settings: Settings) -> int:
+    from server.auth.service import prune_auth_records
+
+    with _session(settings) as session:
+        attempts, sessions = prune_auth_records(session, keep_days=args.keep_days)
+        session.commit()
+    print(f"removed {attempts} login attempts and {sessions} ended sessions")
     return 0
 
 
@@ -260,6 +272,11 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--name", required=True)
     add.add_argument("--password", help="prompted for when omitted")
     add.set_defaults(func=cmd_users_add)
+    prune = users.add_parser(
+        "prune", help="delete login attempts and ended sessions older than the retention"
+    )
+    prune.add_argument("--keep-days", type=int, default=90)
+    prune.set_defaults(func=cmd_users_prune)
 
     imp = sub.add_parser("import", help="import records").add_subparsers(dest="what", required=True)
     el = imp.add_parser("elders", help="import elders from .csv or .xlsx (all or nothing)")

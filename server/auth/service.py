@@ -226,6 +226,24 @@ def end_all_sessions(session: Session, *, user: User, reason: str) -> None:
     )
 
 
+def prune_auth_records(session: Session, *, keep_days: int = 90) -> tuple[int, int]:
+    """Retention (docs/privacy.md): login attempts, and sessions that ended, are kept
+    `keep_days` for investigating an incident, then deleted. Adds; the caller commits."""
+    cutoff = utcnow() - timedelta(days=keep_days)
+    attempts = session.execute(sa.delete(LoginAttempt).where(col(LoginAttempt.at) < cutoff))
+    ended = session.execute(
+        sa.delete(AuthSession).where(
+            sa.or_(
+                col(AuthSession.expires_at) < cutoff,
+                sa.and_(
+                    col(AuthSession.revoked_at).is_not(None), col(AuthSession.revoked_at) < cutoff
+                ),
+            )
+        )
+    )
+    return attempts.rowcount or 0, ended.rowcount or 0  # type: ignore[attr-defined]
+
+
 # --- password policy ---------------------------------------------------------------------
 
 PASSWORD_MIN_LENGTH = 8

@@ -227,3 +227,23 @@ def test_the_console_socket_closes_when_its_session_ends(
                 code = getattr(getattr(exc, "rcvd", None), "code", None)
                 break
         assert code == 1008
+
+
+def test_old_login_records_are_pruned(session: Session, users: dict[Role, User]) -> None:
+    from datetime import timedelta
+
+    from server.auth.models import LoginAttempt
+    from server.common.time import utcnow
+
+    old = utcnow() - timedelta(days=120)
+    session.add(LoginAttempt(username="x", ip="192.0.2.9", success=False, at=old))
+    session.add(LoginAttempt(username="x", ip="192.0.2.9", success=False))
+    session.add(AuthSession(user_id=users[Role.ADMIN].id, purpose="api", created_at=old,
+                            expires_at=old + timedelta(hours=12)))  # fmt: skip
+    session.add(AuthSession(user_id=users[Role.ADMIN].id, purpose="api",
+                            expires_at=utcnow() + timedelta(hours=12)))  # fmt: skip
+    session.commit()
+    assert service.prune_auth_records(session, keep_days=90) == (1, 1)
+    session.commit()
+    assert len(session.exec(select(LoginAttempt)).all()) == 1
+    assert len(session.exec(select(AuthSession)).all()) == 1
