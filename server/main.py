@@ -84,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         eligibility_router,
         eligibility_pages,
         devices.router,
+        devices.api,
         devices_ui.router,
     ):
         app.include_router(router)

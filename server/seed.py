@@ -16,16 +16,8 @@ from server.auth.models import Role, User
 from server.auth.service import create_user
 from server.config import Settings
 from server.devices.demo import ensure_demo_hubs
-from server.elders.models import (
-    Consent,
-    Device,
-    DeviceKind,
-    Elder,
-    ElderStatus,
-    EmergencyContact,
-    Mobility,
-    Sex,
-)
+from server.devices.models import Device, DeviceKind
+from server.elders.models import Consent, Elder, ElderStatus, EmergencyContact, Mobility, Sex
 from server.eligibility.demo import seed_demo_round
 
 DEMO_PASSWORD = "demo1234"
@@ -194,3 +186,4 @@ def seed_demo(session: Session, *, settings: Settings, elders: int = 36, seed: i
     session.commit()
     seed_demo_round(session, issuer=MUNICIPALITY)
     ensure_demo_hubs(session, settings=settings)  # the demo simulator feeds these hubs
+    session.commit()

@@ -16,9 +16,9 @@ from sqlmodel import Session, col, select
 import triage
 from server.devices import alerting
 from server.devices.config import DevicesSettings
-from server.devices.models import HubStatus
+from server.devices.models import Device, HubStatus
 from server.devices.store import offline_cutoff
-from server.elders.models import Device, Elder
+from server.elders.models import Elder
 from server.observations.service import profile_for
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from server.auth.models import Role
-from server.elders.models import ConsentScope, DeviceKind, ElderStatus, Mobility, Sex
+from server.elders.models import ConsentScope, ElderStatus, Mobility, Sex
 
 PHONE = Annotated[str, Field(min_length=3, max_length=32, pattern=r"^[0-9+()\- ]+$")]
 
@@ -141,28 +141,18 @@ class ConsentOut(BaseModel):
     notes: str | None
 
 
-class DeviceIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    kind: DeviceKind
-    label: str | None = Field(default=None, max_length=100)
-    model: str | None = Field(default=None, max_length=100)
-    ble_address: str | None = Field(default=None, max_length=64)
+class ElderDevice(BaseModel):
+    """A device in the elder's home as their record shows it. The devices domain owns the
+    devices and fills these in (see `server.elders.service.show_devices_with`)."""
 
-
-class DeviceOut(DeviceIn):
-    model_config = ConfigDict(extra="ignore")
     id: uuid.UUID
-    elder_id: uuid.UUID | None
-    active: bool
+    kind: str
+    label: str | None = None
+    model: str | None = None
+    ble_address: str | None = None
+    active: bool = True
     last_seen_at: datetime | None = None
     battery: int | None = None
-
-
-class HubTokenOut(BaseModel):
-    id: uuid.UUID
-    device_id: uuid.UUID
-    prefix: str
-    token: str = Field(description="Shown once; only its hash is stored")
 
 
 class ElderOut(BaseModel):
@@ -199,7 +189,7 @@ class ElderOut(BaseModel):
     volunteer_id: uuid.UUID | None = None
     emergency_contacts: list[ContactOut] | None = None
     consents: list[ConsentOut] | None = None
-    devices: list[DeviceOut] | None = None
+    devices: list[ElderDevice] | None = None
     hidden_fields: list[str] = Field(default_factory=list)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
@@ -12,7 +13,7 @@ from sqlmodel import Session, col, func, or_, select
 from server.audit import service as audit
 from server.auth.models import Role, User
 from server.common.time import utcnow
-from server.elders.models import Consent, Device, Elder, ElderStatus, EmergencyContact
+from server.elders.models import Consent, Elder, ElderStatus, EmergencyContact
 from server.elders.schemas import (
     EDITABLE_BY,
     HIDDEN_FROM,
@@ -22,8 +23,8 @@ from server.elders.schemas import (
     ConsentOut,
     ContactIn,
     ContactOut,
-    DeviceOut,
     ElderCreate,
+    ElderDevice,
     ElderListItem,
     ElderOut,
     ElderPage,
@@ -31,6 +32,16 @@ from server.elders.schemas import (
     adl_group,
 )
 from server.errors import ApiError
+
+DeviceLister = Callable[[Session, uuid.UUID], Sequence[ElderDevice]]
+_device_lister: DeviceLister | None = None
+
+
+def show_devices_with(lister: DeviceLister) -> None:
+    """Devices belong to an elder, so the devices domain depends on the registry and not the
+    other way round: it hands the registry this function when it is imported."""
+    global _device_lister
+    _device_lister = lister
 
 
 def age_on(birth: date, today: date | None = None) -> int:
@@ -154,17 +165,12 @@ def to_out(session: Session, elder: Elder, *, user: User) -> ElderOut:
     if "consents" not in hidden:
         consents = session.exec(select(Consent).where(Consent.elder_id == elder.id)).all()
         data["consents"] = [ConsentOut.model_validate(c.model_dump()) for c in consents]
-    if "devices" not in hidden:
-        devices = session.exec(select(Device).where(Device.elder_id == elder.id)).all()
-        data["devices"] = [device_out(d) for d in devices]
+    if "devices" not in hidden and _device_lister is not None:
+        data["devices"] = list(_device_lister(session, elder.id))
     for name in hidden:
         data[name] = None
     data["hidden_fields"] = sorted(hidden)
     return ElderOut.model_validate(data)
-
-
-def device_out(device: Device) -> DeviceOut:
-    return DeviceOut.model_validate(device.model_dump())
 
 
 def read_elder(
