@@ -37,13 +37,13 @@ from sqlmodel import Session
 
 from server.auth.models import Role, User
 from server.auth.service import issue_token
+from server.care import history
 from server.config import Settings
 from server.elders.models import Elder, Sex
 from server.main import create_app
 from server.migrate import upgrade
 from server.observations import service as observations
 from server.observations.models import ObservationSource
-from server.visits import history
 
 ELDERS = 10
 PG_ADMIN = os.environ.get(

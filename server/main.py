@@ -18,6 +18,7 @@ from server.alerts.ui import router as alerts_pages
 from server.audit.router import router as audit_router
 from server.auth.router import router as auth_router
 from server.auth.ui import router as auth_pages
+from server.care.router import router as care_router
 from server.config import Settings, get_settings
 from server.db import make_engine
 from server.devices import router as devices
@@ -26,8 +27,10 @@ from server.elders.router import router as elders_router
 from server.elders.ui import router as elders_pages
 from server.eligibility.router import router as eligibility_router
 from server.eligibility.ui import router as eligibility_pages
-from server.visits.router import router as visits_router
-from server.visits.voice import body_limit_overrides
+from server.sync.router import router as sync_router
+from server.telehealth.router import router as telehealth_router
+from server.telehealth.voice import body_limit_overrides
+from server.volunteers.router import router as volunteers_router
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +83,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         elders_pages,
         alerts_router,
         alerts_pages,
-        visits_router,
+        care_router,
+        telehealth_router,
+        volunteers_router,
+        sync_router,
         eligibility_router,
         eligibility_pages,
         devices.router,

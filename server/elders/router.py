@@ -76,8 +76,8 @@ def update_elder(
 ) -> ElderOut:
     # Field workers' edits that change who is at risk are flagged to the care manager,
     # whichever endpoint they come through.
-    from server.visits import volunteers
-    from server.visits.access import FLAGGED_EDITORS
+    from server.care.access import FLAGGED_EDITORS
+    from server.volunteers import service as volunteers
 
     if user.role in FLAGGED_EDITORS:
         out, _review = volunteers.update_and_flag(

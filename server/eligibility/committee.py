@@ -15,7 +15,7 @@ from server.auth.models import User
 from server.common.time import utcnow
 from server.elders import service as elders_service
 from server.elders.models import ElderStatus
-from server.eligibility import ranking, scoring, service
+from server.eligibility import ranking, rounds, rubrics, scoring, service
 from server.eligibility.models import (
     Appeal,
     AppealStatus,
@@ -60,7 +60,7 @@ def record_vote(
 ) -> Decision:
     """A member's approve / reject / defer with a reason; a new vote replaces theirs."""
     application = service.get_application(session, user=user, application_id=application_id)
-    round_ = service.get_round(session, application.round_id)
+    round_ = rounds.get_round(session, application.round_id)
     _require_status(round_, RoundStatus.SCORED)
     current = session.exec(
         select(Decision).where(
@@ -117,7 +117,7 @@ def close_screening(
     session: Session, *, user: User, round_id: uuid.UUID, request_id: str | None
 ) -> RoundRow:
     """The chair closes screening: every application gets its outcome from rank and votes."""
-    round_ = service.get_round(session, round_id, for_update=True)
+    round_ = rounds.get_round(session, round_id, for_update=True)
     if round_.chair_id is None:
         raise ApiError(409, "no_chair", "eligibility.no_chair", field="chair_id")
     if user.id != round_.chair_id:
@@ -125,7 +125,7 @@ def close_screening(
     _require_status(round_, RoundStatus.SCORED)
     assert round_.seed is not None
     ranked = ranking.rank(
-        service.rank_inputs(session, round_id), devices=round_.devices, seed=round_.seed
+        rounds.rank_inputs(session, round_id), devices=round_.devices, seed=round_.seed
     )
     outcomes = ranking.screen(
         ranked, votes=_votes_by_application(session, round_id), devices=round_.devices
@@ -138,7 +138,7 @@ def close_screening(
     counts: dict[str, int] = defaultdict(int)
     for outcome in outcomes.values():
         counts[outcome.value] += 1
-    service._transition(
+    rounds._transition(
         session, user=user, round_=round_, expected=[RoundStatus.SCORED],
         to=RoundStatus.SCREENED, request_id=request_id, detail={"outcomes": dict(counts)},
         screened_at=utcnow(),
@@ -150,8 +150,8 @@ def close_screening(
 def approve_round(
     session: Session, *, user: User, round_id: uuid.UUID, data: ApproveIn, request_id: str | None
 ) -> RoundRow:
-    round_ = service.get_round(session, round_id, for_update=True)
-    service._transition(
+    round_ = rounds.get_round(session, round_id, for_update=True)
+    rounds._transition(
         session, user=user, round_=round_, expected=[RoundStatus.SCREENED],
         to=RoundStatus.APPROVED, request_id=request_id,
         detail={"approving_body": data.approving_body, "approved_on": data.approved_on.isoformat(),
@@ -173,8 +173,8 @@ def publish_round(
 ) -> RoundRow:
     """Publishes the approved list, opens the appeal period and enrols the selected."""
     now = now or utcnow()
-    round_ = service.get_round(session, round_id, for_update=True)
-    service._transition(
+    round_ = rounds.get_round(session, round_id, for_update=True)
+    rounds._transition(
         session, user=user, round_=round_, expected=[RoundStatus.APPROVED],
         to=RoundStatus.PUBLISHED, request_id=request_id, published_at=now,
         appeal_deadline=now + timedelta(days=round_.appeal_days),
@@ -233,7 +233,7 @@ def file_appeal(
 ) -> Appeal:
     now = now or utcnow()
     application = service.get_application(session, user=user, application_id=application_id)
-    round_ = service.get_round(session, application.round_id)
+    round_ = rounds.get_round(session, application.round_id)
     _require_status(round_, RoundStatus.PUBLISHED)
     assert round_.appeal_deadline is not None
     if now > round_.appeal_deadline:
@@ -282,9 +282,9 @@ def decide_appeal(
     if appeal.status != AppealStatus.PENDING:
         raise ApiError(409, "appeal_decided", "eligibility.appeal_decided")
     application = service.get_application(session, user=user, application_id=appeal.application_id)
-    round_ = service.get_round(session, appeal.round_id)
-    rubric_row = service.get_rubric(session, round_.rubric_id)
-    rubric = service.parsed(rubric_row)
+    round_ = rounds.get_round(session, appeal.round_id)
+    rubric_row = rubrics.get_rubric(session, round_.rubric_id)
+    rubric = rubrics.parsed(rubric_row)
     given = answers if answers is not None else application.answers
     new_answers = service._with_derived(
         rubric, given, birth_date=application.birth_date, on=application.submitted_at.date()
@@ -336,7 +336,7 @@ def appeal_out(session: Session, appeal: Appeal) -> AppealOut:
 
 
 def list_appeals(session: Session, round_id: uuid.UUID) -> list[Appeal]:
-    service.get_round(session, round_id)
+    rounds.get_round(session, round_id)
     return list(
         session.exec(
             select(Appeal).where(Appeal.round_id == round_id).order_by(col(Appeal.filed_at))

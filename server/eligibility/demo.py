@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 from server.auth.models import Role, User
 from server.common.time import utcnow
 from server.elders.models import Elder, ElderStatus, Sex
-from server.eligibility import service
+from server.eligibility import rounds, rubrics, service
 from server.eligibility.models import Round
 from server.eligibility.schemas import ApplicationCreate, NewApplicant, RoundCreate
 
@@ -58,9 +58,9 @@ def seed_demo_round(
     if admin is None or chair is None:
         return None
     rng = random.Random(seed)
-    rubric = service.ensure_default_rubric(session, user=admin)
+    rubric = rubrics.ensure_default_rubric(session, user=admin)
     opens = utcnow() - timedelta(days=35)
-    round_ = service.create_round(
+    round_ = rounds.create_round(
         session,
         user=admin,
         data=RoundCreate(
@@ -75,7 +75,7 @@ def seed_demo_round(
         ),
         request_id=None,
     )
-    service.open_round(session, user=admin, round_id=round_.id, request_id=None)
+    rounds.open_round(session, user=admin, round_id=round_.id, request_id=None)
     registered = session.exec(
         select(Elder).where(Elder.status == ElderStatus.APPLICANT).order_by(col(Elder.created_at))
     ).all()
@@ -104,6 +104,6 @@ def seed_demo_round(
         service.submit_application(
             session, user=admin, round_id=round_.id, data=body, request_id=None, now=at
         )
-    service.close_round(session, user=admin, round_id=round_.id, request_id=None)
-    service.rank_round(session, user=admin, round_id=round_.id, seed="demo-2570", request_id=None)
+    rounds.close_round(session, user=admin, round_id=round_.id, request_id=None)
+    rounds.rank_round(session, user=admin, round_id=round_.id, seed="demo-2570", request_id=None)
     return round_

@@ -14,18 +14,11 @@ from sqlmodel import Session, col, select
 import triage
 from server.audit import service as audit
 from server.auth.models import Role, User
-from server.common.time import utcnow
-from server.elders import service as elders
-from server.elders.models import Elder
-from server.elders.schemas import EDITABLE_BY, ElderUpdate
-from server.errors import ApiError
-from server.observations import service as observations
-from server.observations.models import ObservationSource
-from server.visits import reviews
-from server.visits.access import elder_for
-from server.visits.alerting import raise_vitals_alert
-from server.visits.care_plans import plan_for_elder
-from server.visits.models import (
+from server.care import reviews
+from server.care.access import elder_for
+from server.care.alerting import raise_vitals_alert
+from server.care.care_plans import plan_for_elder
+from server.care.models import (
     ReviewItem,
     ReviewKind,
     ReviewStatus,
@@ -34,8 +27,8 @@ from server.visits.models import (
     VisitRole,
     VisitStatus,
 )
-from server.visits.schedule import ensure_schedule, propose_follow_up, visit_out
-from server.visits.schemas import (
+from server.care.schedule import ensure_schedule, propose_follow_up, visit_out
+from server.care.schemas import (
     FollowUp,
     ObservationIn,
     ObservationOut,
@@ -43,7 +36,14 @@ from server.visits.schemas import (
     VisitOut,
     VisitUpdate,
 )
-from server.visits.seq import next_seq
+from server.care.seq import next_seq
+from server.common.time import utcnow
+from server.elders import service as elders
+from server.elders.models import Elder
+from server.elders.schemas import EDITABLE_BY, ElderUpdate
+from server.errors import ApiError
+from server.observations import service as observations
+from server.observations.models import ObservationSource
 
 log = logging.getLogger(__name__)
 

@@ -22,14 +22,8 @@ from sqlmodel import Session, col, select
 
 from server.audit import service as audit
 from server.auth.models import Role, User
-from server.common.time import utcnow
-from server.elders import service as elders
-from server.elders.models import Elder
-from server.errors import ApiError
-from server.observations.models import Observation, ObservationValue
-from server.visits.care_plans import plan_out
-from server.visits.consults import consult_out
-from server.visits.models import (
+from server.care.care_plans import plan_out
+from server.care.models import (
     CareNote,
     CarePlan,
     Checkin,
@@ -39,12 +33,18 @@ from server.visits.models import (
     VisitStatus,
     VoiceNote,
 )
-from server.visits.notes import note_out
-from server.visits.schedule import visit_out
-from server.visits.schemas import SyncObservation, SyncPullOut, SyncReading, Tombstone
-from server.visits.seq import current_seq, next_seq
-from server.visits.voice import note_out as voice_out
-from server.visits.volunteers import checkin_out
+from server.care.notes import note_out
+from server.care.schedule import visit_out
+from server.care.schemas import SyncObservation, SyncPullOut, SyncReading, Tombstone
+from server.care.seq import current_seq, next_seq
+from server.common.time import utcnow
+from server.elders import service as elders
+from server.elders.models import Elder
+from server.errors import ApiError
+from server.observations.models import Observation, ObservationValue
+from server.telehealth.consults import consult_out
+from server.telehealth.voice import note_out as voice_out
+from server.volunteers.service import checkin_out
 
 # How far back a tablet holds history for an elder it is given.
 HISTORY_DAYS = 90

@@ -20,17 +20,11 @@ from sqlmodel import Session, col, select
 
 from server.audit import service as audit
 from server.auth.models import Role, User
-from server.elders import service as elders
-from server.elders.models import Elder
-from server.elders.schemas import EDITABLE_BY, ElderUpdate
-from server.errors import ApiError
-from server.i18n import Locale, translate
-from server.visits import reviews, visits, voice
-from server.visits.consults import create_consult
-from server.visits.models import ReviewKind, SyncReceipt, Visit
-from server.visits.notes import add_note
-from server.visits.schedule import visit_out
-from server.visits.schemas import (
+from server.care import reviews, visits
+from server.care.models import ReviewKind, SyncReceipt, Visit
+from server.care.notes import add_note
+from server.care.schedule import visit_out
+from server.care.schemas import (
     CheckinIn,
     ConsultCreate,
     NoteIn,
@@ -42,8 +36,15 @@ from server.visits.schemas import (
     VisitUpdate,
     VoiceNoteMeta,
 )
-from server.visits.seq import next_seq
-from server.visits.volunteers import _snapshot, add_checkin, flag_if_significant
+from server.care.seq import next_seq
+from server.elders import service as elders
+from server.elders.models import Elder
+from server.elders.schemas import EDITABLE_BY, ElderUpdate
+from server.errors import ApiError
+from server.i18n import Locale, translate
+from server.telehealth import voice
+from server.telehealth.consults import create_consult
+from server.volunteers.service import _snapshot, add_checkin, flag_if_significant
 
 FIELD_TYPES = frozenset(
     {"visit", "visit_update", "observation", "note", "voice_note", "consult", "checkin",

@@ -11,15 +11,15 @@ from sqlmodel import Session, col, select
 
 from server.audit import service as audit
 from server.auth.models import User
+from server.care import reviews
+from server.care.access import FLAGGED_EDITORS, elder_for
+from server.care.models import Checkin, ReviewKind
+from server.care.schemas import CheckinIn, CheckinOut
+from server.care.seq import next_seq
 from server.common.time import utcnow
 from server.elders import service as elders
 from server.elders.schemas import VOLUNTEER_EDITABLE, ElderOut, ElderUpdate
 from server.errors import ApiError
-from server.visits import reviews
-from server.visits.access import FLAGGED_EDITORS, elder_for
-from server.visits.models import Checkin, ReviewKind
-from server.visits.schemas import CheckinIn, CheckinOut
-from server.visits.seq import next_seq
 
 # A change to one of these by a field worker changes who is at risk: the care manager sees it.
 SIGNIFICANT = ("lives_alone", "has_carer", "address", "community", "phone", "emergency_contacts")
