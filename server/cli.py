@@ -169,6 +169,7 @@ def cmd_users_add(args: argparse.Namespace, settings: Settings) -> int:
             session, username=args.username, password=password, full_name=args.name,
             role=Role(args.role),
         )  # fmt: skip
+        session.commit()
     print(f"created {user.username} ({user.role})")
     return 0
 
@@ -187,6 +188,8 @@ def cmd_import_elders(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     with _session(settings) as session:
         report = import_elders(session, rows=rows, actor=None)
+        if report.ok:
+            session.commit()
     if not report.ok:
         print(f"nothing was imported: {len(report.errors)} problem(s)", file=sys.stderr)
         for err in report.errors:

@@ -39,7 +39,7 @@ def create_user(
         phone=phone,
     )
     session.add(user)
-    session.commit()
+    session.flush()
     return user
 
 
@@ -86,7 +86,7 @@ def authenticate(
     user = get_user_by_username(session, username)
     ok = user is not None and user.active and verify_password(user.password_hash, password)
     session.add(LoginAttempt(username=username, ip=ip, success=ok))
-    session.commit()
+    session.flush()
     if not ok:
         log.warning("login failed username=%s ip=%s", username, ip)
         return LoginResult(user=None)

@@ -91,7 +91,7 @@ def create_plan(
         session, actor=user, action="create", entity="care_plan", entity_id=plan.id,
         elder_id=elder.id, fields=sorted(data.model_fields_set), request_id=request_id,
     )  # fmt: skip
-    session.commit()
+    session.flush()
     return plan, elder
 
 
@@ -169,7 +169,7 @@ def update_plan(
         session, actor=user, action="update", entity="care_plan", entity_id=plan.id,
         elder_id=elder.id, fields=sorted(given), request_id=request_id,
     )  # fmt: skip
-    session.commit()
+    session.flush()
     return plan, elder
 
 
@@ -185,7 +185,7 @@ def set_targets(
     if data.version != plan.version:
         raise _stale(session, plan, elder)
     apply_targets(session, plan=plan, targets=data.targets, user=user, request_id=request_id)
-    session.commit()
+    session.flush()
     return plan, elder
 
 

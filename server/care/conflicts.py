@@ -54,5 +54,5 @@ def resolve(
         else:
             raise ApiError(422, "not_a_conflict", "visits.review.not_a_conflict")
     reviews.close(session, user=user, item=item, resolution=data.resolution, request_id=request_id)
-    session.commit()
+    session.flush()
     return reviews.review_out(item)

@@ -104,5 +104,4 @@ def elder_history(
         session, actor=user, action="read", entity="observations", elder_id=elder.id,
         fields=codes or ["all"], request_id=request_id, detail={"count": len(points)},
     )  # fmt: skip
-    session.commit()
     return HistoryOut(elder_id=elder.id, points=points, observations=summaries)

@@ -245,7 +245,7 @@ def update_visit(
         session, actor=user, action="update", entity="visit", entity_id=visit.id,
         elder_id=elder.id, fields=sorted(changes), request_id=request_id,
     )  # fmt: skip
-    session.commit()
+    session.flush()
     write_adl_through(session, user=user, visit=visit, request_id=request_id)
     return visit
 
@@ -253,21 +253,21 @@ def update_visit(
 def write_adl_through(
     session: Session, *, user: User, visit: Visit, request_id: str | None
 ) -> None:
-    """A Barthel re-assessment updates the elder record, so nobody re-keys it. Call after
-    the visit is committed (the elder registry commits its own change)."""
+    """A Barthel re-assessment updates the elder record, so nobody re-keys it. In a savepoint:
+    if the elder record moved on meanwhile, the visit keeps its score and the rest stands."""
     if visit.adl_score is None or "adl_score" not in EDITABLE_BY.get(user.role, frozenset()):
         return
     elder = session.get(Elder, visit.elder_id)
     if elder is None or elder.adl_score == visit.adl_score:
         return
     try:
-        elders.update_elder(
-            session, user=user, elder_id=elder.id,
-            data=ElderUpdate(version=elder.version, adl_score=visit.adl_score),
-            request_id=request_id,
-        )  # fmt: skip
+        with session.begin_nested():
+            elders.update_elder(
+                session, user=user, elder_id=elder.id,
+                data=ElderUpdate(version=elder.version, adl_score=visit.adl_score),
+                request_id=request_id,
+            )  # fmt: skip
     except ApiError as error:  # a concurrent edit: the visit keeps the score; say so
-        session.rollback()
         log.warning("ADL score of visit %s not written to the elder: %s", visit.id, error.code)
 
 

@@ -7,16 +7,13 @@ and these do not accept user tokens). Handlers are thin: `Ingestor` and `service
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
 from typing import Annotated
 
 import anyio
-from fastapi import APIRouter, Depends, FastAPI, Request, WebSocket
+from fastapi import APIRouter, Depends, Request, WebSocket
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -25,7 +22,6 @@ from starlette.websockets import WebSocketDisconnect
 from device_agent.protocol import HTTP_EVENTS_PATH, WS_PATH, AckMessage, ErrorCode, ErrorMessage
 from server.auth.models import Role, User
 from server.auth.service import user_from_token
-from server.common.time import utcnow
 from server.config import Settings
 from server.deps import AdminUser, RequestId, SessionDep, require_roles
 from server.devices import service
@@ -34,45 +30,12 @@ from server.devices.ingest import Ingestor
 from server.devices.models import DeviceKind
 from server.devices.schemas import DeviceIn, DeviceOut, HubTokenOut
 from server.devices.service import HubIdentity, authenticate_hub
-from server.devices.supervision import check_missed_checkins
 from server.errors import ApiError
 
 log = logging.getLogger(__name__)
 
 
-async def _supervision_loop(engine: Engine, settings: DevicesSettings) -> None:
-    def tick() -> int:
-        with Session(engine, expire_on_commit=False) as session:
-            return check_missed_checkins(session, now=utcnow(), settings=settings)
-
-    while True:
-        await asyncio.sleep(settings.supervision_interval_seconds)
-        try:
-            await anyio.to_thread.run_sync(tick)
-        except Exception:  # the next tick tries again; one failure must not stop supervision
-            log.exception("missed check-in supervision failed")
-
-
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    settings: DevicesSettings = getattr(app.state, "devices_settings", None) or DevicesSettings()
-    app.state.devices_settings = settings
-    ingestor = Ingestor(app.state.engine, settings)
-    ingestor.start()
-    app.state.ingestor = ingestor
-    supervision = asyncio.create_task(
-        _supervision_loop(app.state.engine, settings), name="hub-supervision"
-    )
-    try:
-        yield
-    finally:
-        supervision.cancel()
-        with suppress(asyncio.CancelledError):
-            await supervision
-        await ingestor.stop()
-
-
-router = APIRouter(tags=["agent"], lifespan=lifespan)
+router = APIRouter(tags=["agent"])
 
 
 def identify_hub(

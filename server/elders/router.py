@@ -74,17 +74,7 @@ def get_elder(
 def update_elder(
     elder_id: uuid.UUID, body: ElderUpdate, session: SessionDep, user: ElderEditor, rid: RequestId
 ) -> ElderOut:
-    # Field workers' edits that change who is at risk are flagged to the care manager,
-    # whichever endpoint they come through.
-    from server.care.access import FLAGGED_EDITORS
-    from server.volunteers import service as volunteers
-
-    if user.role in FLAGGED_EDITORS:
-        out, _review = volunteers.update_and_flag(
-            session, user=user, elder_id=elder_id, data=body, request_id=rid
-        )
-        return out
-    return service.update_elder(session, user=user, elder_id=elder_id, data=body, request_id=rid)
+    return service.edit_elder(session, user=user, elder_id=elder_id, data=body, request_id=rid)
 
 
 @router.post("/elders/{elder_id}/consents", status_code=201)

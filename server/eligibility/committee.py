@@ -82,7 +82,7 @@ def record_vote(
         detail={"round_id": str(round_.id), "decision": decision.value, "before": before,
                 "reason": reason},
     )  # fmt: skip
-    session.commit()
+    session.flush()
     return current
 
 
@@ -98,7 +98,7 @@ def add_note(
         entity_id=application_id, elder_id=application.elder_id, request_id=request_id,
         detail={"note_id": str(note.id)},
     )  # fmt: skip
-    session.commit()
+    session.flush()
     return note
 
 
@@ -143,7 +143,7 @@ def close_screening(
         to=RoundStatus.SCREENED, request_id=request_id, detail={"outcomes": dict(counts)},
         screened_at=utcnow(),
     )  # fmt: skip
-    session.commit()
+    session.flush()
     return round_
 
 
@@ -159,7 +159,7 @@ def approve_round(
         approving_body=data.approving_body, approved_on=data.approved_on,
         approval_reference=data.reference, approved_by=user.id,
     )  # fmt: skip
-    session.commit()
+    session.flush()
     return round_
 
 
@@ -186,7 +186,7 @@ def publish_round(
     ).all()
     for application in selected:
         _enrol(session, application=application, user=user, request_id=request_id, now=now)
-    session.commit()
+    session.flush()
     return round_
 
 
@@ -261,7 +261,7 @@ def file_appeal(
         entity_id=application_id, elder_id=application.elder_id, request_id=request_id,
         detail={"appeal_id": str(appeal.id)},
     )  # fmt: skip
-    session.commit()
+    session.flush()
     return appeal
 
 
@@ -314,7 +314,7 @@ def decide_appeal(
         detail={"appeal_id": str(appeal.id), "status": appeal.status.value, "reason": reason,
                 "total_after": result.total_centi, "rubric_hash": rubric_row.content_hash},
     )  # fmt: skip
-    session.commit()
+    session.flush()
     return appeal
 
 
@@ -404,5 +404,5 @@ def complete_task(
         session, actor=user, action="task_done", entity="installation_task", entity_id=task.id,
         elder_id=task.elder_id, request_id=request_id, detail={"kind": task.kind.value},
     )  # fmt: skip
-    session.commit()
+    session.flush()
     return task

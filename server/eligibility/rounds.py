@@ -15,6 +15,7 @@ from sqlmodel import Session, col, func, select
 from server.audit import service as audit
 from server.auth.models import Role, User
 from server.common.time import utcnow
+from server.db import updated_one
 from server.eligibility import ranking, rubrics
 from server.eligibility.models import (
     Application,
@@ -95,7 +96,7 @@ def create_round(
         session, actor=user, action="create", entity="eligibility_round", entity_id=round_.id,
         fields=data.model_dump(exclude_unset=True).keys(), request_id=request_id,
     )  # fmt: skip
-    session.commit()
+    session.flush()
     return round_
 
 
@@ -122,13 +123,12 @@ def update_round(
     _check_window(
         changes.get("opens_at", round_.opens_at), changes.get("closes_at", round_.closes_at)
     )
-    result = session.execute(
+    if not updated_one(
+        session,
         sa.update(RoundRow)
         .where(col(RoundRow.id) == round_id, col(RoundRow.version) == data.version)
-        .values(**changes, version=data.version + 1, updated_at=utcnow())
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        session.rollback()
+        .values(**changes, version=data.version + 1, updated_at=utcnow()),
+    ):
         raise ApiError(409, "stale_version", "eligibility.stale_version", field="version")
     audit.record(
         session, actor=user, action="update", entity="eligibility_round", entity_id=round_id,
@@ -139,7 +139,7 @@ def update_round(
     session.refresh(round_)
     if "devices" in changes and round_.status == RoundStatus.SCORED:
         record_ranking(session, round_=round_, user=user)
-    session.commit()
+    session.flush()
     return round_
 
 
@@ -160,13 +160,12 @@ def _transition(
             409, "wrong_status", "eligibility.wrong_status", status=round_.status,
             extra={"status": round_.status, "expected": [s.value for s in expected]},
         )  # fmt: skip
-    result = session.execute(
+    if not updated_one(
+        session,
         sa.update(RoundRow)
         .where(col(RoundRow.id) == round_.id, col(RoundRow.status) == round_.status)
-        .values(status=to, version=RoundRow.version + 1, updated_at=utcnow(), **values)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        session.rollback()
+        .values(status=to, version=RoundRow.version + 1, updated_at=utcnow(), **values),
+    ):
         raise ApiError(409, "wrong_status", "eligibility.wrong_status", status="?")
     audit.record(
         session, actor=user, action=to.value, entity="eligibility_round", entity_id=round_.id,
@@ -190,7 +189,7 @@ def open_round(
         .where(col(RubricVersion.id) == round_.rubric_id, col(RubricVersion.locked_at).is_(None))
         .values(locked_at=utcnow())
     )
-    session.commit()
+    session.flush()
     return round_
 
 
@@ -202,7 +201,7 @@ def close_round(
         session, user=user, round_=round_, expected=[RoundStatus.OPEN], to=RoundStatus.CLOSED,
         request_id=request_id,
     )  # fmt: skip
-    session.commit()
+    session.flush()
     return round_
 
 
@@ -238,7 +237,7 @@ def rank_round(
             session, actor=user, action="rank", entity="eligibility_round", entity_id=round_.id,
             request_id=request_id, detail={"seed": round_.seed, "inputs_digest": run.inputs_digest},
         )  # fmt: skip
-    session.commit()
+    session.flush()
     return run
 
 

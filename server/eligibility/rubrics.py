@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from server.audit import service as audit
 from server.auth.models import User
+from server.db import updated_one
 from server.eligibility import scoring
 from server.eligibility.models import (
     RubricVersion,
@@ -89,7 +90,7 @@ def create_rubric(
         session, actor=user, action="create", entity="eligibility_rubric", entity_id=rubric.id,
         request_id=request_id, detail={"hash": digest, "based_on": str(based_on_id or "")},
     )  # fmt: skip
-    session.commit()
+    session.flush()
     return rubric
 
 
@@ -109,19 +110,18 @@ def update_rubric(
     canonical, digest = _checked_content(content)
     before = rubric.content_hash
     # The WHERE on locked_at: a round opening at this moment wins, the edit is refused.
-    result = session.execute(
+    if not updated_one(
+        session,
         sa.update(RubricVersion)
         .where(col(RubricVersion.id) == rubric_id, col(RubricVersion.locked_at).is_(None))
-        .values(name=name, content=canonical, content_hash=digest)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        session.rollback()
+        .values(name=name, content=canonical, content_hash=digest),
+    ):
         raise ApiError(409, "rubric_in_use", "eligibility.rubric_in_use", field="rubric_id")
     audit.record(
         session, actor=user, action="update", entity="eligibility_rubric", entity_id=rubric_id,
         request_id=request_id, detail={"hash_before": before, "hash_after": digest},
     )  # fmt: skip
-    session.commit()
+    session.flush()
     session.refresh(rubric)
     return rubric
 

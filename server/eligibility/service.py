@@ -18,6 +18,7 @@ from sqlmodel import Session, col, func, select
 from server.audit import service as audit
 from server.auth.models import Role, User
 from server.common.time import utcnow
+from server.db import updated_one
 from server.elders import service as elders_service
 from server.elders.models import Elder, ElderStatus
 from server.elders.schemas import ElderCreate
@@ -38,6 +39,7 @@ from server.eligibility.schemas import (
     ApplicationCreate,
     ApplicationOut,
     CriterionScoreOut,
+    NewApplicant,
     NoteOut,
     ScoreOut,
     VoteOut,
@@ -147,18 +149,11 @@ def _registration_open(round_: RoundRow, now: datetime) -> None:
         )  # fmt: skip
 
 
-def submit_application(
-    session: Session,
-    *,
-    user: User,
-    round_id: uuid.UUID,
-    data: ApplicationCreate,
-    request_id: str | None,
-    now: datetime | None = None,
-) -> Application:
-    now = now or utcnow()
-    round_ = rounds.get_round(session, round_id)
-    _registration_open(round_, now)
+def _resolve_applicant(
+    session: Session, *, user: User, round_id: uuid.UUID, data: ApplicationCreate
+) -> Elder | None:
+    """The registry entry the application is for, if there is one (None: a new person), and
+    refuses a second application for them in the round."""
     if (data.elder_id is None) == (data.person is None):
         raise ApiError(422, "elder_or_person", "eligibility.elder_or_person", field="elder_id")
     elder: Elder | None = None
@@ -179,6 +174,50 @@ def submit_application(
                 409, "duplicate_application", "eligibility.duplicate_application",
                 field="elder_id", number=existing, extra={"number": existing},
             )  # fmt: skip
+    return elder
+
+
+def _register_applicant(
+    session: Session, *, user: User, person: NewApplicant, request_id: str | None
+) -> Elder:
+    """A person not yet in the registry enters it as an applicant, looked after by whoever
+    brought the application."""
+    values = person.model_dump()
+    values["status"] = ElderStatus.APPLICANT
+    if user.role == Role.VOLUNTEER:
+        values["volunteer_id"] = user.id
+    elif user.role == Role.CARE_MANAGER:
+        values["care_manager_id"] = user.id
+    return elders_service.create_elder(
+        session, user=user, data=ElderCreate(**values), request_id=request_id
+    )
+
+
+def _next_number(session: Session, round_: RoundRow) -> str:
+    """The round's next application number ("<code>-00042")."""
+    # Serialises numbering on PostgreSQL (the row lock) and SQLite (the write lock).
+    session.execute(
+        sa.update(RoundRow)
+        .where(col(RoundRow.id) == round_.id)
+        .values(next_number=RoundRow.next_number + 1)
+    )
+    seq = session.exec(select(RoundRow.next_number).where(RoundRow.id == round_.id)).one() - 1
+    return f"{round_.code}-{seq:05d}"
+
+
+def submit_application(
+    session: Session,
+    *,
+    user: User,
+    round_id: uuid.UUID,
+    data: ApplicationCreate,
+    request_id: str | None,
+    now: datetime | None = None,
+) -> Application:
+    now = now or utcnow()
+    round_ = rounds.get_round(session, round_id)
+    _registration_open(round_, now)
+    elder = _resolve_applicant(session, user=user, round_id=round_id, data=data)
     person = data.person
     birth_date = elder.birth_date if elder else person.birth_date  # type: ignore[union-attr]
     first_name = elder.first_name if elder else person.first_name  # type: ignore[union-attr]
@@ -200,26 +239,11 @@ def submit_application(
     ).first()
     if elder is None:
         assert person is not None
-        values = person.model_dump()
-        values["status"] = ElderStatus.APPLICANT
-        if user.role == Role.VOLUNTEER:
-            values["volunteer_id"] = user.id
-        elif user.role == Role.CARE_MANAGER:
-            values["care_manager_id"] = user.id
-        elder = elders_service.create_elder(
-            session, user=user, data=ElderCreate(**values), request_id=request_id
-        )
-    # Serialises numbering on PostgreSQL (the row lock) and SQLite (the write lock).
-    session.execute(
-        sa.update(RoundRow)
-        .where(col(RoundRow.id) == round_id)
-        .values(next_number=RoundRow.next_number + 1)
-    )
-    seq = session.exec(select(RoundRow.next_number).where(RoundRow.id == round_id)).one() - 1
+        elder = _register_applicant(session, user=user, person=person, request_id=request_id)
     application = Application(
         round_id=round_id,
         elder_id=elder.id,
-        number=f"{round_.code}-{seq:05d}",
+        number=_next_number(session, round_),
         title=elder.title,
         first_name=elder.first_name,
         last_name=elder.last_name,
@@ -234,7 +258,13 @@ def submit_application(
         possible_duplicate_of=similar,
     )
     session.add(application)
-    session.flush()
+    try:
+        session.flush()
+    except sa.exc.IntegrityError as exc:  # the same elder, submitted at the same moment
+        raise ApiError(
+            409, "duplicate_application", "eligibility.duplicate_application",
+            field="elder_id", number="?",
+        ) from exc  # fmt: skip
     _snapshot(
         session, application=application, result=result, answers=answers,
         rubric_hash=rubric_row.content_hash, reason=ScoreReason.SUBMITTED, user=user,
@@ -246,14 +276,7 @@ def submit_application(
         detail={"round_id": str(round_id), "number": application.number,
                 "total_centi": result.total_centi},
     )  # fmt: skip
-    try:
-        session.commit()
-    except sa.exc.IntegrityError as exc:
-        session.rollback()
-        raise ApiError(
-            409, "duplicate_application", "eligibility.duplicate_application",
-            field="elder_id", number="?",
-        ) from exc  # fmt: skip
+    session.flush()
     return application
 
 
@@ -295,17 +318,16 @@ def correct_application(
     )  # fmt: skip
     result = _score(rubric, answers)
     before = application.total_centi
-    result_rows = session.execute(
+    if not updated_one(
+        session,
         sa.update(Application)
         .where(col(Application.id) == application.id, col(Application.version) == data.version)
         .values(
             version=data.version + 1,
             answers=answers,
             **({"evidence_notes": data.evidence_notes} if data.evidence_notes else {}),
-        )
-    )
-    if result_rows.rowcount != 1:  # type: ignore[attr-defined]
-        session.rollback()
+        ),
+    ):
         raise ApiError(409, "stale_version", "eligibility.stale_version", field="version")
     session.refresh(application)
     _snapshot(
@@ -321,7 +343,7 @@ def correct_application(
     )  # fmt: skip
     if round_.status == RoundStatus.SCORED:
         rounds.record_ranking(session, round_=round_, user=user)
-    session.commit()
+    session.flush()
     session.refresh(application)
     return application
 

@@ -32,4 +32,8 @@ def sync_pull_changes(
     rid: RequestId,
     since: Annotated[str | None, Query(max_length=200)] = None,
 ) -> SyncPullOut:
-    return sync_pull.pull(session, user=user, since=since, request_id=rid)
+    held = sync_pull.record_access(session, user=user)
+    # Its own commit: a grant or revocation takes the sync counter, whose lock would
+    # otherwise be held through the whole read, stalling every writer behind this pull.
+    session.commit()
+    return sync_pull.pull(session, user=user, held=held, since=since, request_id=rid)

@@ -169,7 +169,7 @@ def start_review(
         session, actor=user, action="update", entity="consult", entity_id=consult.id,
         elder_id=consult.elder_id, fields=["status", "clinician_id"], request_id=request_id,
     )  # fmt: skip
-    session.commit()
+    session.flush()
     return consult
 
 
@@ -240,7 +240,7 @@ def answer(
         elder_id=elder.id, fields=sorted(data.model_fields_set - {"version"}),
         request_id=request_id,
     )  # fmt: skip
-    session.commit()
+    session.flush()
     return consult
 
 
@@ -257,5 +257,5 @@ def close(
         session, actor=user, action="close", entity="consult", entity_id=consult.id,
         elder_id=consult.elder_id, fields=["status"], request_id=request_id,
     )  # fmt: skip
-    session.commit()
+    session.flush()
     return consult

@@ -229,7 +229,7 @@ def finish_upload(
             elder_id=note.elder_id, fields=["audio"], request_id=request_id,
             detail={"size": received.size, "type": plan.content_type},
         )  # fmt: skip
-        session.commit()
+        session.flush()
         return note
     finally:
         received.path.unlink(missing_ok=True)

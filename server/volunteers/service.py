@@ -73,14 +73,37 @@ def update_and_flag(
     elder = elder_for(session, user=user, elder_id=elder_id)
     before = _snapshot(elders.to_out(session, elder, user=user))
     out = elders.update_elder(
-        session, user=user, elder_id=elder_id, data=data, request_id=request_id, commit=False
+        session, user=user, elder_id=elder_id, data=data, request_id=request_id
     )
     review_id = flag_if_significant(
         session, user=user, elder_id=elder_id, before=before, after=_snapshot(out),
         version=out.version,
     )  # fmt: skip
-    session.commit()
+    session.flush()
     return out, review_id
+
+
+def edit_elder(
+    session: Session,
+    *,
+    user: User,
+    elder_id: uuid.UUID,
+    data: ElderUpdate,
+    request_id: str | None,
+) -> ElderOut:
+    """Every edit of the elder record through the registry's API: a field worker's is flagged
+    when it matters."""
+    if user.role in FLAGGED_EDITORS:
+        out, _review = update_and_flag(
+            session, user=user, elder_id=elder_id, data=data, request_id=request_id
+        )
+        return out
+    return elders.update_elder(
+        session, user=user, elder_id=elder_id, data=data, request_id=request_id
+    )
+
+
+elders.edit_elders_with(edit_elder)
 
 
 def flag_if_significant(

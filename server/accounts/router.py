@@ -32,6 +32,8 @@ def login_for_token(
         ip=request.client.host if request.client else None,
         settings=settings,
     )
+    # The attempt is stored even when the answer is a refusal: throttling counts it.
+    session.commit()
     if result.retry_after:
         raise ApiError(
             429,
