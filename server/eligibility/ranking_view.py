@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, or_, select
@@ -21,26 +23,21 @@ from server.eligibility.schemas import (
 )
 
 
-def ranking_page(
-    session: Session,
-    *,
-    user: User,
-    round_id: uuid.UUID,
-    q: str | None = None,
-    community: str | None = None,
-    target: str | None = None,
-    quota: bool | None = None,
-    eligible: bool | None = None,
-    vote: str | None = None,
-    page: int = 1,
-    page_size: int = 50,
-    request_id: str | None = None,
-) -> RankingPage:
-    """One page of the ranking, filtered in the database (5,000 applicants stay quick)."""
-    round_ = rounds.get_round(session, round_id)
-    query = select(Application).where(Application.round_id == round_id)
-    if q:
-        like = f"%{q.strip()}%"
+@dataclass(frozen=True)
+class RankingFilter:
+    """What the committee narrowed the ranking to; None leaves a criterion out."""
+
+    q: str | None = None  # application number or name, in part
+    community: str | None = None
+    target: str | None = None  # a rubric target the application meets
+    quota: bool | None = None  # within the round's devices
+    eligible: bool | None = None
+    vote: str | None = None  # "undecided" (by the reader), or a decision by anyone
+
+
+def _filtered(query: Any, filters: RankingFilter, *, user: User) -> Any:
+    if filters.q:
+        like = f"%{filters.q.strip()}%"
         query = query.where(
             or_(
                 col(Application.number).ilike(like),
@@ -48,24 +45,43 @@ def ranking_page(
                 col(Application.last_name).ilike(like),
             )
         )
-    if community:
-        query = query.where(Application.community == community)
-    if quota is not None:
-        query = query.where(Application.within_quota == quota)
-    if eligible is not None:
-        query = query.where(Application.eligible == eligible)
-    if target:
+    if filters.community:
+        query = query.where(Application.community == filters.community)
+    if filters.quota is not None:
+        query = query.where(Application.within_quota == filters.quota)
+    if filters.eligible is not None:
+        query = query.where(Application.eligible == filters.eligible)
+    if filters.target:
         # targets_met is a short JSON list of keys; a quoted LIKE is exact and portable.
-        query = query.where(sa.cast(Application.targets_met, sa.String).like(f'%"{target}"%'))
+        pattern = f'%"{filters.target}"%'
+        query = query.where(sa.cast(Application.targets_met, sa.String).like(pattern))
     mine = select(Decision.application_id).where(Decision.member_id == user.id)
-    if vote == "undecided":
+    if filters.vote == "undecided":
         query = query.where(col(Application.id).not_in(mine))
-    elif vote in ("approve", "reject", "defer"):
+    elif filters.vote in ("approve", "reject", "defer"):
         query = query.where(
             col(Application.id).in_(
-                select(Decision.application_id).where(Decision.decision == vote)
+                select(Decision.application_id).where(Decision.decision == filters.vote)
             )
         )
+    return query
+
+
+def ranking_page(
+    session: Session,
+    *,
+    user: User,
+    round_id: uuid.UUID,
+    filters: RankingFilter = RankingFilter(),
+    page: int = 1,
+    page_size: int = 50,
+    request_id: str | None = None,
+) -> RankingPage:
+    """One page of the ranking, filtered in the database (5,000 applicants stay quick)."""
+    round_ = rounds.get_round(session, round_id)
+    query = _filtered(
+        select(Application).where(Application.round_id == round_id), filters, user=user
+    )
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     rows = list(
         session.exec(

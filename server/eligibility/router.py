@@ -191,10 +191,12 @@ def ranking(
     page: Annotated[int, Query(ge=1)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> RankingPage:
+    filters = ranking_view.RankingFilter(
+        q=q, community=community, target=target, quota=quota, eligible=eligible, vote=vote
+    )
     return ranking_view.ranking_page(
-        session, user=user, round_id=round_id, q=q, community=community, target=target,
-        quota=quota, eligible=eligible, vote=vote, page=page, page_size=page_size,
-        request_id=rid,
+        session, user=user, round_id=round_id, filters=filters, page=page,
+        page_size=page_size, request_id=rid,
     )  # fmt: skip
 
 

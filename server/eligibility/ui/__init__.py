@@ -51,10 +51,13 @@ def round_page(
     round_ = rounds.get_round(session, round_id)
     rubric_row = rubrics.get_rubric(session, round_.rubric_id)
     rubric = rubrics.parsed(rubric_row)
+    chosen = ranking_view.RankingFilter(
+        q=q, community=community or None, target=target or None, quota=_tri(quota),
+        eligible=_tri(eligible), vote=vote or None,
+    )  # fmt: skip
     result = ranking_view.ranking_page(
-        session, user=user, round_id=round_id, q=q, community=community or None,
-        target=target or None, quota=_tri(quota), eligible=_tri(eligible), vote=vote or None,
-        page=page, page_size=PAGE_SIZE, request_id=rid,
+        session, user=user, round_id=round_id, filters=chosen, page=page, page_size=PAGE_SIZE,
+        request_id=rid,
     )  # fmt: skip
     pages = max(1, math.ceil(result.total / PAGE_SIZE))
     filters = {
