@@ -6,20 +6,30 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from server.auth.models import Role
+from server.common import thai_id
 from server.elders.models import ConsentScope, ElderStatus, Mobility, Sex
 
 PHONE = Annotated[str, Field(min_length=3, max_length=32, pattern=r"^[0-9+()\- ]+$")]
 
 
-def thai_id_valid(value: str) -> bool:
-    """Thai national ID: 13 digits, the last a mod-11 check digit of the first twelve."""
-    if len(value) != 13 or not value.isdigit():
-        return False
-    total = sum(int(d) * (13 - i) for i, d in enumerate(value[:12]))
-    return (11 - total % 11) % 10 == int(value[12])
+def _national_id(value: str) -> str:
+    if not thai_id.is_valid(value):
+        raise ValueError("not a valid Thai national ID (13 digits with a check digit)")
+    return value
+
+
+def _plausible_birth(value: date) -> date:
+    if not date(1900, 1, 1) <= value <= date.today():
+        raise ValueError("birth date must be between 1900 and today")
+    return value
+
+
+# The checks every form that takes a person applies (the registry and applications alike).
+NationalId = Annotated[str, Field(min_length=13, max_length=13), AfterValidator(_national_id)]
+BirthDate = Annotated[date, AfterValidator(_plausible_birth)]
 
 
 def adl_group(score: int | None) -> str | None:
@@ -71,26 +81,12 @@ class _ElderFields(BaseModel):
 
 
 class ElderCreate(_ElderFields):
-    national_id: str = Field(min_length=13, max_length=13)
+    national_id: NationalId
     first_name: str = Field(min_length=1, max_length=100)
     last_name: str = Field(min_length=1, max_length=100)
-    birth_date: date
+    birth_date: BirthDate
     sex: Sex
     emergency_contacts: list[ContactIn] = Field(default_factory=list, max_length=10)
-
-    @field_validator("national_id")
-    @classmethod
-    def _check_id(cls, value: str) -> str:
-        if not thai_id_valid(value):
-            raise ValueError("not a valid Thai national ID (13 digits with a check digit)")
-        return value
-
-    @field_validator("birth_date")
-    @classmethod
-    def _plausible_birth(cls, value: date) -> date:
-        if not date(1900, 1, 1) <= value <= date.today():
-            raise ValueError("birth date must be between 1900 and today")
-        return value
 
 
 class ElderUpdate(BaseModel):

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from sqlmodel import Session, col, select
 
 from server.auth.models import Role, User
+from server.common import thai_id
 from server.common.time import utcnow
 from server.elders.models import Elder, ElderStatus, Sex
 from server.eligibility import rounds, rubrics, service
@@ -24,8 +25,7 @@ COMMUNITIES = ["ชุมชนบ้านเหมือง", "ชุมชน
 
 def _national_id(rng: random.Random) -> str:
     digits = ["5", *(str(rng.randrange(10)) for _ in range(11))]
-    total = sum(int(d) * (13 - i) for i, d in enumerate(digits))
-    return "".join(digits) + str((11 - total % 11) % 10)
+    return thai_id.with_check_digit("".join(digits))
 
 
 def _answers(rng: random.Random) -> dict[str, str | int | float | None]:
