@@ -51,7 +51,8 @@ def record_reads(
     fields: Iterable[str],
     request_id: str | None,
 ) -> None:
-    """One row per elder whose data a person was shown, committed at once."""
+    """One row per elder whose data a person was shown, in the caller's transaction: the
+    request that showed the data commits them."""
     field_list = sorted(set(fields))
     for elder_id in elder_ids:
         record(
@@ -64,7 +65,6 @@ def record_reads(
             fields=field_list,
             request_id=request_id,
         )
-    session.commit()
 
 
 def record_conflict_read(
@@ -75,12 +75,14 @@ def record_conflict_read(
     elder_id: uuid.UUID,
     request_id: str | None,
 ) -> None:
-    """A 409 that returns the current record shows it: audited like any read, committed now
-    because the request itself ends in an error."""
+    """A 409 that returns the current record shows it: audited like any read. Committed here,
+    the one exception to "the request commits": the request itself ends in an error, which
+    rolls back. Callers call it before changing anything, so only the audit row is stored."""
     record_reads(
         session, actor=actor, entity=entity, elder_ids=[elder_id], fields=["current_record"],
         request_id=request_id,
     )  # fmt: skip
+    session.commit()
 
 
 def search(

@@ -61,7 +61,8 @@ def held_submission(
     now: datetime,
 ) -> HeldSubmission | None:
     """None when the hidden elder has no application in the round (the caller files one,
-    held for the identity check). Otherwise keeps the submission as a note and commits."""
+    held for the identity check). Otherwise keeps the submission as a note (adds; the
+    request commits)."""
     existing = session.exec(
         select(Application).where(
             Application.round_id == round_.id, Application.elder_id == elder.id
@@ -88,7 +89,7 @@ def held_submission(
         entity_id=existing.id, elder_id=elder.id, fields=answers.keys(), request_id=request_id,
         detail={"round_id": str(round_.id), "number": number, "held_on": existing.number},
     )  # fmt: skip
-    session.commit()
+    session.flush()
     held_id = uuid.uuid4()
     snapshot = ScoreSnapshot(
         id=uuid.uuid4(), application_id=held_id, sequence=1, reason=ScoreReason.SUBMITTED,
@@ -108,10 +109,10 @@ def held_submission(
 
 
 def held_out(session: Session, held: HeldSubmission, *, locale: Locale) -> ApplicationOut:
-    from server.eligibility import service  # service builds on this module
+    from server.eligibility import rounds, rubrics, service  # service builds on this module
 
-    round_ = service.get_round(session, held.round_id)
-    rubric = service.parsed(service.get_rubric(session, round_.rubric_id))
+    round_ = rounds.get_round(session, held.round_id)
+    rubric = rubrics.parsed(rubrics.get_rubric(session, round_.rubric_id))
     p = held.person
     return ApplicationOut(
         id=held.id, round_id=held.round_id, elder_id=held.id, number=held.number,
@@ -137,5 +138,5 @@ def confirm_identity(
         session, actor=user, action="confirm_identity", entity="eligibility_application",
         entity_id=application.id, elder_id=application.elder_id, request_id=request_id,
     )  # fmt: skip
-    session.commit()
+    session.flush()
     return application

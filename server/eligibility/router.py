@@ -15,7 +15,7 @@ from server.auth.models import Role, User
 from server.common.paging import MAX_PAGE
 from server.common.uploads import safe_filename, sniff_document
 from server.deps import CurrentUser, LocaleDep, RequestId, SessionDep, SettingsDep, require_roles
-from server.eligibility import announce, committee, identity, service
+from server.eligibility import announce, committee, identity, ranking_view, rounds, rubrics, service
 from server.eligibility.models import Application, Attachment, TaskStatus
 from server.eligibility.schemas import (
     INSTALLERS,
@@ -66,32 +66,32 @@ ATTACHMENT_MAX = 900_000  # under the server's request-body limit
 
 @router.get("/rubrics")
 def list_rubrics(session: SessionDep, _user: Reader) -> list[RubricOut]:
-    return [service.rubric_out(r) for r in service.list_rubrics(session)]
+    return [rubrics.rubric_out(r) for r in rubrics.list_rubrics(session)]
 
 
 @router.post("/rubrics", status_code=201)
 def create_rubric(body: RubricIn, session: SessionDep, user: Manager, rid: RequestId) -> RubricOut:
-    rubric = service.create_rubric(
+    rubric = rubrics.create_rubric(
         session, user=user, name=body.name, content=body.content(),
         based_on_id=body.based_on_id, request_id=rid,
     )  # fmt: skip
-    return service.rubric_out(rubric)
+    return rubrics.rubric_out(rubric)
 
 
 @router.get("/rubrics/{rubric_id}")
 def get_rubric(rubric_id: uuid.UUID, session: SessionDep, _user: Reader) -> RubricOut:
-    return service.rubric_out(service.get_rubric(session, rubric_id))
+    return rubrics.rubric_out(rubrics.get_rubric(session, rubric_id))
 
 
 @router.put("/rubrics/{rubric_id}")
 def update_rubric(
     rubric_id: uuid.UUID, body: RubricIn, session: SessionDep, user: Manager, rid: RequestId
 ) -> RubricOut:
-    rubric = service.update_rubric(
+    rubric = rubrics.update_rubric(
         session, user=user, rubric_id=rubric_id, name=body.name, content=body.content(),
         request_id=rid,
     )  # fmt: skip
-    return service.rubric_out(rubric)
+    return rubrics.rubric_out(rubric)
 
 
 # --- rounds --------------------------------------------------------------------------------
@@ -99,33 +99,33 @@ def update_rubric(
 
 @router.get("/rounds")
 def list_rounds(session: SessionDep, _user: Reader) -> list[RoundOut]:
-    return [service.round_out(session, r) for r in service.list_rounds(session)]
+    return [rounds.round_out(session, r) for r in rounds.list_rounds(session)]
 
 
 @router.post("/rounds", status_code=201)
 def create_round(body: RoundCreate, session: SessionDep, user: Manager, rid: RequestId) -> RoundOut:
-    return service.round_out(
-        session, service.create_round(session, user=user, data=body, request_id=rid)
+    return rounds.round_out(
+        session, rounds.create_round(session, user=user, data=body, request_id=rid)
     )
 
 
 @router.get("/rounds/{round_id}")
 def get_round(round_id: uuid.UUID, session: SessionDep, _user: Reader) -> RoundOut:
-    return service.round_out(session, service.get_round(session, round_id))
+    return rounds.round_out(session, rounds.get_round(session, round_id))
 
 
 @router.patch("/rounds/{round_id}")
 def update_round(
     round_id: uuid.UUID, body: RoundUpdate, session: SessionDep, user: Manager, rid: RequestId
 ) -> RoundOut:
-    round_ = service.update_round(session, user=user, round_id=round_id, data=body, request_id=rid)
-    return service.round_out(session, round_)
+    round_ = rounds.update_round(session, user=user, round_id=round_id, data=body, request_id=rid)
+    return rounds.round_out(session, round_)
 
 
 @router.post("/rounds/{round_id}/open")
 def open_round(round_id: uuid.UUID, session: SessionDep, user: Manager, rid: RequestId) -> RoundOut:
-    return service.round_out(
-        session, service.open_round(session, user=user, round_id=round_id, request_id=rid)
+    return rounds.round_out(
+        session, rounds.open_round(session, user=user, round_id=round_id, request_id=rid)
     )
 
 
@@ -133,8 +133,8 @@ def open_round(round_id: uuid.UUID, session: SessionDep, user: Manager, rid: Req
 def close_round(
     round_id: uuid.UUID, session: SessionDep, user: Manager, rid: RequestId
 ) -> RoundOut:
-    return service.round_out(
-        session, service.close_round(session, user=user, round_id=round_id, request_id=rid)
+    return rounds.round_out(
+        session, rounds.close_round(session, user=user, round_id=round_id, request_id=rid)
     )
 
 
@@ -146,10 +146,10 @@ def rank_round(
     rid: RequestId,
     body: RankIn | None = None,
 ) -> RoundOut:
-    service.rank_round(
+    rounds.rank_round(
         session, user=user, round_id=round_id, seed=body.seed if body else None, request_id=rid
     )
-    return service.round_out(session, service.get_round(session, round_id))
+    return rounds.round_out(session, rounds.get_round(session, round_id))
 
 
 @router.post("/rounds/{round_id}/close-screening")
@@ -157,7 +157,7 @@ def close_screening(
     round_id: uuid.UUID, session: SessionDep, user: Member, rid: RequestId
 ) -> RoundOut:
     round_ = committee.close_screening(session, user=user, round_id=round_id, request_id=rid)
-    return service.round_out(session, round_)
+    return rounds.round_out(session, round_)
 
 
 @router.post("/rounds/{round_id}/approve")
@@ -167,7 +167,7 @@ def approve_round(
     round_ = committee.approve_round(
         session, user=user, round_id=round_id, data=body, request_id=rid
     )
-    return service.round_out(session, round_)
+    return rounds.round_out(session, round_)
 
 
 @router.post("/rounds/{round_id}/publish")
@@ -175,7 +175,7 @@ def publish_round(
     round_id: uuid.UUID, session: SessionDep, user: Manager, rid: RequestId
 ) -> RoundOut:
     round_ = committee.publish_round(session, user=user, round_id=round_id, request_id=rid)
-    return service.round_out(session, round_)
+    return rounds.round_out(session, round_)
 
 
 @router.get("/rounds/{round_id}/ranking")
@@ -193,10 +193,12 @@ def ranking(
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> RankingPage:
-    return service.ranking_page(
-        session, user=user, round_id=round_id, q=q, community=community, target=target,
-        quota=quota, eligible=eligible, vote=vote, page=page, page_size=page_size,
-        request_id=rid,
+    filters = ranking_view.RankingFilter(
+        q=q, community=community, target=target, quota=quota, eligible=eligible, vote=vote
+    )
+    return ranking_view.ranking_page(
+        session, user=user, round_id=round_id, filters=filters, page=page,
+        page_size=page_size, request_id=rid,
     )  # fmt: skip
 
 
@@ -225,7 +227,7 @@ def held_applications(
     round_id: uuid.UUID, session: SessionDep, user: Manager, rid: RequestId, locale: LocaleDep
 ) -> list[ApplicationOut]:
     """Applications held for an identity check (a national ID already in the registry)."""
-    service.get_round(session, round_id)
+    rounds.get_round(session, round_id)
     rows = session.exec(
         select(Application)
         .where(Application.round_id == round_id, col(Application.identity_check).is_(True))
@@ -274,8 +276,8 @@ def score_history(
     application_id: uuid.UUID, session: SessionDep, user: Manager, rid: RequestId, locale: LocaleDep
 ) -> list[ScoreOut]:
     application = service.get_application(session, user=user, application_id=application_id)
-    round_ = service.get_round(session, application.round_id)
-    rubric = service.parsed(service.get_rubric(session, round_.rubric_id))
+    round_ = rounds.get_round(session, application.round_id)
+    rubric = rubrics.parsed(rubrics.get_rubric(session, round_.rubric_id))
     out = [
         service.score_out(s, rubric, locale) for s in service.score_history(session, application.id)
     ]

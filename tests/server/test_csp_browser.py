@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from server.auth.models import Role, User
 from server.common.time import utcnow
-from server.eligibility import service
+from server.eligibility import rounds, rubrics, service
 from server.eligibility.schemas import ApplicationCreate, NewApplicant, RoundCreate
 from tests.server.alerts.helpers import panic
 from tests.server.conftest import TEST_PASSWORD
@@ -32,20 +32,20 @@ document.addEventListener('securitypolicyviolation', (e) => {
 
 def _round_with_applications(session: Session, users: dict[Role, User]) -> Any:
     admin = users[Role.ADMIN]
-    rubric = service.ensure_default_rubric(session)
+    rubric = rubrics.ensure_default_rubric(session)
     opens = utcnow() - timedelta(days=1)
-    round_ = service.create_round(session, user=admin, data=RoundCreate(
+    round_ = rounds.create_round(session, user=admin, data=RoundCreate(
         title="รอบทดสอบ", issuer="เทศบาล", code="C1", rubric_id=rubric.id, devices=1,
         opens_at=opens, closes_at=opens + timedelta(days=30),
         chair_id=users[Role.COMMITTEE].id), request_id=None)  # fmt: skip
-    service.open_round(session, user=admin, round_id=round_.id, request_id=None)
+    rounds.open_round(session, user=admin, round_id=round_.id, request_id=None)
     for i in range(2):
         service.submit_application(
             session, user=admin, round_id=round_.id, request_id=None,
             data=ApplicationCreate(person=NewApplicant(**person(i)), answers=answers()),
         )  # fmt: skip
-    service.close_round(session, user=admin, round_id=round_.id, request_id=None)
-    service.rank_round(session, user=admin, round_id=round_.id, seed="csp", request_id=None)
+    rounds.close_round(session, user=admin, round_id=round_.id, request_id=None)
+    rounds.rank_round(session, user=admin, round_id=round_.id, seed="csp", request_id=None)
     return round_
 
 

@@ -101,6 +101,7 @@ def _snapshot(
         if seen is not None:
             seen.clear()
         _audit_shown(session, user, alerts, seen)
+        session.commit()  # no request here: this socket's unit of work is one showing
     payload: dict[str, Any] = {
         "type": "snapshot",
         "now": utcnow().isoformat(),
@@ -120,6 +121,7 @@ def _changes(
     with Session(engine, expire_on_commit=False) as session:
         alerts = queries.open_alerts(session, ids=ids, locale=locale)
         _audit_shown(session, user, alerts, seen)
+        session.commit()
     still_open = {a.id for a in alerts}
     payload: dict[str, Any] = {
         "type": "changes",

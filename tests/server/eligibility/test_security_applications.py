@@ -68,13 +68,13 @@ def test_a_hidden_registry_record_is_neither_shown_nor_confirmed(
     assert listed.json()[0]["identity_check"] is True
     assert client.get(f"{P}/rounds/{round_.id}/held-applications",
                       headers=auth(volunteer)).status_code == 403  # fmt: skip
-    from server.eligibility import service
+    from server.eligibility import rounds
 
-    assert str(row.id) not in {r.application_id for r in service.rank_inputs(session, round_.id)}
+    assert str(row.id) not in {r.application_id for r in rounds.rank_inputs(session, round_.id)}
     confirmed = client.post(f"{P}/applications/{body['id']}/confirm-identity", headers=auth(admin))
     assert confirmed.status_code == 200 and confirmed.json()["identity_check"] is False
     session.expire_all()
-    assert str(row.id) in {r.application_id for r in service.rank_inputs(session, round_.id)}
+    assert str(row.id) in {r.application_id for r in rounds.rank_inputs(session, round_.id)}
 
     # The registry record itself was not touched by the volunteer's submissions.
     session.refresh(hidden)

@@ -21,12 +21,12 @@ from sqlmodel import Session, col, func, select
 
 from server.audit.models import AuditEntry
 from server.auth.models import Role, User
+from server.care.models import Visit
 from server.common.time import utcnow
 from server.elders.models import Elder
-from server.eligibility import service as eligibility
+from server.eligibility import rounds, rubrics
 from server.eligibility.models import Appeal, Application, InstallationTask, TaskKind
 from server.eligibility.schemas import RoundCreate
-from server.visits.models import Visit
 from tests.server.alerts.helpers import panic
 from tests.server.eligibility.conftest import answers, person
 from tests.server.factories import make_elder
@@ -259,12 +259,12 @@ def world(
                    json={"seen_well": False, "note": "ไม่สบาย"}))  # fmt: skip
     w.ids["alert"] = str(panic(session, elder.id).alert_id)
 
-    rubric = eligibility.ensure_default_rubric(session)
+    rubric = rubrics.ensure_default_rubric(session)
     opens = utcnow() - timedelta(days=1)
-    round_ = eligibility.create_round(session, user=admin, data=RoundCreate(
+    round_ = rounds.create_round(session, user=admin, data=RoundCreate(
         title="t", issuer="i", code="AM", rubric_id=rubric.id, devices=1, opens_at=opens,
         closes_at=opens + timedelta(days=30), chair_id=users[Role.COMMITTEE].id), request_id=None)  # fmt: skip
-    eligibility.open_round(session, user=admin, round_id=round_.id, request_id=None)
+    rounds.open_round(session, user=admin, round_id=round_.id, request_id=None)
     w.ids["round"] = str(round_.id)
     base = f"/api/v1/eligibility/rounds/{round_.id}"
     application = ok(client.post(f"{base}/applications", headers=auth(admin),

@@ -103,10 +103,10 @@ def test_uploads_are_checked_by_content_and_stored_with_a_safe_name() -> None:
 def test_an_attachment_that_only_claims_to_be_a_pdf_is_refused(
     client: TestClient, session: Session, users: dict[Role, User], auth: Auth
 ) -> None:
-    from server.eligibility import service
+    from server.eligibility import rounds, rubrics
     from server.eligibility.models import Application
 
-    rubric = service.ensure_default_rubric(session)
+    rubric = rubrics.ensure_default_rubric(session)
     elder = make_elder(session)
     from datetime import timedelta
 
@@ -114,10 +114,10 @@ def test_an_attachment_that_only_claims_to_be_a_pdf_is_refused(
     from server.eligibility.schemas import RoundCreate
 
     opens = utcnow() - timedelta(days=1)
-    round_ = service.create_round(session, user=users[Role.ADMIN], data=RoundCreate(
+    round_ = rounds.create_round(session, user=users[Role.ADMIN], data=RoundCreate(
         title="t", issuer="i", code="U1", rubric_id=rubric.id, devices=1, opens_at=opens,
         closes_at=opens + timedelta(days=30), chair_id=users[Role.COMMITTEE].id), request_id=None)  # fmt: skip
-    service.open_round(session, user=users[Role.ADMIN], round_id=round_.id, request_id=None)
+    rounds.open_round(session, user=users[Role.ADMIN], round_id=round_.id, request_id=None)
     from tests.server.eligibility.conftest import answers
 
     made = client.post(f"/api/v1/eligibility/rounds/{round_.id}/applications",

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from server.visits.models import VoiceNote, VoicePurpose
+from server.care.models import VoiceNote, VoicePurpose
 from tests.server.visits.conftest import Team
 from tests.server.visits.test_voice_consults import WEBM, visit_of
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import col, select
 
+from server import security
 from server.audit import service as audit
 from server.auth import service
 from server.auth.models import Role, User
@@ -69,6 +70,7 @@ def login_submit(
         ip=request.client.host if request.client else None,
         settings=settings,
     )
+    session.commit()  # the attempt counts whatever the answer (throttling)
     if result.user is None:
         message = (
             translate("auth.login_throttled", locale, seconds=result.retry_after)
@@ -188,7 +190,7 @@ def password_submit(
 ) -> Response:
     locale = request.state.locale
     error: str | None = None
-    if not service.verify_password(user.password_hash, current_password):
+    if not security.verify_password(user.password_hash, current_password):
         error = translate("security.password.wrong_current", locale)
     elif new_password != confirm_password:
         error = translate("security.password.mismatch", locale)
@@ -198,7 +200,7 @@ def password_submit(
             error = translate(problem, locale)
     if error:
         return render(request, "password.html", status_code=422, error=error)
-    user.password_hash = service.hash_password(new_password)
+    user.password_hash = security.hash_password(new_password)
     service.end_all_sessions(session, user=user, reason="password")
     audit.record(
         session, actor=user, action="update", entity="user", entity_id=user.id,

@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from sqlmodel import col, select
 
+from server import security
 from server.audit import service as audit
 from server.auth import service
 from server.auth.models import User
@@ -38,6 +39,8 @@ def login_for_token(
         ip=request.client.host if request.client else None,
         settings=settings,
     )
+    # The attempt is stored even when the answer is a refusal: throttling counts it.
+    session.commit()
     if result.retry_after:
         raise ApiError(
             429,
@@ -76,14 +79,14 @@ def change_password(
     body: PasswordChange, session: SessionDep, user: CurrentUser, rid: RequestId
 ) -> dict[str, str]:
     """Changing one's own password ends every session, this one included."""
-    if not service.verify_password(user.password_hash, body.current_password):
+    if not security.verify_password(user.password_hash, body.current_password):
         raise ApiError(
             403, "wrong_password", "security.password.wrong_current", field="current_password"
         )
     problem = service.password_problem(body.new_password, username=user.username)
     if problem:
         raise ApiError(422, "weak_password", problem, field="new_password")
-    user.password_hash = service.hash_password(body.new_password)
+    user.password_hash = security.hash_password(body.new_password)
     service.end_all_sessions(session, user=user, reason="password")
     audit.record(
         session, actor=user, action="update", entity="user", entity_id=user.id,
@@ -144,7 +147,7 @@ def update_user(
     for name, value in changes.items():
         setattr(user, name, value)
     if password is not None:
-        user.password_hash = service.hash_password(password)
+        user.password_hash = security.hash_password(password)
     # Log out everywhere: a new password, a deactivation or a new role ends every session.
     if password is not None:
         service.end_all_sessions(session, user=user, reason="password")
