@@ -17,7 +17,12 @@ RULES = [
     Rule("GET", "/api/v1/audit", ADMIN),
     Rule("GET", "/api/v1/elders", ELDER_READERS),
     Rule("POST", "/api/v1/elders", roles(Role.ADMIN, Role.CARE_MANAGER)),
-    Rule("GET", "/api/v1/elders/{elder_id}", ELDER_READERS),
+    Rule(
+        "GET",
+        "/api/v1/elders/{elder_id}",
+        ELDER_READERS,
+        "dispatchers: clinical fields only during an emergency; volunteers: never",
+    ),
     Rule(
         "PATCH",
         "/api/v1/elders/{elder_id}",
