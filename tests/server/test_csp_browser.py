@@ -39,6 +39,7 @@ def _round_with_applications(session: Session, users: dict[Role, User]) -> Any:
         opens_at=opens, closes_at=opens + timedelta(days=30),
         chair_id=users[Role.COMMITTEE].id), request_id=None)  # fmt: skip
     rounds.open_round(session, user=admin, round_id=round_.id, request_id=None)
+    session.commit()
     for i in range(2):
         service.submit_application(
             session, user=admin, round_id=round_.id, request_id=None,
@@ -46,6 +47,7 @@ def _round_with_applications(session: Session, users: dict[Role, User]) -> Any:
         )  # fmt: skip
     rounds.close_round(session, user=admin, round_id=round_.id, request_id=None)
     rounds.rank_round(session, user=admin, round_id=round_.id, seed="csp", request_id=None)
+    session.commit()
     return round_
 
 

@@ -265,6 +265,7 @@ def world(
         title="t", issuer="i", code="AM", rubric_id=rubric.id, devices=1, opens_at=opens,
         closes_at=opens + timedelta(days=30), chair_id=users[Role.COMMITTEE].id), request_id=None)  # fmt: skip
     rounds.open_round(session, user=admin, round_id=round_.id, request_id=None)
+    session.commit()
     w.ids["round"] = str(round_.id)
     base = f"/api/v1/eligibility/rounds/{round_.id}"
     application = ok(client.post(f"{base}/applications", headers=auth(admin),

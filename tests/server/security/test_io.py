@@ -118,6 +118,7 @@ def test_an_attachment_that_only_claims_to_be_a_pdf_is_refused(
         title="t", issuer="i", code="U1", rubric_id=rubric.id, devices=1, opens_at=opens,
         closes_at=opens + timedelta(days=30), chair_id=users[Role.COMMITTEE].id), request_id=None)  # fmt: skip
     rounds.open_round(session, user=users[Role.ADMIN], round_id=round_.id, request_id=None)
+    session.commit()
     from tests.server.eligibility.conftest import answers
 
     made = client.post(f"/api/v1/eligibility/rounds/{round_.id}/applications",
