@@ -38,7 +38,9 @@ def person(n: int, **overrides: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def rubric(session: Session) -> RubricVersion:
-    return rubrics.ensure_default_rubric(session)
+    rubric = rubrics.ensure_default_rubric(session)
+    session.commit()  # services flush; whoever calls them commits
+    return rubric
 
 
 MakeRound = Callable[..., Round]
@@ -68,6 +70,7 @@ def make_round(session: Session, users: dict[Role, User], rubric: RubricVersion)
         )
         if open_:
             rounds.open_round(session, user=users[Role.ADMIN], round_id=round_.id, request_id=None)
+        session.commit()
         return round_
 
     return make
