@@ -348,6 +348,20 @@ class Ingestor:
 
     def _write(self, submissions: list[Submission], urgent: bool) -> list[StoreOutcome]:
         with self.gate.hold(urgent=urgent), Session(self.engine, expire_on_commit=False) as session:
+            durable_commit(session)
             outcomes = store_group(session, submissions, settings=self.settings)
             session.commit()
         return outcomes
+
+
+def durable_commit(session: Session) -> None:
+    """This transaction's commit returns only once it is on disk: it is about to be acked,
+    and the hub deletes what is acked.
+
+    PostgreSQL: ``synchronous_commit`` on for this transaction, whatever the server, database
+    or role default (an operator may turn it off for speed elsewhere); SET LOCAL also holds
+    through a transaction-pooling proxy. SQLite: every connection runs ``synchronous=FULL``
+    (``server.db``).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection().exec_driver_sql("SET LOCAL synchronous_commit = on")

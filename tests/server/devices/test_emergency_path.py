@@ -1,0 +1,136 @@
+"""A panic reaches the server within seconds when the link dies silently or WebSockets are
+blocked: the real agent uplink, the real server, a loopback proxy playing the fault."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from fastapi import FastAPI
+from sqlmodel import Session, col, func, select
+
+from device_agent.clock import utc_now
+from device_agent.config import UplinkConfig
+from device_agent.outbox import Outbox
+from device_agent.protocol import PanicEvent, PanicPayload
+from device_agent.uplink import Uplink
+from server.alerts.models import Alert, AlertEvent
+from server.devices.models import AgentEvent
+from tests.device_agent.factories import reading
+from tests.server.devices.helpers import Hub, live_server, make_hub
+from tests.support.proxy import FaultProxy
+
+pytestmark = pytest.mark.slow
+
+# What a hub ships with, but quick to reconnect so the test does not wait on backoff.
+SETTINGS = UplinkConfig(backoff_base_s=0.1, backoff_cap_s=1.0)
+
+
+def press() -> PanicEvent:
+    return PanicEvent(
+        id=uuid.uuid4(), device="button", occurred_at=utc_now(),
+        payload=PanicPayload(source="local"),
+    )  # fmt: skip
+
+
+def stored(session: Session, event_id: uuid.UUID) -> int:
+    session.expire_all()
+    return session.exec(
+        select(func.count()).select_from(AgentEvent).where(col(AgentEvent.id) == event_id)
+    ).one()
+
+
+async def committed_within(session: Session, event_id: uuid.UUID, seconds: float) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < seconds:
+        if await asyncio.to_thread(stored, session, event_id):
+            return time.monotonic() - started
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"panic not committed within {seconds} s")
+
+
+def one_alert_for(session: Session, event_id: uuid.UUID) -> None:
+    session.expire_all()
+    assert stored(session, event_id) == 1
+    alerts = session.exec(
+        select(AlertEvent.alert_id).where(col(AlertEvent.source_event_id) == event_id)
+    ).all()
+    assert len(alerts) == 1
+    assert session.exec(select(func.count()).select_from(Alert)).one() == 1
+
+
+@contextlib.asynccontextmanager
+async def hub_through_proxy(
+    app: FastAPI, hub: Hub, tmp_path: Path, *, block_websockets: bool = False
+) -> AsyncIterator[tuple[Uplink, FaultProxy, Outbox]]:
+    with live_server(app) as url:
+        port = urlsplit(url).port
+        assert port is not None
+        proxy = FaultProxy("127.0.0.1", port)
+        proxy.block_websockets = block_websockets
+        await proxy.start()
+        outbox = Outbox(tmp_path / "outbox.sqlite3")
+        uplink = Uplink(outbox=outbox, server_url=proxy.url, token=hub.token, settings=SETTINGS)
+        task = asyncio.create_task(uplink.run())
+        try:
+            yield uplink, proxy, outbox
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await proxy.stop()
+            await outbox.close()
+
+
+async def wait_for(condition: object, within: float = 15.0) -> None:
+    deadline = time.monotonic() + within
+    while not condition():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
+
+
+async def test_a_panic_pressed_on_a_silently_frozen_link_is_committed_within_5_s(
+    app: FastAPI, session: Session, tmp_path: Path
+) -> None:
+    hub = make_hub(session)
+    async with hub_through_proxy(app, hub, tmp_path) as (uplink, proxy, outbox):
+        await outbox.emit(reading(97))
+        await wait_for(lambda: uplink.state.events_acked == 1)
+        assert uplink.state.transport == "websocket"
+        proxy.freeze()  # the open connection goes silent; it never closes
+        alarm = press()
+        await outbox.emit(alarm)
+        took = await committed_within(session, alarm.id, 5.0)
+        # The WebSocket, reopened, sends the panic again: still one row and one alert.
+        await wait_for(lambda: uplink.state.transport == "websocket")
+        await outbox.emit(reading(96))
+        await wait_for(lambda: uplink.state.events_acked >= 3)
+    assert took <= 5.0
+    assert uplink.state.sockets_aborted == 1
+    one_alert_for(session, alarm.id)
+
+
+async def test_a_panic_goes_over_http_when_websockets_are_blocked(
+    app: FastAPI, session: Session, tmp_path: Path
+) -> None:
+    hub = make_hub(session)
+    async with hub_through_proxy(app, hub, tmp_path, block_websockets=True) as (
+        uplink,
+        _,
+        outbox,
+    ):
+        alarm = press()
+        await outbox.emit(alarm)
+        took = await committed_within(session, alarm.id, 5.0)
+        await wait_for(lambda: uplink.state.events_acked == 1)
+    assert took <= 5.0
+    assert uplink.state.emergency_http_posts >= 1
+    assert uplink.state.connections == 0  # the WebSocket never opened
+    one_alert_for(session, alarm.id)
