@@ -119,8 +119,9 @@ class Bench:
         self.panics: list[uuid.UUID] = []
 
     def server(self) -> Iterator[object]:
+        # A loaded machine can take long to start Python and the app: wait, do not fail.
         return server_process(  # type: ignore[return-value]
-            self.db_url, self.port, ELDERCARE_DEVICES_RATE_PER_SECOND="1000"
+            self.db_url, self.port, start_timeout_s=120, ELDERCARE_DEVICES_RATE_PER_SECOND="1000"
         )
 
     async def start_server(self) -> float:
@@ -170,6 +171,20 @@ async def run_db(kind: str, presses: int, args: argparse.Namespace) -> None:
         results: dict[str, list[float]] = {}
         back: dict[str, list[float]] = {}
         rng = random.Random(3)
+        print(f"\n{kind}: panic button → server commit (s)")
+        print(f"  {'phase':<12} {'n':>3} {'p50':>7} {'p99':>7} {'max':>7}   path back → commit")
+
+        def report(name: str) -> None:
+            values = results[name]
+            line = (
+                f"  {name:<12} {len(values):>3} {pct(values, 50):7.2f} {pct(values, 99):7.2f} "
+                f"{max(values):7.2f}"
+            )
+            if name in back:
+                b = back[name]
+                line += f"   p50 {pct(b, 50):.2f}  max {max(b):.2f}"
+            print(line, flush=True)
+
         try:
             await bench.settled()
             phase = results.setdefault("no fault", [])
@@ -177,6 +192,7 @@ async def run_db(kind: str, presses: int, args: argparse.Namespace) -> None:
                 await asyncio.sleep(rng.uniform(0.2, 0.6))
                 event_id, pressed = await bench.press()
                 phase.append(await bench.watcher.committed(event_id) - pressed)
+            report("no fault")
 
             phase = results.setdefault("freeze", [])
             for _ in range(presses):
@@ -187,6 +203,7 @@ async def run_db(kind: str, presses: int, args: argparse.Namespace) -> None:
                 event_id, pressed = await bench.press()
                 phase.append(await bench.watcher.committed(event_id) - pressed)
                 bench.proxy.heal()
+            report("freeze")
 
             phase = results.setdefault("cut", [])
             back_phase = back.setdefault("cut", [])
@@ -202,6 +219,7 @@ async def run_db(kind: str, presses: int, args: argparse.Namespace) -> None:
                 done = await bench.watcher.committed(event_id)
                 phase.append(done - pressed)
                 back_phase.append(max(0.0, done - healed))
+            report("cut")
 
             phase = results.setdefault("server down", [])
             back_phase = back.setdefault("server down", [])
@@ -217,6 +235,7 @@ async def run_db(kind: str, presses: int, args: argparse.Namespace) -> None:
                 done = await bench.watcher.committed(event_id)
                 phase.append(done - pressed)
                 back_phase.append(max(0.0, done - answered))
+            report("server down")
 
             if args.idle_s:
                 await idle_cost(bench, tasks, args.idle_s)
@@ -232,17 +251,6 @@ async def run_db(kind: str, presses: int, args: argparse.Namespace) -> None:
             await bench.outbox.close()
             bench.stack.close()
             bench.watcher.engine.dispose()
-        print(f"\n{kind}: panic button → server commit (s)")
-        print(f"  {'phase':<12} {'n':>3} {'p50':>7} {'p99':>7} {'max':>7}   path back → commit")
-        for name, values in results.items():
-            line = (
-                f"  {name:<12} {len(values):>3} {pct(values, 50):7.2f} {pct(values, 99):7.2f} "
-                f"{max(values):7.2f}"
-            )
-            if name in back:
-                b = back[name]
-                line += f"   p50 {pct(b, 50):.2f}  max {max(b):.2f}"
-            print(line, flush=True)
         print(
             f"  stored {stored} events, sent {expected} "
             f"({'none lost, none doubled' if stored == expected else 'MISMATCH'})"

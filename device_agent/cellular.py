@@ -5,8 +5,9 @@ has reached the server for ``sms_after_s``. The text carries the event's kind an
 server files it as the same event (stored once, whichever copy arrives first), in plain
 ASCII so it fits one GSM-7 segment (160 characters)::
 
-    ELDERCARE PANIC 0b6f…-… 2026-11-29T22:01:02.345678Z local
-    ELDERCARE PANIC 0b6f…-… 2026-11-29T22:01:02.345678Z local TEST
+    ELDERCARE PANIC 0b6f…-… 2026-11-29T22:01:02.345678Z
+    ELDERCARE FALL 0b6f…-… 2026-11-29T22:01:02.345678Z
+    ELDERCARE PANIC 0b6f…-… 2026-11-29T22:01:02.345678Z TEST
 
 The port is opened for each message and closed after it: an emergency is rare, and a modem
 left in a half-finished command by an earlier failure must not block the next one.
@@ -38,7 +39,6 @@ def sms_text(body: str) -> str:
     event = json.loads(body)
     payload = event.get("payload") or {}
     parts = [SMS_PREFIX, str(event["kind"]).upper(), str(event["id"]), str(event["occurred_at"])]
-    parts.append(str(payload.get("source", "")).replace(" ", "_")[:24] or "-")
     if payload.get("test"):
         parts.append("TEST")
     return " ".join(parts)

@@ -26,7 +26,7 @@ Example (``docs/hub.md`` explains every key)::
 
     [uplink]                  # optional tuning
     ws_failures_before_http = 3
-    panic_ack_deadline_s = 3
+    panic_ack_deadline_s = 1.5
 
     [cellular]                # optional: a modem for SMS when no network path works
     modem = "/dev/ttyUSB2"
@@ -169,7 +169,7 @@ class UplinkConfig(_Strict):
     # reopened, and the event also goes over HTTP on a fresh connection, every
     # `panic_retry_s` until one path acks it. Separate from `ack_timeout_s`, which is for
     # readings and may be long.
-    panic_ack_deadline_s: float = Field(default=3.0, gt=0, le=30)
+    panic_ack_deadline_s: float = Field(default=1.5, gt=0, le=30)
     panic_retry_s: float = Field(default=1.0, gt=0, le=30)
     # Idle keepalive: a ping every `ping_interval_s`, the link given up `ping_timeout_s`
     # after an unanswered one (so a silent link is noticed within their sum when idle; a
@@ -191,7 +191,7 @@ class CellularConfig(_Strict):
     modem: Path
     centre_number: str = Field(pattern=r"^\+[1-9][0-9]{6,14}$")
     baudrate: int = Field(default=115200, ge=1200)
-    sms_after_s: float = Field(default=10.0, gt=0, le=600)
+    sms_after_s: float = Field(default=5.0, gt=0, le=600)
 
 
 class SimulateConfig(_Strict):

@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 USER_AGENT = f"eldercare-agent/{AGENT_VERSION}"
 MAX_RETRY_AFTER_S = 600.0
 RATE_LIMIT_PAUSE_S = 5.0
+MAX_EMERGENCY_TRIES = 3
 _FRAME_HEAD = '{"type":"events","events":['
 _FRAME_TAIL = "]}"
 
@@ -230,6 +231,7 @@ class Uplink:
 
             self._sms = Modem(cellular.modem, baudrate=cellular.baudrate).send_sms
         self._sms_sent: set[str] = set()
+        self._over_http: set[str] = set()
         self._sms_tasks: set[asyncio.Task[None]] = set()
 
     def _on_emit(self, kind: str, priority: int) -> None:
@@ -345,15 +347,30 @@ class Uplink:
 
     async def _emergency_loop(self) -> None:
         """Panics and falls not acked within their deadline: abort, resend over HTTP, SMS."""
+        first_seen: dict[str, float] = {}
+        tries: set[asyncio.Task[bool]] = set()
+        try:
+            await self._emergencies(first_seen, tries)
+        finally:
+            for task in tries:
+                task.cancel()
+            await asyncio.gather(*tries, return_exceptions=True)
+
+    async def _emergencies(
+        self, first_seen: dict[str, float], tries: set[asyncio.Task[bool]]
+    ) -> None:
         settings = self.settings
         deadline = settings.panic_ack_deadline_s
-        first_seen: dict[str, float] = {}
         while True:
             self._urgent_wake.clear()
             pending = await self.outbox.peek_batch(min(settings.batch_size, 50), urgent_only=True)
             now = time.monotonic()
-            first_seen = {e.id: first_seen.get(e.id, now) for e in pending}
+            for gone in first_seen.keys() - {e.id for e in pending}:
+                del first_seen[gone]
+            for event in pending:
+                first_seen.setdefault(event.id, now)
             self._sms_sent &= first_seen.keys()
+            self._over_http &= first_seen.keys()
             if not pending:
                 await self._urgent_wake.wait()
                 continue
@@ -366,8 +383,14 @@ class Uplink:
             session = self._session
             if session is not None:
                 session.abort_if_silent(since=min(first_seen[e.id] for e in overdue))
-            if not await self._emergency_http(overdue):
-                self._maybe_sms(overdue, first_seen, now)
+            for task in [t for t in tries if t.done()]:
+                tries.discard(task)
+                task.result()  # a refused token stops the uplink, as on the other paths
+            # A new try every panic_retry_s even while earlier ones wait out their timeout on
+            # a link that swallows packets: the first that gets through wins.
+            if len(tries) < MAX_EMERGENCY_TRIES:
+                tries.add(asyncio.create_task(self._emergency_http(overdue)))
+            self._maybe_sms(overdue, first_seen, now)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._urgent_wake.wait(), timeout=settings.panic_retry_s)
 
@@ -377,12 +400,18 @@ class Uplink:
         if not sent_ids:
             return False
         for event in events[: len(sent_ids)]:
-            log.warning(
-                "%s event %s not acked within %.0f s; sending over HTTP too",
-                event.kind, event.id, self.settings.panic_ack_deadline_s,
-            )  # fmt: skip
+            if event.id not in self._over_http:
+                self._over_http.add(event.id)
+                log.warning(
+                    "%s event %s not acked within %g s; sending over HTTP too",
+                    event.kind, event.id, self.settings.panic_ack_deadline_s,
+                )  # fmt: skip
         self.state.emergency_http_posts += 1
-        timeout = max(self.settings.panic_ack_deadline_s, 1.0)
+        # Connecting is what a dead link stalls; a slow server only delays the answer, and
+        # the next try starts after panic_retry_s whatever this one is doing.
+        timeout = httpx.Timeout(
+            self.settings.http_timeout_s, connect=max(2 * self.settings.panic_ack_deadline_s, 2.0)
+        )
         try:
             async with httpx.AsyncClient(
                 timeout=timeout, headers={"User-Agent": USER_AGENT}
@@ -393,7 +422,7 @@ class Uplink:
                     headers={**self._headers(), "Content-Type": "application/json"},
                 )
         except httpx.HTTPError as exc:
-            log.warning("emergency over HTTP failed (%s)", type(exc).__name__)
+            log.info("emergency over HTTP failed (%s); trying again", type(exc).__name__)
             return False
         if response.status_code in (401, 403):
             raise UplinkAuthError(response.status_code, "the HTTP batch endpoint")
@@ -517,7 +546,8 @@ class Uplink:
         ids, errors = parsed
         self.state.transport = "http"
         self._backoff.reset()
-        self.state.events_acked += await self.outbox.ack(ids)
+        acked = await self.outbox.ack(ids)  # awaited first: `+= await` would lose counts
+        self.state.events_acked += acked
         for error in errors:
             target = _error_target(error, sent_ids)
             if target is not None:
@@ -634,7 +664,8 @@ class _Session:
     async def _on_ack(self, ids: list[str]) -> None:
         self.acks += 1
         self.last_heard = time.monotonic()
-        self.uplink.state.events_acked += await self.outbox.ack(ids)
+        acked = await self.outbox.ack(ids)  # the HTTP path may be counting at the same time
+        self.uplink.state.events_acked += acked
         self.in_flight.difference_update(ids)
         if self.frames:
             frame = self.frames.popleft()

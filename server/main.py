@@ -26,6 +26,7 @@ from server.elders.router import router as elders_router
 from server.elders.ui import router as elders_pages
 from server.eligibility.router import router as eligibility_router
 from server.eligibility.ui import router as eligibility_pages
+from server.inbound_sms.router import router as inbound_sms_router
 from server.visits.router import router as visits_router
 from server.visits.voice import body_limit_overrides
 
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         eligibility_pages,
         devices.router,
         devices_ui.router,
+        inbound_sms_router,
     ):
         app.include_router(router)
     return app

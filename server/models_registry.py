@@ -8,6 +8,7 @@ from server.auth import models as auth_models
 from server.devices import models as devices_models  # noqa: F401
 from server.elders import models as elders_models
 from server.eligibility import models as eligibility_models
+from server.inbound_sms import models as inbound_sms_models
 from server.notify import models as notify_models
 from server.observations import models as observations_models
 from server.visits import models as visits_models
@@ -20,6 +21,7 @@ __all__ = [
     "auth_models",
     "elders_models",
     "eligibility_models",
+    "inbound_sms_models",
     "metadata",
     "notify_models",
     "observations_models",

@@ -265,8 +265,12 @@ class Ingestor:
         reply.errors.extend(outcome.refused)
         return reply
 
-    async def submit(self, hub: HubIdentity, events: Sequence[Event]) -> StoreOutcome:
-        submission = Submission(hub=hub, events=list(events), received_at=utcnow())
+    async def submit(
+        self, hub: HubIdentity, events: Sequence[Event], *, supervise: bool = True
+    ) -> StoreOutcome:
+        submission = Submission(
+            hub=hub, events=list(events), received_at=utcnow(), supervise=supervise
+        )
         future: asyncio.Future[StoreOutcome] = asyncio.get_running_loop().create_future()
         lane = self._urgent if submission.urgent else self._queue
         lane.put_nowait(_Job(submission, future))

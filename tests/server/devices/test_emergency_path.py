@@ -134,3 +134,76 @@ async def test_a_panic_goes_over_http_when_websockets_are_blocked(
     assert uplink.state.emergency_http_posts >= 1
     assert uplink.state.connections == 0  # the WebSocket never opened
     one_alert_for(session, alarm.id)
+
+
+async def test_with_both_paths_dead_the_alert_opens_from_the_modems_sms_within_10_s(
+    app: FastAPI, session: Session, tmp_path: Path
+) -> None:
+    import httpx
+    from twilio.request_validator import RequestValidator
+
+    from device_agent.config import CellularConfig
+    from server.inbound_sms.config import InboundSmsSettings
+    from server.inbound_sms.router import SMS_WEBHOOK_PATH
+    from server.inbound_sms.service import register_phone
+    from tests.support.modem import SimulatedModem
+
+    hub = make_hub(session)
+    register_phone(session, device_id=hub.device_id, phone="+66812345678")
+    session.commit()
+    auth_token = "twilio-auth-token-for-tests-0123456789"
+    centre = "+6621234567"
+    with live_server(app) as ws_url:
+        url = ws_url.replace("ws://", "http://")
+        app.state.inbound_sms_settings = InboundSmsSettings(
+            twilio_auth_token=auth_token, public_url=url
+        )
+
+        async def carrier_and_twilio(number: str, text: str) -> None:
+            # The carrier delivers the text to the centre's number; Twilio calls the webhook.
+            assert number == centre
+            form = {
+                "MessageSid": "SM" + uuid.uuid4().hex, "From": "+66812345678", "To": centre,
+                "Body": text, "NumMedia": "0",
+            }  # fmt: skip
+            signature = RequestValidator(auth_token).compute_signature(
+                url + SMS_WEBHOOK_PATH, form
+            )
+            async with httpx.AsyncClient(base_url=url) as twilio:
+                reply = await twilio.post(
+                    SMS_WEBHOOK_PATH, data=form, headers={"X-Twilio-Signature": signature}
+                )
+            assert reply.status_code == 200
+
+        modem = SimulatedModem(on_sms=carrier_and_twilio)
+        modem.start()
+        port = urlsplit(url).port
+        assert port is not None
+        proxy = FaultProxy("127.0.0.1", port)
+        await proxy.start()
+        outbox = Outbox(tmp_path / "outbox.sqlite3")
+        uplink = Uplink(
+            outbox=outbox, server_url=proxy.url, token=hub.token, settings=SETTINGS,
+            cellular=CellularConfig(modem=Path(modem.path), centre_number=centre),
+        )  # fmt: skip
+        task = asyncio.create_task(uplink.run())
+        try:
+            await outbox.emit(reading(97))
+            await wait_for(lambda: uplink.state.events_acked == 1)
+            proxy.cut()  # every connection reset, new ones refused: no network path
+            alarm = press()
+            await outbox.emit(alarm)
+            took = await committed_within(session, alarm.id, 10.0)
+            assert modem.sent and alarm.id.hex[:8] in modem.sent[0][1]
+            proxy.heal()  # the network comes back: the hub's own copy is acked, not stored again
+            await wait_for(lambda: uplink.state.events_acked == 2, within=20)
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await proxy.stop()
+            await outbox.close()
+            await modem.stop()
+    assert took <= 10.0
+    assert len(modem.sent) == 1
+    one_alert_for(session, alarm.id)
