@@ -44,6 +44,7 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
+from device_agent.cellular import Modem, sms_text
 from device_agent.config import CellularConfig, UplinkConfig, endpoints
 from device_agent.health import AGENT_VERSION
 from device_agent.outbox import PRIORITY_URGENT, Outbox, StoredEvent
@@ -227,8 +228,6 @@ class Uplink:
         self.cellular = cellular
         self._sms = sms_sender
         if self._sms is None and cellular is not None:
-            from device_agent.cellular import Modem
-
             self._sms = Modem(cellular.modem, baudrate=cellular.baudrate).send_sms
         self._sms_sent: set[str] = set()
         self._over_http: set[str] = set()
@@ -462,8 +461,6 @@ class Uplink:
             task.add_done_callback(self._sms_tasks.discard)
 
     async def _send_sms(self, event: StoredEvent) -> None:
-        from device_agent.cellular import sms_text
-
         assert self._sms is not None and self.cellular is not None
         try:
             text = sms_text(event.body)

@@ -166,9 +166,7 @@ async def test_with_both_paths_dead_the_alert_opens_from_the_modems_sms_within_1
                 "MessageSid": "SM" + uuid.uuid4().hex, "From": "+66812345678", "To": centre,
                 "Body": text, "NumMedia": "0",
             }  # fmt: skip
-            signature = RequestValidator(auth_token).compute_signature(
-                url + SMS_WEBHOOK_PATH, form
-            )
+            signature = RequestValidator(auth_token).compute_signature(url + SMS_WEBHOOK_PATH, form)
             async with httpx.AsyncClient(base_url=url) as twilio:
                 reply = await twilio.post(
                     SMS_WEBHOOK_PATH, data=form, headers={"X-Twilio-Signature": signature}

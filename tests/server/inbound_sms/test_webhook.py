@@ -63,9 +63,9 @@ def counts(session: Session) -> tuple[int, int, int]:
         session.exec(select(func.count()).select_from(AgentEvent)).one(),
         session.exec(select(func.count()).select_from(Alert)).one(),
         session.exec(
-            select(func.count()).select_from(AlertEvent).where(
-                col(AlertEvent.source_event_id).is_not(None)
-            )
+            select(func.count())
+            .select_from(AlertEvent)
+            .where(col(AlertEvent.source_event_id).is_not(None))
         ).one(),
     )
 
@@ -85,7 +85,9 @@ def test_a_hubs_sms_copy_raises_the_alert_once_whichever_copy_comes_first(
     assert text(sms_client, HUB_SIM, body) == 200
     over_http = panic()
     over_http["id"] = first
-    reply = sms_client.post(HTTP_EVENTS_PATH, content=events_message(over_http), headers=hub.headers)
+    reply = sms_client.post(
+        HTTP_EVENTS_PATH, content=events_message(over_http), headers=hub.headers
+    )
     assert reply.status_code == 200 and reply.json()["ids"] == [first]
     assert counts(session) == (1, 1, 1)
     stored = session.get(AgentEvent, uuid.UUID(first))
@@ -98,16 +100,26 @@ def test_a_hubs_sms_copy_raises_the_alert_once_whichever_copy_comes_first(
     second = panic()
     reply = sms_client.post(HTTP_EVENTS_PATH, content=events_message(second), headers=hub.headers)
     assert reply.status_code == 200
-    assert text(sms_client, HUB_SIM, f"ELDERCARE PANIC {second['id']} {second['occurred_at']}") == 200
+    assert (
+        text(sms_client, HUB_SIM, f"ELDERCARE PANIC {second['id']} {second['occurred_at']}") == 200
+    )
     session.expire_all()
-    assert session.exec(
-        select(func.count()).select_from(AgentEvent).where(AgentEvent.id == uuid.UUID(second["id"]))
-    ).one() == 1
-    assert session.exec(
-        select(func.count()).select_from(AlertEvent).where(
-            AlertEvent.source_event_id == uuid.UUID(second["id"])
-        )
-    ).one() == 1
+    assert (
+        session.exec(
+            select(func.count())
+            .select_from(AgentEvent)
+            .where(AgentEvent.id == uuid.UUID(second["id"]))
+        ).one()
+        == 1
+    )
+    assert (
+        session.exec(
+            select(func.count())
+            .select_from(AlertEvent)
+            .where(AlertEvent.source_event_id == uuid.UUID(second["id"]))
+        ).one()
+        == 1
+    )
     # A repeated press joins the open alert: still one alert for the home.
     assert session.exec(select(func.count()).select_from(Alert)).one() == 1
 
