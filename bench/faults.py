@@ -239,6 +239,9 @@ async def run_db(kind: str, presses: int, args: argparse.Namespace) -> None:
 
             if args.idle_s:
                 await idle_cost(bench, tasks, args.idle_s)
+            tasks[1].cancel()  # no reading may arrive between settling and counting
+            with contextlib.suppress(asyncio.CancelledError):
+                await tasks[1]
             await bench.settled()
             stored = await asyncio.to_thread(bench.watcher.count)
             expected = bench.readings + len(bench.panics)

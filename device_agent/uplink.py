@@ -348,15 +348,30 @@ class Uplink:
         """Panics and falls not acked within their deadline: abort, resend over HTTP, SMS."""
         first_seen: dict[str, float] = {}
         tries: set[asyncio.Task[bool]] = set()
+        # No pooled connections: each try opens a fresh one (a kept one may be the dead link).
+        # Connecting is what a dead link stalls; a slow server only delays the answer, and
+        # the next try starts after panic_retry_s whatever this one is doing.
+        client = httpx.AsyncClient(
+            timeout=httpx.Timeout(
+                self.settings.http_timeout_s,
+                connect=max(2 * self.settings.panic_ack_deadline_s, 2.0),
+            ),
+            limits=httpx.Limits(max_keepalive_connections=0),
+            headers={"User-Agent": USER_AGENT},
+        )
         try:
-            await self._emergencies(first_seen, tries)
+            await self._emergencies(first_seen, tries, client)
         finally:
             for task in tries:
                 task.cancel()
             await asyncio.gather(*tries, return_exceptions=True)
+            await client.aclose()
 
     async def _emergencies(
-        self, first_seen: dict[str, float], tries: set[asyncio.Task[bool]]
+        self,
+        first_seen: dict[str, float],
+        tries: set[asyncio.Task[bool]],
+        client: httpx.AsyncClient,
     ) -> None:
         settings = self.settings
         deadline = settings.panic_ack_deadline_s
@@ -388,13 +403,13 @@ class Uplink:
             # A new try every panic_retry_s even while earlier ones wait out their timeout on
             # a link that swallows packets: the first that gets through wins.
             if len(tries) < MAX_EMERGENCY_TRIES:
-                tries.add(asyncio.create_task(self._emergency_http(overdue)))
+                tries.add(asyncio.create_task(self._emergency_http(client, overdue)))
             self._maybe_sms(overdue, first_seen, now)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._urgent_wake.wait(), timeout=settings.panic_retry_s)
 
-    async def _emergency_http(self, events: list[StoredEvent]) -> bool:
-        """One try over HTTP on a fresh connection (a pooled one may be the dead link)."""
+    async def _emergency_http(self, client: httpx.AsyncClient, events: list[StoredEvent]) -> bool:
+        """One try over HTTP, on a connection of its own."""
         body, sent_ids = encode_frame(events)
         if not sent_ids:
             return False
@@ -406,20 +421,12 @@ class Uplink:
                     event.kind, event.id, self.settings.panic_ack_deadline_s,
                 )  # fmt: skip
         self.state.emergency_http_posts += 1
-        # Connecting is what a dead link stalls; a slow server only delays the answer, and
-        # the next try starts after panic_retry_s whatever this one is doing.
-        timeout = httpx.Timeout(
-            self.settings.http_timeout_s, connect=max(2 * self.settings.panic_ack_deadline_s, 2.0)
-        )
         try:
-            async with httpx.AsyncClient(
-                timeout=timeout, headers={"User-Agent": USER_AGENT}
-            ) as client:
-                response = await client.post(
-                    self.http_url,
-                    content=body.encode(),
-                    headers={**self._headers(), "Content-Type": "application/json"},
-                )
+            response = await client.post(
+                self.http_url,
+                content=body.encode(),
+                headers={**self._headers(), "Content-Type": "application/json"},
+            )
         except httpx.HTTPError as exc:
             log.info("emergency over HTTP failed (%s); trying again", type(exc).__name__)
             return False
