@@ -13,9 +13,9 @@ from starlette.datastructures import FormData
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from server.auth.service import HubIdentity
 from server.common.time import utcnow
 from server.devices.ingest import Ingestor
+from server.devices.service import HubIdentity
 from server.inbound_sms.config import InboundSmsSettings
 from server.inbound_sms.service import (
     PhoneNumberError,

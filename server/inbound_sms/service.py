@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from sqlmodel import Session, col, select
 
 from device_agent.protocol import Event, FallEvent, FallPayload, PanicEvent, PanicPayload
-from server.elders.models import Device
+from server.devices.models import Device
 from server.inbound_sms.models import DevicePhone
 
 # What a hub's modem sends (device_agent.cellular.sms_text).

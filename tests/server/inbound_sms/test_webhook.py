@@ -14,8 +14,7 @@ from twilio.request_validator import RequestValidator
 from device_agent.protocol import HTTP_EVENTS_PATH
 from server.alerts.models import Alert, AlertEvent
 from server.devices.config import DevicesSettings
-from server.devices.models import AgentEvent, HubStatus
-from server.elders.models import Device, DeviceKind
+from server.devices.models import AgentEvent, Device, DeviceKind, HubStatus
 from server.inbound_sms.config import InboundSmsSettings
 from server.inbound_sms.router import SMS_WEBHOOK_PATH
 from server.inbound_sms.service import PhoneNumberError, normalise_phone, register_phone
