@@ -18,6 +18,7 @@ from server.alerts.ui import router as alerts_pages
 from server.audit.router import router as audit_router
 from server.auth.router import router as auth_router
 from server.auth.ui import router as auth_pages
+from server.careapp import router as careapp
 from server.config import Settings, get_settings
 from server.db import make_engine
 from server.devices import router as devices
@@ -85,6 +86,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         eligibility_pages,
         devices.router,
         devices_ui.router,
+        careapp.api,
+        careapp.router,
     ):
         app.include_router(router)
     return app
