@@ -24,7 +24,7 @@ mkdirSync(`${dist}/assets`, { recursive: true });
 mkdirSync(`${dist}/icons`, { recursive: true });
 mkdirSync(tmp, { recursive: true });
 
-const common = { bundle: true, minify: true, legalComments: "none", target: ["chrome100", "safari15"], logLevel: "warning" };
+const common = { bundle: true, minify: !process.env.APP_DEV, legalComments: "none", target: ["chrome100", "safari15"], logLevel: "warning" };
 const app = await esbuild.build({
   ...common,
   entryPoints: { app: `${here}src/main.ts`, style: `${here}src/styles.css` },

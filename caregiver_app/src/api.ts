@@ -9,6 +9,7 @@ export interface AppSession {
   role: "caregiver" | "volunteer" | "care_manager" | "clinician";
   locale: string | null;
   csrf_token: string;
+  centre_phone: string | null;
 }
 
 export class SignedOut extends Error {}

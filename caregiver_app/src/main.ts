@@ -13,7 +13,6 @@ import { todayView } from "./views/today";
 import { visitView } from "./views/visit";
 import { contactView, volunteerView } from "./views/volunteer";
 
-const CENTRE_PHONE = document.querySelector<HTMLMetaElement>("meta[name=centre-phone]")?.content ?? "1669";
 const root = document.getElementById("app") as HTMLElement;
 
 async function redBanner(): Promise<HTMLElement | null> {
@@ -28,7 +27,9 @@ async function redBanner(): Promise<HTMLElement | null> {
     h("p", {}, t(waiting ? "red.offline" : "red.online")),
     h("div", { class: "actions" },
       h("a", { href: "tel:1669", class: "button call" }, t("red.call_1669")),
-      h("a", { href: `tel:${CENTRE_PHONE}`, class: "button call" }, t("red.call_centre"))));
+      state.session?.centre_phone
+        ? h("a", { href: `tel:${state.session.centre_phone}`, class: "button call" }, t("red.call_centre"))
+        : null));
 }
 
 async function statusBar(): Promise<HTMLElement> {

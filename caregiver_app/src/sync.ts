@@ -163,8 +163,9 @@ async function uploadVoice(entry: OutboxEntry): Promise<void> {
   });
   const now = new Date().toISOString();
   if (res.ok) {
+    const result = (await res.json()) as Record<string, unknown>;
     await db.transaction("rw", db.outbox, db.blobs, async () => {
-      await db.outbox.update(entry.id, { state: "sent", sent_at: now, result: await res.clone().json() });
+      await db.outbox.update(entry.id, { state: "sent", sent_at: now, result });
       await db.blobs.update(entry.id, { uploaded: 1 });
     });
   } else if (res.status >= 400 && res.status < 500) {

@@ -43,6 +43,7 @@ class AppSession(BaseModel):
     role: Role
     locale: str | None
     csrf_token: str
+    centre_phone: str | None
 
 
 @api.get("/session")
@@ -55,6 +56,7 @@ def app_session(request: Request, settings: SettingsDep, user: CurrentUser) -> A
         user_id=str(user.id), username=user.username, full_name=user.full_name,
         role=user.role, locale=user.locale,
         csrf_token=csrf_token(cookie, settings=settings) if cookie else "",
+        centre_phone=settings.centre_phone,
     )  # fmt: skip
 
 
