@@ -1,6 +1,7 @@
 // Requests to the server: the session cookie rides along; writes carry the CSRF token the
 // app keeps with the session. A 401 means the sign-in has ended: nothing is dropped.
 import { getMeta } from "./db";
+import { locale } from "./i18n";
 
 export interface AppSession {
   user_id: string;
@@ -18,6 +19,7 @@ export class Offline extends Error {}
 export async function request(path: string, init: RequestInit = {}): Promise<Response> {
   const headers = new Headers(init.headers);
   headers.set("Accept", "application/json");
+  headers.set("Accept-Language", locale());
   if (init.method && init.method !== "GET") {
     const session = await getMeta<AppSession>("session");
     if (session) headers.set("X-CSRF-Token", session.csrf_token);

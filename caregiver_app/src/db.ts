@@ -31,6 +31,7 @@ export interface OutboxEntry {
   field?: string;
   review_id?: string;
   result?: Record<string, unknown>;
+  server?: Record<string, unknown>; // the server's values of a conflicting edit's fields
   sent_at?: string;
   user_id?: string;
   priority?: string | null; // triage colour of a reading, as judged on the tablet

@@ -7,6 +7,7 @@ export type Locale = "th" | "en";
 const KEY = "eldercare.locale";
 
 export function locale(): Locale {
+  if (typeof localStorage === "undefined") return "th"; // in the service worker
   return localStorage.getItem(KEY) === "en" ? "en" : "th";
 }
 

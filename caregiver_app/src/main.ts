@@ -81,23 +81,44 @@ async function screen(): Promise<HTMLElement> {
   return todayView();
 }
 
+const chrome = h("div", { id: "chrome" });
+const mainEl = h("main", { id: "main" });
+const flashEl = h("p", { id: "flash", role: "status", class: "notice", hidden: true });
+
+async function renderChrome(): Promise<void> {
+  const banners: (HTMLElement | null)[] = [await redBanner()];
+  if (state.signedOut) {
+    banners.push(h("div", { class: "notice", role: "status", id: "signed-out" }, t("status.signed_out"), " ",
+      h("a", { href: "/login?next=/app/", class: "button" }, t("status.sign_in"))));
+  }
+  if (state.persisted === false) banners.push(h("p", { class: "muted small" }, t("status.storage_best_effort")));
+  chrome.replaceChildren(header(), await statusBar(), ...banners.filter((b): b is HTMLElement => b !== null));
+}
+
+// Screens with a form being filled are not redrawn by background events (a pull, a send).
+function passive(): boolean {
+  const name = location.hash.replace(/^#/, "").split("/")[1] ?? "";
+  return !["visit", "contact"].includes(name);
+}
+
 let rendering = Promise.resolve();
-async function render(): Promise<void> {
+async function render(all = true): Promise<void> {
   rendering = rendering.then(async () => {
     document.documentElement.lang = locale();
     document.title = t("app.title");
-    const banners: (HTMLElement | null)[] = [await redBanner()];
-    if (state.signedOut) {
-      banners.push(h("div", { class: "notice", role: "status", id: "signed-out" }, t("status.signed_out"), " ",
-        h("a", { href: "/login?next=/app/", class: "button" }, t("status.sign_in"))));
-    }
-    if (state.persisted === false) banners.push(h("p", { class: "muted small" }, t("status.storage_best_effort")));
-    const main = h("main", { id: "main" }, await screen());
-    mount(root, header(), await statusBar(), ...banners.filter((b): b is HTMLElement => b !== null), main);
+    await renderChrome();
+    if (all || passive()) mainEl.replaceChildren(await screen());
+    if (!root.contains(mainEl)) mount(root, chrome, flashEl, mainEl);
+    flashEl.hidden = !flashEl.textContent;
     root.dataset.ready = "1";
   });
   return rendering;
 }
+state.flash = (text: string) => {
+  flashEl.textContent = text;
+  flashEl.hidden = !text;
+  window.setTimeout(() => { if (flashEl.textContent === text) { flashEl.textContent = ""; flashEl.hidden = true; } }, 8000);
+};
 state.render = () => void render();
 
 // --- session, pull and push ---------------------------------------------------------
@@ -141,7 +162,7 @@ async function syncNow(): Promise<void> {
       state.persisted = false;
     }
   }
-  await render();
+  await render(false);
   const c = await counts();
   window.clearTimeout(timer);
   if (c.waiting > 0) {
@@ -152,7 +173,7 @@ async function syncNow(): Promise<void> {
 }
 
 state.kick = () => {
-  void render();
+  void render(false);
   if (state.online) void syncNow();
   // Where the browser allows, the service worker sends the outbox even after the page closes.
   void navigator.serviceWorker?.ready
@@ -163,12 +184,12 @@ state.kick = () => {
 onSync((event) => {
   if (event === "signed-out") state.signedOut = true;
   if (event === "offline") state.online = false;
-  void render();
+  void render(false);
 });
 
 window.addEventListener("online", () => { state.online = true; void syncNow(); });
-window.addEventListener("offline", () => { state.online = false; void render(); });
-window.addEventListener("hashchange", () => void render());
+window.addEventListener("offline", () => { state.online = false; void render(false); });
+window.addEventListener("hashchange", () => { window.scrollTo(0, 0); void render(); });
 document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") void syncNow(); });
 
 function registerWorker(): void {

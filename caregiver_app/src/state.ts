@@ -8,6 +8,7 @@ export const state: {
   persisted: boolean | null;
   render: () => void;
   kick: () => void;
+  flash: (text: string) => void;
 } = {
   session: null,
   signedOut: false,
@@ -15,6 +16,7 @@ export const state: {
   persisted: null,
   render: () => undefined,
   kick: () => undefined,
+  flash: () => undefined,
 };
 
 export function go(hash: string): void {

@@ -144,6 +144,17 @@ async function sendBatch(batch: OutboxEntry[]): Promise<boolean> {
       }
     }
   });
+  // A conflicting edit of an elder: keep the server's side of the changed fields to show both.
+  for (const r of body.results) {
+    const entry = r.result === "conflict" && r.id ? await db.outbox.get(r.id) : undefined;
+    if (!entry || entry.type !== "elder_update" || !entry.target_id) continue;
+    const res = await request(`/api/v1/elders/${entry.target_id}`);
+    if (!res.ok) continue;
+    const current = (await res.json()) as Record<string, unknown>;
+    const server: Record<string, unknown> = {};
+    for (const k of Object.keys(entry.data)) server[k] = current[k];
+    await db.outbox.update(entry.id, { server });
+  }
   return true;
 }
 

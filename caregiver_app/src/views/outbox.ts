@@ -27,13 +27,12 @@ export async function outboxView(): Promise<HTMLElement> {
       extra.push(h("p", { class: "reason" }, t("outbox.reason", { message: e.message || e.reason || "" })), h("p", { class: "muted" }, t("outbox.kept")));
     }
     if (e.state === "conflict") {
-      const server: Record<string, unknown> = {};
-      if (elder && e.type === "elder_update") for (const k of Object.keys(e.data)) server[k] = elder[k];
+      const server = e.server ?? null;
       extra.push(
         h("p", { class: "reason" }, e.message ?? ""),
         h("div", { class: "versions" },
           h("div", {}, h("strong", {}, t("outbox.mine")), h("pre", {}, JSON.stringify(e.data, null, 1))),
-          e.type === "elder_update" ? h("div", {}, h("strong", {}, t("outbox.server")), h("pre", {}, JSON.stringify(server, null, 1))) : null),
+          server ? h("div", {}, h("strong", {}, t("outbox.server")), h("pre", {}, JSON.stringify(server, null, 1))) : null),
         h("p", {}, t("outbox.conflict_next")),
       );
     }

@@ -18,7 +18,9 @@ export async function volunteerView(): Promise<HTMLElement> {
     const when = last(e.id);
     const confirm = h("div", { class: "actions confirm", hidden: true });
     const checkin = async (well: boolean): Promise<void> => {
-      await queue("checkin", { elder_id: e.id, seen_well: well, checked_at: new Date().toISOString() }, { elder_id: e.id });
+      const at = new Date().toISOString();
+      await queue("checkin", { elder_id: e.id, seen_well: well, checked_at: at }, { elder_id: e.id });
+      state.flash(`${elderName(e)}: ${t("volunteer.checked_in", { when: fmtDateTime(at) })}`);
       state.kick();
       state.render();
     };
@@ -55,14 +57,13 @@ const CONTACT_FIELDS: { name: string; type: "text" | "tel" | "bool" | "area" }[]
 export async function contactView(id: string): Promise<HTMLElement> {
   const e = await db.elders.get(id);
   if (!e) return h("p", {}, t("elder.none"));
-  const note = h("p", { "aria-live": "polite", id: "contact-note" });
   const inputs = CONTACT_FIELDS.map((f) => {
     const label = t(f.name === "phone" ? "elder.phone" : f.name === "address" ? "elder.address" : `elder.${f.name}`);
     if (f.type === "bool") return h("label", { class: "check" }, h("input", { type: "checkbox", name: f.name, checked: Boolean(e[f.name]) }), label);
     if (f.type === "area") return h("label", {}, label, h("textarea", { name: f.name, rows: 2 }, String(e[f.name] ?? "")));
     return h("label", {}, label, h("input", { type: f.type, name: f.name, value: String(e[f.name] ?? "") }));
   });
-  const form = h("form", { class: "stack", id: "contact-form" }, inputs, h("button", { type: "submit" }, t("contact.save")), note) as HTMLFormElement;
+  const form = h("form", { class: "stack", id: "contact-form" }, inputs, h("button", { type: "submit" }, t("contact.save"))) as HTMLFormElement;
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const changes: Record<string, unknown> = {};
@@ -78,9 +79,9 @@ export async function contactView(id: string): Promise<HTMLElement> {
       await queue("elder_update", changes, { target_id: id, base_version: Number(e.version), elder_id: id });
     }
     await db.elders.update(id, changes as Partial<Row>);
-    note.textContent = t("contact.saved");
+    state.flash(t("contact.saved"));
+    go(state.session?.role === "volunteer" ? "#/" : `#/elder/${id}`);
     state.kick();
-    setTimeout(() => go(state.session?.role === "volunteer" ? "#/" : `#/elder/${id}`), 600);
   });
   return h("div", {}, section(`${t("elder.edit_contact")}: ${elderName(e)}`, form));
 }
