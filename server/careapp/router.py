@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import mimetypes
 from pathlib import Path
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
@@ -17,9 +18,8 @@ from pydantic import BaseModel
 
 from server.auth.models import Role, User
 from server.auth.service import csrf_token
-from server.deps import CurrentUser, SettingsDep, require_roles
-from server.errors import ApiError
-from server.i18n import translate
+from server.deps import SettingsDep, require_roles
+from server.i18n import Locale, translate
 
 DIST = Path(__file__).resolve().parents[2] / "caregiver_app" / "dist"
 APP_ROLES = frozenset({Role.CAREGIVER, Role.VOLUNTEER, Role.CARE_MANAGER, Role.CLINICIAN})
@@ -33,7 +33,7 @@ mimetypes.add_type("text/javascript", ".js")
 
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1/careapp", tags=["careapp"])
-AppUser = Depends(require_roles(*APP_ROLES))
+AppUser = Annotated[User, Depends(require_roles(*APP_ROLES))]
 
 
 class AppSession(BaseModel):
@@ -47,10 +47,8 @@ class AppSession(BaseModel):
 
 
 @api.get("/session")
-def app_session(request: Request, settings: SettingsDep, user: CurrentUser) -> AppSession:
+def app_session(request: Request, settings: SettingsDep, user: AppUser) -> AppSession:
     """The signed-in person, for the app to keep offline; 401 when the session has ended."""
-    if user.role not in APP_ROLES:
-        raise ApiError(403, "forbidden", "common.forbidden")
     cookie = request.cookies.get(settings.session_cookie, "")
     return AppSession(
         user_id=str(user.id), username=user.username, full_name=user.full_name,
@@ -61,7 +59,7 @@ def app_session(request: Request, settings: SettingsDep, user: CurrentUser) -> A
 
 
 def _not_built(request: Request) -> Response:
-    locale = getattr(request.state, "locale", "th")
+    locale: Locale = getattr(request.state, "locale", "th")
     text = translate("careapp.not_built", locale)
     return HTMLResponse(f"<!doctype html><meta charset=utf-8><p>{text}</p>", status_code=503)
 
@@ -90,7 +88,3 @@ def app_file(request: Request, rel: str) -> Response:
             # A missing file, not a page: a 404, so a bad precache entry fails loudly.
             return Response(status_code=404)
     return _file(root / "index.html", "index.html")
-
-
-def is_app_user(user: User) -> bool:
-    return user.role in APP_ROLES

@@ -19,7 +19,13 @@ from tests.server.factories import make_elder
 from tests.support.browser import CHROMIUM_ARGS
 from tests.support.tiers import chromium_path
 
-AXE = Path(__file__).resolve().parents[3] / "caregiver_app" / "node_modules" / "axe-core" / "axe.min.js"
+AXE = (
+    Path(__file__).resolve().parents[3]
+    / "caregiver_app"
+    / "node_modules"
+    / "axe-core"
+    / "axe.min.js"
+)
 
 
 def app_built() -> None:

@@ -125,9 +125,7 @@ def test_whole_visit_offline_reaches_the_server_once(
     assert visit is not None and visit.status == VisitStatus.COMPLETED
     assert visit.adl_score == 14
     performed = session.exec(
-        select(Visit).where(
-            Visit.elder_id == team.elder.id, Visit.status == VisitStatus.COMPLETED
-        )
+        select(Visit).where(Visit.elder_id == team.elder.id, Visit.status == VisitStatus.COMPLETED)
     ).all()
     assert [v.id for v in performed] == [visit.id]
     observations = session.exec(
