@@ -110,6 +110,7 @@ async function render(all = true): Promise<void> {
     if (all || passive()) mainEl.replaceChildren(await screen());
     if (!root.contains(mainEl)) mount(root, chrome, flashEl, mainEl);
     flashEl.hidden = !flashEl.textContent;
+    if (!root.dataset.ready) performance.mark("first-render");
     root.dataset.ready = "1";
   });
   return rendering;

@@ -47,7 +47,7 @@ from server.visits.voice import note_out as voice_out
 from server.visits.volunteers import checkin_out
 
 # How far back a tablet holds history for an elder it is given.
-HISTORY_DAYS = 90
+HISTORY_DAYS = 365  # a year: the care app draws one-year history charts
 # Rows of other domains are chosen by time; this overlap covers transactions that were open
 # (their timestamps set, not yet committed) when the previous pull ran.
 OVERLAP = timedelta(minutes=5)
