@@ -30,6 +30,7 @@ export function drawChart(
   labels: string[],
   band: Band | null,
   width: number,
+  onDrawn?: () => void,
 ): uPlot {
   const colours = ["#0b5394", "#7f3f98", "#1b6e20"];
   const opts: uPlot.Options = {
@@ -39,6 +40,8 @@ export function drawChart(
     axes: [{}, {}],
     legend: { show: true },
     hooks: {
+      // uPlot draws in a microtask after construction: this is when the chart is on screen.
+      draw: [() => onDrawn?.()],
       drawClear: [
         (u: uPlot) => {
           if (!band) return;

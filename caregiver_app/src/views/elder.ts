@@ -147,8 +147,9 @@ export async function elderView(id: string): Promise<HTMLElement> {
         continue;
       }
       const started = performance.now();
-      drawChart(holder, data, c.codes.map((code) => t(`code.${code}`)), b[c.key], width);
-      holder.dataset.drawMs = String(performance.now() - started);
+      drawChart(holder, data, c.codes.map((code) => t(`code.${code}`)), b[c.key], width, () => {
+        holder.dataset.drawMs = String(performance.now() - started);
+      });
       holder.append(h("p", { class: "muted small" }, `▇ ${t("chart.target")}`));
     }
   };

@@ -44,6 +44,18 @@ def axe_serious(page: Page) -> list[dict[str, Any]]:
     return result
 
 
+def small_targets(page: Page) -> list[str]:
+    """Controls a finger must hit that are under 48 CSS pixels high (a checkbox counts by its
+    label, which is the target)."""
+    found: list[str] = page.evaluate(
+        """() => [...document.querySelectorAll('button, a.button, select, textarea,
+              input:not([type=checkbox]), label.check')]
+            .filter(e => e.offsetParent !== null && e.getBoundingClientRect().height < 47.5)
+            .map(e => e.outerHTML.slice(0, 80))"""
+    )
+    return found
+
+
 def edit_phone(page: Page, elder_id: str, phone: str) -> None:
     page.goto(page.url.split("#")[0] + f"#/contact/{elder_id}")
     page.wait_for_selector("#contact-form")
@@ -158,6 +170,7 @@ def test_every_caregiver_screen_has_no_serious_accessibility_violation(
     wait_pulled(page)
     found: dict[str, list[dict[str, Any]]] = {}
     found["today"] = axe_serious(page)
+    assert small_targets(page) == []
     page.click(f"a[href='#/elder/{team.elder.id}']")
     page.wait_for_selector("#start-visit")
     found["elder"] = axe_serious(page)
@@ -170,6 +183,7 @@ def test_every_caregiver_screen_has_no_serious_accessibility_violation(
             page.click("#save-vitals")
             page.wait_for_selector("#red-banner")
         found[step] = axe_serious(page)
+        assert small_targets(page) == [], step
         if step != "finish":
             page.click("#visit-next")
     page.goto(f"{live_url}/app/#/outbox")
@@ -192,3 +206,34 @@ def test_login_sends_the_care_roles_to_the_app(
     assert page.url.startswith(f"{live_url}/app/")
     manifest = page.evaluate("fetch('/app/manifest.webmanifest').then(r => r.json())")
     assert manifest["scope"] == "/app/" and any(i["sizes"] == "512x512" for i in manifest["icons"])
+
+
+def test_an_expired_sign_in_keeps_the_outbox_and_sends_after_signing_in_again(
+    context: BrowserContext, live_url: str, team: Team, session: Session
+) -> None:
+    page = context.new_page()
+    sign_in(page, live_url, team.vol.username)
+    wait_pulled(page)
+    context.set_offline(True)
+    page.click(f"[data-seen-well='{team.elder.id}']")
+    page.click(f"[data-confirm='{team.elder.id}']")
+    page.wait_for_selector("#waiting-count[data-waiting='1']")
+    context.clear_cookies()  # the session ends while the tablet is offline
+    context.set_offline(False)
+    page.wait_for_selector("#signed-out")
+    assert [e["state"] for e in idb_dump(page, "outbox")] == ["waiting"]
+    session.expire_all()
+    assert session.exec(select(Checkin)).all() == []
+
+    page.click("#signed-out a")
+    page.fill("input[name=username]", team.vol.username)
+    from tests.server.conftest import TEST_PASSWORD
+
+    page.fill("input[name=password]", TEST_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_url}/app/**")
+    ready(page)
+    wait_all_sent(page)
+    assert [e["state"] for e in idb_dump(page, "outbox")] == ["sent"]
+    session.expire_all()
+    assert len(session.exec(select(Checkin)).all()) == 1
