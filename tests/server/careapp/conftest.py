@@ -113,12 +113,8 @@ def ready(page: Page) -> None:
 
 
 def wait_pulled(page: Page) -> None:
-    page.wait_for_function(
-        "() => new Promise(r => { const q = indexedDB.open('eldercare-care'); q.onsuccess = () => {"
-        " const db = q.result; const tx = db.transaction('meta'); const g = tx.objectStore('meta')"
-        ".get('cursor'); g.onsuccess = () => { r(!!g.result); db.close(); }; }; })",
-        timeout=20_000,
-    )
+    """Until the first pull is stored: the app marks it (Performance API) after its commit."""
+    page.wait_for_function("performance.getEntriesByName('pull-end').length > 0", timeout=20_000)
 
 
 def idb_dump(page: Page, store: str) -> list[dict[str, Any]]:

@@ -48,8 +48,8 @@ def small_targets(page: Page) -> list[str]:
     """Controls a finger must hit that are under 48 CSS pixels high (a checkbox counts by its
     label, which is the target)."""
     found: list[str] = page.evaluate(
-        """() => [...document.querySelectorAll('button, a.button, select, textarea,
-              input:not([type=checkbox]), label.check')]
+        """() => [...document.querySelectorAll(
+              'button, a.button, select, textarea, input:not([type=checkbox]), label.check')]
             .filter(e => e.offsetParent !== null && e.getBoundingClientRect().height < 47.5)
             .map(e => e.outerHTML.slice(0, 80))"""
     )
