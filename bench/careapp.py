@@ -23,6 +23,7 @@ import json
 import os
 import sys
 import tempfile
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -56,7 +57,9 @@ def shell_size() -> str:
     for pattern in ("assets/*.js", "assets/*.css", "sw.js"):
         for path in sorted(DIST.glob(pattern)):
             raw = path.read_bytes()
-            parts.append(f"{path.name}: {len(raw) / 1024:.0f} KB, {len(gzip.compress(raw, 9)) / 1024:.1f} KB gzipped")
+            parts.append(
+                f"{path.name}: {len(raw) / 1024:.0f} KB, {len(gzip.compress(raw, 9)) / 1024:.1f} KB gzipped"
+            )
     return "; ".join(parts)
 
 
@@ -77,14 +80,17 @@ def seed(url: str, data_dir: Path) -> tuple[Any, list[str]]:
         for elder in elders:
             items = [
                 observations.NewObservation(
-                    elder=elder, source=ObservationSource.DEVICE,
+                    elder=elder,
+                    source=ObservationSource.DEVICE,
                     observed_at=start + timedelta(days=day, hours=8),
-                    observation_id=__import__("uuid").uuid4(),
-                    readings=[observations.Reading("systolic", 118 + day % 30, "mm[Hg]"),
-                              observations.Reading("diastolic", 78, "mm[Hg]"),
-                              observations.Reading("pulse", 70 + day % 12, "/min"),
-                              observations.Reading("spo2", 96 + day % 3, "%")],
-                )  # fmt: skip
+                    observation_id=uuid.uuid4(),
+                    readings=[
+                        observations.Reading("systolic", 118 + day % 30, "mm[Hg]"),
+                        observations.Reading("diastolic", 78, "mm[Hg]"),
+                        observations.Reading("pulse", 70 + day % 12, "/min"),
+                        observations.Reading("spo2", 96 + day % 3, "%"),
+                    ],
+                )
                 for day in range(DAYS)
             ]
             observations.record_observations(session, items)
@@ -114,7 +120,9 @@ def run(kind: str) -> None:
             page.fill("input[name=password]", PASSWORD)
             page.click("button[type=submit]")
             page.wait_for_url(f"{base}/app/**")
-            page.wait_for_function("performance.getEntriesByName('pull-end').length > 0", timeout=120_000)
+            page.wait_for_function(
+                "performance.getEntriesByName('pull-end').length > 0", timeout=120_000
+            )
             first = mark(page, "first-render", last=False)
             pulled = mark(page, "pull-end", last=False)
             pull_ms = pulled - mark(page, "pull-start", last=False)
@@ -151,7 +159,7 @@ def run(kind: str) -> None:
                 p2.close()
 
             records = week_of_records(
-                [__import__("uuid").UUID(e) for e in elder_ids[:10]],
+                [uuid.UUID(e) for e in elder_ids[:10]],
                 datetime.now(UTC) - timedelta(days=7),
             )
             page.evaluate(
@@ -172,7 +180,9 @@ def run(kind: str) -> None:
                 })""",
                 records,
             )
-            page.evaluate("performance.clearMarks('drain-start'); performance.clearMarks('drain-end')")
+            page.evaluate(
+                "performance.clearMarks('drain-start'); performance.clearMarks('drain-end')"
+            )
             ctx.set_offline(False)
             page.wait_for_function(
                 "document.querySelector('#waiting-count')?.dataset.waiting === '0'", timeout=120_000
