@@ -13,8 +13,8 @@ from playwright.sync_api import BrowserContext, Page
 from sqlmodel import Session, select
 
 from server.auth.models import Role, User
+from server.care.models import Checkin
 from server.elders.models import Elder
-from server.visits.models import Checkin
 from tests.server.careapp.conftest import (
     AXE,
     Team,

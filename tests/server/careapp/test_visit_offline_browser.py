@@ -11,8 +11,8 @@ from playwright.sync_api import BrowserContext, Request
 from sqlmodel import Session, col, select
 
 from server.alerts.models import Alert, AlertKind
+from server.care.models import Visit, VisitStatus, VoiceNote
 from server.observations.models import Observation
-from server.visits.models import Visit, VisitStatus, VoiceNote
 from tests.server.careapp.conftest import (
     Team,
     idb_dump,
