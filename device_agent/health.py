@@ -17,8 +17,8 @@ from importlib.metadata import PackageNotFoundError, version
 from uuid import uuid4
 
 from device_agent.clock import utc_now
-from device_agent.protocol import DeviceHealth, HeartbeatEvent, HeartbeatPayload
 from device_agent.sink import EventSink
+from eldercare_protocol import DeviceHealth, HeartbeatEvent, HeartbeatPayload
 
 log = logging.getLogger(__name__)
 

@@ -38,7 +38,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from device_agent.config import UplinkConfig, endpoints
 from device_agent.health import AGENT_VERSION
 from device_agent.outbox import PRIORITY_URGENT, Outbox, StoredEvent
-from device_agent.protocol import MAX_MESSAGE_BYTES, ErrorCode
+from eldercare_protocol import MAX_MESSAGE_BYTES, ErrorCode
 
 log = logging.getLogger(__name__)
 

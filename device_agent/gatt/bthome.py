@@ -59,7 +59,7 @@ class ButtonEvent(IntEnum):
 
     @property
     def press_type(self) -> str | None:
-        """The matching ``device_agent.protocol.PressType`` value; ``None`` for NONE."""
+        """The matching ``eldercare_protocol.PressType`` value; ``None`` for NONE."""
         return _PRESS_TYPES[self]
 
 

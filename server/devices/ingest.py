@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from device_agent.protocol import (
+from eldercare_protocol import (
     MAX_EVENTS_PER_BATCH,
     MAX_MESSAGE_BYTES,
     AckMessage,

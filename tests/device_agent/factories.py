@@ -5,7 +5,7 @@ from __future__ import annotations
 from uuid import uuid4
 
 from device_agent.clock import utc_now, vitals_event
-from device_agent.protocol import (
+from eldercare_protocol import (
     FallEvent,
     FallPayload,
     Measurement,

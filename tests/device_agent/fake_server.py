@@ -26,7 +26,7 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from device_agent.protocol import (
+from eldercare_protocol import (
     EVENT_ADAPTER,
     HTTP_EVENTS_PATH,
     MAX_MESSAGE_BYTES,

@@ -8,7 +8,7 @@ import pytest
 
 from device_agent.clock import device_clock_suspect, vitals_event
 from device_agent.health import HubHealth, heartbeat_event, heartbeat_loop
-from device_agent.protocol import Event, HeartbeatEvent, Measurement, MeasurementCode
+from eldercare_protocol import Event, HeartbeatEvent, Measurement, MeasurementCode
 
 HUB = datetime(2026, 3, 1, 5, 0, tzinfo=UTC)  # 12:00 in Bangkok
 

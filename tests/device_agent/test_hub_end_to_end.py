@@ -28,7 +28,14 @@ from device_agent.config import AgentConfig, parse_config
 from device_agent.gatt import bthome
 from device_agent.local_button import LocalButton
 from device_agent.outbox import Outbox
-from device_agent.protocol import (
+from device_agent.runtime import Agent
+from device_agent.sim import (
+    SimulatedBloodPressureMonitor,
+    SimulatedBthomeButton,
+    SimulatedGlucoseMeter,
+    SimulatedHome,
+)
+from eldercare_protocol import (
     DeviceHealth,
     DeviceStatus,
     DeviceStatusEvent,
@@ -37,13 +44,6 @@ from device_agent.protocol import (
     PanicEvent,
     PressType,
     VitalsEvent,
-)
-from device_agent.runtime import Agent
-from device_agent.sim import (
-    SimulatedBloodPressureMonitor,
-    SimulatedBthomeButton,
-    SimulatedGlucoseMeter,
-    SimulatedHome,
 )
 
 from .ble.conftest import FAST

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from device_agent.outbox import Outbox
-from device_agent.protocol import EVENT_ADAPTER
+from eldercare_protocol import EVENT_ADAPTER
 
 from .factories import fall, panic, reading
 

@@ -7,8 +7,8 @@ import contextlib
 from pathlib import Path
 
 from device_agent.config import parse_config
-from device_agent.protocol import HeartbeatEvent, PanicEvent
 from device_agent.runtime import Agent
+from eldercare_protocol import HeartbeatEvent, PanicEvent
 
 from .fake_server import TOKEN, FakeWsServer, wait_until
 

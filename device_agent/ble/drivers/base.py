@@ -21,7 +21,8 @@ from device_agent.ble.adverts import uuid16
 from device_agent.ble.state import BleState
 from device_agent.ble.types import BleBackend, BleDeviceSpec, HealthReporter, scanner_args
 from device_agent.gatt import ParseError, battery
-from device_agent.protocol import (
+from device_agent.sink import EventSink
+from eldercare_protocol import (
     BatteryEvent,
     BatteryPayload,
     DeviceStatus,
@@ -29,7 +30,6 @@ from device_agent.protocol import (
     DeviceStatusPayload,
     Event,
 )
-from device_agent.sink import EventSink
 
 logger = logging.getLogger("device_agent.ble")
 

@@ -15,7 +15,7 @@ from device_agent.ble.adverts import Advert
 from device_agent.ble.drivers.base import ConnectedDriver, DriverContext, StreamConsumer
 from device_agent.ble.types import BleDeviceSpec
 from device_agent.gatt.vendor import berrymed
-from device_agent.protocol import Measurement, MeasurementCode, VitalsEvent, VitalsPayload
+from eldercare_protocol import Measurement, MeasurementCode, VitalsEvent, VitalsPayload
 
 # Fewer valid frames than this in a window (about half a second of signal) → no reading.
 MIN_VALID_FRAMES = 50

@@ -16,7 +16,7 @@ from device_agent.ble.drivers.base import (
 )
 from device_agent.ble.types import BleDeviceSpec
 from device_agent.gatt import ParseError, blood_pressure
-from device_agent.protocol import Measurement, MeasurementCode, VitalsEvent, VitalsPayload
+from eldercare_protocol import Measurement, MeasurementCode, VitalsEvent, VitalsPayload
 
 _UNITS = {"mmHg": "mm[Hg]", "kPa": "kPa"}
 

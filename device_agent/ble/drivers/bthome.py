@@ -18,7 +18,7 @@ from device_agent.ble.adverts import Advert
 from device_agent.ble.drivers.base import Driver, DriverContext
 from device_agent.ble.types import BleDeviceSpec
 from device_agent.gatt import ParseError, bthome
-from device_agent.protocol import DeviceStatus, PanicEvent, PanicPayload, PressType
+from eldercare_protocol import DeviceStatus, PanicEvent, PanicPayload, PressType
 
 DEFAULT_TEST_PRESS = PressType.TRIPLE
 

@@ -15,7 +15,7 @@ from bleak import BleakClient
 from device_agent.ble.adverts import Advert, uuid16
 from device_agent.ble.drivers.base import ConnectedDriver, StreamConsumer, clock_suspect
 from device_agent.gatt import ParseError, glucose, racp
-from device_agent.protocol import Measurement, MeasurementCode, VitalsEvent, VitalsPayload
+from eldercare_protocol import Measurement, MeasurementCode, VitalsEvent, VitalsPayload
 
 GLUCOSE_NAMESPACE = UUID("0f7c4e52-3a59-4d0e-9a55-1c1f3d2b6a10")
 MEAL_NAMES = {1: "preprandial", 2: "postprandial", 3: "fasting", 4: "casual", 5: "bedtime"}

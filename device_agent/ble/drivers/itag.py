@@ -9,7 +9,7 @@ from bleak import BleakClient
 from device_agent.ble.adverts import Advert, uuid16
 from device_agent.ble.drivers.base import ConnectedDriver, StreamConsumer
 from device_agent.gatt import ParseError, buttons
-from device_agent.protocol import PanicEvent, PanicPayload, PressType
+from eldercare_protocol import PanicEvent, PanicPayload, PressType
 
 
 def match(advert: Advert) -> int:

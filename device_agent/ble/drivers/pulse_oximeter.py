@@ -16,7 +16,7 @@ from device_agent.ble.drivers.base import (
 )
 from device_agent.ble.types import BleDeviceSpec
 from device_agent.gatt import ParseError, pulse_oximeter
-from device_agent.protocol import Measurement, MeasurementCode, VitalsEvent, VitalsPayload
+from eldercare_protocol import Measurement, MeasurementCode, VitalsEvent, VitalsPayload
 
 
 def match(advert: Advert) -> int:

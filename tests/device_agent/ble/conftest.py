@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pytest
 
 from device_agent.ble import Timing
-from device_agent.protocol import Event
+from eldercare_protocol import Event
 
 # Everything small: adverts come every 100 ms on the simulated link.
 FAST = Timing(

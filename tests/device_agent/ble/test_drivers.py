@@ -14,15 +14,6 @@ import pytest
 from device_agent.ble import BleDeviceSpec, DeviceKind, Timing, run_devices
 from device_agent.gatt import bthome, racp
 from device_agent.gatt.vendor import berrymed
-from device_agent.protocol import (
-    BatteryEvent,
-    DeviceStatus,
-    DeviceStatusEvent,
-    MeasurementCode,
-    PanicEvent,
-    PressType,
-    VitalsEvent,
-)
 from device_agent.sim import (
     SimulatedBerryMedOximeter,
     SimulatedBloodPressureMonitor,
@@ -31,6 +22,15 @@ from device_agent.sim import (
     SimulatedHome,
     SimulatedItagButton,
     SimulatedPlxOximeter,
+)
+from eldercare_protocol import (
+    BatteryEvent,
+    DeviceStatus,
+    DeviceStatusEvent,
+    MeasurementCode,
+    PanicEvent,
+    PressType,
+    VitalsEvent,
 )
 from tests.device_agent.ble.conftest import FAST, MemoryHealth, MemorySink
 

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from sqlmodel import Session
 from websockets.asyncio.client import ClientConnection
 
-from device_agent.protocol import (
+from eldercare_protocol import (
     DeviceHealth,
     HeartbeatEvent,
     HeartbeatPayload,

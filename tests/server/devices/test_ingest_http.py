@@ -9,7 +9,7 @@ import httpx
 from fastapi import FastAPI
 from sqlmodel import Session, select
 
-from device_agent.protocol import HTTP_EVENTS_PATH, MAX_MESSAGE_BYTES, AckMessage
+from eldercare_protocol import HTTP_EVENTS_PATH, MAX_MESSAGE_BYTES, AckMessage
 from server.auth.models import Role, User
 from server.auth.service import revoke_hub_token
 from server.devices.models import AgentEvent

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, func, select
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from device_agent.protocol import MAX_EVENTS_PER_BATCH, MAX_MESSAGE_BYTES, WS_PATH
+from eldercare_protocol import MAX_EVENTS_PER_BATCH, MAX_MESSAGE_BYTES, WS_PATH
 from server.auth.service import revoke_hub_token
 from server.devices.models import AgentEvent
 from tests.server.devices.helpers import (

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from sqlmodel import Session, col, select
 from websockets.asyncio.client import connect
 
-from device_agent.protocol import WS_PATH
+from eldercare_protocol import WS_PATH
 from server.alerts.models import Alert, AlertKind
 from server.devices.models import PendingReading
 from server.elders.models import Device

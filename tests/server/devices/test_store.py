@@ -7,7 +7,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 from sqlmodel import Session, col, select
 
-from device_agent.protocol import EVENT_ADAPTER, Event
+from eldercare_protocol import EVENT_ADAPTER, Event
 from server.auth.service import HubIdentity
 from server.devices.config import DevicesSettings
 from server.devices.models import AgentEvent, PendingReading

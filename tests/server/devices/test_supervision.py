@@ -7,7 +7,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 from sqlmodel import Session, col, select
 
-from device_agent.protocol import EVENT_ADAPTER, DeviceHealth
+from eldercare_protocol import EVENT_ADAPTER, DeviceHealth
 from server.alerts.models import Alert, AlertEvent, AlertKind, AlertStatus
 from server.auth.service import authenticate_hub
 from server.devices.config import DevicesSettings
