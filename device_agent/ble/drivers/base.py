@@ -8,7 +8,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TypedDict
 from uuid import UUID, uuid4
 
@@ -84,18 +84,6 @@ class PairingRequired(Exception):
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-def clock_suspect(device_time: datetime | None, *, received: datetime) -> bool:
-    """A device clock that is unset or implausible is flagged, never trusted.
-
-    Stored readings may be days old; a reading from the future or from over a year ago
-    means the clock was never set (or was reset by a battery change).
-    """
-    if device_time is None:
-        return True
-    aware = device_time if device_time.tzinfo else device_time.replace(tzinfo=UTC)
-    return aware > received + timedelta(minutes=10) or aware < received - timedelta(days=365)
 
 
 class SeenSet:

@@ -14,11 +14,12 @@ from bleak import BleakScanner
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData
 
+from device_agent.ble import payloads
 from device_agent.ble.adverts import Advert
 from device_agent.ble.drivers.base import Driver, DriverContext
 from device_agent.ble.types import BleDeviceSpec
 from device_agent.gatt import ParseError, bthome
-from eldercare_protocol import DeviceStatus, PanicEvent, PanicPayload, PressType
+from eldercare_protocol import DeviceStatus, PanicEvent, PressType
 
 DEFAULT_TEST_PRESS = PressType.TRIPLE
 
@@ -75,19 +76,8 @@ class BthomeButtonDriver(Driver):
             await self.set_status(DeviceStatus.CONNECTED)
         if packet.battery is not None:
             await self.report_battery(packet.battery)
-        for event in packet.pressed:
-            press = event.press_type
-            if press is None:
-                continue
-            press_type = PressType(press)
-            await self.emit(
-                PanicEvent(
-                    **self.event_fields(),
-                    payload=PanicPayload(
-                        source="bthome", press=press_type, test=press_type == self.test_press
-                    ),
-                )
-            )
+        for panic in payloads.bthome_panics(packet, test_press=self.test_press):
+            await self.emit(PanicEvent(**self.event_fields(), payload=panic))
 
     async def _undecodable(self, data: bytes, exc: Exception) -> None:
         encrypted = bool(data) and bool(data[0] & bthome.INFO_ENCRYPTED)
