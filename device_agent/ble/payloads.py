@@ -10,6 +10,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from uuid import UUID, uuid5
 
 from device_agent.gatt import blood_pressure, bthome, buttons, glucose, pulse_oximeter
@@ -178,6 +179,41 @@ def bthome_panics(packet: bthome.Packet, *, test_press: PressType | None) -> lis
             PanicPayload(source="bthome", press=press_type, test=press_type == test_press)
         )
     return panics
+
+
+# A counter below this that goes backwards is a button starting again from zero (a battery
+# change, or the 32-bit counter wrapping), not a replay. Home Assistant's BTHome receiver
+# draws the same line; a replay of an advert captured in the first 100 after a reset is the
+# price of never locking out a button whose battery was changed.
+COUNTER_RESTART_BELOW = 100
+
+
+class BthomeCheck(StrEnum):
+    ACCEPT = "accept"
+    # The same encrypted advert again (a device repeats each one): nothing new.
+    REPEAT = "repeat"
+    # Plaintext from a button that has a bind key: anyone can send that.
+    DOWNGRADE = "downgrade"
+    # An encrypted advert older than one already accepted.
+    REPLAY = "replay"
+
+
+def bthome_security(packet: bthome.Packet, *, keyed: bool, last_counter: int | None) -> BthomeCheck:
+    """The BTHome encryption rules for a receiver that holds a bind key.
+
+    It must refuse data that is not encrypted, and an encryption counter that does not
+    increase (https://bthome.io/encryption/). ``last_counter`` is the counter of the last
+    advert accepted from this button, ``None`` before the first.
+    """
+    if keyed and not packet.encrypted:
+        return BthomeCheck.DOWNGRADE
+    if packet.counter is None or last_counter is None or packet.counter > last_counter:
+        return BthomeCheck.ACCEPT
+    if packet.counter == last_counter:
+        return BthomeCheck.REPEAT
+    if packet.counter < COUNTER_RESTART_BELOW:
+        return BthomeCheck.ACCEPT
+    return BthomeCheck.REPLAY
 
 
 def itag_panic(data: bytes) -> PanicPayload:

@@ -137,8 +137,8 @@ class Driver:
             )
         )
 
-    async def report_battery(self, level: int) -> None:
-        self.ctx.health.update(self.device_id, reachable=True, battery=level)
+    async def report_battery(self, level: int, *, problem: str | None = None) -> None:
+        self.ctx.health.update(self.device_id, reachable=True, battery=level, problem=problem)
         if level != self._battery:
             self._battery = level
             await self.emit(

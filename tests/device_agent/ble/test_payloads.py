@@ -164,3 +164,37 @@ def test_clock_suspect() -> None:
     assert not payloads.clock_suspect(datetime(2025, 5, 1, 9, 0), received=RECEIVED)
     assert payloads.clock_suspect(datetime(2025, 5, 1, 13, 0, tzinfo=UTC), received=RECEIVED)
     assert payloads.clock_suspect(datetime(2000, 1, 1), received=RECEIVED)
+
+
+KEY = "231d39c1d7cc1ab1aee224cd096db932"
+MAC = "C1:B0:0D:00:00:07"
+
+
+def test_bthome_security_rules() -> None:
+    check = payloads.bthome_security
+    plain = bthome.parse(bytes.fromhex("44 0001 3A01"))
+    sealed = bthome.parse(
+        bthome.encode(
+            packet_id=1,
+            button_events=[bthome.ButtonEvent.PRESS],
+            bind_key=KEY,
+            mac=MAC,
+            counter=500,
+        ),
+        bind_key=KEY,
+        mac=MAC,
+    )
+    assert check(plain, keyed=True, last_counter=None) is payloads.BthomeCheck.DOWNGRADE
+    assert check(plain, keyed=False, last_counter=None) is payloads.BthomeCheck.ACCEPT
+    assert check(sealed, keyed=True, last_counter=None) is payloads.BthomeCheck.ACCEPT
+    assert check(sealed, keyed=True, last_counter=499) is payloads.BthomeCheck.ACCEPT
+    assert check(sealed, keyed=True, last_counter=500) is payloads.BthomeCheck.REPEAT
+    assert check(sealed, keyed=True, last_counter=501) is payloads.BthomeCheck.REPLAY
+    restarted = bthome.parse(
+        bthome.encode(
+            packet_id=1, bind_key=KEY, mac=MAC, counter=payloads.COUNTER_RESTART_BELOW - 1
+        ),
+        bind_key=KEY,
+        mac=MAC,
+    )
+    assert check(restarted, keyed=True, last_counter=70_000) is payloads.BthomeCheck.ACCEPT
