@@ -45,9 +45,10 @@ from eldercare_protocol import (
     PressType,
     VitalsEvent,
 )
+from tests.support.waiting import wait_until_async
 
 from .ble.conftest import FAST
-from .fake_server import TOKEN, FakeWsServer, wait_until
+from .fake_server import TOKEN, FakeWsServer
 
 ROOT = Path(__file__).resolve().parents[2]
 # Reconnect quickly and never fall back to HTTP: the in-test server only speaks WebSocket.
@@ -168,7 +169,7 @@ async def test_ble_devices_reach_the_server_and_an_offline_panic_goes_first(
             running(Agent(config, ble_backend=home.backend, ble_timing=FAST)) as agent,
         ):
             # Stored readings: both cuff readings, the meter's two real samples.
-            await wait_until(
+            await wait_until_async(
                 lambda: (
                     len(vitals_from(server, bp.address)) == 2
                     and len(vitals_from(server, meter.address)) == 2
@@ -178,12 +179,12 @@ async def test_ble_devices_reach_the_server_and_an_offline_panic_goes_first(
 
             # One long press, advertised again and again: one panic.
             await button.press(bthome.ButtonEvent.LONG_PRESS)
-            await wait_until(lambda: len(panics(server)) == 1)
+            await wait_until_async(lambda: len(panics(server)) == 1)
             await asyncio.sleep(0.8)  # eight more adverts of the same press
             assert len(panics(server)) == 1
 
             # Heartbeats carry what the drivers report.
-            await wait_until(
+            await wait_until_async(
                 lambda: (
                     (h := latest_health(server))
                     and h[bp.address].battery == 80
@@ -200,7 +201,9 @@ async def test_ble_devices_reach_the_server_and_an_offline_panic_goes_first(
 
             # The cuff is carried out of the house: a later heartbeat says so.
             await bp.go_out_of_range()
-            await wait_until(lambda: not latest_health(server)[bp.address].reachable, within=10)
+            await wait_until_async(
+                lambda: not latest_health(server)[bp.address].reachable, within=10
+            )
             assert latest_health(server)[bp.address].problem
             assert latest_health(server)[meter.address].battery == 70
 
@@ -210,8 +213,8 @@ async def test_ble_devices_reach_the_server_and_an_offline_panic_goes_first(
             await button.press(bthome.ButtonEvent.LONG_PRESS)
             await eventually(lambda: _queued(agent, urgent=1, total=3))
             await server.start()
-            await wait_until(lambda: len(panics(server)) == 2, within=10)
-            await wait_until(lambda: len(server.store.order) > delivered_before + 2)
+            await wait_until_async(lambda: len(panics(server)) == 2, within=10)
+            await wait_until_async(lambda: len(server.store.order) > delivered_before + 2)
 
             glucose_state = BleState(config.ble_state_path)
             try:
@@ -285,7 +288,7 @@ async def test_without_a_bluetooth_adapter_the_hub_says_so_and_the_wired_button_
     )
     try:
         async with running(Agent(config, adapter_retry_s=0.2)):
-            await wait_until(
+            await wait_until_async(
                 lambda: (
                     len(panics(server)) == 1
                     and not all(b.payload.adapter_ok for b in heartbeats(server))
@@ -415,7 +418,7 @@ async def test_simulate_ble_and_run_with_simulate_ble_drive_the_real_drivers(
     ]
     try:
         for server in (by_flag, by_config):
-            await wait_until(lambda server=server: demo_readings_arrived(server), within=60)
+            await wait_until_async(lambda server=server: demo_readings_arrived(server), within=60)
     finally:
         for process in processes:
             if process.returncode is None:

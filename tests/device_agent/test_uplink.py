@@ -14,9 +14,10 @@ import pytest
 from device_agent.config import UplinkConfig
 from device_agent.outbox import Outbox
 from device_agent.uplink import Uplink, UplinkAuthError
+from tests.support.waiting import wait_until_async
 
 from .factories import panic, reading
-from .fake_server import TOKEN, FakeHttpServer, FakeWsServer, wait_until
+from .fake_server import TOKEN, FakeHttpServer, FakeWsServer
 
 # How long the network stays down in the outage test; raise it to soak-test by hand.
 OUTAGE_S = float(os.environ.get("ELDERCARE_TEST_OUTAGE_S", "5"))
@@ -68,8 +69,8 @@ async def test_delivers_everything_in_order_and_empties_the_outbox(
     await outbox.emit_many(events)
     uplink = uplink_for(outbox, ws_server.url)
     async with running(uplink):
-        await wait_until(lambda: len(ws_server.store.events) == 1200)
-        await wait_until(lambda: uplink.state.events_acked == 1200)
+        await wait_until_async(lambda: len(ws_server.store.events) == 1200)
+        await wait_until_async(lambda: uplink.state.events_acked == 1200)
     assert ws_server.store.order == [str(e.id) for e in events]
     assert await outbox.depth() == 0
     assert max(len(b) for b in ws_server.store.batches) <= FAST.batch_size
@@ -85,12 +86,12 @@ async def test_panic_goes_out_in_the_next_frame_while_a_backlog_is_in_flight(
     uplink = uplink_for(outbox, ws_server.url)
     async with running(uplink):
         window = FAST.max_frames_in_flight
-        await wait_until(lambda: uplink.state.frames_sent == window)
+        await wait_until_async(lambda: uplink.state.frames_sent == window)
         alarm = panic()
         await outbox.emit(alarm)
-        await wait_until(lambda: uplink.state.frames_sent == window + 1)
+        await wait_until_async(lambda: uplink.state.frames_sent == window + 1)
         ws_server.hold_acks = False
-        await wait_until(lambda: uplink.state.events_acked == 5001)
+        await wait_until_async(lambda: uplink.state.events_acked == 5001)
     assert ws_server.store.batches[window] == [str(alarm.id)]
     # Everything after the window that was already on the wire comes after the panic.
     position = ws_server.store.order.index(str(alarm.id))
@@ -113,7 +114,7 @@ async def test_panic_pressed_offline_is_the_first_thing_sent_on_reconnect(
         await asyncio.sleep(0.5)
         await server.start()
         try:
-            await wait_until(lambda: uplink.state.events_acked == 801, within=15)
+            await wait_until_async(lambda: uplink.state.events_acked == 801, within=15)
         finally:
             await server.stop()
     assert server.store.order[0] == str(alarm.id)
@@ -136,7 +137,7 @@ async def test_network_outage_loses_nothing_and_keeps_order(outbox: Outbox) -> N
 
     async with running(uplink):
         producer = asyncio.create_task(produce())
-        await wait_until(lambda: len(server.store.events) > 50)
+        await wait_until_async(lambda: len(server.store.events) > 50)
         await server.stop()
         await asyncio.sleep(OUTAGE_S)
         assert uplink.state.transport != "websocket"
@@ -146,7 +147,7 @@ async def test_network_outage_loses_nothing_and_keeps_order(outbox: Outbox) -> N
         stop.set()
         await producer
         try:
-            await wait_until(lambda: uplink.state.events_acked == len(emitted), within=20)
+            await wait_until_async(lambda: uplink.state.events_acked == len(emitted), within=20)
         finally:
             await server.stop()
     assert queued_during_outage > 0
@@ -164,11 +165,11 @@ async def test_an_error_frame_dead_letters_one_event_and_the_rest_flow(
     await outbox.emit_many(events)
     uplink = uplink_for(outbox, ws_server.url)
     async with running(uplink):
-        await wait_until(lambda: len(ws_server.store.events) == 9)
-        await wait_until(lambda: uplink.state.dead_lettered == 1)
+        await wait_until_async(lambda: len(ws_server.store.events) == 9)
+        await wait_until_async(lambda: uplink.state.dead_lettered == 1)
         later = reading(70)
         await outbox.emit(later)
-        await wait_until(lambda: str(later.id) in ws_server.store.events)
+        await wait_until_async(lambda: str(later.id) in ws_server.store.events)
         await asyncio.sleep(0.2)
     assert bad not in ws_server.store.events
     assert ws_server.store.deliveries[bad] == 1  # not re-sent
@@ -187,7 +188,7 @@ async def test_malformed_server_frames_are_ignored_and_the_connection_goes_on(
     uplink = uplink_for(outbox, ws_server.url, FAST.model_copy(update={"batch_size": 10}))
     with caplog.at_level("WARNING", logger="device_agent.uplink"):
         async with running(uplink):
-            await wait_until(lambda: uplink.state.events_acked == 50)
+            await wait_until_async(lambda: uplink.state.events_acked == 50)
     assert ws_server.handshakes == 1
     assert uplink.state.connections == 1
     assert "not JSON" in caplog.text
@@ -203,10 +204,10 @@ async def test_no_ack_in_time_reconnects_and_resends(
     ws_server.hold_acks = True
     uplink = uplink_for(outbox, ws_server.url, FAST.model_copy(update={"ack_timeout_s": 0.5}))
     async with running(uplink):
-        await wait_until(lambda: ws_server.frames == 1)
-        await wait_until(lambda: uplink.state.connections >= 2, within=5)
+        await wait_until_async(lambda: ws_server.frames == 1)
+        await wait_until_async(lambda: uplink.state.connections >= 2, within=5)
         ws_server.hold_acks = False
-        await wait_until(lambda: uplink.state.events_acked == 5)
+        await wait_until_async(lambda: uplink.state.events_acked == 5)
     assert ws_server.store.order == [str(e.id) for e in events]
     assert await outbox.depth() == 0
 
@@ -234,12 +235,12 @@ async def test_http_fallback_when_the_websocket_is_blocked(outbox: Outbox) -> No
         await outbox.emit(alarm)
         uplink = uplink_for(outbox, server.url)
         async with running(uplink):
-            await wait_until(lambda: uplink.state.events_acked == 31)
+            await wait_until_async(lambda: uplink.state.events_acked == 31)
             assert uplink.state.transport == "http"
             attempts = server.upgrade_attempts
             assert attempts == FAST.ws_failures_before_http
             # The WebSocket keeps being retried now and then.
-            await wait_until(lambda: server.upgrade_attempts > attempts, within=5)
+            await wait_until_async(lambda: server.upgrade_attempts > attempts, within=5)
         assert server.store.order[0] == str(alarm.id)
         assert server.store.order[1:] == [str(e.id) for e in readings]
         assert await outbox.depth() == 0
@@ -261,7 +262,7 @@ async def test_http_413_splits_the_batch(outbox: Outbox, http_server: FakeHttpSe
     await outbox.emit_many(events)
     uplink = uplink_for(outbox, http_server.url)
     async with running(uplink):
-        await wait_until(lambda: uplink.state.events_acked == 10)
+        await wait_until_async(lambda: uplink.state.events_acked == 10)
     assert http_server.store.order == [str(e.id) for e in events]
     assert all(len(batch) <= 3 for batch in http_server.store.batches)
 
@@ -274,9 +275,9 @@ async def test_http_429_waits_as_long_as_retry_after_says(
     await outbox.emit(reading())
     uplink = uplink_for(outbox, http_server.url)
     async with running(uplink):
-        await wait_until(lambda: http_server.posts == 1)
+        await wait_until_async(lambda: http_server.posts == 1)
         refused_at = time.monotonic()
-        await wait_until(lambda: len(http_server.store.events) == 1, within=5)
+        await wait_until_async(lambda: len(http_server.store.events) == 1, within=5)
         waited = time.monotonic() - refused_at
     assert waited >= 0.9
     assert http_server.posts == 2
@@ -290,8 +291,8 @@ async def test_http_per_event_errors_dead_letter_only_that_event(
     await outbox.emit_many(events)
     uplink = uplink_for(outbox, http_server.url)
     async with running(uplink):
-        await wait_until(lambda: uplink.state.events_acked == 4)
-        await wait_until(lambda: uplink.state.dead_lettered == 1)
+        await wait_until_async(lambda: uplink.state.events_acked == 4)
+        await wait_until_async(lambda: uplink.state.dead_lettered == 1)
     assert [d.id for d in await outbox.dead_letters()] == [str(events[2].id)]
     assert await outbox.depth() == 0
 

@@ -62,10 +62,14 @@ async def running(
     try:
         yield task
     finally:
+        # run_devices works until cancelled: one that ended by itself (or crashed) while the
+        # devices were being exercised is a failure, and its exception says why.
+        ended_early = task.done()
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-    assert not task.cancelled() or task.done()
+    assert not ended_early, "run_devices stopped before it was cancelled"
+    assert task.cancelled(), "run_devices swallowed its cancellation"
 
 
 def vitals(sink: MemorySink) -> list[VitalsEvent]:
