@@ -14,9 +14,9 @@ import pytest
 from device_agent.config import UplinkConfig
 from device_agent.outbox import Outbox
 from device_agent.uplink import Uplink, UplinkAuthError
+from tests.support.events import panic_event, spo2_event
 from tests.support.waiting import wait_until_async
 
-from .factories import panic, reading
 from .fake_server import TOKEN, FakeHttpServer, FakeWsServer
 
 # How long the network stays down in the outage test; raise it to soak-test by hand.
@@ -65,7 +65,7 @@ def uplink_for(outbox: Outbox, url: str, settings: UplinkConfig = FAST) -> Uplin
 async def test_delivers_everything_in_order_and_empties_the_outbox(
     outbox: Outbox, ws_server: FakeWsServer
 ) -> None:
-    events = [reading(80 + i % 20) for i in range(1200)]
+    events = [spo2_event(80 + i % 20) for i in range(1200)]
     await outbox.emit_many(events)
     uplink = uplink_for(outbox, ws_server.url)
     async with running(uplink):
@@ -80,14 +80,14 @@ async def test_delivers_everything_in_order_and_empties_the_outbox(
 async def test_panic_goes_out_in_the_next_frame_while_a_backlog_is_in_flight(
     outbox: Outbox, ws_server: FakeWsServer
 ) -> None:
-    readings = [reading(80 + i % 20) for i in range(5000)]
+    readings = [spo2_event(80 + i % 20) for i in range(5000)]
     await outbox.emit_many(readings)
     ws_server.hold_acks = True
     uplink = uplink_for(outbox, ws_server.url)
     async with running(uplink):
         window = FAST.max_frames_in_flight
         await wait_until_async(lambda: uplink.state.frames_sent == window)
-        alarm = panic()
+        alarm = panic_event()
         await outbox.emit(alarm)
         await wait_until_async(lambda: uplink.state.frames_sent == window + 1)
         ws_server.hold_acks = False
@@ -107,9 +107,9 @@ async def test_panic_pressed_offline_is_the_first_thing_sent_on_reconnect(
     await server.stop()  # the port is known; nothing listens
     uplink = uplink_for(outbox, server.url)
     async with running(uplink):
-        readings = [reading(90 + i % 5) for i in range(800)]
+        readings = [spo2_event(90 + i % 5) for i in range(800)]
         await outbox.emit_many(readings)
-        alarm = panic()
+        alarm = panic_event()
         await outbox.emit(alarm)
         await asyncio.sleep(0.5)
         await server.start()
@@ -130,7 +130,7 @@ async def test_network_outage_loses_nothing_and_keeps_order(outbox: Outbox) -> N
 
     async def produce() -> None:
         while not stop.is_set():
-            event = reading(85 + len(emitted) % 10)
+            event = spo2_event(85 + len(emitted) % 10)
             await outbox.emit(event)
             emitted.append(str(event.id))
             await asyncio.sleep(0.005)
@@ -159,7 +159,7 @@ async def test_network_outage_loses_nothing_and_keeps_order(outbox: Outbox) -> N
 async def test_an_error_frame_dead_letters_one_event_and_the_rest_flow(
     outbox: Outbox, ws_server: FakeWsServer
 ) -> None:
-    events = [reading(90 + i) for i in range(10)]
+    events = [spo2_event(90 + i) for i in range(10)]
     bad = str(events[3].id)
     ws_server.store.reject_ids.add(bad)
     await outbox.emit_many(events)
@@ -167,7 +167,7 @@ async def test_an_error_frame_dead_letters_one_event_and_the_rest_flow(
     async with running(uplink):
         await wait_until_async(lambda: len(ws_server.store.events) == 9)
         await wait_until_async(lambda: uplink.state.dead_lettered == 1)
-        later = reading(70)
+        later = spo2_event(70)
         await outbox.emit(later)
         await wait_until_async(lambda: str(later.id) in ws_server.store.events)
         await asyncio.sleep(0.2)
@@ -183,7 +183,7 @@ async def test_malformed_server_frames_are_ignored_and_the_connection_goes_on(
     outbox: Outbox, ws_server: FakeWsServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     ws_server.garbage_before_ack = True
-    events = [reading(95) for _ in range(50)]
+    events = [spo2_event(95) for _ in range(50)]
     await outbox.emit_many(events)
     uplink = uplink_for(outbox, ws_server.url, FAST.model_copy(update={"batch_size": 10}))
     with caplog.at_level("WARNING", logger="device_agent.uplink"):
@@ -199,7 +199,7 @@ async def test_malformed_server_frames_are_ignored_and_the_connection_goes_on(
 async def test_no_ack_in_time_reconnects_and_resends(
     outbox: Outbox, ws_server: FakeWsServer
 ) -> None:
-    events = [reading(95) for _ in range(5)]
+    events = [spo2_event(95) for _ in range(5)]
     await outbox.emit_many(events)
     ws_server.hold_acks = True
     uplink = uplink_for(outbox, ws_server.url, FAST.model_copy(update={"ack_timeout_s": 0.5}))
@@ -216,7 +216,7 @@ async def test_bad_token_on_the_websocket_stops_with_a_clear_error(
     outbox: Outbox, ws_server: FakeWsServer
 ) -> None:
     ws_server.token = "some-other-token"
-    await outbox.emit(panic())
+    await outbox.emit(panic_event())
     uplink = uplink_for(outbox, ws_server.url)
     with pytest.raises(UplinkAuthError, match=r"HTTP 401.*wrong or has been revoked"):
         await asyncio.wait_for(uplink.run(), timeout=5)
@@ -229,9 +229,9 @@ async def test_http_fallback_when_the_websocket_is_blocked(outbox: Outbox) -> No
     server = FakeHttpServer(upgrade_status=502)
     await server.start()
     try:
-        readings = [reading(90 + i % 5) for i in range(30)]
+        readings = [spo2_event(90 + i % 5) for i in range(30)]
         await outbox.emit_many(readings)
-        alarm = panic()
+        alarm = panic_event()
         await outbox.emit(alarm)
         uplink = uplink_for(outbox, server.url)
         async with running(uplink):
@@ -258,7 +258,7 @@ async def http_server() -> AsyncIterator[FakeHttpServer]:
 
 async def test_http_413_splits_the_batch(outbox: Outbox, http_server: FakeHttpServer) -> None:
     http_server.max_events = 3
-    events = [reading(90) for _ in range(10)]
+    events = [spo2_event(90) for _ in range(10)]
     await outbox.emit_many(events)
     uplink = uplink_for(outbox, http_server.url)
     async with running(uplink):
@@ -272,7 +272,7 @@ async def test_http_429_waits_as_long_as_retry_after_says(
 ) -> None:
     http_server.scripted = [429]
     http_server.retry_after = "1"
-    await outbox.emit(reading())
+    await outbox.emit(spo2_event())
     uplink = uplink_for(outbox, http_server.url)
     async with running(uplink):
         await wait_until_async(lambda: http_server.posts == 1)
@@ -286,7 +286,7 @@ async def test_http_429_waits_as_long_as_retry_after_says(
 async def test_http_per_event_errors_dead_letter_only_that_event(
     outbox: Outbox, http_server: FakeHttpServer
 ) -> None:
-    events = [reading(90 + i) for i in range(5)]
+    events = [spo2_event(90 + i) for i in range(5)]
     http_server.store.reject_ids.add(str(events[2].id))
     await outbox.emit_many(events)
     uplink = uplink_for(outbox, http_server.url)
@@ -301,7 +301,7 @@ async def test_bad_token_over_http_stops_with_a_clear_error(
     outbox: Outbox, http_server: FakeHttpServer
 ) -> None:
     http_server.token = "some-other-token"
-    await outbox.emit(reading())
+    await outbox.emit(spo2_event())
     uplink = uplink_for(outbox, http_server.url)
     with pytest.raises(UplinkAuthError, match="HTTP 401 on the HTTP batch endpoint"):
         await asyncio.wait_for(uplink.run(), timeout=5)

@@ -10,7 +10,7 @@ from server.auth.models import HubToken, Role, User
 from server.config import Settings
 from server.elders.models import Device, DeviceKind
 from tests.server.conftest import TEST_PASSWORD
-from tests.server.factories import make_elder
+from tests.support.records import make_elder
 
 
 def test_token_login_and_me(client: TestClient, users: dict[Role, User]) -> None:

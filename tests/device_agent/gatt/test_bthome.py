@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from device_agent.gatt import ParseError, bthome
 from device_agent.gatt.bthome import ButtonEvent
-from tests.device_agent.gatt._support import h
+from tests.support.gatt import h
 
 KEY = "231d39c1d7cc1ab1aee224cd096db932"
 MAC = "54:48:E6:8F:80:A5"

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, func, select
 from server.alerts.models import AlertEvent
 from server.devices.models import AgentEvent, PendingReading
 from server.observations.models import Observation
-from tests.server.devices.helpers import QUIET, make_hub
+from tests.support.hubs import QUIET, make_hub
 from tests.support.live import free_port, serve
 from tests.support.waiting import wait_until_async
 
