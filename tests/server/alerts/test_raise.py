@@ -17,7 +17,8 @@ from server.alerts.models import (
     TimerStatus,
 )
 from server.alerts.service import raise_alert, resolve_maintenance_alert
-from server.elders.models import Device, DeviceKind, EmergencyContact
+from server.devices.models import Device, DeviceKind
+from server.elders.models import EmergencyContact
 from server.notify.models import Channel, Notification
 from tests.support.alerts import raise_panic_alert
 from tests.support.records import make_elder

@@ -14,8 +14,7 @@ from websockets.asyncio.client import connect
 
 from eldercare_protocol import WS_PATH
 from server.alerts.models import Alert, AlertKind
-from server.devices.models import PendingReading
-from server.elders.models import Device
+from server.devices.models import Device, PendingReading
 from server.observations.models import Observation, ObservationValue
 from tests.support.events import bp_reading_json, events_message, heartbeat_json, panic_json
 from tests.support.hubs import exchange, live_server, make_hub

@@ -8,9 +8,9 @@ from fastapi import FastAPI
 from sqlmodel import Session, col, select
 
 from eldercare_protocol import EVENT_ADAPTER, Event
-from server.auth.service import HubIdentity
 from server.devices.config import DevicesSettings
 from server.devices.models import AgentEvent, PendingReading
+from server.devices.service import HubIdentity
 from server.devices.store import Submission, store_group
 from tests.support.events import bp_reading_json, heartbeat_json, now
 from tests.support.hubs import QUIET, Hub, make_hub

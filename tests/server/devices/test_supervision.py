@@ -9,12 +9,11 @@ from sqlmodel import Session, col, select
 
 from eldercare_protocol import EVENT_ADAPTER, DeviceHealth
 from server.alerts.models import Alert, AlertEvent, AlertKind, AlertStatus
-from server.auth.service import authenticate_hub
 from server.devices.config import DevicesSettings
-from server.devices.models import HubStatus
+from server.devices.models import Device, HubStatus
+from server.devices.service import authenticate_hub
 from server.devices.store import Submission, store_group
 from server.devices.supervision import check_missed_checkins
-from server.elders.models import Device
 from tests.support.events import heartbeat_json, now
 from tests.support.hubs import Hub, make_hub
 
