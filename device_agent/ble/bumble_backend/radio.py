@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bumble import hci
+from bumble.controller import Connection as LinkConnection
 from bumble.controller import Controller
 from bumble.device import Advertisement, Connection, Device
 from bumble.host import Host
@@ -71,6 +72,34 @@ class HubController(Controller):
                 ),
             )
         return hci.HCI_StatusReturnParameters(hci.HCI_ErrorCode.SUCCESS)
+
+    def create_le_connection(self, peer_address: hci.Address) -> None:
+        """Connect on the peer's advert, and fail the link if the peer never took it.
+
+        The stock controller reports the connection complete as soon as it sends
+        CONNECT_IND; a peer that stopped advertising in between (carried out of range at that
+        moment) ignores it, and the hub is left with a link nobody answers, its GATT requests
+        waiting out their timeouts. A real controller hears nothing from the peer within six
+        connection intervals and reports Connection Failed to be Established (0x3E).
+        """
+        super().create_le_connection(peer_address)
+        connection = self.le_connections.get(peer_address)
+        if connection is None:
+            return
+        # CONNECT_IND reaches the peer on the next loop turn; look one turn after that.
+        loop = asyncio.get_running_loop()
+        loop.call_soon(loop.call_soon, self._confirm_le_connection, connection)
+
+    def _confirm_le_connection(self, connection: LinkConnection) -> None:
+        if self.le_connections.get(connection.peer_address) is not connection:
+            return  # already gone
+        peer = self.link.find_le_controller(connection.peer_address) if self.link else None
+        if peer is not None and peer.le_connections.get(connection.self_address) is not None:
+            return
+        logger.debug("the peer never took the link to %s", connection.peer_address)
+        self.on_le_disconnected(
+            connection, hci.HCI_ErrorCode.CONNECTION_FAILED_TO_BE_ESTABLISHED_ERROR
+        )
 
 
 AdvertisementListener = Callable[[Advertisement], None]
