@@ -44,7 +44,8 @@ sys.path.insert(0, str(ROOT))
 from device_agent.clock import utc_now
 from device_agent.config import UplinkConfig
 from device_agent.outbox import Outbox
-from device_agent.protocol import (
+from device_agent.uplink import Uplink
+from eldercare_protocol import (
     Measurement,
     MeasurementCode,
     PanicEvent,
@@ -52,7 +53,6 @@ from device_agent.protocol import (
     VitalsEvent,
     VitalsPayload,
 )
-from device_agent.uplink import Uplink
 from tests.support.proxy import FaultProxy
 
 WAIT_S = 120.0

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session, col, select
 
-from device_agent.protocol import Event, FallEvent, FallPayload, PanicEvent, PanicPayload
+from eldercare_protocol import Event, FallEvent, FallPayload, PanicEvent, PanicPayload
 from server.devices.models import Device
 from server.inbound_sms.models import DevicePhone
 

@@ -15,11 +15,12 @@ from device_agent.cellular import Modem, ModemError, sms_text
 from device_agent.config import CellularConfig, UplinkConfig
 from device_agent.outbox import Outbox
 from device_agent.uplink import Uplink
+from tests.support.events import fall_event, panic_event, spo2_event
 from tests.support.live import free_port
 from tests.support.modem import SimulatedModem
+from tests.support.waiting import wait_until_async
 
-from .factories import fall, panic, reading
-from .fake_server import TOKEN, wait_until
+from .fake_server import TOKEN
 
 CENTRE = "+6621234567"
 
@@ -49,13 +50,13 @@ async def test_a_modem_without_network_raises(modem: SimulatedModem) -> None:
 
 
 def test_the_text_names_the_kind_the_event_and_a_test_press() -> None:
-    alarm = panic()
+    alarm = panic_event()
     text = sms_text(alarm.model_dump_json())
     assert text.split() == [
         "ELDERCARE", "PANIC", str(alarm.id), json.loads(alarm.model_dump_json())["occurred_at"]
     ]  # fmt: skip
-    assert sms_text(panic(test=True).model_dump_json()).endswith(" TEST")
-    assert sms_text(fall().model_dump_json()).split()[1] == "FALL"
+    assert sms_text(panic_event(test=True).model_dump_json()).endswith(" TEST")
+    assert sms_text(fall_event().model_dump_json()).split()[1] == "FALL"
     assert len(text) <= 160 and text.isascii()  # one GSM-7 segment
 
 
@@ -73,10 +74,10 @@ async def test_a_panic_no_path_delivers_goes_by_sms_once(
     )
     task = asyncio.create_task(uplink.run())
     try:
-        await outbox.emit(reading())
-        alarm = panic()
+        await outbox.emit(spo2_event())
+        alarm = panic_event()
         await outbox.emit(alarm)
-        await wait_until(lambda: len(modem.sent) == 1, within=10)
+        await wait_until_async(lambda: len(modem.sent) == 1, within=10)
         await asyncio.sleep(1.5)  # the next rounds do not text again
     finally:
         task.cancel()

@@ -13,10 +13,11 @@ import pytest
 from device_agent.config import UplinkConfig
 from device_agent.outbox import Outbox
 from device_agent.uplink import Uplink
+from tests.support.events import fall_event, spo2_event
 from tests.support.proxy import FaultProxy
+from tests.support.waiting import wait_until_async
 
-from .factories import fall, reading
-from .fake_server import TOKEN, FakeWsServer, wait_until
+from .fake_server import TOKEN, FakeWsServer
 
 
 @pytest.fixture
@@ -51,16 +52,16 @@ async def test_an_idle_link_that_goes_silent_is_aborted_by_keepalive_and_replace
 ) -> None:
     settings = UplinkConfig(ping_interval_s=0.3, ping_timeout_s=0.5, backoff_base_s=0.05)
     async with through_proxy(outbox, settings) as (uplink, proxy, server):
-        await outbox.emit(reading())
-        await wait_until(lambda: uplink.state.events_acked == 1)
+        await outbox.emit(spo2_event())
+        await wait_until_async(lambda: uplink.state.events_acked == 1)
         proxy.freeze()
         frozen_at = time.monotonic()
-        await wait_until(lambda: uplink.state.connections == 2, within=5)
+        await wait_until_async(lambda: uplink.state.connections == 2, within=5)
         # Noticed within a ping interval plus its timeout, then no close handshake to wait out.
         assert time.monotonic() - frozen_at < 0.3 + 0.5 + 1.0
         assert "keepalive ping" in (uplink.state.last_error or "")
-        await outbox.emit(reading())
-        await wait_until(lambda: uplink.state.events_acked == 2)
+        await outbox.emit(spo2_event())
+        await wait_until_async(lambda: uplink.state.events_acked == 2)
     assert server.handshakes == 2
 
 
@@ -72,15 +73,15 @@ async def test_a_fall_on_a_silent_link_aborts_it_within_its_deadline_not_the_ack
         ack_timeout_s=60, ping_interval_s=60, panic_ack_deadline_s=0.5, backoff_base_s=0.05
     )
     async with through_proxy(outbox, settings) as (uplink, proxy, server):
-        await outbox.emit(reading())
-        await wait_until(lambda: uplink.state.events_acked == 1)
+        await outbox.emit(spo2_event())
+        await wait_until_async(lambda: uplink.state.events_acked == 1)
         proxy.freeze()
-        event = fall()
+        event = fall_event()
         pressed = time.monotonic()
         await outbox.emit(event)
-        await wait_until(lambda: str(event.id) in server.store.events, within=5)
+        await wait_until_async(lambda: str(event.id) in server.store.events, within=5)
         took = time.monotonic() - pressed
-        await wait_until(lambda: uplink.state.events_acked == 2)
+        await wait_until_async(lambda: uplink.state.events_acked == 2)
     assert took < 3.0
     assert uplink.state.sockets_aborted == 1
     assert server.handshakes == 2

@@ -18,16 +18,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
-from device_agent.protocol import HTTP_EVENTS_PATH
+from eldercare_protocol import HTTP_EVENTS_PATH
 from server.devices.config import DevicesSettings
-from tests.server.devices.helpers import (
-    QUIET,
-    bp_reading,
-    events_message,
-    live_server,
-    make_hub,
-    panic,
-)
+from tests.support.events import bp_reading_json, events_message, panic_json
+from tests.support.hubs import QUIET, live_server, make_hub
 
 
 @pytest.fixture
@@ -80,11 +74,11 @@ def test_the_ingest_path_commits_durably_on_both_databases(
     sa.event.listen(engine, "after_cursor_execute", on_execute)
     try:
         with TestClient(app) as client:
-            for message in (events_message(panic()), events_message(bp_reading())):
+            for message in (events_message(panic_json()), events_message(bp_reading_json())):
                 reply = client.post(HTTP_EVENTS_PATH, content=message, headers=hub.headers)
                 assert reply.status_code == 200
             with client.websocket_connect("/api/v1/agent/ws", headers=hub.headers) as ws:
-                ws.send_text(events_message(bp_reading(), panic()))
+                ws.send_text(events_message(bp_reading_json(), panic_json()))
                 assert ws.receive_json()["type"] == "ack"
     finally:
         sa.event.remove(engine, "after_cursor_execute", on_execute)
@@ -102,7 +96,7 @@ def test_a_hub_dropping_mid_upload_is_logged_at_info_with_the_hub_not_as_an_erro
     app: FastAPI, session: Session, caplog: pytest.LogCaptureFixture
 ) -> None:
     hub = make_hub(session)
-    body = events_message(panic()).encode()
+    body = events_message(panic_json()).encode()
     caplog.set_level(logging.INFO)
     with live_server(app) as url:
         # uvicorn's own loggers do not propagate to the root: listen to them directly.

@@ -18,12 +18,12 @@ from sqlmodel import Session, col, func, select
 from device_agent.clock import utc_now
 from device_agent.config import UplinkConfig
 from device_agent.outbox import Outbox
-from device_agent.protocol import PanicEvent, PanicPayload
 from device_agent.uplink import Uplink
+from eldercare_protocol import PanicEvent, PanicPayload
 from server.alerts.models import Alert, AlertEvent
 from server.devices.models import AgentEvent
-from tests.device_agent.factories import reading
-from tests.server.devices.helpers import Hub, live_server, make_hub
+from tests.support.events import spo2_event
+from tests.support.hubs import Hub, live_server, make_hub
 from tests.support.proxy import FaultProxy
 
 pytestmark = pytest.mark.slow
@@ -101,7 +101,7 @@ async def test_a_panic_pressed_on_a_silently_frozen_link_is_committed_within_5_s
 ) -> None:
     hub = make_hub(session)
     async with hub_through_proxy(app, hub, tmp_path) as (uplink, proxy, outbox):
-        await outbox.emit(reading(97))
+        await outbox.emit(spo2_event(97))
         await wait_for(lambda: uplink.state.events_acked == 1)
         assert uplink.state.transport == "websocket"
         proxy.freeze()  # the open connection goes silent; it never closes
@@ -110,7 +110,7 @@ async def test_a_panic_pressed_on_a_silently_frozen_link_is_committed_within_5_s
         took = await committed_within(session, alarm.id, 5.0)
         # The WebSocket, reopened, sends the panic again: still one row and one alert.
         await wait_for(lambda: uplink.state.transport == "websocket")
-        await outbox.emit(reading(96))
+        await outbox.emit(spo2_event(96))
         await wait_for(lambda: uplink.state.events_acked >= 3)
     assert took <= 5.0
     assert uplink.state.sockets_aborted == 1
@@ -186,7 +186,7 @@ async def test_with_both_paths_dead_the_alert_opens_from_the_modems_sms_within_1
         )  # fmt: skip
         task = asyncio.create_task(uplink.run())
         try:
-            await outbox.emit(reading(97))
+            await outbox.emit(spo2_event(97))
             await wait_for(lambda: uplink.state.events_acked == 1)
             proxy.cut()  # every connection reset, new ones refused: no network path
             alarm = press()

@@ -11,14 +11,15 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, func, select
 from twilio.request_validator import RequestValidator
 
-from device_agent.protocol import HTTP_EVENTS_PATH
+from eldercare_protocol import HTTP_EVENTS_PATH
 from server.alerts.models import Alert, AlertEvent
 from server.devices.config import DevicesSettings
 from server.devices.models import AgentEvent, Device, DeviceKind, HubStatus
 from server.inbound_sms.config import InboundSmsSettings
 from server.inbound_sms.router import SMS_WEBHOOK_PATH
 from server.inbound_sms.service import PhoneNumberError, normalise_phone, register_phone
-from tests.server.devices.helpers import QUIET, events_message, make_hub, panic
+from tests.support.events import events_message, panic_json
+from tests.support.hubs import QUIET, make_hub
 
 AUTH_TOKEN = "twilio-auth-token-for-tests-0123456789"
 PUBLIC_URL = "https://care.example.go.th"
@@ -82,7 +83,7 @@ def test_a_hubs_sms_copy_raises_the_alert_once_whichever_copy_comes_first(
     assert counts(session) == (1, 1, 1)
     # Twilio delivering again, and the hub's own copy arriving over HTTP later: no more.
     assert text(sms_client, HUB_SIM, body) == 200
-    over_http = panic()
+    over_http = panic_json()
     over_http["id"] = first
     reply = sms_client.post(
         HTTP_EVENTS_PATH, content=events_message(over_http), headers=hub.headers
@@ -96,7 +97,7 @@ def test_a_hubs_sms_copy_raises_the_alert_once_whichever_copy_comes_first(
     assert alert.elder_id == hub.elder.id and alert.kind == "panic"
 
     # The other order: over HTTP first, then the SMS copy.
-    second = panic()
+    second = panic_json()
     reply = sms_client.post(HTTP_EVENTS_PATH, content=events_message(second), headers=hub.headers)
     assert reply.status_code == 200
     assert (
