@@ -13,11 +13,11 @@ from server.auth.models import Role, User
 from server.common.time import utcnow
 from server.eligibility import rounds, rubrics, service
 from server.eligibility.schemas import ApplicationCreate, NewApplicant, RoundCreate
-from tests.server.alerts.helpers import panic
 from tests.server.conftest import TEST_PASSWORD
 from tests.server.eligibility.conftest import answers, person
-from tests.server.factories import make_elder
+from tests.support.alerts import raise_panic_alert
 from tests.support.browser import login
+from tests.support.records import make_elder
 
 pytestmark = pytest.mark.browser
 
@@ -56,7 +56,7 @@ def test_pages_load_with_the_csp_and_no_violation(
     browser: Any, live_url: str, session: Session, users: dict[Role, User]
 ) -> None:
     elder = make_elder(session)
-    panic(session, elder.id)
+    raise_panic_alert(session, elder.id)
     round_ = _round_with_applications(session, users)
     visits = {
         "dispatcher": ["/console", "/console/phone-call?q=บุญมา", "/elders", "/account/password"],

@@ -18,9 +18,9 @@ from sqlmodel import Session
 
 import tests.server.permissions as permissions_pkg
 from server.auth.models import Role, User
-from tests.server.alerts.helpers import panic
-from tests.server.factories import make_elder
 from tests.server.permissions import Rule
+from tests.support.alerts import raise_panic_alert
+from tests.support.records import make_elder
 
 PUBLIC = {("GET", "/api/v1/health"), ("POST", "/api/v1/auth/token")}
 
@@ -63,7 +63,7 @@ def test_permission_matrix(
     )
     # An open alert, so a dispatcher's emergency-scoped reads (docs/privacy.md) reach the
     # handler, as an assigned caregiver's do.
-    panic(session, elder.id)
+    raise_panic_alert(session, elder.id)
     failures: list[str] = []
     for rule in all_rules():
         path = re.sub(r"\{elder_id\}", str(elder.id), rule.path)

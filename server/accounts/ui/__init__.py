@@ -13,6 +13,7 @@ from server import security
 from server.audit import service as audit
 from server.auth import service
 from server.auth.models import Role, User
+from server.careapp.router import APP_ROLES
 from server.deps import (
     CurrentUser,
     OptionalUser,
@@ -122,6 +123,9 @@ def logout(
 def home(request: Request, user: OptionalUser) -> Response:
     if user is None:
         return RedirectResponse("/login", status_code=303)
+    if user.role in APP_ROLES:
+        # The care roles work in the app (offline-first); its menu links the server pages.
+        return RedirectResponse("/app/", status_code=303)
     links = nav_links(user)
     if len(links) == 1:
         return RedirectResponse(links[0].href, status_code=303)

@@ -14,7 +14,7 @@ from server.auth.models import Role, User
 from server.elders.models import Elder, ElderStatus
 from server.eligibility.models import Application, Note
 from tests.server.eligibility.conftest import MakeRound, answers, person
-from tests.server.factories import make_elder
+from tests.support.records import make_elder
 
 Auth = Callable[[User], dict[str, str]]
 P = "/api/v1/eligibility"

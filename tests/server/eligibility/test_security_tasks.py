@@ -13,7 +13,7 @@ from server.auth.models import Role, User
 from server.elders.models import Elder
 from server.eligibility.models import Application, InstallationTask, TaskKind
 from tests.server.eligibility.conftest import MakeRound, answers
-from tests.server.factories import make_elder
+from tests.support.records import make_elder
 
 Auth = Callable[[User], dict[str, str]]
 P = "/api/v1/eligibility"

@@ -17,8 +17,8 @@ from server.audit.models import AuditEntry
 from server.auth.models import Role, User
 from server.common.time import utcnow
 from server.elders.schemas import HEALTH_FIELDS
-from tests.server.alerts.helpers import panic
-from tests.server.factories import make_elder
+from tests.support.alerts import raise_panic_alert
+from tests.support.records import make_elder
 
 Auth = Callable[[User], dict[str, str]]
 CLINICAL = ["chronic_conditions", "medications", "allergies", "adl_score", "mobility", "fall_risk"]
@@ -56,7 +56,7 @@ def test_dispatchers_open_the_clinical_record_only_during_an_emergency(
     # Supervisors keep wider access.
     assert client.get(url, headers=auth(supervisor)).json()["chronic_conditions"] == ["เบาหวาน"]
 
-    raised = panic(session, elder.id)
+    raised = raise_panic_alert(session, elder.id)
     during = client.get(url, headers=auth(dispatcher)).json()
     assert during["chronic_conditions"] == ["เบาหวาน"] and during["medications"] == "Metformin"
     assert client.get(f"{url}/observations", headers=auth(dispatcher)).status_code == 200

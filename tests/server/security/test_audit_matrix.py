@@ -27,9 +27,9 @@ from server.elders.models import Elder
 from server.eligibility import rounds, rubrics
 from server.eligibility.models import Appeal, Application, InstallationTask, TaskKind
 from server.eligibility.schemas import RoundCreate
-from tests.server.alerts.helpers import panic
 from tests.server.eligibility.conftest import answers, person
-from tests.server.factories import make_elder
+from tests.support.alerts import raise_panic_alert
+from tests.support.records import make_elder
 
 WEBM = b"\x1a\x45\xdf\xa3" + bytes(range(256)) * 4
 
@@ -257,7 +257,7 @@ def world(
         content=WEBM, headers={**auth(cg), "content-type": "audio/webm"}))["id"]  # fmt: skip
     ok(client.post(f"/api/v1/elders/{elder.id}/checkins", headers=auth(vol),
                    json={"seen_well": False, "note": "ไม่สบาย"}))  # fmt: skip
-    w.ids["alert"] = str(panic(session, elder.id).alert_id)
+    w.ids["alert"] = str(raise_panic_alert(session, elder.id).alert_id)
 
     rubric = rubrics.ensure_default_rubric(session)
     opens = utcnow() - timedelta(days=1)
@@ -358,12 +358,12 @@ def test_the_console_socket_audits_each_elder_once_per_snapshot(
     from server.alerts.service import transition
     from server.config import Settings
     from tests.server.conftest import TEST_SECRET
-    from tests.server.factories import token_for
+    from tests.support.records import token_for
 
     settings = Settings(env="test", database_url="sqlite://", secret_key=TEST_SECRET)
     dispatcher = users[Role.DISPATCHER]
     first, second = make_elder(session), make_elder(session, first_name="คนที่สอง")
-    raised = panic(session, first.id)
+    raised = raise_panic_alert(session, first.id)
     cookie = token_for(session, dispatcher, settings=settings, purpose="session")
 
     def console_rows(elder_id: uuid.UUID) -> int:
@@ -391,7 +391,7 @@ def test_the_console_socket_audits_each_elder_once_per_snapshot(
         assert json.loads(ws.recv(timeout=10))["type"] == "snapshot"
         wait_for(lambda: console_rows(first.id) == 1)
         assert console_rows(first.id) == 1
-        panic(session, second.id)  # a new elder reaches the console in a change
+        raise_panic_alert(session, second.id)  # a new elder reaches the console in a change
         wait_for(lambda: console_rows(second.id) == 1)
         assert console_rows(second.id) == 1
         # Further changes to an alert already shown on this connection add no rows.

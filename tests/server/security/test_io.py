@@ -19,7 +19,7 @@ from server.common.uploads import safe_filename, sniff_document
 from server.eligibility import announce
 from server.eligibility.schemas import AnnouncementItem, AnnouncementOut
 from server.web import CONTENT_SECURITY_POLICY
-from tests.server.factories import make_elder
+from tests.support.records import make_elder
 
 Auth = Callable[[User], dict[str, str]]
 

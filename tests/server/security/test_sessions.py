@@ -18,7 +18,7 @@ from server.auth.service import csrf_token
 from server.config import Settings
 from server.i18n import translate
 from tests.server.conftest import TEST_PASSWORD
-from tests.server.factories import make_elder, token_for
+from tests.support.records import make_elder, token_for
 
 Auth = Callable[[User], dict[str, str]]
 
