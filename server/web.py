@@ -193,8 +193,10 @@ def add_security_headers(path: str, headers: Any) -> None:
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Referrer-Policy", "no-referrer")
     headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    # A route that chose its own caching keeps it (the care app's hashed shell files, which
+    # carry no personal data); every other page and API answer is never stored.
     if not path.startswith("/static/") and path != "/favicon.ico":
-        headers["Cache-Control"] = "no-store"
+        headers.setdefault("Cache-Control", "no-store")
 
 
 def install(app: FastAPI) -> None:
