@@ -36,6 +36,7 @@ WEBM = b"\x1a\x45\xdf\xa3" + bytes(range(256)) * 4
 NOT_HEALTH_DATA = {
     "/api/v1/health": "no personal data",
     "/api/v1/auth/me": "the caller's own account",
+    "/api/v1/careapp/session": "the caller's own account, for the care app",
     "/api/v1/users": "staff accounts",
     "/api/v1/audit": "the log itself (who read what), for administrators",
     "/api/v1/devices": "device inventory: kind, battery, last seen",
