@@ -103,7 +103,7 @@ def test_two_tablets_edit_one_elder_offline_one_conflict(
 ) -> None:
     tablets: list[tuple[BrowserContext, Page]] = []
     for user in (team.cg, team.vol):
-        ctx = media_browser.new_context(viewport={"width": 1280, "height": 800})
+        ctx = media_browser.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=True)
         page = ctx.new_page()
         sign_in(page, live_url, user.username)
         wait_pulled(page)
