@@ -33,6 +33,7 @@ from server.alerts.models import (
     ResponderStatus,
 )
 from server.alerts.policy import Policy
+from server.alerts.timers import timers_written
 from server.auth.models import User
 from server.common.time import utcnow
 from server.db import updated_one
@@ -265,8 +266,10 @@ def _open_new(
 
 def _schedule_timers(session: Session, alert: Alert, *, policy: Policy, now: datetime) -> None:
     """One timer row per escalation step that applies to the alert's priority."""
+    added = False
     for step in policy.steps:
         if alert.priority in step.priorities:
+            added = True
             session.add(
                 AlertTimer(
                     alert_id=alert.id,
@@ -274,6 +277,8 @@ def _schedule_timers(session: Session, alert: Alert, *, policy: Policy, now: dat
                     due_at=now + timedelta(seconds=step.after_seconds),
                 )
             )
+    if added:
+        timers_written(session)
 
 
 def _close_side_effects(session: Session, *, alert: Alert, policy: Policy) -> None:
