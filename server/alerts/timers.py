@@ -194,15 +194,24 @@ def _run_batch(engine: Engine, *, policy: Policy, now: datetime | None, batch: i
         )
         supervisors: list[User] | None = None
         skipped: list[Any] = []
-        for timer in timers:
-            if timer.id not in claimed:
-                continue
-            step = policy.step(timer.step)
-            if supervisors is None and step and Action.NOTIFY_SUPERVISORS in step.actions:
-                supervisors = _supervisors(session)
-            status = _fire(session, timer, policy=policy, now=fired_at, supervisors=supervisors)
-            if status == TimerStatus.SKIPPED:
-                skipped.append(timer.id)
+        # The batch's elders in one query (a supervisor message names the elder), and the
+        # timeline rows and messages written in one flush at commit, not one per timer.
+        alert_ids = [t.alert_id for t in timers if t.id in claimed]
+        session.exec(
+            select(Elder).where(
+                col(Elder.id).in_(select(Alert.elder_id).where(col(Alert.id).in_(alert_ids)))
+            )
+        ).all()
+        with session.no_autoflush:
+            for timer in timers:
+                if timer.id not in claimed:
+                    continue
+                step = policy.step(timer.step)
+                if supervisors is None and step and Action.NOTIFY_SUPERVISORS in step.actions:
+                    supervisors = _supervisors(session)
+                status = _fire(session, timer, policy=policy, now=fired_at, supervisors=supervisors)
+                if status == TimerStatus.SKIPPED:
+                    skipped.append(timer.id)
         if skipped:
             session.execute(
                 sa.update(AlertTimer)

@@ -332,7 +332,7 @@ def _observation_row(
     return {
         "id": item.observation_id,
         "elder_id": item.elder.id,
-        "source": item.source.value,
+        "source": ObservationSource(item.source).value,
         "observed_at": item.observed_at,
         "recorded_at": utcnow(),
         "recorded_by": item.recorded_by.id if item.recorded_by else None,
