@@ -17,7 +17,6 @@ import os
 import pstats
 import random
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -25,11 +24,11 @@ from datetime import UTC, datetime, timedelta
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import sqlalchemy as sa
+from device_agent.protocol import Measurement, MeasurementCode, VitalsEvent, VitalsPayload
 from sqlmodel import Session
 
 import triage
 from bench._common import database, machine, make_elders
-from device_agent.protocol import Measurement, MeasurementCode, VitalsEvent, VitalsPayload
 from server.db import make_engine
 from server.devices.config import DevicesSettings
 from server.devices.models import Device, DeviceKind, PendingReading
@@ -106,7 +105,7 @@ def _count(engine: sa.engine.Engine, table: type) -> int:
 
 
 def run(kind: str, *, readings: int, hubs: int, batch: int, profile: bool) -> None:
-    with tempfile.TemporaryDirectory() as tmp, database(kind, tmp) as url:
+    with database(kind) as url:
         engine = make_engine(url)
         _queue(engine, readings=readings, hubs=hubs)
         queued = _count(engine, PendingReading)

@@ -20,7 +20,7 @@ from sqlalchemy.dialects import sqlite
 from sqlmodel import Session, col, select
 
 import triage
-from device_agent.protocol import (
+from eldercare_protocol import (
     BatteryEvent,
     ErrorCode,
     ErrorMessage,
@@ -59,6 +59,9 @@ class Submission:
     hub: HubIdentity
     events: Sequence[Event]
     received_at: datetime
+    # False for what did not come over the hub's network link (an SMS): it says nothing
+    # about whether the hub is online, and the sender may be a pendant, not a hub.
+    supervise: bool = True
 
     @property
     def urgent(self) -> bool:
@@ -261,7 +264,11 @@ def store_group(
         for sub, event in fresh:
             if isinstance(event, PanicEvent | FallEvent):
                 _emergency(context, sub.hub, event)
-        _supervise(context, submissions, fresh)
+        _supervise(
+            context,
+            [sub for sub in submissions if sub.supervise],
+            [(sub, event) for sub, event in fresh if sub.supervise],
+        )
     return outcomes
 
 
