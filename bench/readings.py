@@ -24,11 +24,11 @@ from datetime import UTC, datetime, timedelta
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import sqlalchemy as sa
-from device_agent.protocol import Measurement, MeasurementCode, VitalsEvent, VitalsPayload
 from sqlmodel import Session
 
 import triage
 from bench._common import database, machine, make_elders
+from eldercare_protocol import Measurement, MeasurementCode, VitalsEvent, VitalsPayload
 from server.db import make_engine
 from server.devices.config import DevicesSettings
 from server.devices.models import Device, DeviceKind, PendingReading
