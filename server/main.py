@@ -26,6 +26,9 @@ from server.elders.router import router as elders_router
 from server.elders.ui import router as elders_pages
 from server.eligibility.router import router as eligibility_router
 from server.eligibility.ui import router as eligibility_pages
+from server.notify.router import router as twilio_router
+from server.oncall.router import router as oncall_router
+from server.oncall.ui import router as oncall_pages
 from server.visits.router import router as visits_router
 from server.visits.voice import body_limit_overrides
 
@@ -85,6 +88,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         eligibility_pages,
         devices.router,
         devices_ui.router,
+        oncall_router,
+        oncall_pages,
+        twilio_router,
     ):
         app.include_router(router)
     return app

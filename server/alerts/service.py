@@ -38,6 +38,7 @@ from server.common.time import utcnow
 from server.elders.models import Elder, EmergencyContact
 from server.errors import ApiError
 from server.notify import get_notifier
+from server.oncall.service import start_escalation
 from server.realtime import mark_changed
 
 # Plain UPDATEs: the ORM need not scan the identity map for matching objects (which made
@@ -222,6 +223,8 @@ def raise_alert(
                     due_at=now + timedelta(seconds=step.after_seconds),
                 )
             )
+    # The on-call chain (calls, SMS) with the escalation policy in force copied onto it.
+    start_escalation(session, alert_id=alert.id, priority=priority.value, created_at=now, test=test)
     if _family_hears(alert, policy):
         _notify_family(session, alert=alert, template_key="notify.family.alert_opened")
     mark_changed(session, alert.id)

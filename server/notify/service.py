@@ -70,6 +70,9 @@ def render_message(notification: Notification) -> str:
 class RecordingNotifier:
     """Records every message and logs that it would send it; sends nothing."""
 
+    # Rows of these channels wait for the sender loop; the rest are only recorded.
+    sends: frozenset[Channel] = frozenset()
+
     def _record(
         self,
         session: Session,
@@ -88,14 +91,19 @@ class RecordingNotifier:
             template_key=template_key,
             params=dict(params),
             locale=locale,
-            status=NotificationStatus.RECORDED,
+            status=NotificationStatus.QUEUED
+            if channel in self.sends
+            else NotificationStatus.RECORDED,
             subject=subject,
             subject_id=subject_id,
         )
+        if channel in self.sends:
+            notification.next_attempt_at = notification.created_at
         session.add(notification)
         # Only the template key: params can name the elder, and logs are not for that.
         log.info(
-            "notify: would send %s to %s template=%s %s=%s",
+            "notify: %s %s to %s template=%s %s=%s",
+            "queued" if channel in self.sends else "would send",
             channel.value,
             mask_recipient(to),
             template_key,
