@@ -29,6 +29,7 @@ from server.eligibility.ui import router as eligibility_pages
 from server.notify.router import router as twilio_router
 from server.oncall.router import router as oncall_router
 from server.oncall.ui import router as oncall_pages
+from server.responders.ui import router as responder_pages
 from server.visits.router import router as visits_router
 from server.visits.voice import body_limit_overrides
 
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         oncall_router,
         oncall_pages,
         twilio_router,
+        responder_pages,
     ):
         app.include_router(router)
     return app

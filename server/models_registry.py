@@ -11,6 +11,7 @@ from server.eligibility import models as eligibility_models
 from server.notify import models as notify_models
 from server.observations import models as observations_models
 from server.oncall import models as oncall_models
+from server.responders import models as responders_models
 from server.visits import models as visits_models
 
 metadata = SQLModel.metadata
@@ -25,5 +26,6 @@ __all__ = [
     "notify_models",
     "observations_models",
     "oncall_models",
+    "responders_models",
     "visits_models",
 ]

@@ -40,6 +40,7 @@ from server.errors import ApiError
 from server.notify import get_notifier
 from server.oncall.service import start_escalation
 from server.realtime import mark_changed
+from server.responders.links import issue_link
 
 # Plain UPDATEs: the ORM need not scan the identity map for matching objects (which made
 # a batch of N timers cost N²); rows are re-read with populate_existing where needed.
@@ -382,6 +383,8 @@ def transition(
         responder.status = ResponderStatus.BUSY
         responder.current_alert_id = alert.id
         session.add(responder)
+        # The responder's SMS: address, map, access notes and their stage link.
+        issue_link(session, alert=alert, responder=responder)
     if rule.target == AlertStatus.ACKNOWLEDGED:
         alert.seconds_to_acknowledge = (now - alert.created_at).total_seconds()
     if rule.target == AlertStatus.ON_SCENE:

@@ -62,9 +62,10 @@ def mask_recipient(to: str) -> str:
     return "***" + to[-4:] if len(to) > 4 else "***"
 
 
-def render_message(notification: Notification) -> str:
+def render_message(notification: Notification, **extra: ParamValue) -> str:
+    """The text; `extra` fills what only the sender knows (e.g. the public base URL)."""
     locale: Locale = "en" if notification.locale == "en" else "th"
-    return translate(notification.template_key, locale, **notification.params)
+    return translate(notification.template_key, locale, **{**notification.params, **extra})
 
 
 class RecordingNotifier:

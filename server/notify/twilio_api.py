@@ -107,7 +107,7 @@ class TwilioTransport:
             message = self.client.messages.create(
                 to=to,
                 from_=self.settings.twilio_from,
-                body=render_message(notification),
+                body=render_message(notification, base=self.settings.webhook_base),
                 status_callback=status_url(self.settings, notification.id),
             )
             return str(message.sid)

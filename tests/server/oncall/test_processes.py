@@ -52,7 +52,9 @@ def _wait_ready(proc: subprocess.Popen[bytes], url: str, timeout: float = 90) ->
 
 
 @contextmanager
-def phone_servers(db_url: str, fake: FakeTwilio, count: int) -> Iterator[list[subprocess.Popen[bytes]]]:
+def phone_servers(
+    db_url: str, fake: FakeTwilio, count: int
+) -> Iterator[list[subprocess.Popen[bytes]]]:
     procs: list[tuple[subprocess.Popen[bytes], str]] = []
     try:
         for _ in range(count):
@@ -105,9 +107,7 @@ def test_two_processes_place_each_call_exactly_once(
     urls = Counter(c.get("Url").split("/voice/")[1].split("?")[0] for c in calls)
     assert set(urls.values()) == {1}
     with Session(engine) as session:
-        rows = session.exec(
-            select(Notification).where(Notification.channel == Channel.VOICE)
-        ).all()
+        rows = session.exec(select(Notification).where(Notification.channel == Channel.VOICE)).all()
         per_alert = Counter(r.subject_id for r in rows)
         assert per_alert == dict.fromkeys(alerts, 6)
         steps = Counter((r.subject_id, r.step, r.to) for r in rows)
