@@ -22,7 +22,7 @@ class NotifySettings(BaseSettings):
     batch: int = Field(default=100, ge=1, le=5000)
     concurrency: int = Field(default=8, ge=1, le=64)
     # Per number: at most this many messages (SMS and calls) in any minute; more wait.
-    per_number_per_minute: int = Field(default=6, ge=1, le=600)
+    per_number_per_minute: int = Field(default=6, ge=1, le=100_000)
 
 
 @lru_cache

@@ -210,8 +210,10 @@ def on_duty(session: Session, *, at: datetime | None = None) -> list[OnDuty]:
     return result
 
 
-def _recipients(session: Session, target: Target, *, at: datetime) -> list[tuple[User, str | None]]:
-    duty = on_duty(session, at=at)
+def _recipients(
+    session: Session, target: Target, *, at: datetime, duty: list[OnDuty] | None = None
+) -> list[tuple[User, str | None]]:
+    duty = duty if duty is not None else on_duty(session, at=at)
     people: dict[uuid.UUID, tuple[User, str | None]] = {}
     if target == Target.DISPATCHER:
         for d in duty:
@@ -334,13 +336,19 @@ def _run_step(
     index: int,
     alert: Alert,
     now: datetime,
+    roster: dict[str, list[OnDuty]],
 ) -> None:
     step = body.steps[index]
     elder = session.get(Elder, alert.elder_id)
     step_ref = f"{round_ + 1}.{index + 1}"
     seconds = _offset(body, round_, index)
     notifier = get_notifier()
-    people = _recipients(session, step.target, at=now) if step.action != StepAction.CONSOLE else []
+    people: list[tuple[User, str | None]] = []
+    if step.action != StepAction.CONSOLE:
+        # The roster is read once per pass, not once per step.
+        if "now" not in roster:
+            roster["now"] = on_duty(session, at=now)
+        people = _recipients(session, step.target, at=now, duty=roster["now"])
     reached: list[str] = []
     if step.action == StepAction.CONSOLE:
         notifier.console(
@@ -407,7 +415,9 @@ def _run_step(
     mark_changed(session, alert.id)
 
 
-def _advance(session: Session, chain: AlertEscalation, *, now: datetime) -> bool:
+def _advance(
+    session: Session, chain: AlertEscalation, *, now: datetime, roster: dict[str, list[OnDuty]]
+) -> bool:
     """Claims and runs the chain's next step; False if another process had it or it ended."""
     body = PolicyBody.model_validate(chain.body)
     round_, index = chain.round, chain.step_index
@@ -445,7 +455,16 @@ def _advance(session: Session, chain: AlertEscalation, *, now: datetime) -> bool
             execution_options=NO_SYNC,
         )
         return False
-    _run_step(session, chain=chain, body=body, round_=round_, index=index, alert=alert, now=now)
+    _run_step(
+        session,
+        chain=chain,
+        body=body,
+        round_=round_,
+        index=index,
+        alert=alert,
+        now=now,
+        roster=roster,
+    )
     if following is None:
         chain.next_due_at = None
     else:
@@ -480,13 +499,14 @@ def _run_batch(engine: Engine, *, now: datetime | None, batch: int) -> tuple[int
         if engine.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         chains = list(session.exec(query).all())
+        roster: dict[str, list[OnDuty]] = {}
         for chain in chains:
             # Detached: `_advance` moves it on with conditional UPDATEs, not by the ORM.
             session.expunge(chain)
         for chain in chains:
             # Steps due together (the backup's call and the team's SMS) run in one pass.
             while chain.next_due_at is not None and chain.next_due_at <= cutoff:
-                if not _advance(session, chain, now=now or utcnow()):
+                if not _advance(session, chain, now=now or utcnow(), roster=roster):
                     break
                 ran += 1
         session.commit()
