@@ -17,6 +17,7 @@ import os
 import sys
 import tempfile
 import time
+import uuid
 from collections import Counter
 from datetime import time as dtime
 from datetime import timedelta
@@ -83,7 +84,9 @@ def _roster(session: Session) -> None:
     session.commit()
 
 
-def step_latency(url: str, alerts: int) -> None:
+def step_latency(url: str, alerts: int, measured: int) -> None:
+    """`alerts` open alerts wait (their next step in an hour); `measured` of them come due
+    one every 0.5 s, and each step's call is timed from its due time to the fake."""
     engine = make_engine(url)
     notify = NotifySettings(per_number_per_minute=100_000)  # one dispatcher, many alerts
     with Session(engine, expire_on_commit=False) as session:
@@ -94,10 +97,13 @@ def step_latency(url: str, alerts: int) -> None:
                         reasons=[triage.Reason(key="triage.event.panic")])  # fmt: skip
         session.commit()
         chains = session.exec(select(AlertEscalation.alert_id)).all()
-        start = utcnow() + timedelta(seconds=5)
-        due: dict[object, float] = {}
-        for i, alert_id in enumerate(chains):
-            at = start + timedelta(seconds=20 * i / len(chains))
+        session.execute(
+            sa.update(AlertEscalation).values(next_due_at=utcnow() + timedelta(hours=1))
+        )
+        start = utcnow() + timedelta(seconds=3)
+        due: dict[uuid.UUID, float] = {}
+        for i, alert_id in enumerate(chains[:measured]):
+            at = start + timedelta(seconds=0.5 * i)
             due[alert_id] = at.timestamp()
             session.execute(
                 sa.update(AlertEscalation)
@@ -111,22 +117,22 @@ def step_latency(url: str, alerts: int) -> None:
         try:
             with running(engine, transport=TwilioTransport(settings), oncall=OncallSettings(),
                          notify=notify):  # fmt: skip
-                fake.wait_for(lambda got: len([r for r in got if r.kind == "call"]) >= alerts,
+                fake.wait_for(lambda got: len([r for r in got if r.kind == "call"]) >= measured,
                               timeout=120)  # fmt: skip
         finally:
             set_notifier(previous)
         calls = fake.accepted("call")
     with Session(engine) as session:
         owner = dict(session.exec(select(Notification.id, Notification.subject_id)).all())
-    lateness = []
-    for call in calls:
-        notification_id = call.get("Url").rsplit("/", 1)[1]
-        import uuid
-
-        alert_id = owner[uuid.UUID(notification_id)]
-        lateness.append((call.at - due[alert_id]) * 1000)
-    print(f"step due → fake Twilio received the call, {alerts} open alerts: {summary(lateness)}")
-    print(f"  calls placed: {len(calls)} (expected {alerts}); "
+    lateness = [
+        (call.at - due[owner[uuid.UUID(call.get("Url").rsplit("/", 1)[1])]]) * 1000
+        for call in calls
+    ]
+    print(
+        f"step due → fake Twilio received the call ({alerts} open alerts, {measured} steps "
+        f"due 0.5 s apart, 0.25 s tick): {summary(lateness)}"
+    )
+    print(f"  calls placed: {len(calls)} (expected {measured}); "
           f"duplicates: {len(calls) - len({c.get('Url') for c in calls})}")  # fmt: skip
     engine.dispose()
 
@@ -179,13 +185,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="postgresql")
     parser.add_argument("--alerts", type=int, default=1000)
+    parser.add_argument("--measured", type=int, default=60)
     parser.add_argument("--messages", type=int, default=2000)
     args = parser.parse_args()
     print(machine())
     print(f"database: {args.db}")
     with tempfile.TemporaryDirectory() as tmp:
         with database(args.db, tmp) as url:
-            step_latency(url, args.alerts)
+            step_latency(url, args.alerts, args.measured)
         with database(args.db, tmp) as url:
             throughput(url, args.messages)
 

@@ -26,6 +26,7 @@ from server.elders.router import router as elders_router
 from server.elders.ui import router as elders_pages
 from server.eligibility.router import router as eligibility_router
 from server.eligibility.ui import router as eligibility_pages
+from server.notify.line import router as line_router
 from server.notify.router import router as twilio_router
 from server.oncall.router import router as oncall_router
 from server.oncall.ui import router as oncall_pages
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         oncall_router,
         oncall_pages,
         twilio_router,
+        line_router,
         responder_pages,
     ):
         app.include_router(router)

@@ -37,7 +37,7 @@ from server.auth.models import User
 from server.common.time import utcnow
 from server.elders.models import Elder, EmergencyContact
 from server.errors import ApiError
-from server.notify import get_notifier
+from server.notify.line import message_contact
 from server.oncall.service import start_escalation
 from server.realtime import mark_changed
 from server.responders.links import issue_link
@@ -105,11 +105,11 @@ def _notify_family(session: Session, *, alert: Alert, template_key: str) -> None
             col(EmergencyContact.notify_on_alerts).is_(True),
         )
     ).all()
-    notifier = get_notifier()
     for contact in contacts:
-        notifier.send_sms(
+        # LINE for a contact who linked an account (SMS if it fails), SMS otherwise.
+        message_contact(
             session,
-            to=contact.phone,
+            contact=contact,
             template_key=template_key,
             params={"name": _elder_name(elder)},
             subject="alert",

@@ -61,3 +61,21 @@ class Notification(SQLModel, table=True):
     # The provider's last word (a call's ringing/in-progress/no-answer, an SMS's delivered).
     provider_status: str | None = Field(default=None, max_length=32)
     updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class LineLink(SQLModel, table=True):
+    """An emergency contact's LINE account, linked by a one-time code the contact sends."""
+
+    __tablename__ = "line_links"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    contact_id: uuid.UUID = Field(
+        foreign_key="emergency_contacts.id", index=True, ondelete="CASCADE"
+    )
+    # Six digits, shown to staff or sent by SMS; good once, for a short time.
+    code: str | None = Field(default=None, max_length=8, index=True)
+    code_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    line_user_id: str | None = Field(default=None, max_length=64, index=True)
+    linked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

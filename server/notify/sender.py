@@ -26,6 +26,7 @@ from sqlmodel import Session, col, func, select
 from server.alerts.models import AlertEvent
 from server.common.time import utcnow
 from server.notify.config import NotifySettings
+from server.notify.line import fall_back_to_sms
 from server.notify.models import Channel, Notification, NotificationStatus
 from server.notify.service import RecordingNotifier, mask_recipient
 from server.notify.twilio_api import SendFailed
@@ -41,7 +42,8 @@ COUNTED = (NotificationStatus.SENDING, NotificationStatus.SENT, NotificationStat
 class QueueingNotifier(RecordingNotifier):
     """Writes SMS and calls as `queued` rows for the sender loop; the console stays recorded."""
 
-    sends = frozenset({Channel.SMS, Channel.VOICE})
+    def __init__(self, sends: frozenset[Channel] = frozenset({Channel.SMS, Channel.VOICE})) -> None:
+        self.sends = sends
 
 
 class Transport(Protocol):
@@ -157,6 +159,7 @@ def _record(
         )
     else:
         values.update(status=NotificationStatus.FAILED, error=str(error)[:500])
+        fall_back_to_sms(session, row)
         if row.subject == "alert" and row.subject_id is not None:
             session.add(
                 AlertEvent(

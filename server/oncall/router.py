@@ -18,6 +18,8 @@ from server.deps import SessionDep, require_roles
 from server.errors import ApiError
 from server.notify import RecordingNotifier, set_notifier
 from server.notify.config import NotifySettings, notify_settings
+from server.notify.line import LineTransport, MultiTransport
+from server.notify.models import Channel
 from server.notify.sender import QueueingNotifier, Transport
 from server.notify.twilio_api import TwilioTransport
 from server.oncall import service
@@ -52,19 +54,24 @@ def phone_escalation_on(settings: Settings) -> bool:
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
-    transport: Transport | None = None
     notify: NotifySettings = getattr(app.state, "notify_settings", None) or notify_settings()
+    transports: list[Transport] = []
+    sends: set[Channel] = set()
     if phone_escalation_on(settings):
-        transport = TwilioTransport(settings, timeout=notify.request_timeout_seconds)
-        previous = set_notifier(QueueingNotifier())
+        transports.append(TwilioTransport(settings, timeout=notify.request_timeout_seconds))
+        sends |= {Channel.SMS, Channel.VOICE}
         log.info("phone escalation is on: SMS and calls go out through Twilio")
     else:
-        previous = set_notifier(RecordingNotifier())
         log.warning(
             "phone escalation is off: set ELDERCARE_TWILIO_ACCOUNT_SID, "
             "ELDERCARE_TWILIO_AUTH_TOKEN, ELDERCARE_TWILIO_FROM and ELDERCARE_PUBLIC_URL "
             "to call and text people; messages are only recorded"
         )
+    if settings.line_configured:
+        transports.append(LineTransport(settings))
+        sends.add(Channel.LINE)
+    previous = set_notifier(QueueingNotifier(frozenset(sends)) if sends else RecordingNotifier())
+    transport: Transport | None = MultiTransport(*transports) if transports else None
     oncall: OncallSettings = getattr(app.state, "oncall_settings", None) or OncallSettings()
     try:
         with running(app.state.engine, transport=transport, oncall=oncall, notify=notify):

@@ -14,7 +14,7 @@ from server.auth.models import Role, User
 from server.common.time import utcnow
 from server.elders.models import Elder, EmergencyContact
 from server.errors import ApiError
-from server.notify import get_notifier
+from server.notify.line import message_contact
 from server.realtime import mark_changed
 from server.responders.links import token_hash
 from server.responders.models import STAGES, ResponderLink, Stage
@@ -83,9 +83,9 @@ def _family(session: Session, *, alert: Alert, elder: Elder, template_key: str) 
         )
     ).all()
     for contact in contacts:
-        get_notifier().send_sms(
+        message_contact(
             session,
-            to=contact.phone,
+            contact=contact,
             template_key=template_key,
             params={"name": f"{elder.first_name} {elder.last_name}"},
             subject="alert",

@@ -77,7 +77,11 @@ class FakeTwilio:
             if predicate(got):
                 return got
             time.sleep(0.02)
-        raise AssertionError(f"the fake did not see what was expected; it has {self.accepted()}")
+        got = self.accepted()
+        raise AssertionError(
+            f"the fake did not see what was expected in {timeout} s; it has {len(got)} "
+            f"requests: {[(r.kind, r.to) for r in got[:20]]}"
+        )
 
     # --- the phone's side ---------------------------------------------------------------
 

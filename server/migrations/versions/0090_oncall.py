@@ -1,4 +1,4 @@
-"""on call roster, escalation policies and chains, notification sending, responder links
+"""on call roster, escalation policies and chains, notification sending, responder links, LINE links
 
 Revision ID: 0090
 Revises: 0050
@@ -20,6 +20,27 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "line_links",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("contact_id", sa.Uuid(), nullable=False),
+        sa.Column("code", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=True),
+        sa.Column("code_expires_at", server.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("line_user_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+        sa.Column("linked_at", server.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_by", sa.Uuid(), nullable=True),
+        sa.Column("created_at", server.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["contact_id"], ["emergency_contacts.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["created_by"], ["users.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("line_links", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_line_links_code"), ["code"], unique=False)
+        batch_op.create_index(batch_op.f("ix_line_links_contact_id"), ["contact_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_line_links_line_user_id"), ["line_user_id"], unique=False
+        )
+
     op.create_table(
         "responder_links",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -238,6 +259,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("line_links", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_line_links_line_user_id"))
+        batch_op.drop_index(batch_op.f("ix_line_links_contact_id"))
+        batch_op.drop_index(batch_op.f("ix_line_links_code"))
+    op.drop_table("line_links")
     with op.batch_alter_table("responder_links", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_responder_links_alert_id"))
 
