@@ -115,7 +115,7 @@ def test_contact_links_by_code_and_gets_alert_pushes_on_line(
 def test_a_failed_line_push_falls_back_to_sms(
     line_app: tuple[str, FastAPI], line: FakeLine, fake: FakeTwilio
 ) -> None:
-    url, app = line_app
+    _url, app = line_app
     session = Session(app.state.engine, expire_on_commit=False)
     elder = make_elder(session)
     session.commit()
