@@ -64,6 +64,11 @@ class Settings(BaseSettings):
         return bool(self.twilio_account_sid and self.twilio_auth_token and self.twilio_from)
 
     @property
+    def phone_escalation(self) -> bool:
+        """Calls and SMS go out (Twilio and a public URL for its webhooks are set)."""
+        return self.twilio_configured and bool(self.public_url)
+
+    @property
     def line_configured(self) -> bool:
         return bool(self.line_channel_access_token and self.line_channel_secret)
 

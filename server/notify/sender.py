@@ -14,7 +14,7 @@ import os
 import socket
 import uuid
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -23,20 +23,28 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
-from server.alerts.models import AlertEvent
 from server.common.time import utcnow
 from server.notify.config import NotifySettings
 from server.notify.line import fall_back_to_sms
 from server.notify.models import Channel, Notification, NotificationStatus
 from server.notify.service import RecordingNotifier, mask_recipient
 from server.notify.twilio_api import SendFailed
-from server.realtime import mark_changed
 
 log = logging.getLogger(__name__)
 
 NO_SYNC = {"synchronize_session": False}
 PROCESS_ID = f"{socket.gethostname()}:{os.getpid()}"[:100]
 COUNTED = (NotificationStatus.SENDING, NotificationStatus.SENT, NotificationStatus.DELIVERED)
+
+
+FailedHook = Callable[[Session, Notification], None]
+# Told of each message that failed for good (e.g. to put it on an alert's timeline).
+failed_hooks: list[FailedHook] = []
+
+
+def on_failed(hook: FailedHook) -> None:
+    if hook not in failed_hooks:
+        failed_hooks.append(hook)
 
 
 class QueueingNotifier(RecordingNotifier):
@@ -160,17 +168,8 @@ def _record(
     else:
         values.update(status=NotificationStatus.FAILED, error=str(error)[:500])
         fall_back_to_sms(session, row)
-        if row.subject == "alert" and row.subject_id is not None:
-            session.add(
-                AlertEvent(
-                    alert_id=row.subject_id,
-                    at=now,
-                    action=f"{row.channel.value}_failed",
-                    note_key=f"notify.timeline.{row.channel.value}_failed",
-                    params={"to": mask_recipient(row.to), "attempts": row.attempts},
-                )
-            )
-            mark_changed(session, row.subject_id)
+        for hook in failed_hooks:
+            hook(session, row)
     session.execute(
         sa.update(Notification).where(col(Notification.id) == row.id).values(**values),
         execution_options=NO_SYNC,

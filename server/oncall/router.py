@@ -4,26 +4,16 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, Depends
 from sqlmodel import col, select
 
 from server.auth.models import Role, User
-from server.config import Settings
 from server.deps import SessionDep, require_roles
 from server.errors import ApiError
-from server.notify import RecordingNotifier, set_notifier
-from server.notify.config import NotifySettings, notify_settings
-from server.notify.line import LineTransport, MultiTransport
-from server.notify.models import Channel
-from server.notify.sender import QueueingNotifier, Transport
-from server.notify.twilio_api import TwilioTransport
 from server.oncall import service
-from server.oncall.config import OncallSettings
 from server.oncall.models import Override, Shift, Team, TeamMember
 from server.oncall.schemas import (
     MemberIn,
@@ -38,7 +28,6 @@ from server.oncall.schemas import (
     TeamIn,
     TeamOut,
 )
-from server.oncall.worker import running
 
 log = logging.getLogger(__name__)
 
@@ -47,40 +36,7 @@ Reader = Annotated[User, Depends(require_roles(*READ_ROLES))]
 Manager = Annotated[User, Depends(require_roles(Role.SUPERVISOR, Role.ADMIN))]
 
 
-def phone_escalation_on(settings: Settings) -> bool:
-    return settings.twilio_configured and bool(settings.public_url)
-
-
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    settings: Settings = app.state.settings
-    notify: NotifySettings = getattr(app.state, "notify_settings", None) or notify_settings()
-    transports: list[Transport] = []
-    sends: set[Channel] = set()
-    if phone_escalation_on(settings):
-        transports.append(TwilioTransport(settings, timeout=notify.request_timeout_seconds))
-        sends |= {Channel.SMS, Channel.VOICE}
-        log.info("phone escalation is on: SMS and calls go out through Twilio")
-    else:
-        log.warning(
-            "phone escalation is off: set ELDERCARE_TWILIO_ACCOUNT_SID, "
-            "ELDERCARE_TWILIO_AUTH_TOKEN, ELDERCARE_TWILIO_FROM and ELDERCARE_PUBLIC_URL "
-            "to call and text people; messages are only recorded"
-        )
-    if settings.line_configured:
-        transports.append(LineTransport(settings))
-        sends.add(Channel.LINE)
-    previous = set_notifier(QueueingNotifier(frozenset(sends)) if sends else RecordingNotifier())
-    transport: Transport | None = MultiTransport(*transports) if transports else None
-    oncall: OncallSettings = getattr(app.state, "oncall_settings", None) or OncallSettings()
-    try:
-        with running(app.state.engine, transport=transport, oncall=oncall, notify=notify):
-            yield
-    finally:
-        set_notifier(previous)
-
-
-router = APIRouter(prefix="/api/v1/oncall", tags=["oncall"], lifespan=lifespan)
+router = APIRouter(prefix="/api/v1/oncall", tags=["oncall"])
 
 
 def _on_duty_out(entry: service.OnDuty) -> OnDutyOut:

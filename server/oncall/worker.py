@@ -14,10 +14,16 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import sqlalchemy as sa
+from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
-from server.notify.config import NotifySettings
-from server.notify.sender import Transport, send_due
+from server.config import Settings
+from server.notify import RecordingNotifier, set_notifier
+from server.notify.config import NotifySettings, notify_settings
+from server.notify.line import LineTransport, MultiTransport
+from server.notify.models import Channel
+from server.notify.sender import QueueingNotifier, Transport, send_due
+from server.notify.twilio_api import TwilioTransport
 from server.oncall import service
 from server.oncall.config import OncallSettings
 
@@ -75,3 +81,34 @@ def running(
         stop.set()
         thread.join(timeout=15)
         pool.shutdown(wait=True)
+
+
+@contextmanager
+def oncall_worker(app: FastAPI) -> Iterator[None]:
+    """The process's escalation and sending loop, with the notifier its settings call for:
+    Twilio (SMS, calls) and LINE when configured, otherwise only recorded."""
+    settings: Settings = app.state.settings
+    notify: NotifySettings = getattr(app.state, "notify_settings", None) or notify_settings()
+    transports: list[Transport] = []
+    sends: set[Channel] = set()
+    if settings.phone_escalation:
+        transports.append(TwilioTransport(settings, timeout=notify.request_timeout_seconds))
+        sends |= {Channel.SMS, Channel.VOICE}
+        log.info("phone escalation is on: SMS and calls go out through Twilio")
+    else:
+        log.warning(
+            "phone escalation is off: set ELDERCARE_TWILIO_ACCOUNT_SID, "
+            "ELDERCARE_TWILIO_AUTH_TOKEN, ELDERCARE_TWILIO_FROM and ELDERCARE_PUBLIC_URL "
+            "to call and text people; messages are only recorded"
+        )
+    if settings.line_configured:
+        transports.append(LineTransport(settings))
+        sends.add(Channel.LINE)
+    previous = set_notifier(QueueingNotifier(frozenset(sends)) if sends else RecordingNotifier())
+    transport: Transport | None = MultiTransport(*transports) if transports else None
+    oncall: OncallSettings = getattr(app.state, "oncall_settings", None) or OncallSettings()
+    try:
+        with running(app.state.engine, transport=transport, oncall=oncall, notify=notify):
+            yield
+    finally:
+        set_notifier(previous)

@@ -69,3 +69,7 @@ def issue_link(session: Session, *, alert: Alert, responder: Responder) -> str:
             subject_id=alert.id,
         )
     return token
+
+
+def on_dispatched(session: Session, alert: Alert, responder: Responder) -> None:
+    issue_link(session, alert=alert, responder=responder)

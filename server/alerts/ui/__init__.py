@@ -29,7 +29,6 @@ from server.auth.service import user_from_token
 from server.common.time import utcnow
 from server.config import Settings
 from server.i18n import Locale, catalogue, normalise_locale
-from server.oncall.router import phone_escalation_on
 from server.realtime import RESYNC, hub_for, hub_key
 from server.web import LANG_COOKIE, register_nav, render
 
@@ -53,7 +52,7 @@ def console_page(request: Request, user: Dispatcher) -> Response:
         "console.html",
         strings=_strings(locale),
         target_minutes=alert_settings().policy.target_minutes,
-        phone_escalation=phone_escalation_on(request.app.state.settings),
+        phone_escalation=request.app.state.settings.phone_escalation,
     )
 
 

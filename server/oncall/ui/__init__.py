@@ -18,7 +18,6 @@ from server.errors import ApiError
 from server.i18n import translate
 from server.oncall import service
 from server.oncall.models import Duty, Override, Shift, Team
-from server.oncall.router import phone_escalation_on
 from server.oncall.schemas import OverrideIn
 from server.web import register_nav, render
 
@@ -52,7 +51,7 @@ def _page(
         overrides=overrides,
         policies=[p for p in policies if p is not None],
         duties=list(Duty),
-        phone_escalation=phone_escalation_on(request.app.state.settings),
+        phone_escalation=request.app.state.settings.phone_escalation,
         bangkok=BANGKOK,
         **extra,
     )

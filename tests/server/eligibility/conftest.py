@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from server.auth.models import Role, User
 from server.common.time import utcnow
-from server.eligibility import service
+from server.eligibility import rounds, rubrics
 from server.eligibility.models import Round, RubricVersion
 from server.eligibility.schemas import RoundCreate
 from tests.server.factories import thai_id
@@ -38,7 +38,7 @@ def person(n: int, **overrides: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def rubric(session: Session) -> RubricVersion:
-    return service.ensure_default_rubric(session)
+    return rubrics.ensure_default_rubric(session)
 
 
 MakeRound = Callable[..., Round]
@@ -51,7 +51,7 @@ def make_round(session: Session, users: dict[Role, User], rubric: RubricVersion)
         opens_in: timedelta = timedelta(days=-1), lasts: timedelta = timedelta(days=30),
     ) -> Round:  # fmt: skip
         opens = utcnow() + opens_in
-        round_ = service.create_round(
+        round_ = rounds.create_round(
             session,
             user=users[Role.ADMIN],
             data=RoundCreate(
@@ -67,7 +67,7 @@ def make_round(session: Session, users: dict[Role, User], rubric: RubricVersion)
             request_id=None,
         )
         if open_:
-            service.open_round(session, user=users[Role.ADMIN], round_id=round_.id, request_id=None)
+            rounds.open_round(session, user=users[Role.ADMIN], round_id=round_.id, request_id=None)
         return round_
 
     return make
