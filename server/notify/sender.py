@@ -80,10 +80,42 @@ def _recent_counts(session: Session, numbers: Iterable[str], since: datetime) ->
     return Counter({to: int(n) for to, n in rows})
 
 
+def _give_up_stale(session: Session, *, settings: NotifySettings, now: datetime) -> None:
+    """A row claimed by a process that died mid-send: whether it went out is unknown. It is
+    failed, not sent again (a second call or SMS is the worse mistake), and said on the
+    timeline; the escalation chain goes on by time regardless."""
+    cutoff = now - timedelta(seconds=settings.request_timeout_seconds * 3 + 30)
+    stale = session.exec(
+        select(Notification).where(
+            Notification.status == NotificationStatus.SENDING,
+            col(Notification.updated_at) < cutoff,
+        )
+    ).all()
+    for row in stale:
+        result = session.execute(
+            sa.update(Notification)
+            .where(
+                col(Notification.id) == row.id,
+                col(Notification.status) == NotificationStatus.SENDING,
+            )
+            .values(
+                status=NotificationStatus.FAILED,
+                error="outcome unknown: the sender stopped while sending",
+                updated_at=now,
+            ),
+            execution_options=NO_SYNC,
+        )
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            log.warning("sender: %s was left mid-send; marked failed", row.id)
+            for hook in failed_hooks:
+                hook(session, row)
+
+
 def _claim(
     engine: Engine, *, channels: frozenset[Channel], settings: NotifySettings, now: datetime
 ) -> list[Notification]:
     with Session(engine, expire_on_commit=False) as session:
+        _give_up_stale(session, settings=settings, now=now)
         query = (
             select(Notification)
             .where(
@@ -98,6 +130,7 @@ def _claim(
             query = query.with_for_update(skip_locked=True)
         rows = list(session.exec(query).all())
         if not rows:
+            session.commit()
             return []
         counts = _recent_counts(session, (r.to for r in rows), now - timedelta(minutes=1))
         claimed: list[Notification] = []

@@ -113,3 +113,47 @@ def test_test_press_reaches_nobody_by_phone(session: Session, password_hash: str
     elder = make_elder(session)
     alert_id = panic(session, elder.id, test=True).alert_id
     assert session.get(AlertEscalation, alert_id) is None
+
+
+def test_a_message_left_mid_send_by_a_dead_process_is_failed_not_sent_twice(
+    session: Session, password_hash: str
+) -> None:
+    from server.notify.config import NotifySettings
+    from server.notify.models import NotificationStatus
+    from server.notify.sender import send_due
+
+    class Refuse:
+        channels = frozenset({Channel.SMS, Channel.VOICE})
+
+        def send(self, notification: Notification) -> str:
+            raise AssertionError("a message left mid-send must not be sent again")
+
+    elder = make_elder(session)
+    alert_id = panic(session, elder.id).alert_id
+    stuck = Notification(
+        channel=Channel.VOICE,
+        to="0811111111",
+        template_key="notify.oncall.call",
+        status=NotificationStatus.SENDING,
+        subject="alert",
+        subject_id=alert_id,
+        updated_at=utcnow_minus(600),
+    )
+    session.add(stuck)
+    session.commit()
+    from server.oncall import install
+
+    install()
+    assert send_due(session.get_bind(), Refuse(), settings=NotifySettings()) == 0
+    session.expire_all()
+    row = session.get(Notification, stuck.id)
+    assert row is not None and row.status == NotificationStatus.FAILED
+    assert "outcome unknown" in (row.error or "")
+    actions = session.exec(select(AlertEvent.action).where(AlertEvent.alert_id == alert_id)).all()
+    assert "voice_failed" in actions
+
+
+def utcnow_minus(seconds: float) -> object:
+    from server.common.time import utcnow
+
+    return utcnow() - timedelta(seconds=seconds)
