@@ -16,17 +16,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from linebot.v3.exceptions import InvalidSignatureError
-from linebot.v3.messaging import (
-    ApiClient,
-    ApiException,
-    Configuration,
-    MessagingApi,
-    PushMessageRequest,
-    TextMessage,
-)
-from linebot.v3.webhook import WebhookParser
-from linebot.v3.webhooks import MessageEvent, TextMessageContent
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
@@ -51,6 +40,9 @@ class LineTransport:
     channels = frozenset({Channel.LINE})
 
     def __init__(self, settings: Settings) -> None:
+        # The SDK takes seconds to import; only a process with LINE configured pays for it.
+        from linebot.v3.messaging import ApiClient, Configuration, MessagingApi
+
         config = Configuration(
             access_token=settings.line_channel_access_token,
             **({"host": settings.line_api_base.rstrip("/")} if settings.line_api_base else {}),
@@ -58,6 +50,8 @@ class LineTransport:
         self.api = MessagingApi(ApiClient(config))
 
     def send(self, notification: Notification) -> str:
+        from linebot.v3.messaging import ApiException, PushMessageRequest, TextMessage
+
         text = render_message(notification)
         try:
             self.api.push_message(
@@ -222,6 +216,10 @@ async def webhook(request: Request, session: SessionDep) -> Response:
     signature = request.headers.get("x-line-signature")
     if not settings.line_channel_secret or not signature:
         raise ApiError(403, "bad_signature", "twilio.error.bad_signature")
+    from linebot.v3.exceptions import InvalidSignatureError
+    from linebot.v3.webhook import WebhookParser
+    from linebot.v3.webhooks import MessageEvent, TextMessageContent
+
     body = (await request.body()).decode()
     try:
         events = WebhookParser(settings.line_channel_secret).parse(body, signature)

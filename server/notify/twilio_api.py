@@ -19,7 +19,6 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.request_validator import RequestValidator
-from twilio.rest import Client
 
 from server.config import Settings
 from server.errors import ApiError
@@ -53,7 +52,10 @@ class RedirectedHttpClient(TwilioHttpClient):  # type: ignore[misc]
         return super().request(method, url, *args, **kwargs)
 
 
-def twilio_client(settings: Settings, *, timeout: float = 10.0) -> Client:
+def twilio_client(settings: Settings, *, timeout: float = 10.0) -> Any:
+    """The SDK's `Client` (imported here: a process without Twilio never loads it)."""
+    from twilio.rest import Client
+
     http_client = (
         RedirectedHttpClient(settings.twilio_api_base, timeout=timeout)
         if settings.twilio_api_base
