@@ -14,7 +14,7 @@ from server.common.time import utcnow
 from server.eligibility import rounds, rubrics
 from server.eligibility.models import Round, RubricVersion
 from server.eligibility.schemas import RoundCreate
-from tests.server.factories import thai_id
+from tests.support.records import thai_id
 
 BASE_ANSWERS: dict[str, Any] = {
     "living": "alone_no_carer", "adl": 8, "falls": 2, "chronic": "multiple",
@@ -38,7 +38,9 @@ def person(n: int, **overrides: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def rubric(session: Session) -> RubricVersion:
-    return rubrics.ensure_default_rubric(session)
+    rubric = rubrics.ensure_default_rubric(session)
+    session.commit()  # services flush; whoever calls them commits
+    return rubric
 
 
 MakeRound = Callable[..., Round]
@@ -68,6 +70,7 @@ def make_round(session: Session, users: dict[Role, User], rubric: RubricVersion)
         )
         if open_:
             rounds.open_round(session, user=users[Role.ADMIN], round_id=round_.id, request_id=None)
+        session.commit()
         return round_
 
     return make

@@ -32,6 +32,7 @@ def fill_round(session: Session, users: dict[Role, User], make_round: MakeRound,
         )  # fmt: skip
     rounds.close_round(session, user=admin, round_id=round_.id, request_id=None)
     rounds.rank_round(session, user=admin, round_id=round_.id, seed="page-test", request_id=None)
+    session.commit()
     return round_
 
 

@@ -11,13 +11,13 @@ from server.notify.models import Channel, Notification
 from server.oncall import service
 from server.oncall.models import AlertEscalation, ChainStatus
 from tests.server.alerts.helpers import panic
-from tests.server.factories import make_elder
 from tests.server.oncall.helpers import (
     BACKUP_PHONE,
     DISPATCHER_PHONE,
     SUPERVISOR_PHONE,
     make_roster,
 )
+from tests.support.records import make_elder
 
 
 def _sent(session: Session) -> list[tuple[str, str, str | None]]:

@@ -19,7 +19,6 @@ from server.main import create_app
 from server.notify.models import Channel, LineLink, Notification, NotificationStatus
 from server.oncall.config import OncallSettings
 from tests.server.alerts.helpers import panic
-from tests.server.factories import make_elder
 from tests.server.oncall.conftest import phone_settings
 from tests.support.fake_line import (
     ACCESS_TOKEN,
@@ -31,6 +30,7 @@ from tests.support.fake_line import (
 )
 from tests.support.fake_twilio import FakeTwilio
 from tests.support.live import free_port, serve
+from tests.support.records import make_elder
 
 pytestmark = pytest.mark.slow
 post = functools.partial(httpx.post, timeout=30)

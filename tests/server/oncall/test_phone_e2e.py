@@ -19,7 +19,6 @@ from server.alerts.models import Alert, AlertEvent, AlertStatus
 from server.notify.models import Notification, NotificationStatus
 from server.notify.phones import to_e164
 from tests.server.alerts.helpers import panic
-from tests.server.factories import make_elder
 from tests.server.oncall.conftest import Live
 from tests.server.oncall.helpers import (
     BACKUP_PHONE,
@@ -28,6 +27,7 @@ from tests.server.oncall.helpers import (
     make_roster,
     save_short_policy,
 )
+from tests.support.records import make_elder
 
 pytestmark = pytest.mark.slow
 T = TypeVar("T")

@@ -21,7 +21,6 @@ from server.notify.phones import to_e164
 from tests.server.alerts.helpers import panic
 from tests.server.alerts.procs import stop_server
 from tests.server.conftest import TEST_SECRET
-from tests.server.factories import make_elder
 from tests.server.oncall.helpers import (
     DISPATCHER_PHONE,
     SUPERVISOR_PHONE,
@@ -30,6 +29,7 @@ from tests.server.oncall.helpers import (
 )
 from tests.support.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FROM, FakeTwilio
 from tests.support.live import free_port
+from tests.support.records import make_elder
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[3]

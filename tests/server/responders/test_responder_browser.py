@@ -17,8 +17,8 @@ from server.common.time import utcnow
 from server.notify.models import Notification
 from server.responders.models import ResponderLink
 from tests.server.alerts.helpers import panic
-from tests.server.factories import make_elder
 from tests.support.live import serve
+from tests.support.records import make_elder
 
 PHONE = {"width": 390, "height": 844}
 
