@@ -10,13 +10,13 @@ from server.alerts.models import Alert, AlertEvent
 from server.notify.models import Channel, Notification
 from server.oncall import service
 from server.oncall.models import AlertEscalation, ChainStatus
-from tests.server.alerts.helpers import panic
 from tests.server.oncall.helpers import (
     BACKUP_PHONE,
     DISPATCHER_PHONE,
     SUPERVISOR_PHONE,
     make_roster,
 )
+from tests.support.alerts import raise_panic_alert as panic
 from tests.support.records import make_elder
 
 

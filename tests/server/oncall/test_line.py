@@ -18,8 +18,8 @@ from server.elders.models import EmergencyContact
 from server.main import create_app
 from server.notify.models import Channel, LineLink, Notification, NotificationStatus
 from server.oncall.config import OncallSettings
-from tests.server.alerts.helpers import panic
 from tests.server.oncall.conftest import phone_settings
+from tests.support.alerts import raise_panic_alert as panic
 from tests.support.fake_line import (
     ACCESS_TOKEN,
     CHANNEL_SECRET,

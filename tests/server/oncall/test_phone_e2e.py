@@ -18,7 +18,6 @@ from sqlmodel import Session, col, select
 from server.alerts.models import Alert, AlertEvent, AlertStatus
 from server.notify.models import Notification, NotificationStatus
 from server.notify.phones import to_e164
-from tests.server.alerts.helpers import panic
 from tests.server.oncall.conftest import Live
 from tests.server.oncall.helpers import (
     BACKUP_PHONE,
@@ -27,6 +26,7 @@ from tests.server.oncall.helpers import (
     make_roster,
     save_short_policy,
 )
+from tests.support.alerts import raise_panic_alert as panic
 from tests.support.records import make_elder
 
 pytestmark = pytest.mark.slow

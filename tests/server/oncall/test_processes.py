@@ -18,7 +18,6 @@ from sqlmodel import Session, select
 from server.db import make_engine
 from server.notify.models import Channel, Notification
 from server.notify.phones import to_e164
-from tests.server.alerts.helpers import panic
 from tests.server.alerts.procs import stop_server
 from tests.server.conftest import TEST_SECRET
 from tests.server.oncall.helpers import (
@@ -27,6 +26,7 @@ from tests.server.oncall.helpers import (
     make_roster,
     save_short_policy,
 )
+from tests.support.alerts import raise_panic_alert as panic
 from tests.support.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FROM, FakeTwilio
 from tests.support.live import free_port
 from tests.support.records import make_elder

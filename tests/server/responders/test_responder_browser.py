@@ -16,7 +16,7 @@ from server.auth.models import Role, User
 from server.common.time import utcnow
 from server.notify.models import Notification
 from server.responders.models import ResponderLink
-from tests.server.alerts.helpers import panic
+from tests.support.alerts import raise_panic_alert as panic
 from tests.support.live import serve
 from tests.support.records import make_elder
 
