@@ -34,6 +34,7 @@ from server.elders.router import router as elders_router
 from server.elders.ui import router as elders_pages
 from server.eligibility.router import router as eligibility_router
 from server.eligibility.ui import router as eligibility_pages
+from server.inbound_sms.router import router as inbound_sms_router
 from server.notify.line import router as line_router
 from server.oncall import install as install_oncall
 from server.oncall.phone import router as twilio_router
@@ -156,6 +157,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         twilio_router,
         line_router,
         responder_pages,
+        inbound_sms_router,
         careapp.api,
         careapp.router,
     ):
