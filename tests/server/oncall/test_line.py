@@ -13,7 +13,6 @@ from fastapi import FastAPI
 from sqlmodel import Session, select
 
 from server.auth.models import Role, User
-from server.auth.service import issue_token
 from server.elders.models import EmergencyContact
 from server.main import create_app
 from server.notify.models import Channel, LineLink, Notification, NotificationStatus
@@ -30,7 +29,7 @@ from tests.support.fake_line import (
 )
 from tests.support.fake_twilio import FakeTwilio
 from tests.support.live import free_port, serve
-from tests.support.records import make_elder
+from tests.support.records import make_elder, token_for
 
 pytestmark = pytest.mark.slow
 post = functools.partial(httpx.post, timeout=30)
@@ -78,7 +77,8 @@ def test_contact_links_by_code_and_gets_alert_pushes_on_line(
     contact = session.exec(
         select(EmergencyContact).where(EmergencyContact.elder_id == elder.id)
     ).one()
-    headers = {"Authorization": f"Bearer {issue_token(staff, settings=app.state.settings)}"}
+    token = token_for(session, staff, settings=app.state.settings)
+    headers = {"Authorization": f"Bearer {token}"}
     made = post(
         f"{url}/api/v1/line/link-codes", json={"contact_id": str(contact.id)}, headers=headers
     )
