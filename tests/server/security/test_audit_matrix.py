@@ -43,9 +43,16 @@ NOT_HEALTH_DATA = {
     "/api/v1/responders": "the emergency unit's teams",
     **{
         f"/api/v1/oncall/{path}": "staff rosters and escalation policies, no elder data"
-        for path in ("now", "overrides", "policies", "policies/{priority}", "teams",
-                     "teams/{team_id}/members", "teams/{team_id}/shifts")
-    },  # fmt: skip
+        for path in (
+            "now",
+            "overrides",
+            "policies",
+            "policies/{priority}",
+            "teams",
+            "teams/{team_id}/members",
+            "teams/{team_id}/shifts",
+        )
+    },
     "/api/v1/eligibility/rubrics": "scoring criteria",
     "/api/v1/eligibility/rubrics/{rubric_id}": "scoring criteria",
     "/api/v1/eligibility/rounds": "round dates and counts",
