@@ -26,6 +26,8 @@ from server.elders.router import router as elders_router
 from server.elders.ui import router as elders_pages
 from server.eligibility.router import router as eligibility_router
 from server.eligibility.ui import router as eligibility_pages
+from server.reports.router import router as reports_router
+from server.reports.ui import router as reports_pages
 from server.visits.router import router as visits_router
 from server.visits.voice import body_limit_overrides
 
@@ -85,6 +87,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         eligibility_pages,
         devices.router,
         devices_ui.router,
+        reports_router,
+        reports_pages,
     ):
         app.include_router(router)
     return app

@@ -10,6 +10,7 @@ from server.elders import models as elders_models
 from server.eligibility import models as eligibility_models
 from server.notify import models as notify_models
 from server.observations import models as observations_models
+from server.reports import models as reports_models
 from server.visits import models as visits_models
 
 metadata = SQLModel.metadata
@@ -23,5 +24,6 @@ __all__ = [
     "metadata",
     "notify_models",
     "observations_models",
+    "reports_models",
     "visits_models",
 ]
