@@ -26,6 +26,7 @@ from server.elders.router import router as elders_router
 from server.elders.ui import router as elders_pages
 from server.eligibility.router import router as eligibility_router
 from server.eligibility.ui import router as eligibility_pages
+from server.fhir.router import router as fhir_router
 from server.reports.router import router as reports_router
 from server.reports.ui import router as reports_pages
 from server.visits.router import router as visits_router
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         devices_ui.router,
         reports_router,
         reports_pages,
+        fhir_router,
     ):
         app.include_router(router)
     return app
