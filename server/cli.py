@@ -346,6 +346,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    from server.metrics.logs import configure
+
+    configure()
     # The timer tick runs every second; its "running job" lines would drown everything else.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)

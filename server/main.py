@@ -27,6 +27,8 @@ from server.elders.ui import router as elders_pages
 from server.eligibility.router import router as eligibility_router
 from server.eligibility.ui import router as eligibility_pages
 from server.fhir.router import router as fhir_router
+from server.metrics.logs import RequestIdMiddleware
+from server.metrics.router import router as metrics_router
 from server.reports.router import router as reports_router
 from server.reports.ui import router as reports_pages
 from server.visits.router import router as visits_router
@@ -53,6 +55,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         limit=settings.max_body_bytes,
         overrides=body_limit_overrides(settings),
     )
+    # Outermost: the request id exists before anything else runs or logs.
+    app.add_middleware(RequestIdMiddleware)
     app.mount("/static/alerts", StaticFiles(directory=web.SERVER_ROOT / "alerts" / "ui" / "static"))
     app.mount("/static", StaticFiles(directory=web.SERVER_ROOT / "ui" / "static"), name="static")
 
@@ -91,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         reports_router,
         reports_pages,
         fhir_router,
+        metrics_router,
     ):
         app.include_router(router)
     return app

@@ -37,6 +37,7 @@ from server.auth.models import User
 from server.common.time import utcnow
 from server.elders.models import Elder, EmergencyContact
 from server.errors import ApiError
+from server.metrics import instruments as metrics
 from server.notify import get_notifier
 from server.realtime import mark_changed
 
@@ -381,6 +382,7 @@ def transition(
         session.add(responder)
     if rule.target == AlertStatus.ACKNOWLEDGED:
         alert.seconds_to_acknowledge = (now - alert.created_at).total_seconds()
+        metrics.observe_acknowledge(str(alert.priority), alert.seconds_to_acknowledge)
     if rule.target == AlertStatus.ON_SCENE:
         alert.seconds_to_on_scene = (now - alert.created_at).total_seconds()
         if alert.due_at is not None and now > alert.due_at:

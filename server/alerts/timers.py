@@ -28,6 +28,7 @@ from server.alerts.policy import Action, Policy, Step
 from server.auth.models import Role, User
 from server.common.time import utcnow
 from server.elders.models import Elder
+from server.metrics import instruments as metrics
 from server.notify import get_notifier
 from server.realtime import mark_changed
 
@@ -162,6 +163,7 @@ def _run_batch(engine: Engine, *, policy: Policy, now: datetime | None, batch: i
             )
             if claim.rowcount != 1:  # type: ignore[attr-defined]
                 continue  # another process ran it (SQLite's claim)
+            metrics.observe_timer(timer.due_at, fired_at)
             if _fire(session, timer, policy=policy, now=fired_at) == TimerStatus.SKIPPED:
                 session.execute(
                     sa.update(AlertTimer)

@@ -49,6 +49,7 @@ from server.devices.store import (
     project_readings,
     store_group,
 )
+from server.metrics import instruments as metrics
 
 log = logging.getLogger(__name__)
 # Readings per projector transaction: small, so a panic never waits long for the writer.
@@ -350,4 +351,9 @@ class Ingestor:
         with self.gate.hold(urgent=urgent), Session(self.engine, expire_on_commit=False) as session:
             outcomes = store_group(session, submissions, settings=self.settings)
             session.commit()
+        committed = utcnow()
+        for submission in submissions:
+            metrics.observe_ingest(
+                (str(e.kind) for e in submission.events), submission.received_at, committed
+            )
         return outcomes
