@@ -18,7 +18,6 @@ from openpyxl import Workbook
 from server.common.time import BANGKOK, utcnow
 from server.eligibility.announce import find_thai_font
 from server.i18n import Locale, format_date, translate
-from server.reports import plots
 from server.reports.service import ACK_TARGET_S, ON_SCENE_TARGET_S
 from server.reports.tables import Bundle, Table, all_tables, format_cell, raw_cell
 
@@ -76,6 +75,8 @@ def monthly_pdf(
     bundle: Bundle, *, month: date, issuer: str, locale: Locale = "th", now: datetime | None = None
 ) -> bytes:
     """The public monthly report: aggregates only, small counts shown as "<5", B.E. dates."""
+    from server.reports import plots  # matplotlib loads on first use, not with the server
+
     font = find_thai_font()
     pdf = _Pdf(orientation="P", unit="mm", format="A4")
     pdf.add_font("thai", "", str(font.regular))
@@ -135,18 +136,21 @@ def _month_name(month: date, locale: Locale) -> str:
 def _table(pdf: FPDF, table: Table, locale: Locale) -> None:
     if not table.rows:
         return
+    keep = table.print_columns or list(range(len(table.headers)))
+    headers = [table.headers[i] for i in keep]
+    rows = [[row[i] for i in keep] for row in table.rows]
     pdf.set_font("thai", "B", 12)
     pdf.multi_cell(0, 7, table.title, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_font("thai", "", 8 if len(table.headers) > 6 else 10)
+    pdf.set_font("thai", "", 8 if len(headers) > 6 else 10)
     with pdf.table(
-        text_align="LEFT" if len(table.headers) <= 2 else "CENTER",
-        line_height=4.5 if len(table.headers) > 6 else 5.5,
+        text_align="LEFT" if len(headers) <= 2 else "CENTER",
+        line_height=4.5 if len(headers) > 6 else 5.5,
         first_row_as_headings=True,
     ) as out:
         header = out.row()
-        for heading in table.headers:
+        for heading in headers:
             header.cell(heading)
-        for row in table.rows:
+        for row in rows:
             line = out.row()
             for cell in row:
                 line.cell(format_cell(cell, public=True, locale=locale))

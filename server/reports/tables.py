@@ -51,6 +51,8 @@ class Table:
     title: str
     headers: list[str]
     rows: list[list[Cell]]
+    # The columns a printed page has room for (None: all of them).
+    print_columns: list[int] | None = None
 
 
 @dataclass
@@ -162,6 +164,8 @@ def response_tables(report: ResponseReport, locale: Locale) -> list[Table]:
              *[c for m in r.milestones for c in _milestone_cells(m)]]
             for r in report.rows
         ],
+        # Acknowledged and on scene (median, within target): the two targets.
+        print_columns=[0, 1, 2, 3, 4, 6, 9, 11],
     )  # fmt: skip
     trend = Table(
         key="response_trend",

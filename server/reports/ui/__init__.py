@@ -13,7 +13,7 @@ from markupsafe import Markup
 from server.auth.models import User
 from server.deps import SessionDep, require_roles
 from server.i18n import translate
-from server.reports import plots, service, stats
+from server.reports import service, stats
 from server.reports.router import REPORT_ROLES, CommunityParam, MonthParam, bundle_for, scope_from
 from server.reports.tables import (
     care_tables,
@@ -39,6 +39,9 @@ def reports_page(
     community: CommunityParam = None,
     team: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Response:
+    # matplotlib loads on the first report, not with the server: a restart stays quick.
+    from server.reports import plots
+
     locale = request.state.locale
     team_id: uuid.UUID | None = None
     if team:
