@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, func
 
-from server.alerts.models import Alert, AlertKind, AlertStatus, Responder
+from server.alerts.models import MAINTENANCE_KINDS, Alert, AlertKind, AlertStatus, Responder
 from server.auth.models import User
 from server.common.time import utcnow
 from server.devices.models import HubStatus
@@ -198,19 +198,23 @@ def response_report(session: Session, *, scope: Scope) -> ResponseReport:
             "on_scene": _seconds(created, scene),
             "resolved": _seconds(created, done),
         }
-        month_counts[key] += 1
-        for name, value in times.items():
-            if value is not None:
-                by_month[key][name].append(value)
+        # Device problems get their own rows; the headline figures are emergencies only.
+        emergency = kind not in MAINTENANCE_KINDS
+        if emergency:
+            month_counts[key] += 1
+            for name, value in times.items():
+                if value is not None:
+                    by_month[key][name].append(value)
         if key != month:
             continue
-        real += 1
+        real += 1 if emergency else 0
         group = (community, str(kind), str(priority))
         group_counts[group] += 1
         for name, value in times.items():
             if value is not None:
                 groups[group][name].append(value)
-                overall[name].append(value)
+                if emergency:
+                    overall[name].append(value)
     rows = [
         ResponseRow(month=month, community=g[0], kind=g[1], priority=g[2],
                     alerts=group_counts[g], milestones=_milestones(groups[g]))

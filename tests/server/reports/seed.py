@@ -99,6 +99,8 @@ def seed(session: Session, caregiver: User) -> Seeded:
     # A fall in community B; pressed at 01:00 on 1 October Bangkok time (still 30 Sep in UTC).
     alerts["b"] = alert(session, elder_b, datetime(2026, 9, 30, 18, 0, tzinfo=UTC),
                         kind=AlertKind.FALL, ack=100, scene=900)  # fmt: skip
+    # A device problem: its own row, never in the emergency figures.
+    alert(session, a0, OCT, kind=AlertKind.HUB_OFFLINE, priority=Priority.WHITE, ack=3000)
     # September and November: the trend only.
     alert(session, a0, OCT - timedelta(days=30), ack=200)
     alert(session, a0, NOW, ack=10)

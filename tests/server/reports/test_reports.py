@@ -52,6 +52,7 @@ def test_response_times(session: Session, seeded: object) -> None:
     by_group = {(r.community, r.kind, r.priority): r for r in report.rows}
     assert by_group[(COMMUNITY_A, "panic", "RED")].alerts == 6
     assert by_group[(COMMUNITY_B, "fall", "RED")].alerts == 1
+    assert by_group[(COMMUNITY_A, "hub_offline", "WHITE")].alerts == 1  # apart from the above
     trend = {p.month: p for p in report.trend}
     assert len(report.trend) == 12
     assert trend["2026-09"].alerts == 1 and trend["2026-09"].ack_median_s == 200
