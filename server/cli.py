@@ -40,6 +40,12 @@ def _redact(url: str) -> str:
 
 def _serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
     import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
+
+    from server.metrics.config import LogSettings
+
+    # JSON logs: uvicorn keeps its hands off the loggers, so its lines go out as JSON too.
+    log_config = None if LogSettings().format == "json" else LOGGING_CONFIG
 
     uvicorn.run(
         "server.main:create_app",
@@ -48,6 +54,7 @@ def _serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
         port=port,
         workers=workers,
         log_level="info",
+        log_config=log_config,
         ws_max_size=2 * 1_048_576,
     )
 
