@@ -19,6 +19,7 @@ matplotlib.use("Agg")  # no display on a server
 from matplotlib import font_manager
 from matplotlib import pyplot as plt
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from server.eligibility.announce import ThaiFontMissing, find_thai_font
 from server.i18n import Locale, translate
@@ -72,6 +73,7 @@ def distribution(
                     va="center", transform=ax.transAxes)  # fmt: skip
         ax.axvline(target_s / 60, color=COLOURS["target"], linestyle="--",
                    label=translate("reports.plot.target", locale))  # fmt: skip
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # alerts are whole
         ax.set_title(translate(title_key, locale))
         ax.set_xlabel(translate("reports.plot.minutes", locale))
         ax.set_ylabel(translate("reports.plot.alerts", locale))

@@ -3,6 +3,7 @@ these resource types), codes are the reference's LOINC/UCUM, consent decides, au
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Callable
@@ -194,3 +195,27 @@ def test_codes_match_the_clinical_reference() -> None:
             assert set(re.findall(r"\b\d{4,5}-\d\b", section)) == REFERENCE_LOINC
             return
     pytest.skip("the shared clinical reference is not beside this checkout")
+
+
+def test_bulk_export_writes_ndjson_for_its_owner_only(
+    client: TestClient, session: Session, elders: dict[str, Elder], users: dict[Role, User],
+    auth: Callable[[User], dict[str, str]], make_user: Callable[..., User],
+) -> None:  # fmt: skip
+    headers = auth(users[Role.ADMIN])
+    kick = client.get("/fhir/$export", params={"_type": "Patient,Observation"}, headers=headers)
+    assert kick.status_code == 202
+    status_url = kick.headers["Content-Location"]
+    manifest = client.get(status_url, headers=headers).json()
+    outputs = {o["type"]: o for o in manifest["output"]}
+    assert set(outputs) == {"Patient", "Observation"} and outputs["Patient"]["count"] == 1
+    got = client.get(outputs["Observation"]["url"], headers=headers)
+    assert got.headers["content-type"].startswith("application/fhir+ndjson")
+    lines = [json.loads(line) for line in got.text.splitlines()]
+    assert len(lines) == outputs["Observation"]["count"] > 5
+    for resource in lines:
+        get_fhir_model_class(resource["resourceType"]).model_validate(resource)
+        assert resource["subject"]["reference"] == f"Patient/{elders['sharing'].id}"
+    other_admin = make_user(Role.ADMIN)
+    assert client.get(status_url, headers=auth(other_admin)).status_code == 404
+    bad = client.get("/fhir/$export", params={"_type": "MedicationRequest"}, headers=headers)
+    assert bad.status_code == 400
