@@ -16,7 +16,7 @@ from server.common.time import BANGKOK, utcnow
 from server.deps import LocaleDep, RequestId, SessionDep, require_roles
 from server.errors import ApiError
 from server.reports import export, service, surveys
-from server.reports.schemas import SurveyIn, SurveyOut
+from server.reports.schemas import SurveyIn, SurveyLinkIn, SurveyLinkOut, SurveyOut
 from server.reports.tables import (
     Bundle,
     Table,
@@ -171,3 +171,19 @@ def record_survey(
         raise ApiError(exc.status, exc.code, f"reports.survey.{exc.code}") from exc
     session.commit()
     return SurveyOut.model_validate(survey.model_dump())
+
+
+@router.post("/surveys/links", status_code=201)
+def survey_link(
+    body: SurveyLinkIn, request: Request, session: SessionDep, user: SurveyTaker
+) -> SurveyLinkOut:
+    """A link to send by SMS or LINE: the elder or family answers it themselves, once."""
+    settings = request.app.state.settings
+    try:
+        url = surveys.make_link(
+            session, context=body.context, subject_id=body.subject_id, actor=user,
+            secret_key=settings.secret_key, base_url=settings.base_url,
+        )  # fmt: skip
+    except surveys.SurveyError as exc:
+        raise ApiError(exc.status, exc.code, f"reports.survey.{exc.code}") from exc
+    return SurveyLinkOut(url=url)

@@ -32,3 +32,14 @@ class SurveyOut(BaseModel):
     timeliness: int | None
     courtesy: int | None
     answered_at: datetime
+
+
+class SurveyLinkIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    context: SurveyContext
+    subject_id: uuid.UUID
+
+
+class SurveyLinkOut(BaseModel):
+    url: str

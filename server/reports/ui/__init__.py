@@ -6,15 +6,17 @@ import uuid
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
 from server.auth.models import User
-from server.deps import SessionDep, require_roles
+from server.deps import RequestId, SessionDep, require_roles
 from server.i18n import translate
-from server.reports import service, stats
+from server.reports import service, stats, surveys
+from server.reports.models import SurveyChannel, SurveyContext
 from server.reports.router import REPORT_ROLES, CommunityParam, MonthParam, bundle_for, scope_from
+from server.reports.schemas import SurveyIn
 from server.reports.tables import (
     care_tables,
     format_cell,
@@ -124,3 +126,46 @@ def _satisfied(report: service.SatisfactionReport, month: str) -> float | None:
     if not answers:
         return None
     return sum((p.satisfied or 0) * p.answers for p in points) / answers
+
+
+# ---------------------------------------------------------------- the survey link (public)
+
+
+def _survey_page(request: Request, *, status_code: int = 200, **context: object) -> Response:
+    return render(request, "survey.html", status_code=status_code, **context)
+
+
+def _link_subject(request: Request, token: str) -> tuple[SurveyContext, uuid.UUID]:
+    return surveys.read_link(token, secret_key=request.app.state.settings.secret_key)
+
+
+@router.get("/survey/{token}", response_class=HTMLResponse)
+def survey_form(token: str, request: Request) -> Response:
+    try:
+        context, _subject = _link_subject(request, token)
+    except surveys.SurveyError as exc:
+        return _survey_page(request, status_code=exc.status, problem=exc.code)
+    return _survey_page(request, context=context.value, token=token)
+
+
+@router.post("/survey/{token}", response_class=HTMLResponse)
+def survey_answer(
+    token: str,
+    request: Request,
+    session: SessionDep,
+    rid: RequestId,
+    overall: Annotated[int, Form(ge=1, le=5)],
+    comment: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    try:
+        context, subject = _link_subject(request, token)
+        surveys.record(
+            session,
+            data=SurveyIn(context=context, subject_id=subject, channel=SurveyChannel.LINK,
+                          overall=overall, comment=comment.strip() or None),
+            actor=None, request_id=rid,
+        )  # fmt: skip
+    except surveys.SurveyError as exc:
+        return _survey_page(request, status_code=exc.status, problem=exc.code)
+    session.commit()
+    return _survey_page(request, thanks=True)

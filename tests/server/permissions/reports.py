@@ -21,3 +21,12 @@ RULES = [
         "alert surveys: admin, supervisor, dispatcher; visit surveys: care roles (422 here)",
     ),
 ]
+
+RULES.append(
+    Rule(
+        "POST",
+        "/api/v1/reports/surveys/links",
+        SURVEY_TAKERS,
+        "same subject and role checks as recording (422 here)",
+    )
+)

@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 
 from server.audit.models import AuditEntry
 from server.auth.models import Role, User
+from server.common.time import BANGKOK, utcnow
 from server.reports import service
 from server.reports.export import neutralise
 from tests.server.reports.seed import COMMUNITY_A, COMMUNITY_B, NOW, seed
@@ -179,3 +180,33 @@ def test_reports_need_a_supervisor(
     )
     page = client.get("/reports", headers={**auth(users[Role.SUPERVISOR]), "accept": "text/html"})
     assert page.status_code == 200 and "<svg" in page.text
+
+
+def test_survey_link_answered_once_by_the_family(
+    client: TestClient,
+    session: Session,
+    seeded: object,
+    users: dict[Role, User],
+    auth: Callable[[User], dict[str, str]],
+) -> None:
+    alerts = seeded.alerts  # type: ignore[attr-defined]
+    made = client.post(
+        "/api/v1/reports/surveys/links",
+        json={"context": "alert", "subject_id": str(alerts["a4"].id)},
+        headers=auth(users[Role.DISPATCHER]),
+    )
+    assert made.status_code == 201, made.text
+    path = made.json()["url"].split("://", 1)[1].split("/", 1)[1]
+    page = client.get(f"/{path}")
+    assert page.status_code == 200 and 'name="overall"' in page.text
+    answered = client.post(f"/{path}", data={"overall": "5", "comment": "มาเร็วมาก"})
+    assert answered.status_code == 200 and 'id="survey-thanks"' in answered.text
+    again = client.post(f"/{path}", data={"overall": "1"})
+    assert again.status_code == 409
+    forged = client.get(f"/{path[:-3]}xyz")
+    assert forged.status_code == 404
+    # Answered today: counted in this month's figures (seeded October's stay as they were).
+    this_month = utcnow().astimezone(BANGKOK).date().replace(day=1)
+    report = service.satisfaction_report(session, scope=service.Scope(month=this_month))
+    [link] = [p for p in report.for_month(report.month) if p.context == "alert"]
+    assert link.answers == 1 and link.mean == 5
