@@ -126,8 +126,23 @@ class ResponseReport:
     trend: list[TrendPoint]
 
 
-def _seconds(start: datetime, end: datetime | None) -> float | None:
-    return None if end is None else max(0.0, (end - start).total_seconds())
+def _positive(seconds: float | None) -> float | None:
+    # Millisecond resolution: SQLite's julianday arithmetic carries float noise below that.
+    return None if seconds is None else max(0.0, round(float(seconds), 3))
+
+
+def _seconds_between(start: Any, end: Any, dialect: str) -> Any:
+    """`end - start` in seconds, computed by the database (NULL when `end` is NULL)."""
+    if dialect == "sqlite":
+        return (sa.func.julianday(end) - sa.func.julianday(start)) * 86400.0
+    return sa.extract("epoch", end - start)
+
+
+def _local_month(moment: Any, dialect: str) -> Any:
+    """ "2026-11": the month in Bangkok (UTC+7 all year: Thailand keeps no summer time)."""
+    if dialect == "sqlite":
+        return sa.func.strftime("%Y-%m", moment, "+7 hours")
+    return sa.func.to_char(sa.func.timezone("Asia/Bangkok", moment), "YYYY-MM")
 
 
 def _milestones(samples: dict[str, list[float]]) -> list[Milestone]:
@@ -152,11 +167,20 @@ def response_report(session: Session, *, scope: Scope) -> ResponseReport:
     """Press → acknowledged / dispatched / on scene / resolved, for the month and a year's trend."""
     first = stats.add_months(scope.month, -(TREND_MONTHS - 1))
     start, end = stats.month_bounds(first, months=TREND_MONTHS)
+    dialect = session.get_bind().dialect.name
+    created = col(Alert.created_at)
+    done_at = sa.func.coalesce(col(Alert.transported_at), col(Alert.resolved_at))
+    # Durations and the local month come out of the database as plain numbers and text: a
+    # year of alerts is then cheap to read (no datetime objects made per row).
     query = (
         sa.select(
-            col(Alert.created_at), col(Alert.kind), col(Alert.priority), col(Alert.status), col(Alert.test),
-            col(Alert.acknowledged_at), col(Alert.dispatched_at), col(Alert.on_scene_at),
-            col(Alert.transported_at), col(Alert.resolved_at), col(Elder.community),
+            _local_month(created, dialect), col(Alert.kind), col(Alert.priority),
+            col(Alert.status), col(Alert.test),
+            _seconds_between(created, col(Alert.acknowledged_at), dialect),
+            _seconds_between(created, col(Alert.dispatched_at), dialect),
+            _seconds_between(created, col(Alert.on_scene_at), dialect),
+            _seconds_between(created, done_at, dialect),
+            col(Elder.community),
         )
         .join(Elder, col(Elder.id) == col(Alert.elder_id))
         .where(col(Alert.created_at) >= start, col(Alert.created_at) < end)
@@ -175,9 +199,7 @@ def response_report(session: Session, *, scope: Scope) -> ResponseReport:
     month_counts: dict[str, int] = defaultdict(int)
     real = false_alarms = tests = cancelled = 0
     for row in session.execute(query):
-        (created, kind, priority, status, test, ack, disp, scene, transported, resolved,
-         community) = row  # fmt: skip
-        key = stats.month_key(created)
+        key, kind, priority, status, test, ack, disp, scene, done, community = row
         if key == month:
             if test:
                 tests += 1
@@ -190,13 +212,11 @@ def response_report(session: Session, *, scope: Scope) -> ResponseReport:
                 continue
         elif test or status in (AlertStatus.FALSE_ALARM, AlertStatus.CANCELLED):
             continue
-        ends = (transported, resolved)
-        done = min((e for e in ends if e is not None), default=None)
         times = {
-            "acknowledged": _seconds(created, ack),
-            "dispatched": _seconds(created, disp),
-            "on_scene": _seconds(created, scene),
-            "resolved": _seconds(created, done),
+            "acknowledged": _positive(ack),
+            "dispatched": _positive(disp),
+            "on_scene": _positive(scene),
+            "resolved": _positive(done),
         }
         # Device problems get their own rows; the headline figures are emergencies only.
         emergency = kind not in MAINTENANCE_KINDS
@@ -370,15 +390,17 @@ def _abnormal_readings(
     """Abnormal reading sets by what they measured; a BP cuff's pulse counts as blood pressure."""
     query = (
         sa.select(col(ObservationValue.observation_id), col(ObservationValue.code), col(Observation.priority))
-        .join(Observation, col(Observation.id) == col(ObservationValue.observation_id))
+        .select_from(Observation)
+        .join(ObservationValue, col(Observation.id) == col(ObservationValue.observation_id))
         .where(
-            col(ObservationValue.observed_at) >= start, col(ObservationValue.observed_at) < end,
+            # Driven from the observations' time index: a month of abnormal sets, then their values.
+            col(Observation.observed_at) >= start, col(Observation.observed_at) < end,
             col(ObservationValue.code).in_(MEASURES),
             col(Observation.priority).in_(ABNORMAL_PRIORITIES),
         )
     )  # fmt: skip
     if scope.community:
-        query = query.join(Elder, col(Elder.id) == col(ObservationValue.elder_id)).where(
+        query = query.join(Elder, col(Elder.id) == col(Observation.elder_id)).where(
             col(Elder.community) == scope.community
         )
     sets: dict[uuid.UUID, tuple[int, str]] = {}
@@ -449,7 +471,11 @@ def _adl_changes(
 ) -> tuple[dict[str, int], int]:
     """Group changes at assessments in the month, against each elder's previous assessment."""
     query = (
-        sa.select(col(Visit.elder_id), col(Visit.ended_at), col(Visit.adl_score))
+        sa.select(
+            sa.cast(col(Visit.elder_id), sa.String),
+            sa.case((col(Visit.ended_at) >= start, 1), else_=0),
+            col(Visit.adl_score),
+        )
         .where(
             col(Visit.adl_score).is_not(None), col(Visit.ended_at).is_not(None),
             col(Visit.ended_at) < end, col(Visit.status) == VisitStatus.COMPLETED.value,
@@ -462,13 +488,13 @@ def _adl_changes(
         )
     changes: dict[str, int] = defaultdict(int)
     assessed = 0
-    previous: dict[uuid.UUID, str] = {}
-    for elder_id, ended, score in session.execute(query).all():
+    previous: dict[str, str] = {}
+    for elder_id, in_month, score in session.execute(query).all():
         group = adl_group(score)
-        if group is None or ended is None:
+        if group is None:
             continue
         before = previous.get(elder_id)
-        if ended >= start:
+        if in_month:
             assessed += 1
             if before is not None and before != group:
                 changes[f"{before}->{group}"] += 1

@@ -49,9 +49,16 @@ def upgrade() -> None:
     )
     op.create_index("ix_satisfaction_surveys_answered", "satisfaction_surveys", ["answered_at"])
     op.create_index(op.f("ix_satisfaction_surveys_elder_id"), "satisfaction_surveys", ["elder_id"])
+    # Monthly reports read a month's slice of a year of readings and visits.
+    op.create_index("ix_observations_time_priority", "observations", ["observed_at", "priority"])
+    op.create_index("ix_visits_due_by", "visits", ["due_by"])
+    op.create_index("ix_visits_ended_at", "visits", ["ended_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_visits_ended_at", table_name="visits")
+    op.drop_index("ix_visits_due_by", table_name="visits")
+    op.drop_index("ix_observations_time_priority", table_name="observations")
     op.drop_index(op.f("ix_satisfaction_surveys_elder_id"), table_name="satisfaction_surveys")
     op.drop_index("ix_satisfaction_surveys_answered", table_name="satisfaction_surveys")
     op.drop_table("satisfaction_surveys")
