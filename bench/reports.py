@@ -12,6 +12,7 @@ report within 500 ms. Prints numbers and the machine; it is not a pass/fail test
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import sys
 import tempfile
@@ -57,6 +58,40 @@ def insert(conn: sa.Connection, model: type[SQLModel], rows: list[dict[str, Any]
     table = model.__table__  # type: ignore[attr-defined]
     for i in range(0, len(rows), BATCH):
         conn.execute(sa.insert(table), rows[i : i + BATCH])
+
+
+def _sqlite_value(value: Any) -> Any:
+    if isinstance(value, uuid.UUID):
+        return value.hex  # how SQLAlchemy's Uuid type stores it on SQLite
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, dict):
+        return json.dumps(value)
+    return value
+
+
+def fast_insert(conn: sa.Connection, model: type[SQLModel], rows: list[dict[str, Any]]) -> None:
+    """Bulk rows through the driver itself (COPY on PostgreSQL): a million readings in seconds."""
+    table = model.__tablename__
+    columns = list(rows[0])
+    raw = conn.connection.dbapi_connection
+    assert raw is not None
+    if conn.dialect.name == "sqlite":
+        marks = ", ".join("?" for _ in columns)
+        raw.executemany(  # type: ignore[attr-defined]
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
+            [tuple(_sqlite_value(r[c]) for c in columns) for r in rows],
+        )
+        return
+    with (
+        raw.cursor() as cursor,
+        cursor.copy(  # type: ignore[attr-defined]
+            f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+        ) as copy,
+    ):
+        for r in rows:
+            copy.write_row(tuple(json.dumps(v) if isinstance(v, dict) else v for v in
+                                 (r[c] for c in columns)))  # fmt: skip
 
 
 def dumps(items: list[SQLModel]) -> list[dict[str, Any]]:
@@ -153,8 +188,8 @@ def seed(url: str, elders_count: int) -> dict[str, int]:
     with engine.begin() as conn:
         insert(conn, Alert, dumps(alerts))
         insert(conn, Visit, dumps(visits))
-        insert(conn, Observation, observations)
-        insert(conn, ObservationValue, values)
+        fast_insert(conn, Observation, observations)
+        fast_insert(conn, ObservationValue, values)
         insert(conn, ReviewItem, dumps(reviews))
         insert(conn, Consult, dumps(consults))
         insert(conn, SatisfactionSurvey, dumps(surveys))
