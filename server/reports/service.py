@@ -470,36 +470,35 @@ def _adl_changes(
     session: Session, *, scope: Scope, start: datetime, end: datetime
 ) -> tuple[dict[str, int], int]:
     """Group changes at assessments in the month, against each elder's previous assessment."""
-    query = (
+    assessments = (
         sa.select(
-            sa.cast(col(Visit.elder_id), sa.String),
-            sa.case((col(Visit.ended_at) >= start, 1), else_=0),
-            col(Visit.adl_score),
+            col(Visit.elder_id).label("elder_id"),
+            col(Visit.ended_at).label("ended_at"),
+            col(Visit.adl_score).label("score"),
+            # The previous score comes from the database (a window), not a year of rows.
+            sa.func.lag(col(Visit.adl_score))
+            .over(partition_by=col(Visit.elder_id), order_by=col(Visit.ended_at))
+            .label("before"),
         )
         .where(
             col(Visit.adl_score).is_not(None), col(Visit.ended_at).is_not(None),
             col(Visit.ended_at) < end, col(Visit.status) == VisitStatus.COMPLETED.value,
         )
-        .order_by(col(Visit.elder_id), col(Visit.ended_at))
     )  # fmt: skip
     if scope.community:
-        query = query.join(Elder, col(Elder.id) == col(Visit.elder_id)).where(
+        assessments = assessments.join(Elder, col(Elder.id) == col(Visit.elder_id)).where(
             col(Elder.community) == scope.community
         )
+    window = assessments.subquery()
+    rows = session.execute(
+        sa.select(window.c.score, window.c.before).where(window.c.ended_at >= start)
+    ).all()
     changes: dict[str, int] = defaultdict(int)
-    assessed = 0
-    previous: dict[str, str] = {}
-    for elder_id, in_month, score in session.execute(query).all():
-        group = adl_group(score)
-        if group is None:
-            continue
-        before = previous.get(elder_id)
-        if in_month:
-            assessed += 1
-            if before is not None and before != group:
-                changes[f"{before}->{group}"] += 1
-        previous[elder_id] = group
-    return dict(sorted(changes.items())), assessed
+    for score, before in rows:
+        after_group, before_group = adl_group(score), adl_group(before)
+        if before_group is not None and after_group is not None and before_group != after_group:
+            changes[f"{before_group}->{after_group}"] += 1
+    return dict(sorted(changes.items())), len(rows)
 
 
 # ---------------------------------------------------------------- programme
