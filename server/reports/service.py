@@ -389,7 +389,9 @@ def _abnormal_readings(
 ) -> list[AbnormalRow]:
     """Abnormal reading sets by what they measured; a BP cuff's pulse counts as blood pressure."""
     query = (
-        sa.select(col(ObservationValue.observation_id), col(ObservationValue.code), col(Observation.priority))
+        # The set's id as text: it is only a grouping key here.
+        sa.select(sa.cast(col(ObservationValue.observation_id), sa.String),
+                  col(ObservationValue.code), col(Observation.priority))
         .select_from(Observation)
         .join(ObservationValue, col(Observation.id) == col(ObservationValue.observation_id))
         .where(
@@ -403,7 +405,7 @@ def _abnormal_readings(
         query = query.join(Elder, col(Elder.id) == col(Observation.elder_id)).where(
             col(Elder.community) == scope.community
         )
-    sets: dict[uuid.UUID, tuple[int, str]] = {}
+    sets: dict[str, tuple[int, str]] = {}
     for observation_id, code, priority in session.execute(query).all():
         rank = MEASURES.index(code)
         known = sets.get(observation_id)
@@ -422,8 +424,10 @@ def _abnormal_readings(
 
 def _follow_ups(session: Session, *, scope: Scope, start: datetime, end: datetime) -> list[float]:
     """Hours from an abnormal reading's review item to a care manager resolving it."""
+    dialect = session.get_bind().dialect.name
     query = (
-        sa.select(col(ReviewItem.created_at), col(ReviewItem.resolved_at))
+        sa.select(_seconds_between(col(ReviewItem.created_at), col(ReviewItem.resolved_at),
+                                   dialect))
         .where(
             col(ReviewItem.kind).in_([ReviewKind.ABNORMAL_READING.value,
                                       ReviewKind.CRITICAL_READING.value]),
@@ -436,9 +440,9 @@ def _follow_ups(session: Session, *, scope: Scope, start: datetime, end: datetim
             col(Elder.community) == scope.community
         )
     return [
-        (resolved - created).total_seconds() / 3600
-        for created, resolved in session.execute(query).all()
-        if resolved is not None
+        round(float(seconds), 3) / 3600
+        for (seconds,) in session.execute(query).all()
+        if seconds is not None
     ]
 
 
