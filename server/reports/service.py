@@ -135,7 +135,8 @@ def _seconds_between(start: Any, end: Any, dialect: str) -> Any:
     """`end - start` in seconds, computed by the database (NULL when `end` is NULL)."""
     if dialect == "sqlite":
         return (sa.func.julianday(end) - sa.func.julianday(start)) * 86400.0
-    return sa.extract("epoch", end - start)
+    # date_part gives double precision; EXTRACT would give numeric (Decimal in Python).
+    return sa.func.date_part("epoch", end - start)
 
 
 def _local_month(moment: Any, dialect: str) -> Any:
