@@ -15,7 +15,6 @@ import argparse
 import json
 import random
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -31,13 +30,7 @@ from sqlmodel import Session, SQLModel
 from bench._common import database, machine, make_elders, pct
 from server.alerts.models import Alert, AlertKind, AlertStatus
 from server.auth.models import Role, User
-from server.db import make_engine
-from server.devices.models import HubStatus
-from server.elders.models import Device, DeviceKind
-from server.observations.models import Observation, ObservationValue
-from server.reports import service
-from server.reports.models import SatisfactionSurvey, SurveyContext
-from server.visits.models import (
+from server.care.models import (
     Consult,
     ConsultStatus,
     ConsultUrgency,
@@ -47,6 +40,11 @@ from server.visits.models import (
     Visit,
     VisitStatus,
 )
+from server.db import make_engine
+from server.devices.models import Device, DeviceKind, HubStatus
+from server.observations.models import Observation, ObservationValue
+from server.reports import service
+from server.reports.models import SatisfactionSurvey, SurveyContext
 from triage import Priority
 
 BATCH = 5_000
@@ -233,16 +231,15 @@ def main() -> None:
     print(machine())
     print(f"{args.elders} elders x 1 year; report month 2026-10 (trend: 12 months); "
           f"{args.runs} runs each; target <= 500 ms")  # fmt: skip
-    with tempfile.TemporaryDirectory() as tmp:
-        for kind in args.databases.split(","):
-            with database(kind, tmp) as url:
-                started = time.perf_counter()
-                counts = seed(url, args.elders)
-                print(f"[{kind}] seeded {counts} in {time.perf_counter() - started:.0f} s")
-                for name, values in time_reports(url, args.runs).items():
-                    verdict = "ok" if pct(values, 50) <= 500 else "OVER TARGET"
-                    print(f"[{kind}] {name:<13} p50={pct(values, 50):7.1f} ms  "
-                          f"max={max(values):7.1f} ms  ({verdict})")  # fmt: skip
+    for kind in args.databases.split(","):
+        with database(kind) as url:
+            started = time.perf_counter()
+            counts = seed(url, args.elders)
+            print(f"[{kind}] seeded {counts} in {time.perf_counter() - started:.0f} s")
+            for name, values in time_reports(url, args.runs).items():
+                verdict = "ok" if pct(values, 50) <= 500 else "OVER TARGET"
+                print(f"[{kind}] {name:<13} p50={pct(values, 50):7.1f} ms  "
+                      f"max={max(values):7.1f} ms  ({verdict})")  # fmt: skip
 
 
 if __name__ == "__main__":

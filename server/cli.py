@@ -42,7 +42,7 @@ def _serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
     import uvicorn
     from uvicorn.config import LOGGING_CONFIG
 
-    from server.metrics.config import LogSettings
+    from server.telemetry.config import LogSettings
 
     # JSON logs: uvicorn keeps its hands off the loggers, so its lines go out as JSON too.
     log_config = None if LogSettings().format == "json" else LOGGING_CONFIG
@@ -138,7 +138,8 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
                 f"  database      {_redact(settings.database_url)}",
                 f"  password      {DEMO_PASSWORD}  (every demo user)",
                 "  users         " + ", ".join(u.username for u in DEMO_USERS),
-                "  start with    admin (users, elders), dispatcher (console), caregiver (visits)",
+                "  start with    admin (users, elders), dispatcher (console),",
+                "                caregiver or volunteer (the care app, /app/, works offline)",
                 "",
             ]
         ),
@@ -176,6 +177,7 @@ def cmd_users_add(args: argparse.Namespace, settings: Settings) -> int:
             session, username=args.username, password=password, full_name=args.name,
             role=Role(args.role),
         )  # fmt: skip
+        session.commit()
     print(f"created {user.username} ({user.role})")
     return 0
 
@@ -194,6 +196,8 @@ def cmd_import_elders(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     with _session(settings) as session:
         report = import_elders(session, rows=rows, actor=None)
+        if report.ok:
+            session.commit()
     if not report.ok:
         print(f"nothing was imported: {len(report.errors)} problem(s)", file=sys.stderr)
         for err in report.errors:
@@ -206,20 +210,25 @@ def cmd_import_elders(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_devices_add(args: argparse.Namespace, settings: Settings) -> int:
-    from server.auth.service import issue_hub_token
-    from server.elders.models import Device, DeviceKind, Elder
+    from server.devices import service
+    from server.devices.models import DeviceKind
+    from server.elders.models import Elder
+    from server.errors import ApiError
 
     with _session(settings) as session:
-        elder = session.get(Elder, uuid.UUID(args.elder))
-        if elder is None:
+        try:
+            device, token = service.register_device(
+                session, elder_id=uuid.UUID(args.elder), kind=DeviceKind(args.kind),
+                label=args.label, actor=None,
+            )  # fmt: skip
+        except ApiError:
             print(f"no elder with id {args.elder}", file=sys.stderr)
             return 2
-        device = Device(elder_id=elder.id, kind=DeviceKind(args.kind), label=args.label)
-        session.add(device)
         session.commit()
+        elder = session.get(Elder, device.elder_id)
+        assert elder is not None  # register_device checked it
         print(f"device {device.id} ({device.kind}) for {elder.first_name} {elder.last_name}")
-        if device.kind == DeviceKind.HUB:
-            _, token = issue_hub_token(session, device_id=device.id, created_by=None)
+        if token is not None:
             print(f"hub token (shown once, keep it on the hub only): {token}")
     return 0
 
@@ -353,7 +362,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    from server.metrics.logs import configure
+    from server.telemetry.logs import configure
 
     configure()
     # The timer tick runs every second; its "running job" lines would drown everything else.

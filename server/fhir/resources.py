@@ -14,10 +14,10 @@ from datetime import datetime
 from typing import Any
 
 from server.alerts.models import Alert, AlertStatus
+from server.care.models import Visit, VisitStatus
 from server.common.time import as_utc
 from server.elders.models import Elder, EmergencyContact
 from server.observations.models import Observation, ObservationSource, ObservationValue
-from server.visits.models import Visit, VisitStatus
 
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"

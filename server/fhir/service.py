@@ -19,11 +19,11 @@ from sqlmodel import Session, col, select
 from server.alerts.models import Alert
 from server.audit import service as audit
 from server.auth.models import User
+from server.care.models import Visit, VisitStatus
 from server.common.time import BANGKOK, utcnow
 from server.elders.models import Consent, ConsentScope, Elder, EmergencyContact
 from server.fhir import resources
 from server.observations.models import Observation, ObservationValue
-from server.visits.models import Visit, VisitStatus
 
 ResourceType = Literal["Patient", "Observation", "Encounter", "Flag"]
 RESOURCE_TYPES: tuple[ResourceType, ...] = ("Patient", "Observation", "Encounter", "Flag")
@@ -113,7 +113,7 @@ def _audit(
         detail={"resource_type": resource_type, "resources": len(exported),
                 "elders": len(by_elder), **params},
     )  # fmt: skip
-    session.commit()
+    session.flush()
 
 
 def _patients(session: Session, allowed: set[uuid.UUID], *, count: int, offset: int) -> Page:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -22,10 +20,3 @@ class MetricsSettings(BaseSettings):
     readings_backlog_rows: int = Field(default=10_000, gt=0)
     notifier_window_minutes: int = Field(default=15, gt=0)
     notifier_min_failures: int = Field(default=3, gt=0)
-
-
-class LogSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="ELDERCARE_LOG_", env_file=".env", extra="ignore")
-
-    format: Literal["text", "json"] = "text"
-    level: str = "INFO"

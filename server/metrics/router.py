@@ -18,9 +18,9 @@ from prometheus_client.registry import Collector
 from sqlalchemy.engine import Engine
 
 from server.errors import ApiError
-from server.metrics import instruments
 from server.metrics.config import MetricsSettings
 from server.metrics.state import SystemState, failed_notifications, read_state
+from server.telemetry import instruments
 
 router = APIRouter(include_in_schema=False)
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})

@@ -10,10 +10,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
 from server.alerts.models import OPEN_STATUSES, Alert, AlertTimer, TimerStatus
+from server.care.models import SyncReceipt
 from server.common.time import utcnow
 from server.devices.models import HubStatus, PendingReading
 from server.notify.models import Notification, NotificationStatus
-from server.visits.models import SyncReceipt
 
 
 @dataclass

@@ -9,10 +9,10 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from server.care.models import Visit
 from server.common.time import utcnow
 from server.db import UTCDateTime, str_enum
 from server.observations.models import Observation
-from server.visits.models import Visit
 
 
 class SurveyContext(StrEnum):

@@ -112,7 +112,6 @@ def _record_export(
         detail={"format": fmt, "month": scope.key, "community": scope.community,
                 "team": str(scope.team) if scope.team else None},
     )  # fmt: skip
-    session.commit()
 
 
 @router.get("/export.{fmt}")
@@ -169,7 +168,6 @@ def record_survey(
         survey = surveys.record(session, data=body, actor=user, request_id=rid)
     except surveys.SurveyError as exc:
         raise ApiError(exc.status, exc.code, f"reports.survey.{exc.code}") from exc
-    session.commit()
     return SurveyOut.model_validate(survey.model_dump())
 
 

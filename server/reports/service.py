@@ -21,15 +21,15 @@ from sqlmodel import Session, col, func
 
 from server.alerts.models import MAINTENANCE_KINDS, Alert, AlertKind, AlertStatus, Responder
 from server.auth.models import User
+from server.care.models import Consult, ReviewItem, ReviewKind, Visit, VisitStatus
 from server.common.time import utcnow
-from server.devices.models import HubStatus
-from server.elders.models import Device, DeviceKind, Elder, ElderStatus
+from server.devices.models import Device, DeviceKind, HubStatus
+from server.elders.models import Elder, ElderStatus
 from server.eligibility.models import Application, Round
 from server.eligibility.ranking import Outcome
 from server.observations.models import Observation, ObservationValue
 from server.reports import stats
 from server.reports.models import SatisfactionSurvey, SurveyContext
-from server.visits.models import Consult, ReviewItem, ReviewKind, Visit, VisitStatus
 from triage import Priority
 
 # The programme's targets: answered within 60 s (telecare practice), on scene within 10 min.

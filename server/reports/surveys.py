@@ -12,12 +12,12 @@ from sqlmodel import Session, select
 from server.alerts.models import Alert, AlertStatus
 from server.audit import service as audit
 from server.auth.models import Role, User
+from server.care.models import Visit, VisitStatus
 from server.common.time import as_utc, utcnow
 from server.elders.models import Elder
 from server.elders.service import can_see
 from server.reports.models import SatisfactionSurvey, SurveyContext
 from server.reports.schemas import SurveyIn
-from server.visits.models import Visit, VisitStatus
 
 ALERT_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.DISPATCHER})
 VISIT_ROLES = frozenset(

@@ -167,5 +167,4 @@ def survey_answer(
         )  # fmt: skip
     except surveys.SurveyError as exc:
         return _survey_page(request, status_code=exc.status, problem=exc.code)
-    session.commit()
     return _survey_page(request, thanks=True)

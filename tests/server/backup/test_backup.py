@@ -25,8 +25,8 @@ from server.backup.service import (
 )
 from server.cli import main
 from server.models_registry import metadata
-from tests.server.factories import make_elder
 from tests.server.reports.seed import seed
+from tests.support.records import make_elder
 from tests.support.tiers import postgres_admin_url
 
 KEY = backup_key(key=None, secret_key="k" * 40)

@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import Session, select
 
 from server.auth.models import Role, User
-from server.eligibility import service
+from server.eligibility import rounds, service
 from server.eligibility.models import Decision
 from server.eligibility.schemas import ApplicationCreate, NewApplicant
 from tests.server.conftest import TEST_PASSWORD
@@ -30,8 +30,9 @@ def fill_round(session: Session, users: dict[Role, User], make_round: MakeRound,
                 answers=answers(adl=4 + i % 12, **extra),
             ),
         )  # fmt: skip
-    service.close_round(session, user=admin, round_id=round_.id, request_id=None)
-    service.rank_round(session, user=admin, round_id=round_.id, seed="page-test", request_id=None)
+    rounds.close_round(session, user=admin, round_id=round_.id, request_id=None)
+    rounds.rank_round(session, user=admin, round_id=round_.id, seed="page-test", request_id=None)
+    session.commit()
     return round_
 
 

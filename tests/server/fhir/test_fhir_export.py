@@ -19,11 +19,11 @@ from sqlmodel import Session, select
 from server.alerts.models import Alert, AlertKind, AlertStatus
 from server.audit.models import AuditEntry
 from server.auth.models import Role, User
+from server.care.models import Visit, VisitStatus
 from server.elders.models import Consent, Elder
 from server.fhir.resources import TH_CID
 from server.observations.models import Observation, ObservationSource, ObservationValue
-from server.visits.models import Visit, VisitStatus
-from tests.server.factories import make_elder
+from tests.support.records import make_elder
 from triage import Priority
 
 AT = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)

@@ -22,14 +22,13 @@ from server.auth.models import Role, User
 from server.common.time import utcnow
 from server.config import Settings
 from server.deps import OptionalUser
-from server.devices.models import AgentEvent, PendingReading
-from server.elders.models import Device, DeviceKind
+from server.devices.models import AgentEvent, Device, DeviceKind, PendingReading
 from server.main import create_app
 from server.metrics.config import MetricsSettings
-from server.metrics.logs import JsonFormatter
 from server.notify.models import Channel, Notification, NotificationStatus
-from tests.server.alerts.helpers import panic
-from tests.server.factories import make_elder
+from server.telemetry.logs import JsonFormatter
+from tests.support.alerts import raise_panic_alert as panic
+from tests.support.records import make_elder
 
 TOKEN = "metrics-token-" + "x" * 20
 

@@ -10,11 +10,7 @@ from sqlmodel import Session
 
 from server.alerts.models import Alert, AlertKind, AlertStatus
 from server.auth.models import User
-from server.devices.models import HubStatus
-from server.elders.models import Device, DeviceKind, Elder
-from server.observations.models import Observation, ObservationSource, ObservationValue
-from server.reports.models import SatisfactionSurvey, SurveyContext
-from server.visits.models import (
+from server.care.models import (
     Consult,
     ConsultStatus,
     ConsultUrgency,
@@ -24,7 +20,11 @@ from server.visits.models import (
     Visit,
     VisitStatus,
 )
-from tests.server.factories import make_elder
+from server.devices.models import Device, DeviceKind, HubStatus
+from server.elders.models import Elder
+from server.observations.models import Observation, ObservationSource, ObservationValue
+from server.reports.models import SatisfactionSurvey, SurveyContext
+from tests.support.records import make_elder
 from triage import Priority
 
 # October 2026 in Bangkok is 2026-09-30 17:00 UTC .. 2026-10-31 17:00 UTC.

@@ -1,0 +1,261 @@
+"""Telehealth consultations: a caregiver or care manager asks, a clinician answers.
+
+requested → in_review → answered → closed. An answer may carry advice (text, and voice notes
+uploaded to the consultation), new personal targets for the care plan, and a follow-up: an
+urgent visit or an alert on the emergency path.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from sqlmodel import Session, col, select
+
+import triage
+from server.audit import service as audit
+from server.auth.models import Role, User
+from server.care import reviews
+from server.care.access import elder_for
+from server.care.alerting import raise_vitals_alert
+from server.care.care_plans import apply_targets, plan_for_elder
+from server.care.models import (
+    Consult,
+    ConsultStatus,
+    ConsultUrgency,
+    ReviewKind,
+    Visit,
+    VoiceNote,
+)
+from server.care.schemas import ConsultAnswer, ConsultCreate, ConsultOut
+from server.care.seq import next_seq
+from server.care.visits import urgent_visit
+from server.common.time import utcnow
+from server.elders import service as elders
+from server.errors import ApiError
+from server.observations.models import Observation
+
+URGENCY_RANK = {ConsultUrgency.URGENT: 0, ConsultUrgency.SOON: 1, ConsultUrgency.ROUTINE: 2}
+STATUS_RANK = {
+    ConsultStatus.REQUESTED: 0,
+    ConsultStatus.IN_REVIEW: 1,
+    ConsultStatus.ANSWERED: 2,
+    ConsultStatus.CLOSED: 3,
+}
+URGENT_VISIT_WITHIN = timedelta(hours=24)
+
+
+def consult_out(session: Session, consult: Consult) -> ConsultOut:
+    voice = session.exec(
+        select(VoiceNote.id)
+        .where(VoiceNote.consult_id == consult.id)
+        .order_by(col(VoiceNote.recorded_at))
+    ).all()
+    return ConsultOut.model_validate({**consult.model_dump(), "voice_note_ids": list(voice)})
+
+
+def _touch(session: Session, consult: Consult) -> None:
+    consult.version += 1
+    consult.updated_at = utcnow()
+    consult.seq = next_seq(session)
+    session.add(consult)
+
+
+def create_consult(
+    session: Session, *, user: User, data: ConsultCreate, request_id: str | None
+) -> tuple[Consult, bool]:
+    """Idempotent on the client's id. Adds to the session; the caller commits."""
+    elder = elder_for(session, user=user, elder_id=data.elder_id)
+    if data.id is not None:
+        existing = session.get(Consult, data.id)
+        if existing is not None:
+            if existing.elder_id != elder.id:
+                raise ApiError(409, "id_in_use", "visits.id_in_use", field="id")
+            return existing, False
+    for obs_id in data.observation_ids:
+        observation = session.get(Observation, obs_id)
+        if observation is None or observation.elder_id != elder.id:
+            raise ApiError(
+                422, "unknown_observation", "visits.unknown_observation",
+                field="observation_ids", id=str(obs_id),
+            )  # fmt: skip
+    if data.visit_id is not None:
+        visit = session.get(Visit, data.visit_id)
+        if visit is None or visit.elder_id != elder.id:
+            raise ApiError(422, "visit_of_other_elder", "visits.visit_of_other_elder")
+    consult = Consult(
+        id=data.id or uuid.uuid4(),
+        elder_id=elder.id,
+        requested_by=user.id,
+        visit_id=data.visit_id,
+        question=data.question,
+        urgency=data.urgency,
+        urgency_rank=URGENCY_RANK[data.urgency],
+        observation_ids=[str(o) for o in data.observation_ids],
+        seq=next_seq(session),
+    )
+    session.add(consult)
+    audit.record(
+        session, actor=user, action="create", entity="consult", entity_id=consult.id,
+        elder_id=elder.id, fields=sorted(data.model_fields_set), request_id=request_id,
+    )  # fmt: skip
+    return consult, True
+
+
+def list_consults(
+    session: Session,
+    *,
+    user: User,
+    status: ConsultStatus | None,
+    elder_id: uuid.UUID | None,
+    limit: int,
+    request_id: str | None,
+) -> list[ConsultOut]:
+    """Clinicians get the queue: open first, most urgent first, oldest first."""
+    query = select(Consult)
+    visible = elders.visible_elder_ids(session, user)
+    if visible is not None:
+        query = query.where(col(Consult.elder_id).in_(visible))
+    if status is not None:
+        query = query.where(Consult.status == status)
+    elif user.role == Role.CLINICIAN:
+        query = query.where(
+            col(Consult.status).in_([ConsultStatus.REQUESTED, ConsultStatus.IN_REVIEW])
+        )
+    if elder_id is not None:
+        query = query.where(Consult.elder_id == elder_id)
+    rows = list(
+        session.exec(
+            query.order_by(col(Consult.urgency_rank), col(Consult.created_at)).limit(limit)
+        ).all()
+    )
+    rows.sort(key=lambda c: (STATUS_RANK[c.status], c.urgency_rank, c.created_at))
+    audit.record_reads(
+        session, actor=user, entity="consult", elder_ids=sorted({c.elder_id for c in rows}),
+        fields=["consult"], request_id=request_id,
+    )  # fmt: skip
+    return [consult_out(session, c) for c in rows]
+
+
+def get_consult(session: Session, *, user: User, consult_id: uuid.UUID) -> Consult:
+    consult = session.get(Consult, consult_id)
+    if consult is None:
+        raise ApiError(404, "not_found", "common.not_found")
+    elder_for(session, user=user, elder_id=consult.elder_id)
+    return consult
+
+
+def read_consult(
+    session: Session, *, user: User, consult_id: uuid.UUID, request_id: str | None
+) -> ConsultOut:
+    consult = get_consult(session, user=user, consult_id=consult_id)
+    audit.record_reads(
+        session, actor=user, entity="consult", elder_ids=[consult.elder_id],
+        fields=["consult", "observations"], request_id=request_id,
+    )  # fmt: skip
+    return consult_out(session, consult)
+
+
+def start_review(
+    session: Session, *, user: User, consult_id: uuid.UUID, request_id: str | None
+) -> Consult:
+    consult = get_consult(session, user=user, consult_id=consult_id)
+    if consult.status not in (ConsultStatus.REQUESTED, ConsultStatus.IN_REVIEW):
+        raise _bad_transition(consult, ConsultStatus.IN_REVIEW)
+    consult.status = ConsultStatus.IN_REVIEW
+    consult.clinician_id = user.id
+    _touch(session, consult)
+    audit.record(
+        session, actor=user, action="update", entity="consult", entity_id=consult.id,
+        elder_id=consult.elder_id, fields=["status", "clinician_id"], request_id=request_id,
+    )  # fmt: skip
+    session.flush()
+    return consult
+
+
+def _bad_transition(consult: Consult, wanted: ConsultStatus) -> ApiError:
+    return ApiError(
+        409, "invalid_transition", "visits.invalid_transition", field="status",
+        current=consult.status.value, wanted=wanted.value,
+    )  # fmt: skip
+
+
+def answer(
+    session: Session,
+    *,
+    user: User,
+    consult_id: uuid.UUID,
+    data: ConsultAnswer,
+    request_id: str | None,
+) -> Consult:
+    consult = get_consult(session, user=user, consult_id=consult_id)
+    if consult.status not in (ConsultStatus.REQUESTED, ConsultStatus.IN_REVIEW):
+        raise _bad_transition(consult, ConsultStatus.ANSWERED)
+    if data.version != consult.version:
+        raise ApiError(
+            409, "stale_version", "visits.stale_version", field="version",
+            extra={"current": consult_out(session, consult).model_dump(mode="json")},
+        )  # fmt: skip
+    elder = elder_for(session, user=user, elder_id=consult.elder_id)
+    outcome = dict(consult.outcome)
+    if "targets" in data.model_fields_set:
+        plan = plan_for_elder(session, elder.id)
+        if plan is None:
+            raise ApiError(422, "no_care_plan", "visits.no_care_plan", field="targets")
+        apply_targets(session, plan=plan, targets=data.targets, user=user, request_id=request_id)
+        outcome["targets_changed"] = True
+        outcome["care_plan_version"] = plan.version
+    if data.follow_up == "urgent_visit":
+        visit = urgent_visit(
+            session, elder=elder, user=user, due_by=utcnow() + URGENT_VISIT_WITHIN,
+            note=data.advice,
+        )  # fmt: skip
+        outcome["urgent_visit_id"] = str(visit.id)
+    elif data.follow_up == "alert":
+        raised = raise_vitals_alert(
+            session, elder_id=elder.id, priority=triage.Priority.RED,
+            reasons=[triage.Reason(key="visits.reason.clinician_alert")],
+            observation_id=(
+                uuid.UUID(consult.observation_ids[0]) if consult.observation_ids else None
+            ),
+            occurred_at=utcnow(),
+        )  # fmt: skip
+        item = reviews.flag(
+            session, kind=ReviewKind.CRITICAL_READING, elder_id=elder.id, entity="consult",
+            entity_id=consult.id, priority=triage.Priority.RED.value, raised_by=user,
+            detail={"alert": raised.status,
+                    "alert_id": str(raised.alert_id) if raised.alert_id else None},
+        )  # fmt: skip
+        outcome["alert"] = raised.status
+        outcome["alert_id"] = str(raised.alert_id) if raised.alert_id else None
+        outcome["review_id"] = str(item.id)
+    consult.advice = data.advice
+    consult.status = ConsultStatus.ANSWERED
+    consult.clinician_id = user.id
+    consult.answered_at = utcnow()
+    consult.outcome = outcome
+    _touch(session, consult)
+    audit.record(
+        session, actor=user, action="answer", entity="consult", entity_id=consult.id,
+        elder_id=elder.id, fields=sorted(data.model_fields_set - {"version"}),
+        request_id=request_id,
+    )  # fmt: skip
+    session.flush()
+    return consult
+
+
+def close(
+    session: Session, *, user: User, consult_id: uuid.UUID, request_id: str | None
+) -> Consult:
+    consult = get_consult(session, user=user, consult_id=consult_id)
+    if consult.status == ConsultStatus.CLOSED:
+        return consult
+    consult.status = ConsultStatus.CLOSED
+    consult.closed_at = utcnow()
+    _touch(session, consult)
+    audit.record(
+        session, actor=user, action="close", entity="consult", entity_id=consult.id,
+        elder_id=consult.elder_id, fields=["status"], request_id=request_id,
+    )  # fmt: skip
+    session.flush()
+    return consult
