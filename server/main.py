@@ -35,6 +35,7 @@ from server.elders.ui import router as elders_pages
 from server.eligibility.router import router as eligibility_router
 from server.eligibility.ui import router as eligibility_pages
 from server.fhir.router import router as fhir_router
+from server.inbound_sms.router import router as inbound_sms_router
 from server.metrics.router import router as metrics_router
 from server.realtime import start_listener, stop_listener
 from server.reports.router import router as reports_router
@@ -149,6 +150,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         reports_pages,
         fhir_router,
         metrics_router,
+        inbound_sms_router,
         careapp.api,
         careapp.router,
     ):

@@ -15,8 +15,8 @@ from sqlmodel import Session
 from server.auth.models import Role, User
 from server.careapp.router import DIST
 from server.elders.models import Elder
-from tests.server.factories import make_elder
 from tests.support.browser import CHROMIUM_ARGS
+from tests.support.records import make_elder
 from tests.support.tiers import chromium_path
 
 AXE = (
