@@ -52,6 +52,7 @@ def console_page(request: Request, user: Dispatcher) -> Response:
         "console.html",
         strings=_strings(locale),
         target_minutes=alert_settings().policy.target_minutes,
+        phone_escalation=request.app.state.settings.phone_escalation,
     )
 
 

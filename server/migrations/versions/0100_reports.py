@@ -1,7 +1,7 @@
 """reports: satisfaction surveys
 
 Revision ID: 0100
-Revises: 0120
+Revises: 0090
 Create Date: 2026-11-29 22:40:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import server.db
 
 revision: str = "0100"
-down_revision: str | None = "0120"
+down_revision: str | None = "0090"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
