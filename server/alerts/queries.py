@@ -65,6 +65,10 @@ CARD_ONLY_REASONS = frozenset(
         "triage.news2.full.none",
         "triage.news2.partial.none",
         "triage.bp.normal",
+        "triage.bp.elevated",
+        "triage.bp.thai.optimal",
+        "triage.bp.thai.normal",
+        "triage.bp.thai.high_normal",
         "triage.bp.incomplete",
         "triage.bp.remeasure",
         "triage.bp.symptoms_call_1669",
@@ -85,7 +89,7 @@ CARD_ONLY_REASONS = frozenset(
         "triage.event.device_status.connected",
     }
 )
-CARD_ONLY_PREFIXES = ("triage.news2.missing.", "triage.override.")
+CARD_ONLY_PREFIXES = ("triage.news2.missing.", "triage.override.", "triage.bp.rule_set.")
 
 
 def shown_in_row(key: str) -> bool:

@@ -525,7 +525,9 @@
     if (reasonDialog.contains(document.activeElement)) document.activeElement.blur();
   });
 
-  var SHORTCUTS = { a: "acknowledge", d: "dispatch", s: "on-scene", t: "transport", r: "resolve", f: "false-alarm" };
+  // By physical key (event.code), not by the character typed: on the Thai Kedmanee layout
+  // A types "ฟ" and D "ก", and dispatchers switch to Thai to write notes.
+  var SHORTCUTS = { KeyA: "acknowledge", KeyD: "dispatch", KeyS: "on-scene", KeyT: "transport", KeyR: "resolve", KeyF: "false-alarm" };
 
   document.addEventListener("keydown", function (event) {
     if (reasonDialog.open) return; // keys belong to the form; Escape closes it natively
@@ -534,9 +536,9 @@
     // someone typing, so shortcuts apply.
     var typing = (tag === "input" || tag === "textarea") && !reasonDialog.contains(event.target);
     if (typing || event.ctrlKey || event.metaKey || event.altKey) return;
-    if (event.key === "ArrowDown") { move(1); event.preventDefault(); return; }
-    if (event.key === "ArrowUp") { move(-1); event.preventDefault(); return; }
-    var action = SHORTCUTS[event.key.toLowerCase()];
+    if (event.code === "ArrowDown") { move(1); event.preventDefault(); return; }
+    if (event.code === "ArrowUp") { move(-1); event.preventDefault(); return; }
+    var action = SHORTCUTS[event.code];
     if (action) {
       event.preventDefault();
       perform(action);
