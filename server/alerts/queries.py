@@ -41,6 +41,24 @@ from server.observations import service as observations
 from triage.reasons import DISCLAIMER, NEWS2_NOT_VALIDATED
 
 READINGS_LOOKBACK = timedelta(days=30)
+# Stored units are UCUM codes (FHIR); people read them in their own words.
+UNIT_KEYS = {
+    "mm[Hg]": "mmhg",
+    "mmHg": "mmhg",
+    "/min": "per_min",
+    "Cel": "celsius",
+    "°C": "celsius",
+    "%": "percent",
+    "mg/dL": "mg_dl",
+    "mmol/L": "mmol_l",
+}
+
+
+def unit_text(unit: str, locale: Locale) -> str:
+    key = UNIT_KEYS.get(unit)
+    return translate(f"alerts.unit.{key}", locale) if key else unit
+
+
 CARD_FIELDS = (
     "name",
     "age",
@@ -120,7 +138,7 @@ def to_out(
     return AlertOut(
         id=alert.id,
         elder_id=alert.elder_id,
-        elder_name=f"{elder.first_name} {elder.last_name}" if elder else "?",
+        elder_name=elders.display_name(elder) if elder else "?",
         elder_age=elders.age_on(elder.birth_date) if elder else None,
         community=elder.community if elder else None,
         kind=alert.kind,
@@ -306,7 +324,7 @@ def _latest_readings(
             code=p.code,
             label=translate(f"alerts.reading.{p.code}", locale),
             value=p.value,
-            unit=p.unit,
+            unit=unit_text(p.unit, locale),
             observed_at=p.observed_at,
             priority=p.priority,
         )
@@ -331,7 +349,7 @@ def detail(
     )
     card = ElderCard(
         id=elder.id,
-        name=" ".join(p for p in (elder.title, elder.first_name, elder.last_name) if p),
+        name=elders.display_name(elder),
         age=shown.age,
         sex=shown.sex.value if shown.sex else None,
         phone=shown.phone,
