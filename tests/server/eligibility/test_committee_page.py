@@ -78,8 +78,16 @@ def test_committee_reviews_and_votes_in_the_browser(
         detail = page.locator("#ranking tr.detail").first
         detail.locator(".breakdown td", has_text="สภาพการอยู่อาศัยและผู้ดูแล").wait_for()
         assert "อยู่ลำพัง ไม่มีผู้ดูแล" in detail.inner_text()
-        detail.locator("select[name=decision]").select_option("reject")
+        # Nothing is chosen for the member: a hurried "save" records nothing.
+        decision = detail.locator("select[name=decision]")
+        assert decision.input_value() == ""
+        assert decision.locator("option:checked").inner_text() == "— เลือก —"
         detail.locator(".vote-form input[name=reason]").first.fill("ญาติย้ายกลับมาดูแลแล้ว")
+        detail.locator(".vote-form button[type=submit]").first.click()
+        assert decision.evaluate("s => !s.validity.valid")
+        page.wait_for_timeout(300)
+        assert session.exec(select(Decision)).first() is None
+        decision.select_option("reject")
         detail.locator(".vote-form button[type=submit]").first.click()
         detail.locator(".votes-list li", has_text="ญาติย้ายกลับมาดูแลแล้ว").wait_for()
         assert first.locator(".my-vote").inner_text().strip() != ""
@@ -98,6 +106,26 @@ def test_committee_reviews_and_votes_in_the_browser(
         assert page.locator("#ranking tr.app").count() == 1
         assert page.locator("#ranking tr.app").first.get_attribute("data-number") == number
         page.goto(f"{live_url}/committee/rounds/{round_.id}")
+        # The digests and the seed are folded away; they are there for checking.
+        assert page.locator("#audit-info").get_attribute("open") is None
+        assert not page.locator("#seed").is_visible()
+        assert page.locator("#not-voted").inner_text() == ("กรรมการที่ยังไม่ได้ลงความเห็นเลย: 0 จาก 1 คน")
+        # Closing asks first; saying no leaves the round as it was.
+        asked: list[str] = []
+
+        def answer(accept: bool) -> Any:
+            def handle(dialog: Any) -> None:
+                asked.append(dialog.message)
+                dialog.accept() if accept else dialog.dismiss()
+
+            return handle
+
+        page.once("dialog", answer(False))
+        page.click("#close-screening")
+        page.wait_for_timeout(500)
+        assert "0 จาก 1 คน" in asked[0]
+        assert service.get_round(session, round_.id).status == "scored"
+        page.once("dialog", answer(True))
         page.click("#close-screening")
         page.wait_for_function(
             "document.getElementById('round-status').textContent.includes('กลั่นกรอง')"
