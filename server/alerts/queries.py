@@ -121,9 +121,15 @@ def _reasons(alert: Alert, locale: Locale) -> list[ReasonOut]:
     ]
 
 
+# A partial NEWS2 band is a clinician's reading; a row names it only when nothing plainer does.
+ROW_FALLBACK_PREFIXES = ("triage.news2.partial.", "triage.news2.full.")
+
+
 def row_reasons(reasons: Sequence[ReasonOut]) -> list[ReasonOut]:
     """The first reasons worth a row; triage lists the most urgent explanation first."""
-    return [r for r in reasons if shown_in_row(r.key)][:ROW_REASONS]
+    shown = [r for r in reasons if shown_in_row(r.key)]
+    plain = [r for r in shown if not r.key.startswith(ROW_FALLBACK_PREFIXES)]
+    return (plain or shown)[:ROW_REASONS]
 
 
 def to_out(
