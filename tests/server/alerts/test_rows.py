@@ -67,3 +67,11 @@ def test_every_card_only_key_is_one_triage_can_give() -> None:
     assert queries.CARD_ONLY_REASONS <= triage.REASON_KEYS
     for prefix in queries.CARD_ONLY_PREFIXES:
         assert any(key.startswith(prefix) for key in triage.REASON_KEYS), prefix
+
+
+def test_reading_units_are_words_not_codes() -> None:
+    assert queries.unit_text("mm[Hg]", "th") == "มม.ปรอท"
+    assert queries.unit_text("/min", "th") == "ครั้ง/นาที"
+    assert queries.unit_text("Cel", "th") == "องศาเซลเซียส"
+    assert queries.unit_text("Cel", "en") == "°C"
+    assert queries.unit_text("mg/dL", "th") == "มก./ดล."

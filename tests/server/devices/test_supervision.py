@@ -10,11 +10,13 @@ from sqlmodel import Session, col, select
 from device_agent.protocol import EVENT_ADAPTER, DeviceHealth
 from server.alerts.models import Alert, AlertEvent, AlertKind, AlertStatus
 from server.auth.service import authenticate_hub
+from server.common.time import BANGKOK
 from server.devices.config import DevicesSettings
 from server.devices.models import HubStatus
 from server.devices.store import Submission, store_group
 from server.devices.supervision import check_missed_checkins
 from server.elders.models import Device
+from server.i18n import translate
 from tests.server.devices.helpers import Hub, heartbeat, make_hub, now
 
 SETTINGS = DevicesSettings(heartbeat_seconds=60, missed_checkins=3, low_battery_percent=20)
@@ -93,6 +95,10 @@ def test_missed_checkins_raise_one_white_alert_and_return_clears_it_with_the_dur
     assert note is not None
     assert note.note_key == "devices.note.hub_back"
     assert note.params["minutes"] == 47
+    # Bangkok clock time for people, not a UTC timestamp (seven hours off).
+    assert note.params["since"] == f"{t0.astimezone(BANGKOK):%H:%M}"
+    text = translate(note.note_key, "th", **note.params)
+    assert f"ตั้งแต่เวลา {t0.astimezone(BANGKOK):%H:%M} น." in text and "T" not in text
     session.expire_all()
     status = session.get(HubStatus, hub.device_id)
     assert status is not None and status.offline_since is None
