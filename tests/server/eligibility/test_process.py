@@ -185,7 +185,7 @@ def test_selection_from_registration_to_installation(
     assert not [w for w in HEALTH_WORDS if w in public_text], public_text
     sheet = client.get(f"{P}/rounds/{rid}/announcement.csv", headers=auth(volunteer))
     rows = list(csv.reader(io.StringIO(sheet.content.decode("utf-8-sig"))))
-    assert rows[0] == ["ลำดับ", "เลขที่ใบสมัคร", "ชื่อ-สกุล"]
+    assert rows[0] == ["ลำดับ", "เลขที่ใบสมัคร", "ชื่อ-นามสกุล"]
     assert [r[1] for r in rows[1:]] == selected and all(len(r) == 3 for r in rows)
     assert not [w for w in HEALTH_WORDS if w in sheet.text]
     pdf = client.get(f"{P}/rounds/{rid}/announcement.pdf", headers=auth(volunteer))
