@@ -153,3 +153,36 @@ def test_every_thai_page_reads_in_thai(
         browser_page.close()
     found = {url: words for url, words in problems.items() if words}
     assert found == {}, found
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_the_elder_page_tells_not_recorded_from_none(
+    browser: Any, live_url: str, session: Session, users: dict[Role, User]
+) -> None:
+    unknown = make_elder(session, access_notes=None, medications=None, allergies=None,
+                         chronic_conditions=[], fall_risk=False, falls_past_year=1)  # fmt: skip
+    allergic = make_elder(session, title="นาง", first_name="นงเยาว์", allergies="แพ้ยาเพนิซิลลิน")
+    page = browser.new_page(locale="th-TH")
+    try:
+        login(page, live_url, "admin", TEST_PASSWORD)
+        page.goto(f"{live_url}/elders/{unknown.id}")
+        text = page.locator("main").inner_text() if page.locator("main").count() else ""
+        text = text or page.inner_text("body")
+        assert "ยังไม่ได้บันทึก" in text  # access notes, allergies, medicines: never a dash
+        assert page.locator("#allergies").inner_text() == "ยังไม่ได้บันทึก"
+        assert page.locator("#allergies .not-recorded").count() == 1
+        # The fall row is two rows: the risk, and the count.
+        assert page.locator("#fall-risk").inner_text() == "ไม่ใช่"
+        assert page.locator("#falls-past-year").inner_text() == "1 ครั้ง"
+        assert "ไม่ใช่ (" not in text
+
+        page.goto(f"{live_url}/elders/{allergic.id}")
+        assert page.locator("#elder-name").inner_text().startswith("นางนงเยาว์ ")
+        allergy = page.locator("#allergies")
+        assert allergy.inner_text() == "แพ้ยาเพนิซิลลิน"
+        colour = allergy.evaluate("n => getComputedStyle(n).color")
+        red, green, blue = (int(c) for c in re.findall(r"\d+", colour))
+        assert red >= 180 and green <= 80 and blue <= 80, colour
+    finally:
+        page.close()

@@ -376,7 +376,7 @@
   // parameters a home kit did not measure said once, in one line.
   function clinicalBlock(a, e) {
     var box = el("details", { className: "clinical" });
-    if (role !== "dispatcher" && role !== "supervisor") box.open = true; // clinicians read it
+    if (role === "clinician") box.open = true; // clinicians read it; dispatchers unfold it
     box.appendChild(el("summary", { text: t("alerts.card.clinical") }));
     var list = el("ul", { className: "reasons" });
     var missing = [];
