@@ -7,7 +7,7 @@ import io
 import json
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
@@ -162,15 +162,17 @@ def test_selection_from_registration_to_installation(
             "reference": "มติที่ 12/2569", "signer_name": "นายสมชาย รักถิ่น",
             "signer_position": "นายกเทศมนตรีเมืองแสนสุข"}  # fmt: skip
     # A year that cannot be right (a B.E. year typed twice over) is refused in Thai.
-    for wrong in ("3112-12-01", "1/12/2600", "31/2/2569", "พรุ่งนี้"):
+    ce = date.today().year  # the round runs now; an approval date is near it
+    be = ce + 543
+    for wrong in (f"{be + 543}-12-01", f"1/12/{be + 31}", f"31/2/{be}", "พรุ่งนี้"):
         refused = client.post(f"{P}/rounds/{rid}/approve", headers=auth(admin),
                               json={**body, "approved_on": wrong})  # fmt: skip
         assert refused.status_code == 422, (wrong, refused.text)
         assert "พ.ศ." in refused.json()["detail"]["message"], refused.text
     # The B.E. year an official types into a date field is read as B.E.
     approved = client.post(f"{P}/rounds/{rid}/approve", headers=auth(admin),
-                           json={**body, "approved_on": "2569-12-01"})  # fmt: skip
-    assert approved.status_code == 200 and approved.json()["approved_on"] == "2026-12-01"
+                           json={**body, "approved_on": f"{be}-12-01"})  # fmt: skip
+    assert approved.status_code == 200 and approved.json()["approved_on"] == f"{ce}-12-01"
     published = client.post(f"{P}/rounds/{rid}/publish", headers=auth(admin))
     assert published.status_code == 200 and published.json()["appeal_deadline"]
 
@@ -193,7 +195,7 @@ def test_selection_from_registration_to_installation(
     pdf_text = pdf_to_text(pdf.content)
     assert all(n in pdf_text for n in selected) and "ประกาศเทศบาลเมืองแสนสุข" in pdf_text
     flat = "".join(pdf_text.replace("ำ9", "ำ").split())  # Thai wraps anywhere
-    assert "อนุมัติเมื่อวันที่1ธันวาคมพ.ศ.2569" in flat and "3112" not in flat
+    assert f"อนุมัติเมื่อวันที่1ธันวาคมพ.ศ.{be}" in flat and str(be + 543) not in flat
     assert "จึงประกาศให้ทราบโดยทั่วกัน" in flat and flat.endswith("(นายสมชายรักถิ่น)นายกเทศมนตรีเมืองแสนสุข")
     assert not [w for w in HEALTH_WORDS if w.strip('"') in pdf_text]
     assert outside["number"] not in pdf_text and order[0] not in pdf_text
