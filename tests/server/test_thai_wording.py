@@ -76,7 +76,7 @@ def test_supervisor_sms_says_colour_step_and_time_in_words() -> None:
     assert escalate is not None
     params = _supervisor_params(name="นางนงเยาว์", alert=alert, step=escalate, locale="th")
     assert translate("notify.supervisor.escalate", "th", **params).startswith(
-        "ยกระดับเหตุ: เหตุสีแดง (วิกฤต)ของ นางนงเยาว์ ยังไม่มีผู้รับเรื่องเกิน 1 นาที"
+        "ยกระดับเหตุ: เหตุสีแดง (วิกฤต) ของ นางนงเยาว์ ยังไม่มีผู้รับเรื่องเกิน 1 นาที"
     )
 
 
