@@ -18,6 +18,7 @@ import uvicorn
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
+from server.common import thai_id
 from server.elders.models import Elder, EmergencyContact, Sex
 from server.migrate import upgrade
 
@@ -84,10 +85,8 @@ def database(kind: str, tmp: str) -> Iterator[str]:
 def make_elders(session: Session, count: int) -> list[Elder]:
     elders: list[Elder] = []
     for n in range(count):
-        base = f"9{n:011d}"
-        check = (11 - sum(int(d) * (13 - i) for i, d in enumerate(base)) % 11) % 10
         elder = Elder(
-            national_id=base + str(check),
+            national_id=thai_id.with_check_digit(f"9{n:011d}"),
             first_name=f"ผู้สูงอายุ{n}",
             last_name="ทดสอบ",
             birth_date=date(1945, 1, 1),

@@ -76,9 +76,10 @@ def make_hubs(url: str, count: int) -> list[str]:
     """`count` elders, each with a hub and its token (made directly, as an admin would)."""
     from sqlmodel import Session
 
-    from server.auth.service import issue_hub_token
     from server.db import make_engine
-    from server.elders.models import Device, DeviceKind, Elder, Sex
+    from server.devices.models import Device, DeviceKind
+    from server.devices.service import issue_hub_token
+    from server.elders.models import Elder, Sex
 
     engine = make_engine(url)
     tokens = []
@@ -99,7 +100,8 @@ def make_hubs(url: str, count: int) -> list[str]:
     # A fresh session that keeps nothing around between commits (one per token).
     with Session(engine, expire_on_commit=False) as session:
         for hub_id in hub_ids:
-            tokens.append(issue_hub_token(session, device_id=hub_id, created_by=None)[1])
+            tokens.append(issue_hub_token(session, device_id=hub_id, actor=None)[1])
+            session.commit()
             session.expunge_all()
     engine.dispose()
     return tokens

@@ -37,13 +37,14 @@ from sqlmodel import Session
 
 from server.auth.models import Role, User
 from server.auth.service import issue_token
+from server.care import history
+from server.common import thai_id as national_id
 from server.config import Settings
 from server.elders.models import Elder, Sex
 from server.main import create_app
 from server.migrate import upgrade
 from server.observations import service as observations
 from server.observations.models import ObservationSource
-from server.visits import history
 
 ELDERS = 10
 PG_ADMIN = os.environ.get(
@@ -73,9 +74,7 @@ def machine() -> str:
 
 
 def thai_id(n: int) -> str:
-    base = f"1{n:011d}"
-    total = sum(int(d) * (13 - i) for i, d in enumerate(base))
-    return base + str((11 - total % 11) % 10)
+    return national_id.with_check_digit(f"1{n:011d}")
 
 
 class QueryCounter:

@@ -169,6 +169,7 @@ def cmd_users_add(args: argparse.Namespace, settings: Settings) -> int:
             session, username=args.username, password=password, full_name=args.name,
             role=Role(args.role),
         )  # fmt: skip
+        session.commit()
     print(f"created {user.username} ({user.role})")
     return 0
 
@@ -187,6 +188,8 @@ def cmd_import_elders(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     with _session(settings) as session:
         report = import_elders(session, rows=rows, actor=None)
+        if report.ok:
+            session.commit()
     if not report.ok:
         print(f"nothing was imported: {len(report.errors)} problem(s)", file=sys.stderr)
         for err in report.errors:
@@ -199,20 +202,25 @@ def cmd_import_elders(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_devices_add(args: argparse.Namespace, settings: Settings) -> int:
-    from server.auth.service import issue_hub_token
-    from server.elders.models import Device, DeviceKind, Elder
+    from server.devices import service
+    from server.devices.models import DeviceKind
+    from server.elders.models import Elder
+    from server.errors import ApiError
 
     with _session(settings) as session:
-        elder = session.get(Elder, uuid.UUID(args.elder))
-        if elder is None:
+        try:
+            device, token = service.register_device(
+                session, elder_id=uuid.UUID(args.elder), kind=DeviceKind(args.kind),
+                label=args.label, actor=None,
+            )  # fmt: skip
+        except ApiError:
             print(f"no elder with id {args.elder}", file=sys.stderr)
             return 2
-        device = Device(elder_id=elder.id, kind=DeviceKind(args.kind), label=args.label)
-        session.add(device)
         session.commit()
+        elder = session.get(Elder, device.elder_id)
+        assert elder is not None  # register_device checked it
         print(f"device {device.id} ({device.kind}) for {elder.first_name} {elder.last_name}")
-        if device.kind == DeviceKind.HUB:
-            _, token = issue_hub_token(session, device_id=device.id, created_by=None)
+        if token is not None:
             print(f"hub token (shown once, keep it on the hub only): {token}")
     return 0
 

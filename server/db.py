@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.engine import CursorResult, Dialect, Engine
 from sqlmodel import Session, create_engine
 
 from server.common.time import as_utc
@@ -69,3 +69,14 @@ def str_enum(enum_cls: type[StrEnum], length: int = 32) -> sa.Enum:
         values_callable=lambda members: [m.value for m in members],
         validate_strings=True,
     )
+
+
+def updated_one(
+    session: Session, statement: sa.Update, *, options: Mapping[str, Any] | None = None
+) -> bool:
+    """Runs a conditional UPDATE and says whether it changed exactly one row: whether its
+    WHERE (the version the edit was based on, the status a transition starts from, a timer
+    still pending) held when it ran. False means nothing changed; the caller says what that
+    means (409, skipped, another process got there first)."""
+    result = session.execute(statement, execution_options=options or {})
+    return cast("CursorResult[Any]", result).rowcount == 1

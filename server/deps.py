@@ -31,11 +31,18 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 def get_session(request: Request) -> Iterator[Session]:
+    """One unit of work per request: services add and flush, and the request commits once,
+    when its handler returns. An exception rolls everything back, so a change and its audit
+    row are stored together or not at all. A handler that must act after the commit (tell
+    consoles, show a token) commits itself first; the commit here then has nothing to do."""
     with Session(request.app.state.engine, expire_on_commit=False) as session:
         yield session
+        session.commit()
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# Function scope: the commit runs when the handler returns, before the response is sent, so
+# a failed commit is the request's answer (500) and never a success that was not stored.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def request_locale(request: Request) -> Locale:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -13,23 +14,69 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from server import web
+from server.accounts.router import router as auth_router
+from server.accounts.ui import router as auth_pages
+from server.alerts.config import alert_settings
 from server.alerts.router import router as alerts_router
+from server.alerts.timers import scheduler
 from server.alerts.ui import router as alerts_pages
 from server.audit.router import router as audit_router
-from server.auth.router import router as auth_router
-from server.auth.ui import router as auth_pages
+from server.care.router import router as care_router
 from server.config import Settings, get_settings
 from server.db import make_engine
 from server.devices import router as devices
 from server.devices import ui as devices_ui
+from server.devices.config import DevicesSettings
+from server.devices.ingest import Ingestor
+from server.devices.supervision import supervision_loop
 from server.elders.router import router as elders_router
 from server.elders.ui import router as elders_pages
 from server.eligibility.router import router as eligibility_router
 from server.eligibility.ui import router as eligibility_pages
-from server.visits.router import router as visits_router
-from server.visits.voice import body_limit_overrides
+from server.realtime import start_listener, stop_listener
+from server.sync.router import router as sync_router
+from server.telehealth.router import router as telehealth_router
+from server.telehealth.voice import body_limit_overrides
+from server.volunteers.router import router as volunteers_router
 
 log = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def background_work(app: FastAPI) -> AsyncIterator[None]:
+    """Everything a server process runs besides answering requests, started and stopped here
+    and nowhere else:
+
+    - the PostgreSQL LISTEN/NOTIFY listener: alert changes made by other processes reach
+      this process's consoles (nothing on SQLite, which is for one process);
+    - the timer tick: escalation steps and SLA milestones, claimed row by row;
+    - the hub ingestor: the writer that stores hub events, and the readings projector that
+      triages them into observations (unless `eldercare worker` processes do that);
+    - hub supervision: a hub silent past its check-in deadline raises hub_offline.
+    """
+    engine = app.state.engine
+    devices_settings: DevicesSettings = (
+        getattr(app.state, "devices_settings", None) or DevicesSettings()
+    )
+    app.state.devices_settings = devices_settings
+    start_listener(engine)
+    try:
+        with scheduler(engine, alert_settings()):
+            ingestor = Ingestor(engine, devices_settings)
+            ingestor.start()
+            app.state.ingestor = ingestor
+            supervision = asyncio.create_task(
+                supervision_loop(engine, devices_settings), name="hub-supervision"
+            )
+            try:
+                yield
+            finally:
+                supervision.cancel()
+                with suppress(asyncio.CancelledError):
+                    await supervision
+                await ingestor.stop()
+    finally:
+        stop_listener(engine)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -38,7 +85,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
+        async with background_work(app):
+            yield
         engine.dispose()
 
     app = FastAPI(title="eldercare", version="0.1.0", lifespan=lifespan)
@@ -80,10 +128,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         elders_pages,
         alerts_router,
         alerts_pages,
-        visits_router,
+        care_router,
+        telehealth_router,
+        volunteers_router,
+        sync_router,
         eligibility_router,
         eligibility_pages,
         devices.router,
+        devices.api,
         devices_ui.router,
     ):
         app.include_router(router)

@@ -5,12 +5,12 @@ from sqlmodel import SQLModel
 from server.alerts import models as alerts_models
 from server.audit import models as audit_models
 from server.auth import models as auth_models
-from server.devices import models as devices_models  # noqa: F401
+from server.care import models as care_models
+from server.devices import models as devices_models
 from server.elders import models as elders_models
 from server.eligibility import models as eligibility_models
 from server.notify import models as notify_models
 from server.observations import models as observations_models
-from server.visits import models as visits_models
 
 metadata = SQLModel.metadata
 
@@ -18,10 +18,11 @@ __all__ = [
     "alerts_models",
     "audit_models",
     "auth_models",
+    "care_models",
+    "devices_models",
     "elders_models",
     "eligibility_models",
     "metadata",
     "notify_models",
     "observations_models",
-    "visits_models",
 ]

@@ -14,18 +14,11 @@ from sqlmodel import Session, func, select
 
 from server.auth.models import Role, User
 from server.auth.service import create_user
+from server.common import thai_id
 from server.config import Settings
 from server.devices.demo import ensure_demo_hubs
-from server.elders.models import (
-    Consent,
-    Device,
-    DeviceKind,
-    Elder,
-    ElderStatus,
-    EmergencyContact,
-    Mobility,
-    Sex,
-)
+from server.devices.models import Device, DeviceKind
+from server.elders.models import Consent, Elder, ElderStatus, EmergencyContact, Mobility, Sex
 from server.eligibility.demo import seed_demo_round
 
 DEMO_PASSWORD = "demo1234"
@@ -91,8 +84,7 @@ class SeedRefused(RuntimeError):
 
 def thai_national_id(rng: random.Random) -> str:
     digits = [rng.choice("3"), *(str(rng.randrange(10)) for _ in range(11))]
-    total = sum(int(d) * (13 - i) for i, d in enumerate(digits))
-    return "".join(digits) + str((11 - total % 11) % 10)
+    return thai_id.with_check_digit("".join(digits))
 
 
 def is_seeded(session: Session) -> bool:
@@ -194,3 +186,4 @@ def seed_demo(session: Session, *, settings: Settings, elders: int = 36, seed: i
     session.commit()
     seed_demo_round(session, issuer=MUNICIPALITY)
     ensure_demo_hubs(session, settings=settings)  # the demo simulator feeds these hubs
+    session.commit()

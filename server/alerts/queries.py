@@ -388,7 +388,6 @@ def detail(
         fields=CARD_FIELDS,
         request_id=request_id,
     )
-    session.commit()
     return AlertDetail(
         alert=alert_out, elder=card, timeline=timeline(session, alert_id=alert_id, locale=locale)
     )

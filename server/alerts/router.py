@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Query
+from fastapi import APIRouter, Depends, Query
 from sqlmodel import Session, col, select
 
 import triage
 from server.alerts import queries, service
-from server.alerts.config import alert_settings
 from server.alerts.lifecycle import Action
 from server.alerts.models import AlertKind, AlertStatus, Responder
 from server.alerts.schemas import (
@@ -24,13 +22,11 @@ from server.alerts.schemas import (
     ResponderOut,
     ResponderUpdate,
 )
-from server.alerts.timers import scheduler
 from server.auth.models import Role, User
 from server.common.time import utcnow
 from server.deps import LocaleDep, RequestId, SessionDep, require_roles
 from server.errors import ApiError
 from server.i18n import Locale
-from server.realtime import start_listener, stop_listener
 
 DISPATCH_ROLES = frozenset({Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN})
 READ_ROLES = DISPATCH_ROLES | {Role.CARE_MANAGER, Role.CLINICIAN}
@@ -40,19 +36,7 @@ AlertReader = Annotated[User, Depends(require_roles(*READ_ROLES))]
 ResponderManager = Annotated[User, Depends(require_roles(Role.ADMIN, Role.SUPERVISOR))]
 
 
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Timers tick and PostgreSQL changes are heard for as long as the app runs."""
-    engine = app.state.engine
-    start_listener(engine)
-    try:
-        with scheduler(engine, alert_settings()):
-            yield
-    finally:
-        stop_listener(engine)
-
-
-router = APIRouter(prefix="/api/v1", tags=["alerts"], lifespan=lifespan)
+router = APIRouter(prefix="/api/v1", tags=["alerts"])
 
 
 @router.get("/alerts")

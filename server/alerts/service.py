@@ -35,6 +35,7 @@ from server.alerts.models import (
 from server.alerts.policy import Policy
 from server.auth.models import User
 from server.common.time import utcnow
+from server.db import updated_one
 from server.elders.models import Elder, EmergencyContact
 from server.errors import ApiError
 from server.notify import get_notifier
@@ -160,31 +161,77 @@ def raise_alert(
         policy=policy,
     )
     if existing is not None:
-        values: dict[str, Any] = {
-            "press_count": Alert.press_count + 1,
-            "last_pressed_at": now,
-            "version": Alert.version + 1,
-        }
-        if priority.more_urgent_than(existing.priority):
-            values["priority"] = priority
-            values["reasons"] = reason_dumps
-        session.execute(
-            sa.update(Alert).where(col(Alert.id) == existing.id).values(**values),
-            execution_options=NO_SYNC,
-        )
-        session.add(
-            AlertEvent(
-                alert_id=existing.id,
-                at=now,
-                action="pressed_again",
-                note_key=f"alerts.timeline.repeated.{kind.value}",
-                params={"count": existing.press_count + 1},
-                source_event_id=source_event_id,
-            )
-        )
-        mark_changed(session, existing.id)
+        _join_open(
+            session, existing, kind=kind, priority=priority, reasons=reason_dumps,
+            source_event_id=source_event_id, now=now,
+        )  # fmt: skip
         return RaisedAlert(alert_id=existing.id, created=False, joined=True)
+    alert = _open_new(
+        session, elder_id=elder_id, kind=kind, priority=priority, reasons=reason_dumps,
+        risk=risk, test=test, source_event_id=source_event_id, observation_id=observation_id,
+        device_id=device_id, occurred_at=occurred_at or now, now=now, policy=policy,
+    )  # fmt: skip
+    _schedule_timers(session, alert, policy=policy, now=now)
+    if _family_hears(alert, policy):
+        _notify_family(session, alert=alert, template_key="notify.family.alert_opened")
+    mark_changed(session, alert.id)
+    return RaisedAlert(alert_id=alert.id, created=True, joined=False)
 
+
+def _join_open(
+    session: Session,
+    existing: Alert,
+    *,
+    kind: AlertKind,
+    priority: triage.Priority,
+    reasons: list[dict[str, Any]],
+    source_event_id: uuid.UUID | None,
+    now: datetime,
+) -> None:
+    """A repeated press: counted on the open alert, which takes the new priority if it is
+    more urgent."""
+    values: dict[str, Any] = {
+        "press_count": Alert.press_count + 1,
+        "last_pressed_at": now,
+        "version": Alert.version + 1,
+    }
+    if priority.more_urgent_than(existing.priority):
+        values["priority"] = priority
+        values["reasons"] = reasons
+    session.execute(
+        sa.update(Alert).where(col(Alert.id) == existing.id).values(**values),
+        execution_options=NO_SYNC,
+    )
+    session.add(
+        AlertEvent(
+            alert_id=existing.id,
+            at=now,
+            action="pressed_again",
+            note_key=f"alerts.timeline.repeated.{kind.value}",
+            params={"count": existing.press_count + 1},
+            source_event_id=source_event_id,
+        )
+    )
+    mark_changed(session, existing.id)
+
+
+def _open_new(
+    session: Session,
+    *,
+    elder_id: uuid.UUID,
+    kind: AlertKind,
+    priority: triage.Priority,
+    reasons: list[dict[str, Any]],
+    risk: float,
+    test: bool,
+    source_event_id: uuid.UUID | None,
+    observation_id: uuid.UUID | None,
+    device_id: uuid.UUID | None,
+    occurred_at: datetime,
+    now: datetime,
+    policy: Policy,
+) -> Alert:
+    """A new alert with its "created" event; RED and YELLOW get a scene-time target."""
     has_target = priority in (triage.Priority.RED, triage.Priority.YELLOW)
     alert = Alert(
         elder_id=elder_id,
@@ -192,11 +239,11 @@ def raise_alert(
         priority=priority,
         test=test,
         risk=float(risk),
-        reasons=reason_dumps,
+        reasons=reasons,
         source_event_id=source_event_id,
         observation_id=observation_id,
         device_id=device_id,
-        occurred_at=occurred_at or now,
+        occurred_at=occurred_at,
         created_at=now,
         last_pressed_at=now,
         due_at=now + timedelta(minutes=policy.target_minutes) if has_target else None,
@@ -213,8 +260,13 @@ def raise_alert(
             source_event_id=source_event_id,
         )
     )
+    return alert
+
+
+def _schedule_timers(session: Session, alert: Alert, *, policy: Policy, now: datetime) -> None:
+    """One timer row per escalation step that applies to the alert's priority."""
     for step in policy.steps:
-        if priority in step.priorities:
+        if alert.priority in step.priorities:
             session.add(
                 AlertTimer(
                     alert_id=alert.id,
@@ -222,10 +274,6 @@ def raise_alert(
                     due_at=now + timedelta(seconds=step.after_seconds),
                 )
             )
-    if _family_hears(alert, policy):
-        _notify_family(session, alert=alert, template_key="notify.family.alert_opened")
-    mark_changed(session, alert.id)
-    return RaisedAlert(alert_id=alert.id, created=True, joined=False)
 
 
 def _close_side_effects(session: Session, *, alert: Alert, policy: Policy) -> None:
@@ -268,7 +316,8 @@ def resolve_maintenance_alert(
         )
     ).all()
     for alert_id, status in candidates:
-        result = session.execute(
+        if not updated_one(
+            session,
             sa.update(Alert)
             .where(col(Alert.id) == alert_id, col(Alert.status) == status)
             .values(
@@ -277,9 +326,8 @@ def resolve_maintenance_alert(
                 closed_at=now,
                 version=Alert.version + 1,
             ),
-            execution_options=NO_SYNC,
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+            options=NO_SYNC,
+        ):
             continue
         session.add(
             AlertEvent(
@@ -356,25 +404,23 @@ def transition(
     came_from: AlertStatus | None = None
     responder: Responder | None = None
     for source in rule.sources:
-        result = session.execute(
+        if updated_one(
+            session,
             sa.update(Alert)
             .where(col(Alert.id) == alert_id, col(Alert.status) == source)
             .values(**values),
-            execution_options=NO_SYNC,
-        )
-        if result.rowcount == 1:  # type: ignore[attr-defined]
+            options=NO_SYNC,
+        ):
             came_from = source
             break
     if came_from is None:
         error = _conflict(session, alert_id)
-        session.rollback()
         raise error
     alert = session.get(Alert, alert_id, populate_existing=True)
     assert alert is not None
     if rule.needs_responder:
         responder = session.get(Responder, responder_id)
         if responder is None or not responder.active:
-            session.rollback()
             raise ApiError(404, "responder_not_found", "alerts.error.responder_not_found")
         responder.status = ResponderStatus.BUSY
         responder.current_alert_id = alert.id

@@ -27,6 +27,7 @@ from server.alerts.models import Alert, AlertEvent, AlertTimer, TimerStatus
 from server.alerts.policy import Action, Policy, Step
 from server.auth.models import Role, User
 from server.common.time import utcnow
+from server.db import updated_one
 from server.elders.models import Elder
 from server.elders.service import display_name as elder_display_name
 from server.i18n import DEFAULT_LOCALE, Locale, catalogue, translate
@@ -121,13 +122,13 @@ def _fire(session: Session, timer: AlertTimer, *, policy: Policy, now: datetime)
         values["sla_breached"] = True
     # The condition and the effect in one statement: an acknowledge racing this tick wins
     # or loses cleanly.
-    result = session.execute(
+    if not updated_one(
+        session,
         sa.update(Alert)
         .where(col(Alert.id) == timer.alert_id, col(Alert.status).in_(step.when_status))
         .values(**values),
-        execution_options=NO_SYNC,
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+        options=NO_SYNC,
+    ):
         return TimerStatus.SKIPPED
     alert = session.get(Alert, timer.alert_id, populate_existing=True)
     assert alert is not None
@@ -173,15 +174,15 @@ def _run_batch(engine: Engine, *, policy: Policy, now: datetime | None, batch: i
         timers = list(session.exec(query).all())
         for timer in timers:
             fired_at = now or utcnow()
-            claim = session.execute(
+            if not updated_one(
+                session,
                 sa.update(AlertTimer)
                 .where(
                     col(AlertTimer.id) == timer.id, col(AlertTimer.status) == TimerStatus.PENDING
                 )
                 .values(status=TimerStatus.FIRED, fired_at=fired_at, fired_by=PROCESS_ID),
-                execution_options=NO_SYNC,
-            )
-            if claim.rowcount != 1:  # type: ignore[attr-defined]
+                options=NO_SYNC,
+            ):
                 continue  # another process ran it (SQLite's claim)
             if _fire(session, timer, policy=policy, now=fired_at) == TimerStatus.SKIPPED:
                 session.execute(

@@ -51,7 +51,8 @@ def record_reads(
     fields: Iterable[str],
     request_id: str | None,
 ) -> None:
-    """One row per elder whose data a person was shown, committed at once."""
+    """One row per elder whose data a person was shown, in the caller's transaction: the
+    request that showed the data commits them."""
     field_list = sorted(set(fields))
     for elder_id in elder_ids:
         record(
@@ -64,7 +65,6 @@ def record_reads(
             fields=field_list,
             request_id=request_id,
         )
-    session.commit()
 
 
 def search(

@@ -1,4 +1,4 @@
-"""People who log in, their roles, failed-login records and home-hub tokens."""
+"""People who log in, their roles and failed-login records."""
 
 from __future__ import annotations
 
@@ -48,19 +48,3 @@ class LoginAttempt(SQLModel, table=True):
     ip: str | None = Field(default=None, max_length=64)
     success: bool
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
-
-
-class HubToken(SQLModel, table=True):
-    """A home hub's credential. Shown once; only its SHA-256 is kept."""
-
-    __tablename__ = "hub_tokens"
-
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    device_id: uuid.UUID = Field(foreign_key="devices.id", index=True)
-    token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
-    # The first characters, so an admin can tell tokens apart without seeing them.
-    prefix: str = Field(max_length=16)
-    created_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

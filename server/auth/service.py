@@ -1,38 +1,23 @@
-"""Passwords, tokens, login throttling and hub tokens. Plain functions over a session."""
+"""People's logins: accounts, login throttling, bearer tokens, browser sessions, CSRF."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import logging
-import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlmodel import Session, col, func, select
 
-from server.auth.models import HubToken, LoginAttempt, Role, User
+from server.auth.models import LoginAttempt, Role, User
 from server.common.time import as_utc, utcnow
 from server.config import Settings
+from server.security import hash_password, verify_password
 
 log = logging.getLogger(__name__)
-_hasher = PasswordHasher()
-HUB_TOKEN_PREFIX = "hub_"
-
-
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
-
-
-def verify_password(password_hash: str, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
 
 
 def create_user(
@@ -54,7 +39,7 @@ def create_user(
         phone=phone,
     )
     session.add(user)
-    session.commit()
+    session.flush()
     return user
 
 
@@ -101,7 +86,7 @@ def authenticate(
     user = get_user_by_username(session, username)
     ok = user is not None and user.active and verify_password(user.password_hash, password)
     session.add(LoginAttempt(username=username, ip=ip, success=ok))
-    session.commit()
+    session.flush()
     if not ok:
         log.warning("login failed username=%s ip=%s", username, ip)
         return LoginResult(user=None)
@@ -143,69 +128,3 @@ def csrf_valid(session_token: str, candidate: str | None, *, settings: Settings)
     return bool(candidate) and hmac.compare_digest(
         csrf_token(session_token, settings=settings), candidate or ""
     )
-
-
-# --- home-hub tokens -------------------------------------------------------------------
-
-
-def _digest(token: str) -> str:
-    # Hub tokens are 256-bit random, so a fast hash is enough (no dictionary to attack).
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def issue_hub_token(
-    session: Session, *, device_id: uuid.UUID, created_by: uuid.UUID | None
-) -> tuple[HubToken, str]:
-    """Returns the row and the token itself, which is never stored and shown only once."""
-    token = HUB_TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = HubToken(
-        device_id=device_id,
-        token_hash=_digest(token),
-        prefix=token[: len(HUB_TOKEN_PREFIX) + 6],
-        created_by=created_by,
-    )
-    session.add(row)
-    session.commit()
-    return row, token
-
-
-def hub_token_row(session: Session, token: str) -> HubToken | None:
-    if not token.startswith(HUB_TOKEN_PREFIX):
-        return None
-    row = session.exec(select(HubToken).where(HubToken.token_hash == _digest(token))).first()
-    if row is None or row.revoked_at is not None:
-        return None
-    return row
-
-
-def revoke_hub_token(session: Session, *, token_id: uuid.UUID) -> HubToken | None:
-    row = session.get(HubToken, token_id)
-    if row is not None and row.revoked_at is None:
-        row.revoked_at = utcnow()
-        session.add(row)
-        session.commit()
-    return row
-
-
-@dataclass(frozen=True)
-class HubIdentity:
-    """Who a hub token speaks for: one hub device in one elder's home."""
-
-    token_id: uuid.UUID
-    device_id: uuid.UUID
-    elder_id: uuid.UUID | None
-
-
-def authenticate_hub(session: Session, authorization: str | None) -> HubIdentity | None:
-    """For the agent endpoints (HTTP and WebSocket): `Authorization: Bearer hub_...`."""
-    from server.elders.models import Device  # the registry owns devices
-
-    if not authorization or not authorization.lower().startswith("bearer "):
-        return None
-    row = hub_token_row(session, authorization[7:].strip())
-    if row is None:
-        return None
-    device = session.get(Device, row.device_id)
-    if device is None or not device.active:
-        return None
-    return HubIdentity(token_id=row.id, device_id=device.id, elder_id=device.elder_id)

@@ -20,9 +20,10 @@ from pathlib import Path
 
 from sqlmodel import Session, col, select
 
-from server.auth.service import authenticate_hub, issue_hub_token
 from server.config import Settings
-from server.elders.models import Device, DeviceKind, Elder, ElderStatus
+from server.devices.models import Device, DeviceKind
+from server.devices.service import authenticate_hub, issue_hub_token
+from server.elders.models import Elder, ElderStatus
 
 log = logging.getLogger(__name__)
 DEMO_HUBS = 3
@@ -53,7 +54,7 @@ def ensure_demo_hubs(session: Session, *, settings: Settings, count: int = DEMO_
         .order_by(col(Elder.first_name), col(Device.id))
         .limit(count)
     ).all()
-    tokens = [issue_hub_token(session, device_id=hub.id, created_by=None)[1] for hub in hubs]
+    tokens = [issue_hub_token(session, device_id=hub.id, actor=None)[1] for hub in hubs]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"tokens": tokens}, indent=2), encoding="utf-8")
     path.chmod(0o600)
@@ -152,6 +153,7 @@ def simulated_hubs(
     engine = make_engine(settings.database_url)
     with Session(engine) as session:
         tokens = ensure_demo_hubs(session, settings=settings)
+        session.commit()
     engine.dispose()
     if not tokens:
         yield None

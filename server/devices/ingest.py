@@ -38,10 +38,10 @@ from device_agent.protocol import (
     EventKind,
     parse_events_leniently,
 )
-from server.auth.service import HubIdentity
 from server.common.time import utcnow
 from server.devices.config import DevicesSettings
 from server.devices.limits import HubLimiter
+from server.devices.service import HubIdentity
 from server.devices.store import (
     URGENT_KINDS,
     StoreOutcome,

@@ -1,16 +1,57 @@
-"""The hub event store (append-only, keyed by the agent's event id) and hub supervision state."""
+"""Devices in elders' homes and hub tokens; the hub event store (append-only, keyed by the
+agent's event id) and hub supervision state."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from server.common.time import utcnow
-from server.db import UTCDateTime
+from server.db import UTCDateTime, str_enum
+
+
+class DeviceKind(StrEnum):
+    HUB = "hub"
+    PANIC_BUTTON = "panic_button"
+    BP_MONITOR = "bp_monitor"
+    PULSE_OXIMETER = "pulse_oximeter"
+    GLUCOSE_METER = "glucose_meter"
+
+
+class Device(SQLModel, table=True):
+    __tablename__ = "devices"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    elder_id: uuid.UUID | None = Field(default=None, foreign_key="elders.id", index=True)
+    kind: DeviceKind = Field(sa_type=str_enum(DeviceKind))
+    label: str | None = Field(default=None, max_length=100)
+    model: str | None = Field(default=None, max_length=100)
+    ble_address: str | None = Field(default=None, max_length=64)
+    active: bool = True
+    last_seen_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    battery: int | None = Field(default=None, ge=0, le=100)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class HubToken(SQLModel, table=True):
+    """A home hub's credential. Shown once; only its SHA-256 is kept."""
+
+    __tablename__ = "hub_tokens"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    device_id: uuid.UUID = Field(foreign_key="devices.id", index=True)
+    token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    # The first characters, so an admin can tell tokens apart without seeing them.
+    prefix: str = Field(max_length=16)
+    created_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class AgentEvent(SQLModel, table=True):

@@ -1,70 +1,41 @@
-"""The agent endpoints: one WebSocket per hub, and the same batches over HTTP.
+"""The agent endpoints (one WebSocket per hub, and the same batches over HTTP) and the
+administrators' device and hub-token API.
 
-Hub tokens work here and nowhere else (user endpoints do not accept them, and these do not
-accept user tokens). Handlers are thin: `Ingestor` does the work.
+Hub tokens work on the agent endpoints and nowhere else (user endpoints do not accept them,
+and these do not accept user tokens). Handlers are thin: `Ingestor` and `service` do the work.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+import uuid
 from typing import Annotated
 
 import anyio
-from fastapi import APIRouter, Depends, FastAPI, Request, WebSocket
+from fastapi import APIRouter, Depends, Request, WebSocket
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from starlette.websockets import WebSocketDisconnect
 
 from device_agent.protocol import HTTP_EVENTS_PATH, WS_PATH, AckMessage, ErrorCode, ErrorMessage
-from server.auth.service import HubIdentity, authenticate_hub, user_from_token
-from server.common.time import utcnow
+from server.auth.models import Role, User
+from server.auth.service import user_from_token
 from server.config import Settings
+from server.deps import AdminUser, RequestId, SessionDep, require_roles
+from server.devices import service
 from server.devices.config import DevicesSettings
 from server.devices.ingest import Ingestor
-from server.devices.supervision import check_missed_checkins
+from server.devices.models import DeviceKind
+from server.devices.schemas import DeviceIn, DeviceOut, HubTokenOut
+from server.devices.service import HubIdentity, authenticate_hub
 from server.errors import ApiError
 
 log = logging.getLogger(__name__)
 
 
-async def _supervision_loop(engine: Engine, settings: DevicesSettings) -> None:
-    def tick() -> int:
-        with Session(engine, expire_on_commit=False) as session:
-            return check_missed_checkins(session, now=utcnow(), settings=settings)
-
-    while True:
-        await asyncio.sleep(settings.supervision_interval_seconds)
-        try:
-            await anyio.to_thread.run_sync(tick)
-        except Exception:  # the next tick tries again; one failure must not stop supervision
-            log.exception("missed check-in supervision failed")
-
-
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    settings: DevicesSettings = getattr(app.state, "devices_settings", None) or DevicesSettings()
-    app.state.devices_settings = settings
-    ingestor = Ingestor(app.state.engine, settings)
-    ingestor.start()
-    app.state.ingestor = ingestor
-    supervision = asyncio.create_task(
-        _supervision_loop(app.state.engine, settings), name="hub-supervision"
-    )
-    try:
-        yield
-    finally:
-        supervision.cancel()
-        with suppress(asyncio.CancelledError):
-            await supervision
-        await ingestor.stop()
-
-
-router = APIRouter(tags=["agent"], lifespan=lifespan)
+router = APIRouter(tags=["agent"])
 
 
 def identify_hub(
@@ -191,3 +162,49 @@ async def _deny(websocket: WebSocket, status: int, reason: str) -> None:
     except RuntimeError:
         # The server cannot send an HTTP answer to a WebSocket handshake: close with the reason.
         await websocket.close(code=1008, reason=reason)
+
+
+# --- devices and hub tokens (admins) ---------------------------------------------------
+
+api = APIRouter(prefix="/api/v1", tags=["devices"])
+
+
+@api.post("/elders/{elder_id}/devices", status_code=201)
+def add_device(
+    elder_id: uuid.UUID, body: DeviceIn, session: SessionDep, admin: AdminUser, rid: RequestId
+) -> DeviceOut:
+    device, _token = service.register_device(
+        session, elder_id=elder_id, kind=body.kind, label=body.label, model=body.model,
+        ble_address=body.ble_address, actor=admin, request_id=rid,
+    )  # fmt: skip
+    session.commit()
+    return service.device_out(device)
+
+
+@api.get("/devices")
+def list_devices(
+    session: SessionDep,
+    _user: Annotated[User, Depends(require_roles(Role.ADMIN, Role.SUPERVISOR))],
+    kind: DeviceKind | None = None,
+) -> list[DeviceOut]:
+    return service.list_devices(session, kind=kind)
+
+
+@api.post("/devices/{device_id}/hub-token", status_code=201)
+def issue_hub_token(
+    device_id: uuid.UUID, session: SessionDep, admin: AdminUser, rid: RequestId
+) -> HubTokenOut:
+    row, token = service.issue_hub_token(session, device_id=device_id, actor=admin, request_id=rid)
+    session.commit()
+    return HubTokenOut(id=row.id, device_id=row.device_id, prefix=row.prefix, token=token)
+
+
+@api.post("/hub-tokens/{token_id}/revoke")
+def revoke_hub_token(
+    token_id: uuid.UUID, session: SessionDep, admin: AdminUser, rid: RequestId
+) -> dict[str, str]:
+    row = service.revoke_hub_token(session, token_id=token_id, actor=admin, request_id=rid)
+    if row is None:
+        raise ApiError(404, "not_found", "common.not_found")
+    session.commit()
+    return {"status": "revoked", "id": str(row.id)}

@@ -1,7 +1,11 @@
-"""Hub management for administrators: the hub list with status, registering, revoking.
+"""Devices and hub tokens: registering, issuing, revoking, the hub list with status, and
+which hub a token speaks for.
 
-The ingest path lives in ingest.py / store.py and supervision in supervision.py; this module
-is what pages and commands call.
+The one place a device or a hub token is made or revoked: the API, the hubs page and
+`eldercare devices add` all call these, so each writes the same rows and the same audit
+entries. Functions add and flush; the caller commits once, so a hub, its token and the
+audit rows land together or not at all. The ingest path lives in ingest.py / store.py and
+supervision in supervision.py.
 """
 
 from __future__ import annotations
@@ -12,12 +16,17 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from server import security
 from server.audit import service as audit
-from server.auth import service as auth_service
-from server.auth.models import HubToken, User
+from server.auth.models import User
+from server.common.time import utcnow
 from server.devices.config import DevicesSettings
-from server.devices.models import HubStatus
-from server.elders.models import Device, DeviceKind, Elder
+from server.devices.models import Device, DeviceKind, HubStatus, HubToken
+from server.devices.schemas import DeviceOut
+from server.elders import service as elders
+from server.elders.models import Elder
+from server.elders.schemas import ElderDevice
+from server.errors import ApiError
 
 
 @dataclass(frozen=True)
@@ -99,56 +108,135 @@ def list_hubs(session: Session, *, now: datetime, settings: DevicesSettings) -> 
     return result
 
 
-class UnknownElder(LookupError):
-    pass
-
-
-def register_hub(
+def register_device(
     session: Session,
     *,
     elder_id: uuid.UUID,
-    label: str | None,
+    kind: DeviceKind,
+    label: str | None = None,
+    model: str | None = None,
+    ble_address: str | None = None,
     actor: User | None,
     request_id: str | None = None,
-) -> tuple[Device, str]:
-    """A new hub for an elder and its token, which is returned here and never again."""
+) -> tuple[Device, str | None]:
+    """A new device for an elder; a hub gets its token, returned here and never again."""
     if session.get(Elder, elder_id) is None:
-        raise UnknownElder(str(elder_id))
-    device = Device(elder_id=elder_id, kind=DeviceKind.HUB, label=label or None)
+        raise ApiError(404, "not_found", "common.not_found", field="elder_id")
+    device = Device(
+        elder_id=elder_id, kind=kind, label=label or None, model=model, ble_address=ble_address
+    )
     session.add(device)
     session.flush()
     audit.record(
         session, actor=actor, action="create", entity="device", entity_id=device.id,
         elder_id=elder_id, request_id=request_id,
     )  # fmt: skip
-    session.commit()
-    row, token = auth_service.issue_hub_token(
-        session, device_id=device.id, created_by=actor.id if actor else None
-    )
-    audit.record(
-        session, actor=actor, action="create", entity="hub_token", entity_id=row.id,
-        elder_id=elder_id, request_id=request_id,
-    )  # fmt: skip
-    session.commit()
+    token = None
+    if kind == DeviceKind.HUB:
+        _row, token = issue_hub_token(
+            session, device_id=device.id, actor=actor, request_id=request_id
+        )
     return device, token
 
 
-def revoke_token(
+def issue_hub_token(
+    session: Session, *, device_id: uuid.UUID, actor: User | None, request_id: str | None = None
+) -> tuple[HubToken, str]:
+    """Returns the row and the token itself, which is never stored and shown only once."""
+    device = session.get(Device, device_id)
+    if device is None:
+        raise ApiError(404, "not_found", "common.not_found")
+    if device.kind != DeviceKind.HUB:
+        raise ApiError(422, "not_a_hub", "elders.not_a_hub", field="device_id")
+    new = security.new_hub_token()
+    row = HubToken(
+        device_id=device.id,
+        token_hash=new.digest,
+        prefix=new.prefix,
+        created_by=actor.id if actor else None,
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session, actor=actor, action="create", entity="hub_token", entity_id=row.id,
+        elder_id=device.elder_id, request_id=request_id,
+    )  # fmt: skip
+    return row, new.token
+
+
+def revoke_hub_token(
     session: Session, *, token_id: uuid.UUID, actor: User | None, request_id: str | None = None
 ) -> HubToken | None:
+    """None if there is no such token; revoking a revoked token changes (and audits) nothing."""
     row = session.get(HubToken, token_id)
     if row is None:
         return None
-    already = row.revoked_at is not None
-    row = auth_service.revoke_hub_token(session, token_id=token_id)
-    if row is not None and not already:
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        session.add(row)
         device = session.get(Device, row.device_id)
         audit.record(
             session, actor=actor, action="revoke", entity="hub_token", entity_id=row.id,
             elder_id=device.elder_id if device else None, request_id=request_id,
         )  # fmt: skip
-        session.commit()
+        session.flush()
     return row
+
+
+def list_devices(session: Session, *, kind: DeviceKind | None = None) -> list[DeviceOut]:
+    query = select(Device).order_by(col(Device.created_at))
+    if kind:
+        query = query.where(Device.kind == kind)
+    return [device_out(d) for d in session.exec(query).all()]
+
+
+def device_out(device: Device) -> DeviceOut:
+    return DeviceOut.model_validate(device.model_dump())
+
+
+def elder_devices(session: Session, elder_id: uuid.UUID) -> list[ElderDevice]:
+    devices = session.exec(
+        select(Device).where(Device.elder_id == elder_id).order_by(col(Device.created_at))
+    ).all()
+    return [ElderDevice.model_validate(d.model_dump()) for d in devices]
+
+
+elders.show_devices_with(elder_devices)
+
+
+# --- which hub a token speaks for -------------------------------------------------------
+
+
+def hub_token_row(session: Session, token: str) -> HubToken | None:
+    if not security.looks_like_hub_token(token):
+        return None
+    digest = security.token_digest(token)
+    row = session.exec(select(HubToken).where(HubToken.token_hash == digest)).first()
+    if row is None or row.revoked_at is not None:
+        return None
+    return row
+
+
+@dataclass(frozen=True)
+class HubIdentity:
+    """Who a hub token speaks for: one hub device in one elder's home."""
+
+    token_id: uuid.UUID
+    device_id: uuid.UUID
+    elder_id: uuid.UUID | None
+
+
+def authenticate_hub(session: Session, authorization: str | None) -> HubIdentity | None:
+    """For the agent endpoints (HTTP and WebSocket): `Authorization: Bearer hub_...`."""
+    if not authorization or not authorization.lower().startswith("bearer "):
+        return None
+    row = hub_token_row(session, authorization[7:].strip())
+    if row is None:
+        return None
+    device = session.get(Device, row.device_id)
+    if device is None or not device.active:
+        return None
+    return HubIdentity(token_id=row.id, device_id=device.id, elder_id=device.elder_id)
 
 
 def elder_choices(session: Session) -> list[Elder]:

@@ -31,12 +31,12 @@ from device_agent.protocol import (
     PanicEvent,
     VitalsPayload,
 )
-from server.auth.service import HubIdentity
 from server.common.time import BANGKOK, as_utc
 from server.devices import alerting
 from server.devices.config import DevicesSettings
-from server.devices.models import AgentEvent, HubStatus, PendingReading
-from server.elders.models import Device, Elder
+from server.devices.models import AgentEvent, Device, HubStatus, PendingReading
+from server.devices.service import HubIdentity
+from server.elders.models import Elder
 from server.observations.models import ObservationSource
 from server.observations.service import (
     NewObservation,

@@ -1,27 +1,45 @@
 """Missed check-ins: a hub silent for too long raises one WHITE hub_offline alert.
 
-`check_missed_checkins` is a plain function any scheduler can call; the devices router runs
-it in a simple loop from the app lifespan. Coming back is noticed on receipt (see store.py),
+`check_missed_checkins` is a plain function any scheduler can call; `supervision_loop` runs
+it every few seconds, started from the app's lifespan (server/main.py). Coming back is noticed on receipt (see store.py),
 which clears the alert with how long the hub was gone.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime
 
+import anyio
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 import triage
+from server.common.time import utcnow
+from server.db import updated_one
 from server.devices import alerting
 from server.devices.config import DevicesSettings
-from server.devices.models import HubStatus
+from server.devices.models import Device, HubStatus
 from server.devices.store import offline_cutoff
-from server.elders.models import Device, Elder
+from server.elders.models import Elder
 from server.observations.service import profile_for
 
 log = logging.getLogger(__name__)
+
+
+async def supervision_loop(engine: Engine, settings: DevicesSettings) -> None:
+    def tick() -> int:
+        with Session(engine, expire_on_commit=False) as session:
+            return check_missed_checkins(session, now=utcnow(), settings=settings)
+
+    while True:
+        await asyncio.sleep(settings.supervision_interval_seconds)
+        try:
+            await anyio.to_thread.run_sync(tick)
+        except Exception:  # the next tick tries again; one failure must not stop supervision
+            log.exception("missed check-in supervision failed")
 
 
 def check_missed_checkins(
@@ -46,16 +64,16 @@ def check_missed_checkins(
     ).all()
     raised = 0
     for status in candidates:
-        claimed = session.execute(
+        if not updated_one(
+            session,
             sa.update(HubStatus)
             .where(
                 col(HubStatus.hub_id) == status.hub_id,
                 col(HubStatus.offline_since).is_(None),
                 col(HubStatus.last_seen_at) == status.last_seen_at,
             )
-            .values(offline_since=status.last_seen_at)
-        )
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            .values(offline_since=status.last_seen_at),
+        ):
             continue  # heard from meanwhile, or another process took it
         elder_id = session.exec(select(Device.elder_id).where(Device.id == status.hub_id)).one()
         assert elder_id is not None

@@ -212,7 +212,7 @@ def import_elders(
             session, actor=actor, action=action, entity="elder", entity_id=elder.id,
             elder_id=elder.id, fields=changed, detail={"source": "import"},
         )  # fmt: skip
-    session.commit()
+    session.flush()
     return report
 
 

@@ -1,4 +1,4 @@
-"""The elder registry: people, their emergency contacts, devices and PDPA consent."""
+"""The elder registry: people, their emergency contacts and PDPA consent."""
 
 from __future__ import annotations
 
@@ -82,29 +82,6 @@ class EmergencyContact(SQLModel, table=True):
     phone: str = Field(max_length=32)
     notify_on_alerts: bool = True
     position: int = 0
-
-
-class DeviceKind(StrEnum):
-    HUB = "hub"
-    PANIC_BUTTON = "panic_button"
-    BP_MONITOR = "bp_monitor"
-    PULSE_OXIMETER = "pulse_oximeter"
-    GLUCOSE_METER = "glucose_meter"
-
-
-class Device(SQLModel, table=True):
-    __tablename__ = "devices"
-
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    elder_id: uuid.UUID | None = Field(default=None, foreign_key="elders.id", index=True)
-    kind: DeviceKind = Field(sa_type=str_enum(DeviceKind))
-    label: str | None = Field(default=None, max_length=100)
-    model: str | None = Field(default=None, max_length=100)
-    ble_address: str | None = Field(default=None, max_length=64)
-    active: bool = True
-    last_seen_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    battery: int | None = Field(default=None, ge=0, le=100)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class ConsentScope(StrEnum):

@@ -5,27 +5,20 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from sqlmodel import col, select
 
-from server.audit import service as audit
-from server.auth import service as auth_service
 from server.auth.models import Role, User
-from server.deps import AdminUser, RequestId, SessionDep, require_roles
+from server.deps import RequestId, SessionDep, require_roles
 from server.elders import service
-from server.elders.models import Device, DeviceKind, Elder, ElderStatus
+from server.elders.models import ElderStatus
 from server.elders.schemas import (
     CAN_CREATE,
     ConsentIn,
     ConsentOut,
-    DeviceIn,
-    DeviceOut,
     ElderCreate,
     ElderOut,
     ElderPage,
     ElderUpdate,
-    HubTokenOut,
 )
-from server.errors import ApiError
 
 router = APIRouter(prefix="/api/v1", tags=["elders"])
 
@@ -81,17 +74,7 @@ def get_elder(
 def update_elder(
     elder_id: uuid.UUID, body: ElderUpdate, session: SessionDep, user: ElderEditor, rid: RequestId
 ) -> ElderOut:
-    # Field workers' edits that change who is at risk are flagged to the care manager,
-    # whichever endpoint they come through.
-    from server.visits import volunteers
-    from server.visits.access import FLAGGED_EDITORS
-
-    if user.role in FLAGGED_EDITORS:
-        out, _review = volunteers.update_and_flag(
-            session, user=user, elder_id=elder_id, data=body, request_id=rid
-        )
-        return out
-    return service.update_elder(session, user=user, elder_id=elder_id, data=body, request_id=rid)
+    return service.edit_elder(session, user=user, elder_id=elder_id, data=body, request_id=rid)
 
 
 @router.post("/elders/{elder_id}/consents", status_code=201)
@@ -116,67 +99,3 @@ def withdraw_consent(
         on=on or date.today(), request_id=rid,
     )  # fmt: skip
     return ConsentOut.model_validate(consent.model_dump())
-
-
-# --- devices and hub tokens (admins) ---------------------------------------------------
-
-
-@router.post("/elders/{elder_id}/devices", status_code=201)
-def add_device(
-    elder_id: uuid.UUID, body: DeviceIn, session: SessionDep, admin: AdminUser, rid: RequestId
-) -> DeviceOut:
-    if session.get(Elder, elder_id) is None:
-        raise ApiError(404, "not_found", "common.not_found")
-    device = Device(elder_id=elder_id, **body.model_dump())
-    session.add(device)
-    audit.record(
-        session, actor=admin, action="create", entity="device", entity_id=device.id,
-        elder_id=elder_id, request_id=rid,
-    )  # fmt: skip
-    session.commit()
-    return service.device_out(device)
-
-
-@router.get("/devices")
-def list_devices(
-    session: SessionDep,
-    _user: Annotated[User, Depends(require_roles(Role.ADMIN, Role.SUPERVISOR))],
-    kind: DeviceKind | None = None,
-) -> list[DeviceOut]:
-    query = select(Device).order_by(col(Device.created_at))
-    if kind:
-        query = query.where(Device.kind == kind)
-    return [service.device_out(d) for d in session.exec(query).all()]
-
-
-@router.post("/devices/{device_id}/hub-token", status_code=201)
-def issue_hub_token(
-    device_id: uuid.UUID, session: SessionDep, admin: AdminUser, rid: RequestId
-) -> HubTokenOut:
-    device = session.get(Device, device_id)
-    if device is None:
-        raise ApiError(404, "not_found", "common.not_found")
-    if device.kind != DeviceKind.HUB:
-        raise ApiError(422, "not_a_hub", "elders.not_a_hub", field="device_id")
-    row, token = auth_service.issue_hub_token(session, device_id=device.id, created_by=admin.id)
-    audit.record(
-        session, actor=admin, action="create", entity="hub_token", entity_id=row.id,
-        elder_id=device.elder_id, request_id=rid,
-    )  # fmt: skip
-    session.commit()
-    return HubTokenOut(id=row.id, device_id=device.id, prefix=row.prefix, token=token)
-
-
-@router.post("/hub-tokens/{token_id}/revoke")
-def revoke_hub_token(
-    token_id: uuid.UUID, session: SessionDep, admin: AdminUser, rid: RequestId
-) -> dict[str, str]:
-    row = auth_service.revoke_hub_token(session, token_id=token_id)
-    if row is None:
-        raise ApiError(404, "not_found", "common.not_found")
-    audit.record(
-        session, actor=admin, action="revoke", entity="hub_token", entity_id=row.id,
-        request_id=rid,
-    )  # fmt: skip
-    session.commit()
-    return {"status": "revoked", "id": str(row.id)}

@@ -6,20 +6,30 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from server.auth.models import Role
-from server.elders.models import ConsentScope, DeviceKind, ElderStatus, Mobility, Sex
+from server.common import thai_id
+from server.elders.models import ConsentScope, ElderStatus, Mobility, Sex
 
 PHONE = Annotated[str, Field(min_length=3, max_length=32, pattern=r"^[0-9+()\- ]+$")]
 
 
-def thai_id_valid(value: str) -> bool:
-    """Thai national ID: 13 digits, the last a mod-11 check digit of the first twelve."""
-    if len(value) != 13 or not value.isdigit():
-        return False
-    total = sum(int(d) * (13 - i) for i, d in enumerate(value[:12]))
-    return (11 - total % 11) % 10 == int(value[12])
+def _national_id(value: str) -> str:
+    if not thai_id.is_valid(value):
+        raise ValueError("not a valid Thai national ID (13 digits with a check digit)")
+    return value
+
+
+def _plausible_birth(value: date) -> date:
+    if not date(1900, 1, 1) <= value <= date.today():
+        raise ValueError("birth date must be between 1900 and today")
+    return value
+
+
+# The checks every form that takes a person applies (the registry and applications alike).
+NationalId = Annotated[str, Field(min_length=13, max_length=13), AfterValidator(_national_id)]
+BirthDate = Annotated[date, AfterValidator(_plausible_birth)]
 
 
 def adl_group(score: int | None) -> str | None:
@@ -71,26 +81,12 @@ class _ElderFields(BaseModel):
 
 
 class ElderCreate(_ElderFields):
-    national_id: str = Field(min_length=13, max_length=13)
+    national_id: NationalId
     first_name: str = Field(min_length=1, max_length=100)
     last_name: str = Field(min_length=1, max_length=100)
-    birth_date: date
+    birth_date: BirthDate
     sex: Sex
     emergency_contacts: list[ContactIn] = Field(default_factory=list, max_length=10)
-
-    @field_validator("national_id")
-    @classmethod
-    def _check_id(cls, value: str) -> str:
-        if not thai_id_valid(value):
-            raise ValueError("not a valid Thai national ID (13 digits with a check digit)")
-        return value
-
-    @field_validator("birth_date")
-    @classmethod
-    def _plausible_birth(cls, value: date) -> date:
-        if not date(1900, 1, 1) <= value <= date.today():
-            raise ValueError("birth date must be between 1900 and today")
-        return value
 
 
 class ElderUpdate(BaseModel):
@@ -141,28 +137,18 @@ class ConsentOut(BaseModel):
     notes: str | None
 
 
-class DeviceIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    kind: DeviceKind
-    label: str | None = Field(default=None, max_length=100)
-    model: str | None = Field(default=None, max_length=100)
-    ble_address: str | None = Field(default=None, max_length=64)
+class ElderDevice(BaseModel):
+    """A device in the elder's home as their record shows it. The devices domain owns the
+    devices and fills these in (see `server.elders.service.show_devices_with`)."""
 
-
-class DeviceOut(DeviceIn):
-    model_config = ConfigDict(extra="ignore")
     id: uuid.UUID
-    elder_id: uuid.UUID | None
-    active: bool
+    kind: str
+    label: str | None = None
+    model: str | None = None
+    ble_address: str | None = None
+    active: bool = True
     last_seen_at: datetime | None = None
     battery: int | None = None
-
-
-class HubTokenOut(BaseModel):
-    id: uuid.UUID
-    device_id: uuid.UUID
-    prefix: str
-    token: str = Field(description="Shown once; only its hash is stored")
 
 
 class ElderOut(BaseModel):
@@ -199,7 +185,7 @@ class ElderOut(BaseModel):
     volunteer_id: uuid.UUID | None = None
     emergency_contacts: list[ContactOut] | None = None
     consents: list[ConsentOut] | None = None
-    devices: list[DeviceOut] | None = None
+    devices: list[ElderDevice] | None = None
     hidden_fields: list[str] = Field(default_factory=list)
 
 

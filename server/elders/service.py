@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, or_, select
@@ -12,7 +13,8 @@ from sqlmodel import Session, col, func, or_, select
 from server.audit import service as audit
 from server.auth.models import Role, User
 from server.common.time import utcnow
-from server.elders.models import Consent, Device, Elder, ElderStatus, EmergencyContact
+from server.db import updated_one
+from server.elders.models import Consent, Elder, ElderStatus, EmergencyContact
 from server.elders.schemas import (
     EDITABLE_BY,
     HIDDEN_FROM,
@@ -22,8 +24,8 @@ from server.elders.schemas import (
     ConsentOut,
     ContactIn,
     ContactOut,
-    DeviceOut,
     ElderCreate,
+    ElderDevice,
     ElderListItem,
     ElderOut,
     ElderPage,
@@ -31,6 +33,48 @@ from server.elders.schemas import (
     adl_group,
 )
 from server.errors import ApiError
+
+DeviceLister = Callable[[Session, uuid.UUID], Sequence[ElderDevice]]
+_device_lister: DeviceLister | None = None
+
+
+def show_devices_with(lister: DeviceLister) -> None:
+    """Devices belong to an elder, so the devices domain depends on the registry and not the
+    other way round: it hands the registry this function when it is imported."""
+    global _device_lister
+    _device_lister = lister
+
+
+class ElderEdit(Protocol):
+    def __call__(
+        self,
+        session: Session,
+        *,
+        user: User,
+        elder_id: uuid.UUID,
+        data: ElderUpdate,
+        request_id: str | None,
+    ) -> ElderOut: ...
+
+
+_edit_handler: ElderEdit | None = None
+
+
+def edit_elders_with(handler: ElderEdit) -> None:
+    """Field workers' edits that change who is at risk are flagged to the care manager,
+    whichever endpoint they come through. The care side (server.volunteers) does that and
+    depends on the registry, so it hands the registry its handler when it is imported."""
+    global _edit_handler
+    _edit_handler = handler
+
+
+def edit_elder(
+    session: Session, *, user: User, elder_id: uuid.UUID, data: ElderUpdate, request_id: str | None
+) -> ElderOut:
+    """An edit as `PATCH /api/v1/elders/{id}` makes it: through the care side's handler if
+    one is installed, else `update_elder` itself."""
+    handler = _edit_handler or update_elder
+    return handler(session, user=user, elder_id=elder_id, data=data, request_id=request_id)
 
 
 def age_on(birth: date, today: date | None = None) -> int:
@@ -159,17 +203,12 @@ def to_out(session: Session, elder: Elder, *, user: User) -> ElderOut:
     if "consents" not in hidden:
         consents = session.exec(select(Consent).where(Consent.elder_id == elder.id)).all()
         data["consents"] = [ConsentOut.model_validate(c.model_dump()) for c in consents]
-    if "devices" not in hidden:
-        devices = session.exec(select(Device).where(Device.elder_id == elder.id)).all()
-        data["devices"] = [device_out(d) for d in devices]
+    if "devices" not in hidden and _device_lister is not None:
+        data["devices"] = list(_device_lister(session, elder.id))
     for name in hidden:
         data[name] = None
     data["hidden_fields"] = sorted(hidden)
     return ElderOut.model_validate(data)
-
-
-def device_out(device: Device) -> DeviceOut:
-    return DeviceOut.model_validate(device.model_dump())
 
 
 def read_elder(
@@ -237,7 +276,7 @@ def create_elder(
         fields=values.keys(),
         request_id=request_id,
     )
-    session.commit()
+    session.flush()
     return elder
 
 
@@ -248,9 +287,8 @@ def update_elder(
     elder_id: uuid.UUID,
     data: ElderUpdate,
     request_id: str | None,
-    commit: bool = True,
 ) -> ElderOut:
-    """A versioned edit within the role's fields. With `commit=False` the caller commits, so
+    """A versioned edit within the role's fields. Adds and flushes; the caller commits, so
     it can add its own rows (e.g. a review flag) to the same transaction."""
     elder = get_visible(session, user=user, elder_id=elder_id)
     changes = data.model_dump(exclude_unset=True, exclude={"version"})
@@ -272,13 +310,12 @@ def update_elder(
     contacts = changes.pop("emergency_contacts", None)
     _check_assignees(session, changes)
     # The WHERE on version makes two simultaneous edits impossible to both succeed.
-    result = session.execute(
+    if not updated_one(
+        session,
         sa.update(Elder)
         .where(col(Elder.id) == elder_id, col(Elder.version) == data.version)
-        .values(**changes, version=data.version + 1, updated_at=utcnow())
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        session.rollback()
+        .values(**changes, version=data.version + 1, updated_at=utcnow()),
+    ):
         session.refresh(elder)
         raise ApiError(
             409,
@@ -299,10 +336,7 @@ def update_elder(
         fields=[*changes, *(["emergency_contacts"] if contacts is not None else [])],
         request_id=request_id,
     )
-    if commit:
-        session.commit()
-    else:
-        session.flush()
+    session.flush()
     session.refresh(elder)
     return to_out(session, elder, user=user)
 
@@ -323,7 +357,7 @@ def add_consent(
         session, actor=user, action="create", entity="consent", entity_id=consent.id,
         elder_id=elder.id, fields=["scope", "given_on"], request_id=request_id,
     )  # fmt: skip
-    session.commit()
+    session.flush()
     return consent
 
 
@@ -345,7 +379,7 @@ def withdraw_consent(
         session, actor=user, action="update", entity="consent", entity_id=consent.id,
         elder_id=elder_id, fields=["withdrawn_on"], request_id=request_id,
     )  # fmt: skip
-    session.commit()
+    session.flush()
     return consent
 
 
@@ -366,12 +400,12 @@ def change_status(
 ) -> bool:
     """Moves an elder between statuses only if they are still in `from_status` (versioned,
     audited). Adds to the session; the caller commits. False if the elder had moved on."""
-    result = session.execute(
+    if not updated_one(
+        session,
         sa.update(Elder)
         .where(col(Elder.id) == elder_id, col(Elder.status) == from_status)
-        .values(status=to_status, version=Elder.version + 1, updated_at=utcnow())
-    )
-    if not result.rowcount:  # type: ignore[attr-defined]
+        .values(status=to_status, version=Elder.version + 1, updated_at=utcnow()),
+    ):
         return False
     audit.record(
         session, actor=actor, action="status", entity="elder", entity_id=elder_id,

@@ -20,7 +20,7 @@ from pathlib import Path
 from fpdf import FPDF
 from sqlmodel import Session, col, select
 
-from server.eligibility import service
+from server.eligibility import rounds
 from server.eligibility.models import Application, RoundStatus
 from server.eligibility.ranking import Outcome
 from server.eligibility.schemas import AnnouncementItem, AnnouncementOut
@@ -99,7 +99,7 @@ def _is_thai(char: str) -> bool:
 
 def announcement(session: Session, round_id: uuid.UUID) -> AnnouncementOut:
     """The published list: the selected in rank order (those selected on appeal after)."""
-    round_ = service.get_round(session, round_id)
+    round_ = rounds.get_round(session, round_id)
     if round_.status != RoundStatus.PUBLISHED:
         raise ApiError(409, "not_published", "eligibility.not_published")
     rows = session.exec(

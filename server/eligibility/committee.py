@@ -15,7 +15,7 @@ from server.auth.models import Role, User
 from server.common.time import utcnow
 from server.elders import service as elders_service
 from server.elders.models import ElderStatus
-from server.eligibility import ranking, scoring, service
+from server.eligibility import ranking, rounds, rubrics, scoring, service
 from server.eligibility.models import (
     Appeal,
     AppealStatus,
@@ -61,7 +61,7 @@ def record_vote(
 ) -> Decision:
     """A member's approve / reject / defer with a reason; a new vote replaces theirs."""
     application = service.get_application(session, user=user, application_id=application_id)
-    round_ = service.get_round(session, application.round_id)
+    round_ = rounds.get_round(session, application.round_id)
     _require_status(round_, RoundStatus.SCORED)
     current = session.exec(
         select(Decision).where(
@@ -83,7 +83,7 @@ def record_vote(
         detail={"round_id": str(round_.id), "decision": decision.value, "before": before,
                 "reason": reason},
     )  # fmt: skip
-    session.commit()
+    session.flush()
     return current
 
 
@@ -99,7 +99,7 @@ def add_note(
         entity_id=application_id, elder_id=application.elder_id, request_id=request_id,
         detail={"note_id": str(note.id)},
     )  # fmt: skip
-    session.commit()
+    session.flush()
     return note
 
 
@@ -133,7 +133,7 @@ def close_screening(
     session: Session, *, user: User, round_id: uuid.UUID, request_id: str | None
 ) -> RoundRow:
     """The chair closes screening: every application gets its outcome from rank and votes."""
-    round_ = service.get_round(session, round_id, for_update=True)
+    round_ = rounds.get_round(session, round_id, for_update=True)
     if round_.chair_id is None:
         raise ApiError(409, "no_chair", "eligibility.no_chair", field="chair_id")
     if user.id != round_.chair_id:
@@ -141,7 +141,7 @@ def close_screening(
     _require_status(round_, RoundStatus.SCORED)
     assert round_.seed is not None
     ranked = ranking.rank(
-        service.rank_inputs(session, round_id), devices=round_.devices, seed=round_.seed
+        rounds.rank_inputs(session, round_id), devices=round_.devices, seed=round_.seed
     )
     outcomes = ranking.screen(
         ranked, votes=_votes_by_application(session, round_id), devices=round_.devices
@@ -154,26 +154,26 @@ def close_screening(
     counts: dict[str, int] = defaultdict(int)
     for outcome in outcomes.values():
         counts[outcome.value] += 1
-    service._transition(
+    rounds._transition(
         session, user=user, round_=round_, expected=[RoundStatus.SCORED],
         to=RoundStatus.SCREENED, request_id=request_id, detail={"outcomes": dict(counts)},
         screened_at=utcnow(),
     )  # fmt: skip
-    session.commit()
+    session.flush()
     return round_
 
 
 def approve_round(
     session: Session, *, user: User, round_id: uuid.UUID, data: ApproveIn, request_id: str | None
 ) -> RoundRow:
-    round_ = service.get_round(session, round_id, for_update=True)
+    round_ = rounds.get_round(session, round_id, for_update=True)
     try:
         # Judged against the round's own dates, so a year typed 543 off is caught.
         approved_on = parse_official_date(data.approved_on, today=round_.closes_at.date())
     except ValueError as error:
         raise ApiError(422, "invalid_date", "eligibility.invalid_approval_date",
                        field="approved_on", extra={"problem": str(error)}) from error  # fmt: skip
-    service._transition(
+    rounds._transition(
         session, user=user, round_=round_, expected=[RoundStatus.SCREENED],
         to=RoundStatus.APPROVED, request_id=request_id,
         detail={"approving_body": data.approving_body, "approved_on": approved_on.isoformat(),
@@ -183,7 +183,7 @@ def approve_round(
         approval_reference=data.reference, approved_by=user.id,
         signer_name=data.signer_name, signer_position=data.signer_position,
     )  # fmt: skip
-    session.commit()
+    session.flush()
     return round_
 
 
@@ -197,8 +197,8 @@ def publish_round(
 ) -> RoundRow:
     """Publishes the approved list, opens the appeal period and enrols the selected."""
     now = now or utcnow()
-    round_ = service.get_round(session, round_id, for_update=True)
-    service._transition(
+    round_ = rounds.get_round(session, round_id, for_update=True)
+    rounds._transition(
         session, user=user, round_=round_, expected=[RoundStatus.APPROVED],
         to=RoundStatus.PUBLISHED, request_id=request_id, published_at=now,
         appeal_deadline=now + timedelta(days=round_.appeal_days),
@@ -210,7 +210,7 @@ def publish_round(
     ).all()
     for application in selected:
         _enrol(session, application=application, user=user, request_id=request_id, now=now)
-    session.commit()
+    session.flush()
     return round_
 
 
@@ -257,7 +257,7 @@ def file_appeal(
 ) -> Appeal:
     now = now or utcnow()
     application = service.get_application(session, user=user, application_id=application_id)
-    round_ = service.get_round(session, application.round_id)
+    round_ = rounds.get_round(session, application.round_id)
     _require_status(round_, RoundStatus.PUBLISHED)
     assert round_.appeal_deadline is not None
     if now > round_.appeal_deadline:
@@ -285,7 +285,7 @@ def file_appeal(
         entity_id=application_id, elder_id=application.elder_id, request_id=request_id,
         detail={"appeal_id": str(appeal.id)},
     )  # fmt: skip
-    session.commit()
+    session.flush()
     return appeal
 
 
@@ -306,9 +306,9 @@ def decide_appeal(
     if appeal.status != AppealStatus.PENDING:
         raise ApiError(409, "appeal_decided", "eligibility.appeal_decided")
     application = service.get_application(session, user=user, application_id=appeal.application_id)
-    round_ = service.get_round(session, appeal.round_id)
-    rubric_row = service.get_rubric(session, round_.rubric_id)
-    rubric = service.parsed(rubric_row)
+    round_ = rounds.get_round(session, appeal.round_id)
+    rubric_row = rubrics.get_rubric(session, round_.rubric_id)
+    rubric = rubrics.parsed(rubric_row)
     given = answers if answers is not None else application.answers
     new_answers = service._with_derived(
         rubric, given, birth_date=application.birth_date, on=application.submitted_at.date()
@@ -338,7 +338,7 @@ def decide_appeal(
         detail={"appeal_id": str(appeal.id), "status": appeal.status.value, "reason": reason,
                 "total_after": result.total_centi, "rubric_hash": rubric_row.content_hash},
     )  # fmt: skip
-    session.commit()
+    session.flush()
     return appeal
 
 
@@ -360,7 +360,7 @@ def appeal_out(session: Session, appeal: Appeal) -> AppealOut:
 
 
 def list_appeals(session: Session, round_id: uuid.UUID) -> list[Appeal]:
-    service.get_round(session, round_id)
+    rounds.get_round(session, round_id)
     return list(
         session.exec(
             select(Appeal).where(Appeal.round_id == round_id).order_by(col(Appeal.filed_at))
@@ -428,5 +428,5 @@ def complete_task(
         session, actor=user, action="task_done", entity="installation_task", entity_id=task.id,
         elder_id=task.elder_id, request_id=request_id, detail={"kind": task.kind.value},
     )  # fmt: skip
-    session.commit()
+    session.flush()
     return task

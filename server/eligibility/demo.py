@@ -8,9 +8,10 @@ from datetime import date, timedelta
 from sqlmodel import Session, col, select
 
 from server.auth.models import Role, User
+from server.common import thai_id
 from server.common.time import utcnow
 from server.elders.models import Elder, ElderStatus, Sex
-from server.eligibility import service
+from server.eligibility import rounds, rubrics, service
 from server.eligibility.models import Round
 from server.eligibility.schemas import ApplicationCreate, NewApplicant, RoundCreate
 
@@ -24,8 +25,7 @@ COMMUNITIES = ["ชุมชนบ้านเหมือง", "ชุมชน
 
 def _national_id(rng: random.Random) -> str:
     digits = ["5", *(str(rng.randrange(10)) for _ in range(11))]
-    total = sum(int(d) * (13 - i) for i, d in enumerate(digits))
-    return "".join(digits) + str((11 - total % 11) % 10)
+    return thai_id.with_check_digit("".join(digits))
 
 
 def _answers(rng: random.Random) -> dict[str, str | int | float | None]:
@@ -58,9 +58,9 @@ def seed_demo_round(
     if admin is None or chair is None:
         return None
     rng = random.Random(seed)
-    rubric = service.ensure_default_rubric(session, user=admin)
+    rubric = rubrics.ensure_default_rubric(session, user=admin)
     opens = utcnow() - timedelta(days=35)
-    round_ = service.create_round(
+    round_ = rounds.create_round(
         session,
         user=admin,
         data=RoundCreate(
@@ -75,7 +75,7 @@ def seed_demo_round(
         ),
         request_id=None,
     )
-    service.open_round(session, user=admin, round_id=round_.id, request_id=None)
+    rounds.open_round(session, user=admin, round_id=round_.id, request_id=None)
     registered = session.exec(
         select(Elder).where(Elder.status == ElderStatus.APPLICANT).order_by(col(Elder.created_at))
     ).all()
@@ -104,6 +104,6 @@ def seed_demo_round(
         service.submit_application(
             session, user=admin, round_id=round_.id, data=body, request_id=None, now=at
         )
-    service.close_round(session, user=admin, round_id=round_.id, request_id=None)
-    service.rank_round(session, user=admin, round_id=round_.id, seed="demo-2570", request_id=None)
+    rounds.close_round(session, user=admin, round_id=round_.id, request_id=None)
+    rounds.rank_round(session, user=admin, round_id=round_.id, seed="demo-2570", request_id=None)
     return round_

@@ -13,7 +13,7 @@ from sqlmodel import col, select
 from server.audit import service as audit
 from server.auth.models import Role, User
 from server.deps import CurrentUser, LocaleDep, RequestId, SessionDep, SettingsDep, require_roles
-from server.eligibility import announce, committee, service
+from server.eligibility import announce, committee, ranking_view, rounds, rubrics, service
 from server.eligibility.models import Application, Attachment, TaskStatus
 from server.eligibility.schemas import (
     INSTALLERS,
@@ -64,32 +64,32 @@ ATTACHMENT_MAX = 900_000  # under the server's request-body limit
 
 @router.get("/rubrics")
 def list_rubrics(session: SessionDep, _user: Reader) -> list[RubricOut]:
-    return [service.rubric_out(r) for r in service.list_rubrics(session)]
+    return [rubrics.rubric_out(r) for r in rubrics.list_rubrics(session)]
 
 
 @router.post("/rubrics", status_code=201)
 def create_rubric(body: RubricIn, session: SessionDep, user: Manager, rid: RequestId) -> RubricOut:
-    rubric = service.create_rubric(
+    rubric = rubrics.create_rubric(
         session, user=user, name=body.name, content=body.content(),
         based_on_id=body.based_on_id, request_id=rid,
     )  # fmt: skip
-    return service.rubric_out(rubric)
+    return rubrics.rubric_out(rubric)
 
 
 @router.get("/rubrics/{rubric_id}")
 def get_rubric(rubric_id: uuid.UUID, session: SessionDep, _user: Reader) -> RubricOut:
-    return service.rubric_out(service.get_rubric(session, rubric_id))
+    return rubrics.rubric_out(rubrics.get_rubric(session, rubric_id))
 
 
 @router.put("/rubrics/{rubric_id}")
 def update_rubric(
     rubric_id: uuid.UUID, body: RubricIn, session: SessionDep, user: Manager, rid: RequestId
 ) -> RubricOut:
-    rubric = service.update_rubric(
+    rubric = rubrics.update_rubric(
         session, user=user, rubric_id=rubric_id, name=body.name, content=body.content(),
         request_id=rid,
     )  # fmt: skip
-    return service.rubric_out(rubric)
+    return rubrics.rubric_out(rubric)
 
 
 # --- rounds --------------------------------------------------------------------------------
@@ -97,33 +97,33 @@ def update_rubric(
 
 @router.get("/rounds")
 def list_rounds(session: SessionDep, _user: Reader) -> list[RoundOut]:
-    return [service.round_out(session, r) for r in service.list_rounds(session)]
+    return [rounds.round_out(session, r) for r in rounds.list_rounds(session)]
 
 
 @router.post("/rounds", status_code=201)
 def create_round(body: RoundCreate, session: SessionDep, user: Manager, rid: RequestId) -> RoundOut:
-    return service.round_out(
-        session, service.create_round(session, user=user, data=body, request_id=rid)
+    return rounds.round_out(
+        session, rounds.create_round(session, user=user, data=body, request_id=rid)
     )
 
 
 @router.get("/rounds/{round_id}")
 def get_round(round_id: uuid.UUID, session: SessionDep, _user: Reader) -> RoundOut:
-    return service.round_out(session, service.get_round(session, round_id))
+    return rounds.round_out(session, rounds.get_round(session, round_id))
 
 
 @router.patch("/rounds/{round_id}")
 def update_round(
     round_id: uuid.UUID, body: RoundUpdate, session: SessionDep, user: Manager, rid: RequestId
 ) -> RoundOut:
-    round_ = service.update_round(session, user=user, round_id=round_id, data=body, request_id=rid)
-    return service.round_out(session, round_)
+    round_ = rounds.update_round(session, user=user, round_id=round_id, data=body, request_id=rid)
+    return rounds.round_out(session, round_)
 
 
 @router.post("/rounds/{round_id}/open")
 def open_round(round_id: uuid.UUID, session: SessionDep, user: Manager, rid: RequestId) -> RoundOut:
-    return service.round_out(
-        session, service.open_round(session, user=user, round_id=round_id, request_id=rid)
+    return rounds.round_out(
+        session, rounds.open_round(session, user=user, round_id=round_id, request_id=rid)
     )
 
 
@@ -131,8 +131,8 @@ def open_round(round_id: uuid.UUID, session: SessionDep, user: Manager, rid: Req
 def close_round(
     round_id: uuid.UUID, session: SessionDep, user: Manager, rid: RequestId
 ) -> RoundOut:
-    return service.round_out(
-        session, service.close_round(session, user=user, round_id=round_id, request_id=rid)
+    return rounds.round_out(
+        session, rounds.close_round(session, user=user, round_id=round_id, request_id=rid)
     )
 
 
@@ -144,10 +144,10 @@ def rank_round(
     rid: RequestId,
     body: RankIn | None = None,
 ) -> RoundOut:
-    service.rank_round(
+    rounds.rank_round(
         session, user=user, round_id=round_id, seed=body.seed if body else None, request_id=rid
     )
-    return service.round_out(session, service.get_round(session, round_id))
+    return rounds.round_out(session, rounds.get_round(session, round_id))
 
 
 @router.post("/rounds/{round_id}/close-screening")
@@ -155,7 +155,7 @@ def close_screening(
     round_id: uuid.UUID, session: SessionDep, user: Member, rid: RequestId
 ) -> RoundOut:
     round_ = committee.close_screening(session, user=user, round_id=round_id, request_id=rid)
-    return service.round_out(session, round_)
+    return rounds.round_out(session, round_)
 
 
 @router.post("/rounds/{round_id}/approve")
@@ -165,7 +165,7 @@ def approve_round(
     round_ = committee.approve_round(
         session, user=user, round_id=round_id, data=body, request_id=rid
     )
-    return service.round_out(session, round_)
+    return rounds.round_out(session, round_)
 
 
 @router.post("/rounds/{round_id}/publish")
@@ -173,7 +173,7 @@ def publish_round(
     round_id: uuid.UUID, session: SessionDep, user: Manager, rid: RequestId
 ) -> RoundOut:
     round_ = committee.publish_round(session, user=user, round_id=round_id, request_id=rid)
-    return service.round_out(session, round_)
+    return rounds.round_out(session, round_)
 
 
 @router.get("/rounds/{round_id}/ranking")
@@ -191,10 +191,12 @@ def ranking(
     page: Annotated[int, Query(ge=1)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> RankingPage:
-    return service.ranking_page(
-        session, user=user, round_id=round_id, q=q, community=community, target=target,
-        quota=quota, eligible=eligible, vote=vote, page=page, page_size=page_size,
-        request_id=rid,
+    filters = ranking_view.RankingFilter(
+        q=q, community=community, target=target, quota=quota, eligible=eligible, vote=vote
+    )
+    return ranking_view.ranking_page(
+        session, user=user, round_id=round_id, filters=filters, page=page,
+        page_size=page_size, request_id=rid,
     )  # fmt: skip
 
 
@@ -244,8 +246,8 @@ def score_history(
     application_id: uuid.UUID, session: SessionDep, user: Manager, rid: RequestId, locale: LocaleDep
 ) -> list[ScoreOut]:
     application = service.get_application(session, user=user, application_id=application_id)
-    round_ = service.get_round(session, application.round_id)
-    rubric = service.parsed(service.get_rubric(session, round_.rubric_id))
+    round_ = rounds.get_round(session, application.round_id)
+    rubric = rubrics.parsed(rubrics.get_rubric(session, round_.rubric_id))
     out = [
         service.score_out(s, rubric, locale) for s in service.score_history(session, application.id)
     ]

@@ -8,12 +8,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from server.auth.models import Role
 from server.common.time import BANGKOK
 from server.elders.models import Sex
-from server.elders.schemas import PHONE, thai_id_valid
+from server.elders.schemas import PHONE, BirthDate, NationalId
 from server.eligibility.models import AppealStatus, RoundStatus, TaskKind, TaskStatus
 from server.eligibility.ranking import Outcome, Vote
 
@@ -217,29 +217,15 @@ class NewApplicant(BaseModel):
     """A person not yet in the registry; the application records them as an applicant."""
 
     model_config = ConfigDict(extra="forbid")
-    national_id: str = Field(min_length=13, max_length=13)
+    national_id: NationalId
     title: str | None = Field(default=None, max_length=32)
     first_name: str = Field(min_length=1, max_length=100)
     last_name: str = Field(min_length=1, max_length=100)
-    birth_date: date
+    birth_date: BirthDate
     sex: Sex
     phone: PHONE | None = None
     address: str = Field(min_length=1, max_length=500)
     community: str = Field(min_length=1, max_length=100)
-
-    @field_validator("national_id")
-    @classmethod
-    def _check_id(cls, value: str) -> str:
-        if not thai_id_valid(value):
-            raise ValueError("not a valid Thai national ID (13 digits with a check digit)")
-        return value
-
-    @field_validator("birth_date")
-    @classmethod
-    def _plausible_birth(cls, value: date) -> date:
-        if not date(1900, 1, 1) <= value <= date.today():
-            raise ValueError("birth date must be between 1900 and today")
-        return value
 
 
 class ApplicationCreate(BaseModel):

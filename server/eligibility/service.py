@@ -1,37 +1,33 @@
-"""Rubric versions, rounds, applications and their scoring and ranking.
+"""Applications: submitting, correcting and reading them, with their score snapshots.
 
-The arithmetic lives in `scoring` and `ranking` (pure); this module checks who may do what
-and when, persists a snapshot around every computation, and writes the audit log.
+Rubrics, rounds and the committee's ranking view have modules of their own (`rubrics`,
+`rounds`, `ranking_view`); the arithmetic lives in `scoring` and `ranking` (pure). This
+module checks who may do what and when, persists a snapshot around every computation, and
+writes the audit log.
 """
 
 from __future__ import annotations
 
-import json
-import secrets
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import date, datetime
-from functools import lru_cache
-from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, func, or_, select
+from sqlmodel import Session, col, func, select
 
 from server.audit import service as audit
 from server.auth.models import Role, User
 from server.common.time import utcnow
+from server.db import updated_one
 from server.elders import service as elders_service
 from server.elders.models import Elder, ElderStatus
 from server.elders.schemas import ElderCreate
-from server.eligibility import ranking, scoring
+from server.eligibility import rounds, rubrics, scoring
 from server.eligibility.models import (
     Application,
     Decision,
     Note,
-    RankingRun,
     RoundStatus,
-    RubricVersion,
     ScoreReason,
     ScoreSnapshot,
 )
@@ -43,24 +39,14 @@ from server.eligibility.schemas import (
     ApplicationCreate,
     ApplicationOut,
     CriterionScoreOut,
+    NewApplicant,
     NoteOut,
-    RankingItem,
-    RankingPage,
-    RoundCreate,
-    RoundOut,
-    RoundUpdate,
-    RubricOut,
     ScoreOut,
     VoteOut,
 )
 from server.errors import ApiError
 from server.i18n import Locale, format_datetime
 
-DEFAULT_RUBRIC = Path(__file__).parent / "default_rubric.json"
-# Fields a round keeps editable after registration opens (the rubric and code never change).
-EDITABLE_AFTER_OPEN = frozenset(
-    {"title", "issuer", "devices", "closes_at", "appeal_days", "chair_id"}
-)
 CORRECTABLE = (RoundStatus.OPEN, RoundStatus.CLOSED, RoundStatus.SCORED)
 
 
@@ -73,402 +59,6 @@ class LocalTime:
     def __format__(self, spec: str) -> str:
         locale: Locale = "en" if spec == "en" else "th"
         return format_datetime(self.value, locale)
-
-
-# --- rubrics -------------------------------------------------------------------------------
-
-
-def default_rubric_data() -> tuple[str, dict[str, Any]]:
-    data: dict[str, Any] = json.loads(DEFAULT_RUBRIC.read_text(encoding="utf-8"))
-    name = str(data.pop("name"))
-    return name, data
-
-
-@lru_cache(maxsize=64)
-def _parse_canonical(content_json: str) -> scoring.Rubric:
-    return scoring.parse_rubric(json.loads(content_json))
-
-
-def parsed(rubric: RubricVersion) -> scoring.Rubric:
-    """The rubric's rules (cached by content: versions never change once used)."""
-    return _parse_canonical(json.dumps(rubric.content, sort_keys=True))
-
-
-def _checked_content(content: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
-    try:
-        rubric = scoring.parse_rubric(content)
-    except scoring.RubricError as exc:
-        raise ApiError(
-            422, "invalid_rubric", "eligibility.invalid_rubric", field=exc.path,
-            problem=exc.message,
-        ) from exc  # fmt: skip
-    return scoring.canonical(rubric), scoring.rubric_hash(rubric)
-
-
-def rubric_out(rubric: RubricVersion) -> RubricOut:
-    return RubricOut(
-        id=rubric.id,
-        name=rubric.name,
-        content_hash=rubric.content_hash,
-        content=rubric.content,
-        based_on_id=rubric.based_on_id,
-        created_at=rubric.created_at,
-        locked=rubric.locked_at is not None,
-        locked_at=rubric.locked_at,
-        max_total=scoring.format_centi(parsed(rubric).max_total_centi),
-    )
-
-
-def create_rubric(
-    session: Session,
-    *,
-    user: User | None,
-    name: str,
-    content: Mapping[str, Any],
-    based_on_id: uuid.UUID | None = None,
-    request_id: str | None = None,
-) -> RubricVersion:
-    canonical, digest = _checked_content(content)
-    if based_on_id is not None and session.get(RubricVersion, based_on_id) is None:
-        raise ApiError(422, "unknown_rubric", "eligibility.unknown_rubric", field="based_on_id")
-    rubric = RubricVersion(
-        name=name, content=canonical, content_hash=digest, based_on_id=based_on_id,
-        created_by=user.id if user else None,
-    )  # fmt: skip
-    session.add(rubric)
-    session.flush()
-    audit.record(
-        session, actor=user, action="create", entity="eligibility_rubric", entity_id=rubric.id,
-        request_id=request_id, detail={"hash": digest, "based_on": str(based_on_id or "")},
-    )  # fmt: skip
-    session.commit()
-    return rubric
-
-
-def update_rubric(
-    session: Session,
-    *,
-    user: User,
-    rubric_id: uuid.UUID,
-    name: str,
-    content: Mapping[str, Any],
-    request_id: str | None,
-) -> RubricVersion:
-    """Only a version no round has opened with can change; otherwise make a new version."""
-    rubric = get_rubric(session, rubric_id)
-    if rubric.locked_at is not None:
-        raise ApiError(409, "rubric_in_use", "eligibility.rubric_in_use", field="rubric_id")
-    canonical, digest = _checked_content(content)
-    before = rubric.content_hash
-    # The WHERE on locked_at: a round opening at this moment wins, the edit is refused.
-    result = session.execute(
-        sa.update(RubricVersion)
-        .where(col(RubricVersion.id) == rubric_id, col(RubricVersion.locked_at).is_(None))
-        .values(name=name, content=canonical, content_hash=digest)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        session.rollback()
-        raise ApiError(409, "rubric_in_use", "eligibility.rubric_in_use", field="rubric_id")
-    audit.record(
-        session, actor=user, action="update", entity="eligibility_rubric", entity_id=rubric_id,
-        request_id=request_id, detail={"hash_before": before, "hash_after": digest},
-    )  # fmt: skip
-    session.commit()
-    session.refresh(rubric)
-    return rubric
-
-
-def get_rubric(session: Session, rubric_id: uuid.UUID) -> RubricVersion:
-    rubric = session.get(RubricVersion, rubric_id)
-    if rubric is None:
-        raise ApiError(404, "not_found", "common.not_found")
-    return rubric
-
-
-def list_rubrics(session: Session) -> list[RubricVersion]:
-    return list(session.exec(select(RubricVersion).order_by(col(RubricVersion.created_at))).all())
-
-
-def ensure_default_rubric(session: Session, *, user: User | None = None) -> RubricVersion:
-    name, content = default_rubric_data()
-    _, digest = _checked_content(content)
-    found = session.exec(select(RubricVersion).where(RubricVersion.content_hash == digest)).first()
-    return found or create_rubric(session, user=user, name=name, content=content)
-
-
-# --- rounds --------------------------------------------------------------------------------
-
-
-def get_round(session: Session, round_id: uuid.UUID, *, for_update: bool = False) -> RoundRow:
-    query = select(RoundRow).where(RoundRow.id == round_id)
-    if for_update:
-        query = query.with_for_update()
-    found = session.exec(query).first()
-    if found is None:
-        raise ApiError(404, "not_found", "common.not_found")
-    return found
-
-
-def round_out(session: Session, round_: RoundRow) -> RoundOut:
-    rubric = get_rubric(session, round_.rubric_id)
-    counts = session.execute(
-        sa.select(func.count(), func.coalesce(func.sum(sa.cast(col(Application.eligible), sa.Integer)), 0))
-        .select_from(Application)
-        .where(col(Application.round_id) == round_.id)
-    ).one()  # fmt: skip
-    return RoundOut(
-        **round_.model_dump(
-            exclude={"created_by", "created_at", "updated_at", "next_number", "approved_by"}
-        ),
-        rubric_hash=rubric.content_hash,
-        applications=int(counts[0]),
-        eligible=int(counts[1]),
-    )
-
-
-def list_rounds(session: Session) -> list[RoundRow]:
-    return list(session.exec(select(RoundRow).order_by(col(RoundRow.opens_at).desc())).all())
-
-
-def _check_chair(session: Session, chair_id: uuid.UUID | None) -> None:
-    if chair_id is None:
-        return
-    chair = session.get(User, chair_id)
-    if chair is None or chair.role != Role.COMMITTEE or not chair.active:
-        raise ApiError(422, "invalid_chair", "eligibility.invalid_chair", field="chair_id")
-
-
-def _check_window(opens_at: datetime, closes_at: datetime) -> None:
-    if closes_at <= opens_at:
-        raise ApiError(422, "invalid_window", "eligibility.invalid_window", field="closes_at")
-
-
-def create_round(
-    session: Session, *, user: User, data: RoundCreate, request_id: str | None
-) -> RoundRow:
-    get_rubric(session, data.rubric_id)
-    _check_chair(session, data.chair_id)
-    _check_window(data.opens_at, data.closes_at)
-    if session.exec(select(RoundRow.id).where(RoundRow.code == data.code)).first():
-        raise ApiError(409, "duplicate_code", "eligibility.duplicate_code", field="code")
-    round_ = RoundRow(**data.model_dump(), created_by=user.id)
-    session.add(round_)
-    session.flush()
-    audit.record(
-        session, actor=user, action="create", entity="eligibility_round", entity_id=round_.id,
-        fields=data.model_dump(exclude_unset=True).keys(), request_id=request_id,
-    )  # fmt: skip
-    session.commit()
-    return round_
-
-
-def update_round(
-    session: Session, *, user: User, round_id: uuid.UUID, data: RoundUpdate, request_id: str | None
-) -> RoundRow:
-    round_ = get_round(session, round_id)
-    changes = data.model_dump(exclude_unset=True, exclude={"version"})
-    if round_.status in (RoundStatus.SCREENED, RoundStatus.APPROVED, RoundStatus.PUBLISHED):
-        raise ApiError(409, "round_locked", "eligibility.round_locked", status=round_.status)
-    if round_.status != RoundStatus.DRAFT:
-        refused = sorted(set(changes) - EDITABLE_AFTER_OPEN)
-        if refused:
-            raise ApiError(
-                409, "field_locked", "eligibility.field_locked", field=refused[0],
-                extra={"fields": refused},
-            )  # fmt: skip
-    if data.version != round_.version:
-        raise ApiError(409, "stale_version", "eligibility.stale_version", field="version")
-    if "rubric_id" in changes:
-        get_rubric(session, changes["rubric_id"])
-    if "chair_id" in changes:
-        _check_chair(session, changes["chair_id"])
-    _check_window(
-        changes.get("opens_at", round_.opens_at), changes.get("closes_at", round_.closes_at)
-    )
-    result = session.execute(
-        sa.update(RoundRow)
-        .where(col(RoundRow.id) == round_id, col(RoundRow.version) == data.version)
-        .values(**changes, version=data.version + 1, updated_at=utcnow())
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        session.rollback()
-        raise ApiError(409, "stale_version", "eligibility.stale_version", field="version")
-    audit.record(
-        session, actor=user, action="update", entity="eligibility_round", entity_id=round_id,
-        fields=changes.keys(), request_id=request_id,
-        detail={k: str(v) for k, v in changes.items()},
-    )  # fmt: skip
-    session.flush()
-    session.refresh(round_)
-    if "devices" in changes and round_.status == RoundStatus.SCORED:
-        _rank(session, round_=round_, user=user)
-    session.commit()
-    return round_
-
-
-def _transition(
-    session: Session,
-    *,
-    user: User,
-    round_: RoundRow,
-    expected: Sequence[RoundStatus],
-    to: RoundStatus,
-    request_id: str | None,
-    detail: dict[str, Any] | None = None,
-    **values: Any,
-) -> None:
-    """Moves the round on only from an expected status; a concurrent move makes this one fail."""
-    if round_.status not in expected:
-        raise ApiError(
-            409, "wrong_status", "eligibility.wrong_status", status=round_.status,
-            extra={"status": round_.status, "expected": [s.value for s in expected]},
-        )  # fmt: skip
-    result = session.execute(
-        sa.update(RoundRow)
-        .where(col(RoundRow.id) == round_.id, col(RoundRow.status) == round_.status)
-        .values(status=to, version=RoundRow.version + 1, updated_at=utcnow(), **values)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        session.rollback()
-        raise ApiError(409, "wrong_status", "eligibility.wrong_status", status="?")
-    audit.record(
-        session, actor=user, action=to.value, entity="eligibility_round", entity_id=round_.id,
-        request_id=request_id, detail={"from": round_.status.value, **(detail or {})},
-    )  # fmt: skip
-    session.flush()
-    session.refresh(round_)
-
-
-def open_round(
-    session: Session, *, user: User, round_id: uuid.UUID, request_id: str | None
-) -> RoundRow:
-    round_ = get_round(session, round_id)
-    _transition(
-        session, user=user, round_=round_, expected=[RoundStatus.DRAFT], to=RoundStatus.OPEN,
-        request_id=request_id,
-    )  # fmt: skip
-    # From now on applications are scored with this version: it can never change again.
-    session.execute(
-        sa.update(RubricVersion)
-        .where(col(RubricVersion.id) == round_.rubric_id, col(RubricVersion.locked_at).is_(None))
-        .values(locked_at=utcnow())
-    )
-    session.commit()
-    return round_
-
-
-def close_round(
-    session: Session, *, user: User, round_id: uuid.UUID, request_id: str | None
-) -> RoundRow:
-    round_ = get_round(session, round_id)
-    _transition(
-        session, user=user, round_=round_, expected=[RoundStatus.OPEN], to=RoundStatus.CLOSED,
-        request_id=request_id,
-    )  # fmt: skip
-    session.commit()
-    return round_
-
-
-def rank_round(
-    session: Session,
-    *,
-    user: User,
-    round_id: uuid.UUID,
-    seed: str | None,
-    request_id: str | None,
-) -> RankingRun:
-    """Ranks every application. The seed is fixed the first time and reused after."""
-    round_ = get_round(session, round_id, for_update=True)
-    if round_.status not in (RoundStatus.CLOSED, RoundStatus.SCORED):
-        raise ApiError(
-            409, "wrong_status", "eligibility.wrong_status", status=round_.status,
-            extra={"status": round_.status, "expected": ["closed", "scored"]},
-        )  # fmt: skip
-    if round_.seed is not None and seed is not None and seed != round_.seed:
-        raise ApiError(409, "seed_fixed", "eligibility.seed_fixed", field="seed")
-    if round_.seed is None:
-        round_.seed = seed or secrets.token_hex(8)
-        session.add(round_)
-    run = _rank(session, round_=round_, user=user)
-    if round_.status == RoundStatus.CLOSED:
-        _transition(
-            session, user=user, round_=round_, expected=[RoundStatus.CLOSED],
-            to=RoundStatus.SCORED, request_id=request_id,
-            detail={"seed": round_.seed, "inputs_digest": run.inputs_digest},
-        )  # fmt: skip
-    else:
-        audit.record(
-            session, actor=user, action="rank", entity="eligibility_round", entity_id=round_.id,
-            request_id=request_id, detail={"seed": round_.seed, "inputs_digest": run.inputs_digest},
-        )  # fmt: skip
-    session.commit()
-    return run
-
-
-def rank_inputs(session: Session, round_id: uuid.UUID) -> list[ranking.RankInput]:
-    rows = session.execute(
-        sa.select(
-            col(Application.id), col(Application.number), col(Application.total_centi),
-            col(Application.targets_count), col(Application.eligible), col(Application.adl),
-            col(Application.submitted_at),
-        ).where(col(Application.round_id) == round_id)
-    ).all()  # fmt: skip
-    return [
-        ranking.RankInput(
-            application_id=str(r[0]),
-            number=r[1],
-            total_centi=r[2],
-            targets_met=r[3],
-            eligible=r[4],
-            adl=r[5],
-            submitted_at=r[6],
-        )
-        for r in rows
-    ]
-
-
-def _rank(session: Session, *, round_: RoundRow, user: User | None) -> RankingRun:
-    assert round_.seed is not None
-    rubric = get_rubric(session, round_.rubric_id)
-    inputs = rank_inputs(session, round_.id)
-    ranked = ranking.rank(inputs, devices=round_.devices, seed=round_.seed)
-    if ranked:
-        session.execute(
-            sa.update(Application),
-            [
-                {
-                    "id": uuid.UUID(r.entry.application_id),
-                    "rank": r.rank,
-                    "within_quota": r.within_quota,
-                    "decided_by": r.decided_by,
-                }
-                for r in ranked
-            ],
-        )
-    run = RankingRun(
-        round_id=round_.id,
-        seed=round_.seed,
-        rubric_hash=rubric.content_hash,
-        inputs_digest=ranking.inputs_digest(inputs, devices=round_.devices, seed=round_.seed),
-        devices=round_.devices,
-        order=[r.entry.number for r in ranked],
-        computed_by=user.id if user else None,
-    )
-    session.add(run)
-    session.flush()
-    return run
-
-
-def latest_ranking(session: Session, round_id: uuid.UUID) -> RankingRun | None:
-    return session.exec(
-        select(RankingRun)
-        .where(RankingRun.round_id == round_id)
-        .order_by(col(RankingRun.computed_at).desc())
-        .limit(1)
-    ).first()
-
-
-# --- applications --------------------------------------------------------------------------
 
 
 def _answer_problems(exc: scoring.AnswerError) -> ApiError:
@@ -559,18 +149,11 @@ def _registration_open(round_: RoundRow, now: datetime) -> None:
         )  # fmt: skip
 
 
-def submit_application(
-    session: Session,
-    *,
-    user: User,
-    round_id: uuid.UUID,
-    data: ApplicationCreate,
-    request_id: str | None,
-    now: datetime | None = None,
-) -> Application:
-    now = now or utcnow()
-    round_ = get_round(session, round_id)
-    _registration_open(round_, now)
+def _resolve_applicant(
+    session: Session, *, user: User, round_id: uuid.UUID, data: ApplicationCreate
+) -> Elder | None:
+    """The registry entry the application is for, if there is one (None: a new person), and
+    refuses a second application for them in the round."""
     if (data.elder_id is None) == (data.person is None):
         raise ApiError(422, "elder_or_person", "eligibility.elder_or_person", field="elder_id")
     elder: Elder | None = None
@@ -591,12 +174,56 @@ def submit_application(
                 409, "duplicate_application", "eligibility.duplicate_application",
                 field="elder_id", number=existing, extra={"number": existing},
             )  # fmt: skip
+    return elder
+
+
+def _register_applicant(
+    session: Session, *, user: User, person: NewApplicant, request_id: str | None
+) -> Elder:
+    """A person not yet in the registry enters it as an applicant, looked after by whoever
+    brought the application."""
+    values = person.model_dump()
+    values["status"] = ElderStatus.APPLICANT
+    if user.role == Role.VOLUNTEER:
+        values["volunteer_id"] = user.id
+    elif user.role == Role.CARE_MANAGER:
+        values["care_manager_id"] = user.id
+    return elders_service.create_elder(
+        session, user=user, data=ElderCreate(**values), request_id=request_id
+    )
+
+
+def _next_number(session: Session, round_: RoundRow) -> str:
+    """The round's next application number ("<code>-00042")."""
+    # Serialises numbering on PostgreSQL (the row lock) and SQLite (the write lock).
+    session.execute(
+        sa.update(RoundRow)
+        .where(col(RoundRow.id) == round_.id)
+        .values(next_number=RoundRow.next_number + 1)
+    )
+    seq = session.exec(select(RoundRow.next_number).where(RoundRow.id == round_.id)).one() - 1
+    return f"{round_.code}-{seq:05d}"
+
+
+def submit_application(
+    session: Session,
+    *,
+    user: User,
+    round_id: uuid.UUID,
+    data: ApplicationCreate,
+    request_id: str | None,
+    now: datetime | None = None,
+) -> Application:
+    now = now or utcnow()
+    round_ = rounds.get_round(session, round_id)
+    _registration_open(round_, now)
+    elder = _resolve_applicant(session, user=user, round_id=round_id, data=data)
     person = data.person
     birth_date = elder.birth_date if elder else person.birth_date  # type: ignore[union-attr]
     first_name = elder.first_name if elder else person.first_name  # type: ignore[union-attr]
     last_name = elder.last_name if elder else person.last_name  # type: ignore[union-attr]
-    rubric_row = get_rubric(session, round_.rubric_id)
-    rubric = parsed(rubric_row)
+    rubric_row = rubrics.get_rubric(session, round_.rubric_id)
+    rubric = rubrics.parsed(rubric_row)
     answers = _with_derived(rubric, data.answers, birth_date=birth_date, on=now.date())
     result = _score(rubric, answers)
     assessed_by = data.assessed_by or user.id
@@ -612,26 +239,11 @@ def submit_application(
     ).first()
     if elder is None:
         assert person is not None
-        values = person.model_dump()
-        values["status"] = ElderStatus.APPLICANT
-        if user.role == Role.VOLUNTEER:
-            values["volunteer_id"] = user.id
-        elif user.role == Role.CARE_MANAGER:
-            values["care_manager_id"] = user.id
-        elder = elders_service.create_elder(
-            session, user=user, data=ElderCreate(**values), request_id=request_id
-        )
-    # Serialises numbering on PostgreSQL (the row lock) and SQLite (the write lock).
-    session.execute(
-        sa.update(RoundRow)
-        .where(col(RoundRow.id) == round_id)
-        .values(next_number=RoundRow.next_number + 1)
-    )
-    seq = session.exec(select(RoundRow.next_number).where(RoundRow.id == round_id)).one() - 1
+        elder = _register_applicant(session, user=user, person=person, request_id=request_id)
     application = Application(
         round_id=round_id,
         elder_id=elder.id,
-        number=f"{round_.code}-{seq:05d}",
+        number=_next_number(session, round_),
         title=elder.title,
         first_name=elder.first_name,
         last_name=elder.last_name,
@@ -646,7 +258,13 @@ def submit_application(
         possible_duplicate_of=similar,
     )
     session.add(application)
-    session.flush()
+    try:
+        session.flush()
+    except sa.exc.IntegrityError as exc:  # the same elder, submitted at the same moment
+        raise ApiError(
+            409, "duplicate_application", "eligibility.duplicate_application",
+            field="elder_id", number="?",
+        ) from exc  # fmt: skip
     _snapshot(
         session, application=application, result=result, answers=answers,
         rubric_hash=rubric_row.content_hash, reason=ScoreReason.SUBMITTED, user=user,
@@ -658,14 +276,7 @@ def submit_application(
         detail={"round_id": str(round_id), "number": application.number,
                 "total_centi": result.total_centi},
     )  # fmt: skip
-    try:
-        session.commit()
-    except sa.exc.IntegrityError as exc:
-        session.rollback()
-        raise ApiError(
-            409, "duplicate_application", "eligibility.duplicate_application",
-            field="elder_id", number="?",
-        ) from exc  # fmt: skip
+    session.flush()
     return application
 
 
@@ -692,32 +303,31 @@ def correct_application(
 ) -> Application:
     """New answers make a new score snapshot; the old one stays, and a ranked round re-ranks."""
     application = get_application(session, user=user, application_id=application_id)
-    round_ = get_round(session, application.round_id, for_update=True)
+    round_ = rounds.get_round(session, application.round_id, for_update=True)
     if round_.status not in CORRECTABLE:
         raise ApiError(409, "round_locked", "eligibility.round_locked", status=round_.status)
     if user.role not in MANAGERS and round_.status != RoundStatus.OPEN:
         raise ApiError(409, "round_locked", "eligibility.round_locked", status=round_.status)
     if data.version != application.version:
         raise ApiError(409, "stale_version", "eligibility.stale_version", field="version")
-    rubric_row = get_rubric(session, round_.rubric_id)
-    rubric = parsed(rubric_row)
+    rubric_row = rubrics.get_rubric(session, round_.rubric_id)
+    rubric = rubrics.parsed(rubric_row)
     answers = _with_derived(
         rubric, data.answers, birth_date=application.birth_date,
         on=application.submitted_at.date(),
     )  # fmt: skip
     result = _score(rubric, answers)
     before = application.total_centi
-    result_rows = session.execute(
+    if not updated_one(
+        session,
         sa.update(Application)
         .where(col(Application.id) == application.id, col(Application.version) == data.version)
         .values(
             version=data.version + 1,
             answers=answers,
             **({"evidence_notes": data.evidence_notes} if data.evidence_notes else {}),
-        )
-    )
-    if result_rows.rowcount != 1:  # type: ignore[attr-defined]
-        session.rollback()
+        ),
+    ):
         raise ApiError(409, "stale_version", "eligibility.stale_version", field="version")
     session.refresh(application)
     _snapshot(
@@ -732,8 +342,8 @@ def correct_application(
         detail={"reason": data.reason, "total_before": before, "total_after": result.total_centi},
     )  # fmt: skip
     if round_.status == RoundStatus.SCORED:
-        _rank(session, round_=round_, user=user)
-    session.commit()
+        rounds.record_ranking(session, round_=round_, user=user)
+    session.flush()
     session.refresh(application)
     return application
 
@@ -797,8 +407,8 @@ def application_out(
     request_id: str | None,
 ) -> ApplicationOut:
     """The full application; reading its answers is written to the audit log."""
-    round_ = get_round(session, application.round_id)
-    rubric = parsed(get_rubric(session, round_.rubric_id))
+    round_ = rounds.get_round(session, application.round_id)
+    rubric = rubrics.parsed(rubrics.get_rubric(session, round_.rubric_id))
     snap = session.get(ScoreSnapshot, application.score_id) if application.score_id else None
     votes: list[VoteOut] = []
     notes: list[NoteOut] = []
@@ -836,121 +446,3 @@ def application_out(
         fields=["eligibility_answers", "score"], request_id=request_id,
     )  # fmt: skip
     return out
-
-
-# --- the ranking as the committee reads it -------------------------------------------------
-
-
-def ranking_page(
-    session: Session,
-    *,
-    user: User,
-    round_id: uuid.UUID,
-    q: str | None = None,
-    community: str | None = None,
-    target: str | None = None,
-    quota: bool | None = None,
-    eligible: bool | None = None,
-    vote: str | None = None,
-    page: int = 1,
-    page_size: int = 50,
-    request_id: str | None = None,
-) -> RankingPage:
-    """One page of the ranking, filtered in the database (5,000 applicants stay quick)."""
-    round_ = get_round(session, round_id)
-    query = select(Application).where(Application.round_id == round_id)
-    if q:
-        like = f"%{q.strip()}%"
-        query = query.where(
-            or_(
-                col(Application.number).ilike(like),
-                col(Application.first_name).ilike(like),
-                col(Application.last_name).ilike(like),
-            )
-        )
-    if community:
-        query = query.where(Application.community == community)
-    if quota is not None:
-        query = query.where(Application.within_quota == quota)
-    if eligible is not None:
-        query = query.where(Application.eligible == eligible)
-    if target:
-        # targets_met is a short JSON list of keys; a quoted LIKE is exact and portable.
-        query = query.where(sa.cast(Application.targets_met, sa.String).like(f'%"{target}"%'))
-    mine = select(Decision.application_id).where(Decision.member_id == user.id)
-    if vote == "undecided":
-        query = query.where(col(Application.id).not_in(mine))
-    elif vote in ("approve", "reject", "defer"):
-        query = query.where(
-            col(Application.id).in_(
-                select(Decision.application_id).where(Decision.decision == vote)
-            )
-        )
-    total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = list(
-        session.exec(
-            query.order_by(
-                col(Application.rank).is_(None), col(Application.rank), col(Application.number)
-            )
-            .offset((page - 1) * page_size)
-            .limit(page_size)
-        ).all()
-    )
-    ids = [a.id for a in rows]
-    tallies: dict[uuid.UUID, dict[str, int]] = {i: {} for i in ids}
-    my_votes: dict[uuid.UUID, ranking.Vote] = {}
-    if ids:
-        for app_id, decision, member in session.execute(
-            sa.select(
-                col(Decision.application_id), col(Decision.decision), col(Decision.member_id)
-            ).where(col(Decision.application_id).in_(ids))
-        ).all():
-            tallies[app_id][decision] = tallies[app_id].get(decision, 0) + 1
-            if member == user.id:
-                my_votes[app_id] = decision
-    cutoff = session.exec(
-        select(func.max(Application.rank)).where(
-            Application.round_id == round_id, col(Application.within_quota).is_(True)
-        )
-    ).one()
-    run = latest_ranking(session, round_id)
-    items = [
-        RankingItem(
-            application_id=a.id,
-            number=a.number,
-            name=full_name(a),
-            community=a.community,
-            rank=a.rank,
-            total=scoring.format_centi(a.total_centi),
-            targets_met=a.targets_met,
-            eligible=a.eligible,
-            adl=a.adl,
-            within_quota=a.within_quota,
-            decided_by=a.decided_by,
-            outcome=a.outcome,
-            votes=tallies[a.id],
-            my_vote=my_votes.get(a.id),
-            possible_duplicate_of=a.possible_duplicate_of,
-        )
-        for a in rows
-    ]
-    audit.record_reads(
-        session, actor=user, entity="eligibility_ranking", elder_ids=[a.elder_id for a in rows],
-        fields=["score", "targets_met", "adl"], request_id=request_id,
-    )  # fmt: skip
-    return RankingPage(
-        items=items, total=total, page=page, page_size=page_size, devices=round_.devices,
-        cutoff_rank=cutoff, seed=round_.seed, inputs_digest=run.inputs_digest if run else None,
-        computed_at=run.computed_at if run else None,
-    )  # fmt: skip
-
-
-def communities(session: Session, round_id: uuid.UUID) -> list[str]:
-    return list(
-        session.exec(
-            select(Application.community)
-            .where(Application.round_id == round_id)
-            .distinct()
-            .order_by(col(Application.community))
-        ).all()
-    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Protocol
+from typing import NotRequired, Protocol, TypedDict, Unpack
 
 from sqlmodel import Session
 
@@ -16,45 +16,27 @@ log = logging.getLogger(__name__)
 ParamValue = str | int | float
 
 
+class Message(TypedDict):
+    """What every channel sends: to whom, which catalogue template with what, and about what."""
+
+    to: str
+    template_key: str
+    params: dict[str, ParamValue]
+    locale: NotRequired[Locale]  # Thai unless said
+    subject: NotRequired[str | None]  # what it is about, e.g. "alert"
+    subject_id: NotRequired[uuid.UUID | None]
+
+
 class Notifier(Protocol):
     """How the system reaches people. Calls join the caller's transaction."""
 
-    def send_sms(
-        self,
-        session: Session,
-        *,
-        to: str,
-        template_key: str,
-        params: dict[str, ParamValue],
-        locale: Locale = "th",
-        subject: str | None = None,
-        subject_id: uuid.UUID | None = None,
-    ) -> Notification: ...
+    def send_sms(self, session: Session, **message: Unpack[Message]) -> Notification: ...
 
     def place_call(
-        self,
-        session: Session,
-        *,
-        to: str,
-        template_key: str,
-        params: dict[str, ParamValue],
-        locale: Locale = "th",
-        subject: str | None = None,
-        subject_id: uuid.UUID | None = None,
-        acknowledge_url: str | None = None,
+        self, session: Session, *, acknowledge_url: str | None = None, **message: Unpack[Message]
     ) -> Notification: ...
 
-    def console(
-        self,
-        session: Session,
-        *,
-        to: str,
-        template_key: str,
-        params: dict[str, ParamValue],
-        locale: Locale = "th",
-        subject: str | None = None,
-        subject_id: uuid.UUID | None = None,
-    ) -> Notification: ...
+    def console(self, session: Session, **message: Unpack[Message]) -> Notification: ...
 
 
 def mask_recipient(to: str) -> str:
@@ -70,24 +52,15 @@ def render_message(notification: Notification) -> str:
 class RecordingNotifier:
     """Records every message and logs that it would send it; sends nothing."""
 
-    def _record(
-        self,
-        session: Session,
-        channel: Channel,
-        *,
-        to: str,
-        template_key: str,
-        params: dict[str, ParamValue],
-        locale: Locale,
-        subject: str | None,
-        subject_id: uuid.UUID | None,
-    ) -> Notification:
+    def _record(self, session: Session, channel: Channel, message: Message) -> Notification:
+        to, template_key = message["to"], message["template_key"]
+        subject, subject_id = message.get("subject"), message.get("subject_id")
         notification = Notification(
             channel=channel,
             to=to,
             template_key=template_key,
-            params=dict(params),
-            locale=locale,
+            params=dict(message["params"]),
+            locale=message.get("locale", "th"),
             status=NotificationStatus.RECORDED,
             subject=subject,
             subject_id=subject_id,
@@ -104,72 +77,16 @@ class RecordingNotifier:
         )
         return notification
 
-    def send_sms(
-        self,
-        session: Session,
-        *,
-        to: str,
-        template_key: str,
-        params: dict[str, ParamValue],
-        locale: Locale = "th",
-        subject: str | None = None,
-        subject_id: uuid.UUID | None = None,
-    ) -> Notification:
-        return self._record(
-            session,
-            Channel.SMS,
-            to=to,
-            template_key=template_key,
-            params=params,
-            locale=locale,
-            subject=subject,
-            subject_id=subject_id,
-        )
+    def send_sms(self, session: Session, **message: Unpack[Message]) -> Notification:
+        return self._record(session, Channel.SMS, message)
 
     def place_call(
-        self,
-        session: Session,
-        *,
-        to: str,
-        template_key: str,
-        params: dict[str, ParamValue],
-        locale: Locale = "th",
-        subject: str | None = None,
-        subject_id: uuid.UUID | None = None,
-        acknowledge_url: str | None = None,
+        self, session: Session, *, acknowledge_url: str | None = None, **message: Unpack[Message]
     ) -> Notification:
-        return self._record(
-            session,
-            Channel.VOICE,
-            to=to,
-            template_key=template_key,
-            params=params,
-            locale=locale,
-            subject=subject,
-            subject_id=subject_id,
-        )
+        return self._record(session, Channel.VOICE, message)
 
-    def console(
-        self,
-        session: Session,
-        *,
-        to: str,
-        template_key: str,
-        params: dict[str, ParamValue],
-        locale: Locale = "th",
-        subject: str | None = None,
-        subject_id: uuid.UUID | None = None,
-    ) -> Notification:
-        return self._record(
-            session,
-            Channel.CONSOLE,
-            to=to,
-            template_key=template_key,
-            params=params,
-            locale=locale,
-            subject=subject,
-            subject_id=subject_id,
-        )
+    def console(self, session: Session, **message: Unpack[Message]) -> Notification:
+        return self._record(session, Channel.CONSOLE, message)
 
 
 _notifier: Notifier = RecordingNotifier()

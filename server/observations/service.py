@@ -286,7 +286,6 @@ def history(
         fields=sorted(set(codes)) or ["all"], request_id=request_id,
         detail={"count": len(rows)},
     )  # fmt: skip
-    session.commit()
     return [
         HistoryPoint(
             observation_id=v.observation_id,

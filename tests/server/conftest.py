@@ -19,11 +19,12 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from server.auth.models import Role, User
-from server.auth.service import hash_password, issue_token
+from server.auth.service import issue_token
 from server.config import Settings
 from server.main import create_app
 from server.migrate import upgrade
 from server.models_registry import metadata
+from server.security import hash_password
 from tests.support.tiers import postgres_admin_url
 
 TEST_PASSWORD = "correct-horse-9"

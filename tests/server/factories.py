@@ -9,15 +9,14 @@ from typing import Any
 
 from sqlmodel import Session
 
+from server.common import thai_id as national_id
 from server.elders.models import Elder, EmergencyContact, Sex
 
 _counter = itertools.count(1)
 
 
 def thai_id(n: int | None = None) -> str:
-    base = f"1{(n if n is not None else next(_counter)):011d}"
-    total = sum(int(d) * (13 - i) for i, d in enumerate(base))
-    return base + str((11 - total % 11) % 10)
+    return national_id.with_check_digit(f"1{(n if n is not None else next(_counter)):011d}")
 
 
 def elder_payload(**overrides: Any) -> dict[str, Any]:

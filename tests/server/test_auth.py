@@ -6,9 +6,10 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from server.auth import service
-from server.auth.models import HubToken, Role, User
+from server.auth.models import Role, User
 from server.config import Settings
-from server.elders.models import Device, DeviceKind
+from server.devices import service as devices
+from server.devices.models import Device, DeviceKind, HubToken
 from tests.server.conftest import TEST_PASSWORD
 from tests.server.factories import make_elder
 
@@ -72,7 +73,7 @@ def test_hub_token_works_only_for_its_hub_and_nowhere_else(
     issued = client.post(f"/api/v1/devices/{hub.id}/hub-token", headers=auth(users[Role.ADMIN]))
     assert issued.status_code == 201
     token = issued.json()["token"]
-    identity = service.authenticate_hub(session, f"Bearer {token}")
+    identity = devices.authenticate_hub(session, f"Bearer {token}")
     assert identity is not None and identity.elder_id == elder.id
     # Only the hash is stored.
     stored = {row.token_hash for row in session.exec(select(HubToken)).all()}
@@ -85,11 +86,11 @@ def test_hub_token_works_only_for_its_hub_and_nowhere_else(
     )
     assert revoked.status_code == 200
     session.expire_all()
-    assert service.authenticate_hub(session, f"Bearer {token}") is None
+    assert devices.authenticate_hub(session, f"Bearer {token}") is None
 
 
 def test_user_tokens_are_not_hub_tokens(
     session: Session, users: dict[Role, User], settings: Settings
 ) -> None:
     token = service.issue_token(users[Role.ADMIN], settings=settings)
-    assert service.authenticate_hub(session, f"Bearer {token}") is None
+    assert devices.authenticate_hub(session, f"Bearer {token}") is None

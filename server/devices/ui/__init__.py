@@ -13,6 +13,8 @@ from server.common.time import utcnow
 from server.deps import RequestId, SessionDep, require_roles
 from server.devices import service
 from server.devices.config import DevicesSettings
+from server.devices.models import DeviceKind
+from server.errors import ApiError
 from server.i18n import translate
 from server.web import register_nav, render
 
@@ -63,13 +65,17 @@ def register_hub(
 ) -> Response:
     locale = request.state.locale
     try:
-        device, token = service.register_hub(
-            session, elder_id=elder_id, label=label.strip(), actor=admin, request_id=rid
-        )
-    except service.UnknownElder:
+        device, token = service.register_device(
+            session, elder_id=elder_id, kind=DeviceKind.HUB, label=label.strip(), actor=admin,
+            request_id=rid,
+        )  # fmt: skip
+    except ApiError as exc:
+        if exc.status_code != 404:
+            raise
         return _page(
             request, session, status_code=404, error=translate("devices.unknown_elder", locale)
         )
+    session.commit()
     return _page(request, session, new_token=token, new_device_id=device.id)
 
 
@@ -78,9 +84,10 @@ def revoke_token(
     token_id: uuid.UUID, request: Request, session: SessionDep, admin: AdminPage, rid: RequestId
 ) -> Response:
     locale = request.state.locale
-    row = service.revoke_token(session, token_id=token_id, actor=admin, request_id=rid)
+    row = service.revoke_hub_token(session, token_id=token_id, actor=admin, request_id=rid)
     if row is None:
         return _page(
             request, session, status_code=404, error=translate("devices.unknown_token", locale)
         )
+    session.commit()
     return _page(request, session, notice=translate("devices.revoked", locale, prefix=row.prefix))

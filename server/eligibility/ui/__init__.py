@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from server.deps import LocaleDep, RequestId, SessionDep
-from server.eligibility import committee, service
+from server.eligibility import committee, ranking_view, rounds, rubrics, service
 from server.eligibility.models import RoundStatus
 from server.eligibility.router import Manager
 from server.eligibility.schemas import MANAGERS
@@ -28,8 +28,8 @@ def _tri(value: str | None) -> bool | None:
 
 @router.get("/committee", response_class=HTMLResponse)
 def rounds_page(request: Request, session: SessionDep, _user: Manager) -> Response:
-    rounds = [service.round_out(session, r) for r in service.list_rounds(session)]
-    return render(request, "committee_rounds.html", rounds=rounds)
+    shown = [rounds.round_out(session, r) for r in rounds.list_rounds(session)]
+    return render(request, "committee_rounds.html", rounds=shown)
 
 
 @router.get("/committee/rounds/{round_id}", response_class=HTMLResponse)
@@ -48,13 +48,16 @@ def round_page(
     vote: Annotated[str | None, Query(pattern=r"^(undecided|approve|reject|defer|)$")] = None,
     page: Annotated[int, Query(ge=1)] = 1,
 ) -> Response:
-    round_ = service.get_round(session, round_id)
-    rubric_row = service.get_rubric(session, round_.rubric_id)
-    rubric = service.parsed(rubric_row)
-    result = service.ranking_page(
-        session, user=user, round_id=round_id, q=q, community=community or None,
-        target=target or None, quota=_tri(quota), eligible=_tri(eligible), vote=vote or None,
-        page=page, page_size=PAGE_SIZE, request_id=rid,
+    round_ = rounds.get_round(session, round_id)
+    rubric_row = rubrics.get_rubric(session, round_.rubric_id)
+    rubric = rubrics.parsed(rubric_row)
+    chosen = ranking_view.RankingFilter(
+        q=q, community=community or None, target=target or None, quota=_tri(quota),
+        eligible=_tri(eligible), vote=vote or None,
+    )  # fmt: skip
+    result = ranking_view.ranking_page(
+        session, user=user, round_id=round_id, filters=chosen, page=page, page_size=PAGE_SIZE,
+        request_id=rid,
     )  # fmt: skip
     pages = max(1, math.ceil(result.total / PAGE_SIZE))
     filters = {
@@ -66,13 +69,13 @@ def round_page(
     return render(
         request,
         "committee_round.html",
-        round=service.round_out(session, round_),
+        round=rounds.round_out(session, round_),
         rubric=rubric_row,
         result=result,
         pages=pages,
         filters=filters,
         targets=targets,
-        communities=service.communities(session, round_id),
+        communities=ranking_view.communities(session, round_id),
         is_chair=round_.chair_id == user.id,
         not_voted=not_voted,
         members=members,

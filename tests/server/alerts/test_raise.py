@@ -17,7 +17,8 @@ from server.alerts.models import (
     TimerStatus,
 )
 from server.alerts.service import raise_alert, resolve_maintenance_alert
-from server.elders.models import Device, DeviceKind, EmergencyContact
+from server.devices.models import Device, DeviceKind
+from server.elders.models import EmergencyContact
 from server.notify.models import Channel, Notification
 from tests.server.alerts.helpers import panic
 from tests.server.factories import make_elder

@@ -25,9 +25,10 @@ from device_agent.protocol import (
     VitalsEvent,
     VitalsPayload,
 )
-from server.auth.service import issue_hub_token
 from server.devices.config import DevicesSettings
-from server.elders.models import Device, DeviceKind, Elder
+from server.devices.models import Device, DeviceKind
+from server.devices.service import issue_hub_token
+from server.elders.models import Elder
 from tests.server.factories import make_elder
 from tests.support.live import serve
 
@@ -54,7 +55,8 @@ def make_hub(session: Session, *, elder: Elder | None = None, label: str = "hub"
         Device(elder_id=elder.id, kind=DeviceKind.BP_MONITOR, ble_address="AA:BB:CC:00:00:01")
     )
     session.commit()
-    row, token = issue_hub_token(session, device_id=device.id, created_by=None)
+    row, token = issue_hub_token(session, device_id=device.id, actor=None)
+    session.commit()
     return Hub(elder=elder, device_id=device.id, token=token, token_id=row.id)
 
 

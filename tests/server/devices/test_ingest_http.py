@@ -11,8 +11,8 @@ from sqlmodel import Session, select
 
 from device_agent.protocol import HTTP_EVENTS_PATH, MAX_MESSAGE_BYTES, AckMessage
 from server.auth.models import Role, User
-from server.auth.service import revoke_hub_token
 from server.devices.models import AgentEvent
+from server.devices.service import revoke_hub_token
 from tests.server.devices.helpers import (
     bp_reading,
     events_message,
@@ -53,7 +53,8 @@ def test_http_refusals_say_what_is_wrong(
 ) -> None:
     hub = make_hub(session)
     revoked = make_hub(session)
-    revoke_hub_token(session, token_id=revoked.token_id)
+    revoke_hub_token(session, token_id=revoked.token_id, actor=None)
+    session.commit()
     with (
         live_server(app, rate_per_second=1.0, burst=2) as url,
         httpx.Client(base_url=url.replace("ws://", "http://")) as http,

@@ -13,8 +13,8 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from device_agent.protocol import MAX_EVENTS_PER_BATCH, MAX_MESSAGE_BYTES, WS_PATH
-from server.auth.service import revoke_hub_token
 from server.devices.models import AgentEvent
+from server.devices.service import revoke_hub_token
 from tests.server.devices.helpers import (
     bp_reading,
     events_message,
@@ -146,7 +146,8 @@ async def test_handshake_refuses_wrong_revoked_and_person_tokens(
 
     hub = make_hub(session)
     revoked = make_hub(session)
-    revoke_hub_token(session, token_id=revoked.token_id)
+    revoke_hub_token(session, token_id=revoked.token_id, actor=None)
+    session.commit()
     person = auth(users[Role.ADMIN])  # type: ignore[operator]
     with live_server(app) as url:
         for headers, status in [
@@ -170,7 +171,8 @@ async def test_a_token_revoked_while_connected_is_cut_off(app: FastAPI, session:
         async with connect(url + WS_PATH, additional_headers=hub.headers) as ws:
             _, ack = await exchange(ws, events_message(heartbeat()))
             assert len(ack["ids"]) == 1
-            revoke_hub_token(session, token_id=hub.token_id)
+            revoke_hub_token(session, token_id=hub.token_id, actor=None)
+            session.commit()
             await asyncio.sleep(0.1)
             await ws.send(events_message(heartbeat()))
             frame = json.loads(await ws.recv())

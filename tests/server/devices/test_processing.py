@@ -15,8 +15,7 @@ from websockets.asyncio.client import connect
 
 from device_agent.protocol import WS_PATH
 from server.alerts.models import Alert, AlertKind
-from server.devices.models import PendingReading
-from server.elders.models import Device
+from server.devices.models import Device, PendingReading
 from server.observations.models import Observation, ObservationValue
 from tests.server.devices.helpers import (
     bp_reading,

@@ -8,9 +8,9 @@ from fastapi import FastAPI
 from sqlmodel import Session, col, select
 
 from device_agent.protocol import EVENT_ADAPTER, Event
-from server.auth.service import HubIdentity
 from server.devices.config import DevicesSettings
 from server.devices.models import AgentEvent, PendingReading
+from server.devices.service import HubIdentity
 from server.devices.store import Submission, store_group
 from tests.server.devices.helpers import QUIET, Hub, bp_reading, heartbeat, make_hub, now
 

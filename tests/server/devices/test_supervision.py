@@ -9,13 +9,12 @@ from sqlmodel import Session, col, select
 
 from device_agent.protocol import EVENT_ADAPTER, DeviceHealth
 from server.alerts.models import Alert, AlertEvent, AlertKind, AlertStatus
-from server.auth.service import authenticate_hub
 from server.common.time import BANGKOK
 from server.devices.config import DevicesSettings
-from server.devices.models import HubStatus
+from server.devices.models import Device, HubStatus
+from server.devices.service import authenticate_hub
 from server.devices.store import Submission, store_group
 from server.devices.supervision import check_missed_checkins
-from server.elders.models import Device
 from server.i18n import translate
 from tests.server.devices.helpers import Hub, heartbeat, make_hub, now
 

@@ -7,10 +7,10 @@ from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, expect
 from sqlmodel import Session, select
 
-from server.auth.models import HubToken, Role, User
-from server.auth.service import authenticate_hub
+from server.auth.models import Role, User
 from server.devices.config import DevicesSettings
-from server.elders.models import Device, DeviceKind
+from server.devices.models import Device, DeviceKind, HubToken
+from server.devices.service import authenticate_hub
 from tests.server.conftest import TEST_PASSWORD
 from tests.server.devices.helpers import QUIET, make_hub
 from tests.server.factories import make_elder

@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from server.auth.models import Role, User
 from server.common.time import utcnow
-from server.eligibility import service
+from server.eligibility import rounds, rubrics
 from server.eligibility.models import Round, RubricVersion
 from server.eligibility.schemas import RoundCreate
 from tests.server.factories import thai_id
@@ -38,7 +38,9 @@ def person(n: int, **overrides: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def rubric(session: Session) -> RubricVersion:
-    return service.ensure_default_rubric(session)
+    rubric = rubrics.ensure_default_rubric(session)
+    session.commit()  # services flush; whoever calls them commits
+    return rubric
 
 
 MakeRound = Callable[..., Round]
@@ -51,7 +53,7 @@ def make_round(session: Session, users: dict[Role, User], rubric: RubricVersion)
         opens_in: timedelta = timedelta(days=-1), lasts: timedelta = timedelta(days=30),
     ) -> Round:  # fmt: skip
         opens = utcnow() + opens_in
-        round_ = service.create_round(
+        round_ = rounds.create_round(
             session,
             user=users[Role.ADMIN],
             data=RoundCreate(
@@ -67,7 +69,8 @@ def make_round(session: Session, users: dict[Role, User], rubric: RubricVersion)
             request_id=None,
         )
         if open_:
-            service.open_round(session, user=users[Role.ADMIN], round_id=round_.id, request_id=None)
+            rounds.open_round(session, user=users[Role.ADMIN], round_id=round_.id, request_id=None)
+        session.commit()
         return round_
 
     return make

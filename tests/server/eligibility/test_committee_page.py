@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import Session, select
 
 from server.auth.models import Role, User
-from server.eligibility import service
+from server.eligibility import rounds, service
 from server.eligibility.models import Decision
 from server.eligibility.schemas import ApplicationCreate, NewApplicant
 from tests.server.conftest import TEST_PASSWORD
@@ -31,8 +31,9 @@ def fill_round(session: Session, users: dict[Role, User], make_round: MakeRound,
                 answers=answers(adl=4 + i % 12, **extra),
             ),
         )  # fmt: skip
-    service.close_round(session, user=admin, round_id=round_.id, request_id=None)
-    service.rank_round(session, user=admin, round_id=round_.id, seed="page-test", request_id=None)
+    rounds.close_round(session, user=admin, round_id=round_.id, request_id=None)
+    rounds.rank_round(session, user=admin, round_id=round_.id, seed="page-test", request_id=None)
+    session.commit()
     return round_
 
 
@@ -131,7 +132,7 @@ def test_committee_reviews_and_votes_in_the_browser(
         page.click("#close-screening")
         page.wait_for_timeout(500)
         assert "1 จาก 2 คน" in asked[0]
-        assert service.get_round(session, round_.id).status == "scored"
+        assert rounds.get_round(session, round_.id).status == "scored"
         page.once("dialog", answer(True))
         page.click("#close-screening")
         page.wait_for_function(
@@ -150,7 +151,7 @@ def test_committee_reviews_and_votes_in_the_browser(
         page.wait_for_selector("#approved")
         assert f"1 ธันวาคม {be_year}" in page.locator("#approved").inner_text()
         session.expire_all()
-        approved = service.get_round(session, round_.id)
+        approved = rounds.get_round(session, round_.id)
         assert approved.approved_on == date(be_year - 543, 12, 1)
         assert approved.signer_name == "นายสมชาย รักถิ่น"
     finally:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from server.eligibility import scoring
-from server.eligibility.service import default_rubric_data
+from server.eligibility.rubrics import default_rubric_data
 
 GOOD_ANSWERS: dict[str, scoring.Answer] = {
     "living": "alone_no_carer", "adl": 8, "falls": 2, "chronic": "multiple",

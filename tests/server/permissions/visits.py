@@ -1,5 +1,5 @@
 from server.auth.models import Role
-from server.visits import access
+from server.care import access
 from tests.server.permissions import Rule, roles
 
 V = "/api/v1/visits/{visit_id}"

@@ -10,9 +10,9 @@ from sqlmodel import Session, select
 
 from server.alerts.models import Alert
 from server.audit.models import AuditEntry
+from server.care.models import ReviewItem, Visit
 from server.elders.models import Elder
 from server.observations.models import Observation, TriageOverrides
-from server.visits.models import ReviewItem, Visit
 from tests.server.factories import make_elder
 from tests.server.visits.conftest import Team, plan_for
 

@@ -9,9 +9,9 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from server.care.models import CareNote, Checkin, ReviewItem, Visit
 from server.elders.models import Elder
 from server.observations.models import Observation
-from server.visits.models import CareNote, Checkin, ReviewItem, Visit
 from tests.server.visits.conftest import Team, plan_for
 
 

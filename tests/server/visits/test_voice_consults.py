@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from server.audit.models import AuditEntry
+from server.care.models import Visit
 from server.observations.models import TriageOverrides
-from server.visits.models import Visit
-from server.visits.voice import parse_range, sniff
+from server.telehealth.voice import parse_range, sniff
 from tests.server.visits.conftest import Team, plan_for
 
 WEBM = b"\x1a\x45\xdf\xa3" + bytes(range(256)) * 8

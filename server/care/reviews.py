@@ -10,11 +10,11 @@ from sqlmodel import Session, col, select
 
 from server.audit import service as audit
 from server.auth.models import User
+from server.care.models import ReviewItem, ReviewKind, ReviewStatus
+from server.care.schemas import ReviewOut
 from server.common.time import utcnow
 from server.elders import service as elders
 from server.errors import ApiError
-from server.visits.models import ReviewItem, ReviewKind, ReviewStatus
-from server.visits.schemas import ReviewOut
 
 
 def flag(

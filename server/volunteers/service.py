@@ -11,15 +11,15 @@ from sqlmodel import Session, col, select
 
 from server.audit import service as audit
 from server.auth.models import User
+from server.care import reviews
+from server.care.access import FLAGGED_EDITORS, elder_for
+from server.care.models import Checkin, ReviewKind
+from server.care.schemas import CheckinIn, CheckinOut
+from server.care.seq import next_seq
 from server.common.time import utcnow
 from server.elders import service as elders
 from server.elders.schemas import VOLUNTEER_EDITABLE, ElderOut, ElderUpdate
 from server.errors import ApiError
-from server.visits import reviews
-from server.visits.access import FLAGGED_EDITORS, elder_for
-from server.visits.models import Checkin, ReviewKind
-from server.visits.schemas import CheckinIn, CheckinOut
-from server.visits.seq import next_seq
 
 # A change to one of these by a field worker changes who is at risk: the care manager sees it.
 SIGNIFICANT = ("lives_alone", "has_carer", "address", "community", "phone", "emergency_contacts")
@@ -73,14 +73,37 @@ def update_and_flag(
     elder = elder_for(session, user=user, elder_id=elder_id)
     before = _snapshot(elders.to_out(session, elder, user=user))
     out = elders.update_elder(
-        session, user=user, elder_id=elder_id, data=data, request_id=request_id, commit=False
+        session, user=user, elder_id=elder_id, data=data, request_id=request_id
     )
     review_id = flag_if_significant(
         session, user=user, elder_id=elder_id, before=before, after=_snapshot(out),
         version=out.version,
     )  # fmt: skip
-    session.commit()
+    session.flush()
     return out, review_id
+
+
+def edit_elder(
+    session: Session,
+    *,
+    user: User,
+    elder_id: uuid.UUID,
+    data: ElderUpdate,
+    request_id: str | None,
+) -> ElderOut:
+    """Every edit of the elder record through the registry's API: a field worker's is flagged
+    when it matters."""
+    if user.role in FLAGGED_EDITORS:
+        out, _review = update_and_flag(
+            session, user=user, elder_id=elder_id, data=data, request_id=request_id
+        )
+        return out
+    return elders.update_elder(
+        session, user=user, elder_id=elder_id, data=data, request_id=request_id
+    )
+
+
+elders.edit_elders_with(edit_elder)
 
 
 def flag_if_significant(

@@ -8,12 +8,12 @@ from sqlmodel import Session
 
 from server.audit import service as audit
 from server.auth.models import User
+from server.care.access import elder_for
+from server.care.models import CareNote, Consult, Visit
+from server.care.schemas import NoteIn, NoteOut
+from server.care.seq import next_seq
 from server.common.time import utcnow
 from server.errors import ApiError
-from server.visits.access import elder_for
-from server.visits.models import CareNote, Consult, Visit
-from server.visits.schemas import NoteIn, NoteOut
-from server.visits.seq import next_seq
 
 
 def note_out(note: CareNote) -> NoteOut:

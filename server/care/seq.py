@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session, col
 
-from server.visits.models import SyncCounter
+from server.care.models import SyncCounter
 
 _KEY = "visits.seq"
 

@@ -16,13 +16,13 @@ from sqlmodel import Session, col, select
 import triage
 from server.audit import service as audit
 from server.auth.models import Role, User
+from server.care.access import elder_name
+from server.care.models import CarePlan, Visit, VisitReason, VisitRole, VisitStatus
+from server.care.schemas import Frequency, TodayItem, VisitOut
+from server.care.seq import next_seq
 from server.common.time import BANGKOK, utcnow
 from server.elders import service as elders
 from server.elders.models import Elder
-from server.visits.access import elder_name
-from server.visits.models import CarePlan, Visit, VisitReason, VisitRole, VisitStatus
-from server.visits.schemas import Frequency, TodayItem, VisitOut
-from server.visits.seq import next_seq
 
 OPEN = (VisitStatus.SCHEDULED, VisitStatus.IN_PROGRESS)
 # How soon a follow-up is due after an abnormal reading, by triage priority.

@@ -12,17 +12,17 @@ from sqlmodel import Session, col, select
 import triage
 from server.audit import service as audit
 from server.auth.models import User
+from server.care.access import elder_for
+from server.care.models import CarePlan
+from server.care.schedule import ensure_schedule
+from server.care.schemas import CarePlanCreate, CarePlanOut, CarePlanUpdate, TargetsUpdate
+from server.care.seq import next_seq
 from server.common.time import utcnow
 from server.elders import service as elders
 from server.elders.models import Elder
 from server.elders.schemas import ElderUpdate
 from server.errors import ApiError
 from server.observations import service as observations
-from server.visits.access import elder_for
-from server.visits.models import CarePlan
-from server.visits.schedule import ensure_schedule
-from server.visits.schemas import CarePlanCreate, CarePlanOut, CarePlanUpdate, TargetsUpdate
-from server.visits.seq import next_seq
 
 
 def plan_out(plan: CarePlan, elder: Elder) -> CarePlanOut:
@@ -91,7 +91,7 @@ def create_plan(
         session, actor=user, action="create", entity="care_plan", entity_id=plan.id,
         elder_id=elder.id, fields=sorted(data.model_fields_set), request_id=request_id,
     )  # fmt: skip
-    session.commit()
+    session.flush()
     return plan, elder
 
 
@@ -169,7 +169,7 @@ def update_plan(
         session, actor=user, action="update", entity="care_plan", entity_id=plan.id,
         elder_id=elder.id, fields=sorted(given), request_id=request_id,
     )  # fmt: skip
-    session.commit()
+    session.flush()
     return plan, elder
 
 
@@ -185,7 +185,7 @@ def set_targets(
     if data.version != plan.version:
         raise _stale(session, plan, elder)
     apply_targets(session, plan=plan, targets=data.targets, user=user, request_id=request_id)
-    session.commit()
+    session.flush()
     return plan, elder
 
 

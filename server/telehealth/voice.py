@@ -21,13 +21,13 @@ from sqlmodel import Session
 
 from server.audit import service as audit
 from server.auth.models import User
+from server.care.access import elder_for
+from server.care.models import Consult, Visit, VoiceNote, VoicePurpose
+from server.care.schemas import VoiceNoteOut
+from server.care.seq import next_seq
 from server.common.time import utcnow
 from server.config import Settings
 from server.errors import ApiError
-from server.visits.access import elder_for
-from server.visits.models import Consult, Visit, VoiceNote, VoicePurpose
-from server.visits.schemas import VoiceNoteOut
-from server.visits.seq import next_seq
 
 AUDIO_TYPES: dict[str, str] = {
     "audio/webm": "webm",
@@ -229,7 +229,7 @@ def finish_upload(
             elder_id=note.elder_id, fields=["audio"], request_id=request_id,
             detail={"size": received.size, "type": plan.content_type},
         )  # fmt: skip
-        session.commit()
+        session.flush()
         return note
     finally:
         received.path.unlink(missing_ok=True)

@@ -13,9 +13,9 @@ from sqlmodel import Session, col
 
 from server.audit import service as audit
 from server.auth.models import User
+from server.care.access import elder_for
+from server.care.schemas import HistoryObservation, HistoryOut, HistoryPointOut
 from server.observations.models import Observation, ObservationValue
-from server.visits.access import elder_for
-from server.visits.schemas import HistoryObservation, HistoryOut, HistoryPointOut
 
 # Kinds a person asks for, and the measurement codes each one means.
 KINDS: dict[str, tuple[str, ...]] = {
@@ -104,5 +104,4 @@ def elder_history(
         session, actor=user, action="read", entity="observations", elder_id=elder.id,
         fields=codes or ["all"], request_id=request_id, detail={"count": len(points)},
     )  # fmt: skip
-    session.commit()
     return HistoryOut(elder_id=elder.id, points=points, observations=summaries)

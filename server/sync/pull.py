@@ -14,6 +14,8 @@ import base64
 import binascii
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,14 +24,8 @@ from sqlmodel import Session, col, select
 
 from server.audit import service as audit
 from server.auth.models import Role, User
-from server.common.time import utcnow
-from server.elders import service as elders
-from server.elders.models import Elder
-from server.errors import ApiError
-from server.observations.models import Observation, ObservationValue
-from server.visits.care_plans import plan_out
-from server.visits.consults import consult_out
-from server.visits.models import (
+from server.care.care_plans import plan_out
+from server.care.models import (
     CareNote,
     CarePlan,
     Checkin,
@@ -39,12 +35,18 @@ from server.visits.models import (
     VisitStatus,
     VoiceNote,
 )
-from server.visits.notes import note_out
-from server.visits.schedule import visit_out
-from server.visits.schemas import SyncObservation, SyncPullOut, SyncReading, Tombstone
-from server.visits.seq import current_seq, next_seq
-from server.visits.voice import note_out as voice_out
-from server.visits.volunteers import checkin_out
+from server.care.notes import note_out
+from server.care.schedule import visit_out
+from server.care.schemas import SyncObservation, SyncPullOut, SyncReading, Tombstone
+from server.care.seq import current_seq, next_seq
+from server.common.time import utcnow
+from server.elders import service as elders
+from server.elders.models import Elder
+from server.errors import ApiError
+from server.observations.models import Observation, ObservationValue
+from server.telehealth.consults import consult_out
+from server.telehealth.voice import note_out as voice_out
+from server.volunteers.service import checkin_out
 
 # How far back a tablet holds history for an elder it is given.
 HISTORY_DAYS = 90
@@ -99,14 +101,29 @@ def _update_access(session: Session, user: User, now_ids: set[uuid.UUID]) -> Non
         session.add(row)
     for elder_id in sorted(new):
         session.add(SyncAccess(user_id=user.id, elder_id=elder_id, granted_seq=seq))
-    session.commit()
+    session.flush()
 
 
-def pull(session: Session, *, user: User, since: str | None, request_id: str | None) -> SyncPullOut:
-    last_seq, last_at = decode_cursor(since) if since else (0, None)
-    full = since is None
+def record_access(session: Session, *, user: User) -> set[uuid.UUID]:
+    """Notes which elders the user's tablet now holds (grants and revocations take a seq) and
+    returns them. The caller commits before `pull`, so the sync counter is not held locked
+    for the whole read."""
     held = held_elder_ids(session, user)
     _update_access(session, user, held)
+    return held
+
+
+def pull(
+    session: Session,
+    *,
+    user: User,
+    held: set[uuid.UUID],
+    since: str | None,
+    request_id: str | None,
+) -> SyncPullOut:
+    """`held` comes from `record_access`, committed first."""
+    last_seq, last_at = decode_cursor(since) if since else (0, None)
+    full = since is None
     # Read the counter before the rows: everything at or below it is committed and visible.
     upto = current_seq(session)
     started = utcnow()
@@ -145,46 +162,15 @@ def pull(session: Session, *, user: User, since: str | None, request_id: str | N
     out.elders = [elders.to_out(session, e, user=user) for e in elder_rows]
     sent: set[uuid.UUID] = {e.id for e in elder_rows}
 
-    def changed(model: Any, recent: Any) -> Any:
-        """Rows of `model` for fresh elders (recent ones) or changed since the cursor."""
-        parts = []
-        if fresh:
-            parts.append(col(model.elder_id).in_(fresh) & recent)
-        if known:
-            parts.append(
-                col(model.elder_id).in_(known)
-                & (col(model.seq) > last_seq)
-                & (col(model.seq) <= upto)
-            )
-        return select(model).where(sa.or_(*parts))
-
-    checkins = session.exec(changed(Checkin, col(Checkin.checked_at) >= window_start)).all()
+    window = _Window(fresh=fresh, known=known, last_seq=last_seq, upto=upto)
+    checkins = session.exec(window.changed(Checkin, col(Checkin.checked_at) >= window_start)).all()
     out.checkins = [checkin_out(c) for c in checkins]
     sent |= {c.elder_id for c in checkins}
-
     if user.role != Role.VOLUNTEER:
-        plans = session.exec(changed(CarePlan, sa.true())).all()
-        plan_elders = {e.id: e for e in elder_rows}
-        for plan in plans:
-            elder = plan_elders.get(plan.elder_id) or session.get(Elder, plan.elder_id)
-            assert elder is not None
-            out.care_plans.append(plan_out(plan, elder))
-        open_or_recent = col(Visit.status).in_([VisitStatus.SCHEDULED, VisitStatus.IN_PROGRESS]) | (
-            col(Visit.updated_at) >= window_start
-        )
-        visit_rows = session.exec(changed(Visit, open_or_recent)).all()
-        out.visits = [visit_out(v, started) for v in visit_rows]
-        notes = session.exec(changed(CareNote, col(CareNote.written_at) >= window_start)).all()
-        out.notes = [note_out(n) for n in notes]
-        voice = session.exec(changed(VoiceNote, col(VoiceNote.recorded_at) >= window_start)).all()
-        out.voice_notes = [voice_out(v) for v in voice]
-        consults = session.exec(changed(Consult, col(Consult.created_at) >= window_start)).all()
-        out.consults = [consult_out(session, c) for c in consults]
-        out.observations = _observations(
-            session, fresh=fresh, known=known, window_start=window_start, since_at=since_at
-        )
-        sent |= {p.elder_id for p in plans} | {v.elder_id for v in visit_rows}
-        sent |= {o.elder_id for o in out.observations} | {c.elder_id for c in consults}
+        sent |= _care_side(
+            session, out, window=window, elder_rows=elder_rows, started=started,
+            window_start=window_start, since_at=since_at,
+        )  # fmt: skip
     audit.record_reads(
         session, actor=user, entity="sync", elder_ids=sorted(sent),
         fields=["elder", "care_plan", "visits", "observations", "consults", "checkins"]
@@ -192,6 +178,68 @@ def pull(session: Session, *, user: User, since: str | None, request_id: str | N
         request_id=request_id,
     )  # fmt: skip
     return out
+
+
+@dataclass(frozen=True)
+class _Window:
+    """Which rows of this domain a pull sends: recent ones for elders new on the tablet, and
+    those changed since the cursor (by seq) for elders it already holds."""
+
+    fresh: set[uuid.UUID]
+    known: set[uuid.UUID]
+    last_seq: int
+    upto: int
+
+    def changed(self, model: Any, recent: Any) -> Any:
+        parts = []
+        if self.fresh:
+            parts.append(col(model.elder_id).in_(self.fresh) & recent)
+        if self.known:
+            parts.append(
+                col(model.elder_id).in_(self.known)
+                & (col(model.seq) > self.last_seq)
+                & (col(model.seq) <= self.upto)
+            )
+        return select(model).where(sa.or_(*parts))
+
+
+def _care_side(
+    session: Session,
+    out: SyncPullOut,
+    *,
+    window: _Window,
+    elder_rows: Sequence[Elder],
+    started: datetime,
+    window_start: datetime,
+    since_at: datetime,
+) -> set[uuid.UUID]:
+    """Care plans, visits, notes, voice notes, consultations and readings (not for
+    volunteers), into `out`; returns the elders whose data they carry."""
+    plans = session.exec(window.changed(CarePlan, sa.true())).all()
+    plan_elders = {e.id: e for e in elder_rows}
+    for plan in plans:
+        elder = plan_elders.get(plan.elder_id) or session.get(Elder, plan.elder_id)
+        assert elder is not None
+        out.care_plans.append(plan_out(plan, elder))
+    open_or_recent = col(Visit.status).in_([VisitStatus.SCHEDULED, VisitStatus.IN_PROGRESS]) | (
+        col(Visit.updated_at) >= window_start
+    )
+    visit_rows = session.exec(window.changed(Visit, open_or_recent)).all()
+    out.visits = [visit_out(v, started) for v in visit_rows]
+    notes = session.exec(window.changed(CareNote, col(CareNote.written_at) >= window_start)).all()
+    out.notes = [note_out(n) for n in notes]
+    voice = session.exec(
+        window.changed(VoiceNote, col(VoiceNote.recorded_at) >= window_start)
+    ).all()
+    out.voice_notes = [voice_out(v) for v in voice]
+    consults = session.exec(window.changed(Consult, col(Consult.created_at) >= window_start)).all()
+    out.consults = [consult_out(session, c) for c in consults]
+    out.observations = _observations(
+        session, fresh=window.fresh, known=window.known, window_start=window_start,
+        since_at=since_at,
+    )  # fmt: skip
+    sent = {p.elder_id for p in plans} | {v.elder_id for v in visit_rows}
+    return sent | {o.elder_id for o in out.observations} | {c.elder_id for c in consults}
 
 
 def _observations(

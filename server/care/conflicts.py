@@ -9,12 +9,12 @@ from sqlmodel import Session
 
 from server.audit import service as audit
 from server.auth.models import User
+from server.care import reviews, visits
+from server.care.models import ReviewKind
+from server.care.schemas import ReviewOut, ReviewResolve, VisitUpdate
 from server.elders import service as elders
 from server.elders.schemas import ElderUpdate
 from server.errors import ApiError
-from server.visits import reviews, visits
-from server.visits.models import ReviewKind
-from server.visits.schemas import ReviewOut, ReviewResolve, VisitUpdate
 
 
 def resolve(
@@ -54,5 +54,5 @@ def resolve(
         else:
             raise ApiError(422, "not_a_conflict", "visits.review.not_a_conflict")
     reviews.close(session, user=user, item=item, resolution=data.resolution, request_id=request_id)
-    session.commit()
+    session.flush()
     return reviews.review_out(item)

@@ -61,6 +61,7 @@ def login_submit(
         ip=request.client.host if request.client else None,
         settings=settings,
     )
+    session.commit()  # the attempt counts whatever the answer (throttling)
     if result.user is None:
         message = (
             translate("auth.login_throttled", locale, seconds=result.retry_after)

@@ -9,8 +9,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 import triage
-from server.elders.schemas import ElderOut
-from server.visits.models import (
+from server.care.models import (
     ConsultStatus,
     ConsultUrgency,
     ReviewKind,
@@ -20,6 +19,7 @@ from server.visits.models import (
     VisitStatus,
     VoicePurpose,
 )
+from server.elders.schemas import ElderOut
 
 Text = Annotated[str, Field(min_length=1, max_length=300)]
 LongText = Annotated[str, Field(max_length=5000)]

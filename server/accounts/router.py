@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from sqlmodel import col, select
 
+from server import security
 from server.audit import service as audit
 from server.auth import service
 from server.auth.models import User
@@ -31,6 +32,8 @@ def login_for_token(
         ip=request.client.host if request.client else None,
         settings=settings,
     )
+    # The attempt is stored even when the answer is a refusal: throttling counts it.
+    session.commit()
     if result.retry_after:
         raise ApiError(
             429,
@@ -87,7 +90,7 @@ def update_user(
     for name, value in changes.items():
         setattr(user, name, value)
     if password is not None:
-        user.password_hash = service.hash_password(password)
+        user.password_hash = security.hash_password(password)
     if password is not None or changes.get("active") is False or "role" in changes:
         user.token_version += 1  # log out everywhere
     session.add(user)

@@ -20,17 +20,11 @@ from sqlmodel import Session, col, select
 
 from server.audit import service as audit
 from server.auth.models import Role, User
-from server.elders import service as elders
-from server.elders.models import Elder
-from server.elders.schemas import EDITABLE_BY, ElderUpdate
-from server.errors import ApiError
-from server.i18n import Locale, translate
-from server.visits import reviews, visits, voice
-from server.visits.consults import create_consult
-from server.visits.models import ReviewKind, SyncReceipt, Visit
-from server.visits.notes import add_note
-from server.visits.schedule import visit_out
-from server.visits.schemas import (
+from server.care import reviews, visits
+from server.care.models import ReviewKind, SyncReceipt, Visit
+from server.care.notes import add_note
+from server.care.schedule import visit_out
+from server.care.schemas import (
     CheckinIn,
     ConsultCreate,
     NoteIn,
@@ -42,8 +36,15 @@ from server.visits.schemas import (
     VisitUpdate,
     VoiceNoteMeta,
 )
-from server.visits.seq import next_seq
-from server.visits.volunteers import _snapshot, add_checkin, flag_if_significant
+from server.care.seq import next_seq
+from server.elders import service as elders
+from server.elders.models import Elder
+from server.elders.schemas import EDITABLE_BY, ElderUpdate
+from server.errors import ApiError
+from server.i18n import Locale, translate
+from server.telehealth import voice
+from server.telehealth.consults import create_consult
+from server.volunteers.service import _snapshot, add_checkin, flag_if_significant
 
 FIELD_TYPES = frozenset(
     {"visit", "visit_update", "observation", "note", "voice_note", "consult", "checkin",
@@ -102,8 +103,6 @@ class Batch:
                     "review_id": receipt.review_id, "detail": {"first_result": receipt.result},
                 }
             )  # fmt: skip
-        if record.type == "elder_update":
-            return self._elder_update(record, base)
         next_seq(self.session)  # taken outside the savepoint so it outlives a rejected record
         handler = self._handlers()[record.type]
         try:
@@ -136,6 +135,7 @@ class Batch:
             "voice_note": self._voice_note,
             "checkin": self._checkin,
             "consult": self._consult,
+            "elder_update": self._elder_update,
         }
 
     def _rejected(self, base: SyncResult, error: ApiError) -> SyncResult:
@@ -283,54 +283,36 @@ class Batch:
         return base.model_copy(update={"target_id": str(visit.id), "version": visit.version})
 
     def _elder_update(self, record: SyncRecord, base: SyncResult) -> SyncResult:
-        """Through the elder registry, which commits on its own: so this runs between
-        savepoints, with everything before it committed first."""
+        """Through the elder registry (versioned, with its field rules), in the record's
+        savepoint like any other."""
         session = self.session
-        session.commit()
+        target_id, base_version = self._need_edit_fields(record)
+        data = ElderUpdate.model_validate({**record.data, "version": base_version})
+        given = set(data.model_fields_set) - {"version"}
+        refused = sorted(given - EDITABLE_BY.get(self.user.role, frozenset()))
+        if refused:
+            raise ApiError(403, "field_not_editable", "elders.field_not_editable", field=refused[0])
+        elder = elders.get_visible(session, user=self.user, elder_id=target_id)
+        before = _snapshot(elders.to_out(session, elder, user=self.user))
+        if base_version != elder.version:
+            return self._elder_conflict(record, base, elder, data, given, base_version)
         try:
-            target_id, base_version = self._need_edit_fields(record)
-            data = ElderUpdate.model_validate({**record.data, "version": base_version})
-            given = set(data.model_fields_set) - {"version"}
-            refused = sorted(given - EDITABLE_BY.get(self.user.role, frozenset()))
-            if refused:
-                raise ApiError(
-                    403, "field_not_editable", "elders.field_not_editable", field=refused[0]
-                )
-            elder = elders.get_visible(session, user=self.user, elder_id=target_id)
-            before = _snapshot(elders.to_out(session, elder, user=self.user))
-            if base_version != elder.version:
-                return self._elder_conflict(record, base, elder, data, given, base_version)
-            try:
-                out = elders.update_elder(
-                    session, user=self.user, elder_id=elder.id, data=data,
-                    request_id=self.request_id,
-                )  # fmt: skip
-            except ApiError as error:
-                if error.code != "stale_version":
-                    raise
-                fresh = session.get(Elder, target_id)
-                assert fresh is not None
-                return self._elder_conflict(record, base, fresh, data, given, base_version)
-            review_id = flag_if_significant(
-                session, user=self.user, elder_id=elder.id, before=before,
-                after=_snapshot(out), version=out.version,
-            )  # fmt: skip
-            result = base.model_copy(
-                update={"target_id": str(elder.id), "version": out.version, "review_id": review_id}
+            out = elders.update_elder(
+                session, user=self.user, elder_id=elder.id, data=data, request_id=self.request_id
             )
-            self._receipt(record, result)
-            session.commit()
-            return result
         except ApiError as error:
-            session.rollback()
-            return self._rejected(base, error)
-        except ValidationError as error:
-            session.rollback()
-            field, message = _first_error(error)
-            return base.model_copy(
-                update={"result": "rejected", "reason": "invalid", "message": message,
-                        "field": field or None}
-            )  # fmt: skip
+            if error.code != "stale_version":
+                raise
+            fresh = session.get(Elder, target_id)
+            assert fresh is not None
+            return self._elder_conflict(record, base, fresh, data, given, base_version)
+        review_id = flag_if_significant(
+            session, user=self.user, elder_id=elder.id, before=before,
+            after=_snapshot(out), version=out.version,
+        )  # fmt: skip
+        return base.model_copy(
+            update={"target_id": str(elder.id), "version": out.version, "review_id": review_id}
+        )
 
     def _elder_conflict(
         self,
@@ -358,8 +340,6 @@ class Batch:
                     "message": translate("visits.sync.conflict", self.locale),
                     "target_id": str(elder.id), "version": elder.version, "review_id": item.id}
         )  # fmt: skip
-        self._receipt(record, result)
-        self.session.commit()
         return result
 
 
@@ -387,7 +367,6 @@ def push(
         ).all():
             batch.receipts[receipt.record_id] = receipt
     results = [batch.run(raw) for raw in records]
-    session.commit()
     for visit in batch.adl_visits:
         visits.write_adl_through(session, user=user, visit=visit, request_id=request_id)
     counts = Counter(r.result for r in results)

@@ -15,15 +15,11 @@ from sqlmodel import Session, col, select
 import triage
 from server.audit import service as audit
 from server.auth.models import Role, User
-from server.common.time import utcnow
-from server.elders import service as elders
-from server.errors import ApiError
-from server.observations.models import Observation
-from server.visits import reviews
-from server.visits.access import elder_for
-from server.visits.alerting import raise_vitals_alert
-from server.visits.care_plans import apply_targets, plan_for_elder
-from server.visits.models import (
+from server.care import reviews
+from server.care.access import elder_for
+from server.care.alerting import raise_vitals_alert
+from server.care.care_plans import apply_targets, plan_for_elder
+from server.care.models import (
     Consult,
     ConsultStatus,
     ConsultUrgency,
@@ -31,9 +27,13 @@ from server.visits.models import (
     Visit,
     VoiceNote,
 )
-from server.visits.schemas import ConsultAnswer, ConsultCreate, ConsultOut
-from server.visits.seq import next_seq
-from server.visits.visits import urgent_visit
+from server.care.schemas import ConsultAnswer, ConsultCreate, ConsultOut
+from server.care.seq import next_seq
+from server.care.visits import urgent_visit
+from server.common.time import utcnow
+from server.elders import service as elders
+from server.errors import ApiError
+from server.observations.models import Observation
 
 URGENCY_RANK = {ConsultUrgency.URGENT: 0, ConsultUrgency.SOON: 1, ConsultUrgency.ROUTINE: 2}
 STATUS_RANK = {
@@ -169,7 +169,7 @@ def start_review(
         session, actor=user, action="update", entity="consult", entity_id=consult.id,
         elder_id=consult.elder_id, fields=["status", "clinician_id"], request_id=request_id,
     )  # fmt: skip
-    session.commit()
+    session.flush()
     return consult
 
 
@@ -240,7 +240,7 @@ def answer(
         elder_id=elder.id, fields=sorted(data.model_fields_set - {"version"}),
         request_id=request_id,
     )  # fmt: skip
-    session.commit()
+    session.flush()
     return consult
 
 
@@ -257,5 +257,5 @@ def close(
         session, actor=user, action="close", entity="consult", entity_id=consult.id,
         elder_id=consult.elder_id, fields=["status"], request_id=request_id,
     )  # fmt: skip
-    session.commit()
+    session.flush()
     return consult

@@ -1,4 +1,4 @@
-"""Consultations, voice notes (upload and ranged playback) and offline sync."""
+"""Consultations and voice notes (upload and ranged playback)."""
 
 from __future__ import annotations
 
@@ -11,18 +11,16 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from server.auth.models import User
-from server.deps import LocaleDep, RequestId, SessionDep, SettingsDep, require_roles
-from server.visits import access, consults, sync_pull, sync_push, voice
-from server.visits.models import ConsultStatus, VoiceNote, VoicePurpose
-from server.visits.schemas import (
+from server.care import access
+from server.care.models import ConsultStatus, VoiceNote, VoicePurpose
+from server.care.schemas import (
     ConsultAnswer,
     ConsultCreate,
     ConsultOut,
-    SyncPullOut,
-    SyncPush,
-    SyncPushOut,
     VoiceNoteOut,
 )
+from server.deps import RequestId, SessionDep, SettingsDep, require_roles
+from server.telehealth import consults, voice
 
 router = APIRouter(prefix="/api/v1", tags=["visits"])
 
@@ -32,7 +30,6 @@ ConsultAnswerer = Annotated[User, Depends(require_roles(*access.CONSULT_ANSWERER
 ConsultCloser = Annotated[User, Depends(require_roles(*access.CONSULT_CLOSERS))]
 VoiceWriter = Annotated[User, Depends(require_roles(*access.VOICE_WRITERS))]
 VoiceReader = Annotated[User, Depends(require_roles(*access.VISIT_READERS))]
-SyncUser = Annotated[User, Depends(require_roles(*access.SYNC_USERS))]
 
 
 # --- consultations ----------------------------------------------------------------------
@@ -222,23 +219,3 @@ def play_consult_voice(
     return _playback(
         request, session, settings, user, rid, voice.Owner("consult", consult_id), note_id
     )
-
-
-# --- offline sync -----------------------------------------------------------------------
-
-
-@router.post("/sync")
-def sync_push_batch(
-    body: SyncPush, session: SessionDep, user: SyncUser, locale: LocaleDep, rid: RequestId
-) -> SyncPushOut:
-    return sync_push.push(session, user=user, records=body.records, locale=locale, request_id=rid)
-
-
-@router.get("/sync")
-def sync_pull_changes(
-    session: SessionDep,
-    user: SyncUser,
-    rid: RequestId,
-    since: Annotated[str | None, Query(max_length=200)] = None,
-) -> SyncPullOut:
-    return sync_pull.pull(session, user=user, since=since, request_id=rid)

@@ -1,4 +1,4 @@
-"""Care plans, the schedule, the visit log, readings and history, reviews, volunteers."""
+"""Care plans, the schedule, the visit log, readings and history, reviews."""
 
 from __future__ import annotations
 
@@ -9,19 +9,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 
 from server.auth.models import User
-from server.deps import RequestId, SessionDep, require_roles
-from server.elders.schemas import ElderOut, ElderUpdate
-from server.errors import ApiError
-from server.visits import access, care_plans, conflicts, history, reviews, schedule, visits
-from server.visits import volunteers as vol
-from server.visits.models import ReviewKind, ReviewStatus, VisitStatus
-from server.visits.notes import add_note, note_out
-from server.visits.schemas import (
+from server.care import access, care_plans, conflicts, history, reviews, schedule, visits
+from server.care.models import ReviewKind, ReviewStatus, VisitStatus
+from server.care.notes import add_note, note_out
+from server.care.schemas import (
     CarePlanCreate,
     CarePlanOut,
     CarePlanUpdate,
-    CheckinIn,
-    CheckinOut,
     HistoryOut,
     NoteIn,
     NoteOut,
@@ -35,6 +29,8 @@ from server.visits.schemas import (
     VisitOut,
     VisitUpdate,
 )
+from server.deps import RequestId, SessionDep, require_roles
+from server.errors import ApiError
 
 router = APIRouter(prefix="/api/v1", tags=["visits"])
 
@@ -49,9 +45,6 @@ OverdueReader = Annotated[User, Depends(require_roles(*access.OVERDUE_READERS))]
 ObservationReader = Annotated[User, Depends(require_roles(*access.OBSERVATION_READERS))]
 Reviewer = Annotated[User, Depends(require_roles(*access.REVIEWERS))]
 ReviewResolver = Annotated[User, Depends(require_roles(*access.REVIEW_RESOLVERS))]
-CheckinWriter = Annotated[User, Depends(require_roles(*access.CHECKIN_WRITERS))]
-CheckinReader = Annotated[User, Depends(require_roles(*access.CHECKIN_READERS))]
-ContactEditor = Annotated[User, Depends(require_roles(*access.CONTACT_EDITORS))]
 
 
 # --- care plans -------------------------------------------------------------------------
@@ -253,38 +246,3 @@ def resolve_review(
     rid: RequestId,
 ) -> ReviewOut:
     return conflicts.resolve(session, user=user, review_id=review_id, data=body, request_id=rid)
-
-
-# --- volunteers -------------------------------------------------------------------------
-
-
-@router.get("/elders/{elder_id}/checkins")
-def list_checkins(
-    elder_id: uuid.UUID,
-    session: SessionDep,
-    user: CheckinReader,
-    rid: RequestId,
-    limit: Annotated[int, Query(ge=1, le=500)] = 60,
-) -> list[CheckinOut]:
-    return vol.list_checkins(session, user=user, elder_id=elder_id, limit=limit, request_id=rid)
-
-
-@router.post("/elders/{elder_id}/checkins", status_code=201)
-def add_checkin(
-    elder_id: uuid.UUID, body: CheckinIn, session: SessionDep, user: CheckinWriter, rid: RequestId
-) -> CheckinOut:
-    row, _created, review_id = vol.add_checkin(
-        session, user=user, elder_id=elder_id, data=body, request_id=rid
-    )
-    session.commit()
-    return vol.checkin_out(row, review_id)
-
-
-@router.patch("/elders/{elder_id}/contact")
-def update_contact(
-    elder_id: uuid.UUID, body: ElderUpdate, session: SessionDep, user: ContactEditor, rid: RequestId
-) -> ElderOut:
-    out, _review_id = vol.update_contact(
-        session, user=user, elder_id=elder_id, data=body, request_id=rid
-    )
-    return out

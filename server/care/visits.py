@@ -14,18 +14,11 @@ from sqlmodel import Session, col, select
 import triage
 from server.audit import service as audit
 from server.auth.models import Role, User
-from server.common.time import utcnow
-from server.elders import service as elders
-from server.elders.models import Elder
-from server.elders.schemas import EDITABLE_BY, ElderUpdate
-from server.errors import ApiError
-from server.observations import service as observations
-from server.observations.models import ObservationSource
-from server.visits import reviews
-from server.visits.access import elder_for
-from server.visits.alerting import raise_vitals_alert
-from server.visits.care_plans import plan_for_elder
-from server.visits.models import (
+from server.care import reviews
+from server.care.access import elder_for
+from server.care.alerting import raise_vitals_alert
+from server.care.care_plans import plan_for_elder
+from server.care.models import (
     ReviewItem,
     ReviewKind,
     ReviewStatus,
@@ -34,8 +27,8 @@ from server.visits.models import (
     VisitRole,
     VisitStatus,
 )
-from server.visits.schedule import ensure_schedule, propose_follow_up, visit_out
-from server.visits.schemas import (
+from server.care.schedule import ensure_schedule, propose_follow_up, visit_out
+from server.care.schemas import (
     FollowUp,
     ObservationIn,
     ObservationOut,
@@ -43,7 +36,14 @@ from server.visits.schemas import (
     VisitOut,
     VisitUpdate,
 )
-from server.visits.seq import next_seq
+from server.care.seq import next_seq
+from server.common.time import utcnow
+from server.elders import service as elders
+from server.elders.models import Elder
+from server.elders.schemas import EDITABLE_BY, ElderUpdate
+from server.errors import ApiError
+from server.observations import service as observations
+from server.observations.models import ObservationSource
 
 log = logging.getLogger(__name__)
 
@@ -245,7 +245,7 @@ def update_visit(
         session, actor=user, action="update", entity="visit", entity_id=visit.id,
         elder_id=elder.id, fields=sorted(changes), request_id=request_id,
     )  # fmt: skip
-    session.commit()
+    session.flush()
     write_adl_through(session, user=user, visit=visit, request_id=request_id)
     return visit
 
@@ -253,21 +253,21 @@ def update_visit(
 def write_adl_through(
     session: Session, *, user: User, visit: Visit, request_id: str | None
 ) -> None:
-    """A Barthel re-assessment updates the elder record, so nobody re-keys it. Call after
-    the visit is committed (the elder registry commits its own change)."""
+    """A Barthel re-assessment updates the elder record, so nobody re-keys it. In a savepoint:
+    if the elder record moved on meanwhile, the visit keeps its score and the rest stands."""
     if visit.adl_score is None or "adl_score" not in EDITABLE_BY.get(user.role, frozenset()):
         return
     elder = session.get(Elder, visit.elder_id)
     if elder is None or elder.adl_score == visit.adl_score:
         return
     try:
-        elders.update_elder(
-            session, user=user, elder_id=elder.id,
-            data=ElderUpdate(version=elder.version, adl_score=visit.adl_score),
-            request_id=request_id,
-        )  # fmt: skip
+        with session.begin_nested():
+            elders.update_elder(
+                session, user=user, elder_id=elder.id,
+                data=ElderUpdate(version=elder.version, adl_score=visit.adl_score),
+                request_id=request_id,
+            )  # fmt: skip
     except ApiError as error:  # a concurrent edit: the visit keeps the score; say so
-        session.rollback()
         log.warning("ADL score of visit %s not written to the elder: %s", visit.id, error.code)
 
 

@@ -1,0 +1,1 @@
+"""Telehealth: consultations between the care team and clinicians, and voice notes."""
