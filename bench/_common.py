@@ -8,23 +8,18 @@ import socket
 import statistics
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 
-import sqlalchemy as sa
 import uvicorn
-from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from server.common import thai_id
 from server.elders.models import Elder, EmergencyContact, Sex
-from server.migrate import upgrade
+from tests.support.databases import postgres_admin_url, scratch_database
 
-PG_ADMIN = os.environ.get(
-    "ELDERCARE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
+PG_ADMIN = postgres_admin_url()
 
 
 def machine() -> str:
@@ -62,24 +57,10 @@ def summary(values: list[float], unit: str = "ms") -> str:
 
 
 @contextmanager
-def database(kind: str, tmp: str) -> Iterator[str]:
-    if kind == "sqlite":
-        url = f"sqlite:///{tmp}/bench-{uuid.uuid4().hex[:6]}.db"
-        upgrade(url)
+def database(kind: str) -> Iterator[str]:
+    """An empty migrated database: a temp SQLite file, or a throwaway PostgreSQL database."""
+    with scratch_database("sqlite" if kind == "sqlite" else "postgresql", prefix="bench") as url:
         yield url
-        return
-    name = f"eldercare_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
-    try:
-        upgrade(url)
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 def make_elders(session: Session, count: int) -> list[Elder]:

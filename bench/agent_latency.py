@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from agent_outbox import TOKEN, AckServer, WatchedOutbox, bp_reading, machine_line
 
 from device_agent.clock import utc_now
-from device_agent.protocol import PanicEvent, PanicPayload
 from device_agent.uplink import Uplink
+from eldercare_protocol import PanicEvent, PanicPayload
 
 
 def percentile(values: list[float], q: float) -> float:

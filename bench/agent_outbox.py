@@ -33,8 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from device_agent.clock import vitals_event
 from device_agent.config import UplinkConfig
 from device_agent.outbox import Outbox
-from device_agent.protocol import Measurement, MeasurementCode, VitalsEvent
 from device_agent.uplink import Uplink
+from eldercare_protocol import Measurement, MeasurementCode, VitalsEvent
 
 TOKEN = "bench-token-000"
 

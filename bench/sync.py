@@ -14,6 +14,7 @@ Requests go through the real app in-process (FastAPI TestClient); no network bey
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import statistics
@@ -32,7 +33,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from server.auth.models import Role, User
@@ -45,11 +45,10 @@ from server.main import create_app
 from server.migrate import upgrade
 from server.observations import service as observations
 from server.observations.models import ObservationSource
+from tests.support.databases import postgres_admin_url, scratch_postgres
 
 ELDERS = 10
-PG_ADMIN = os.environ.get(
-    "ELDERCARE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
+PG_ADMIN = postgres_admin_url()
 
 
 def machine() -> str:
@@ -223,21 +222,13 @@ def main() -> None:
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory() as tmp:
         run("SQLite (file, WAL)", f"sqlite:///{tmp}/bench.db", Path(tmp) / "data")
-        name = f"eldercare_bench_{uuid.uuid4().hex[:8]}"
-        admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        try:
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        except sa.exc.OperationalError as exc:
-            print(f"\n[PostgreSQL] skipped: {type(exc).__name__} (nothing at {PG_ADMIN})")
-            return
-        url = make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
-        try:
+        with contextlib.ExitStack() as stack:
+            try:
+                url = stack.enter_context(scratch_postgres(prefix="bench", migrate=False))
+            except sa.exc.OperationalError as exc:
+                print(f"\n[PostgreSQL] skipped: {type(exc).__name__} (nothing at {PG_ADMIN})")
+                return
             run("PostgreSQL (127.0.0.1)", url, Path(tmp) / "pgdata")
-        finally:
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin.dispose()
 
 
 if __name__ == "__main__":

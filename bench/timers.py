@@ -10,7 +10,6 @@ import argparse
 import os
 import random
 import sys
-import tempfile
 import time
 from datetime import timedelta
 
@@ -68,7 +67,7 @@ def _wait_all_fired(engine: sa.engine.Engine, limit: float) -> list[AlertTimer]:
 
 def run(kind: str, count: int) -> None:
     settings = AlertSettings(tick_seconds=1.0, batch=200)
-    with tempfile.TemporaryDirectory() as tmp, database(kind, tmp) as url:
+    with database(kind) as url:
         engine = make_engine(url)
         _open_alerts(engine, count)
         # Spread the escalations over the next 3-13 s, then let the scheduler run them.

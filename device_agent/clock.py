@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
-from device_agent.protocol import Measurement, VitalsEvent, VitalsPayload
+from eldercare_protocol import Measurement, VitalsEvent, VitalsPayload
 
 # Devices keep local wall time without a zone; Thai homes are in Asia/Bangkok.
 DEFAULT_DEVICE_TZ = ZoneInfo("Asia/Bangkok")

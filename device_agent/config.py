@@ -46,7 +46,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from device_agent.protocol import HTTP_EVENTS_PATH, MAX_EVENTS_PER_BATCH, WS_PATH
+from eldercare_protocol import HTTP_EVENTS_PATH, MAX_EVENTS_PER_BATCH, WS_PATH
 
 
 class ConfigError(ValueError):

@@ -17,8 +17,8 @@ from importlib.metadata import PackageNotFoundError, version
 from uuid import uuid4
 
 from device_agent.clock import utc_now
-from device_agent.protocol import DeviceHealth, HeartbeatEvent, HeartbeatPayload
 from device_agent.sink import EventSink
+from eldercare_protocol import DeviceHealth, HeartbeatEvent, HeartbeatPayload
 
 log = logging.getLogger(__name__)
 
@@ -134,8 +134,12 @@ async def heartbeat_loop(
     health: HubHealth,
     hub_device: str = "hub",
     started_monotonic: float | None = None,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> None:
-    """Emit a heartbeat at once and then every ``interval_s`` seconds, forever."""
+    """Emit a heartbeat at once and then every ``interval_s`` seconds, forever.
+
+    ``sleep`` is how it waits between heartbeats (tests step it by hand).
+    """
     started = started_monotonic if started_monotonic is not None else time.monotonic()
     while True:
         event = heartbeat_event(
@@ -147,4 +151,4 @@ async def heartbeat_loop(
         )
         await sink.emit(event)
         log.debug("heartbeat %s queued (outbox depth %d)", event.id, event.payload.outbox_depth)
-        await asyncio.sleep(interval_s)
+        await sleep(interval_s)

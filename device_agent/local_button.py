@@ -28,8 +28,8 @@ from uuid import uuid4
 
 from device_agent.clock import utc_now
 from device_agent.health import HubHealth
-from device_agent.protocol import PanicEvent, PanicPayload, PressType
 from device_agent.sink import EventSink
+from eldercare_protocol import PanicEvent, PanicPayload, PressType
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
-from device_agent.protocol import Event, EventKind
+from eldercare_protocol import Event, EventKind
 
 log = logging.getLogger(__name__)
 

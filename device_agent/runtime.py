@@ -24,8 +24,8 @@ from device_agent.config import AgentConfig, BleDeviceSpec, ConfigError, LocalBu
 from device_agent.health import HubHealth, heartbeat_loop
 from device_agent.local_button import LocalButton, PressClassifier, lines_from
 from device_agent.outbox import Outbox
-from device_agent.protocol import DeviceStatus, DeviceStatusEvent, DeviceStatusPayload
 from device_agent.uplink import Uplink, UplinkAuthError
+from eldercare_protocol import DeviceStatus, DeviceStatusEvent, DeviceStatusPayload
 
 if TYPE_CHECKING:
     from device_agent.ble import BleBackend, Timing

@@ -25,7 +25,8 @@ from device_agent.clock import DEFAULT_DEVICE_TZ, utc_now, vitals_event
 from device_agent.config import AgentConfig, BleDeviceSpec, DeviceKind, UplinkConfig
 from device_agent.health import HubHealth, heartbeat_loop
 from device_agent.outbox import Outbox
-from device_agent.protocol import (
+from device_agent.uplink import Uplink, UplinkAuthError
+from eldercare_protocol import (
     Event,
     Measurement,
     MeasurementCode,
@@ -34,7 +35,6 @@ from device_agent.protocol import (
     PressType,
     VitalsEvent,
 )
-from device_agent.uplink import Uplink, UplinkAuthError
 
 if TYPE_CHECKING:
     from device_agent.ble import BleBackend, Timing

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from device_agent.protocol import Event
+from eldercare_protocol import Event
 
 
 class EventSink(Protocol):

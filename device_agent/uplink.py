@@ -38,7 +38,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from device_agent.config import UplinkConfig, endpoints
 from device_agent.health import AGENT_VERSION
 from device_agent.outbox import PRIORITY_URGENT, Outbox, StoredEvent
-from device_agent.protocol import MAX_MESSAGE_BYTES, ErrorCode
+from eldercare_protocol import MAX_MESSAGE_BYTES, ErrorCode
 
 log = logging.getLogger(__name__)
 
@@ -290,8 +290,11 @@ class Uplink:
                 self._wake.clear()
                 batch = await self.outbox.peek_batch(batch_size)
                 if not batch:
+                    # Not asyncio.wait_for: on Python 3.11 it can lose a stop (cancellation)
+                    # that comes together with a wake-up.
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), timeout=remaining)
+                        async with asyncio.timeout(remaining):
+                            await self._wake.wait()
                     continue
                 body, sent_ids = encode_frame(batch)
                 if not sent_ids:

@@ -131,7 +131,8 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
                 f"  database      {_redact(settings.database_url)}",
                 f"  password      {DEMO_PASSWORD}  (every demo user)",
                 "  users         " + ", ".join(u.username for u in DEMO_USERS),
-                "  start with    admin (users, elders), dispatcher (console), caregiver (visits)",
+                "  start with    admin (users, elders), dispatcher (console),",
+                "                caregiver or volunteer (the care app, /app/, works offline)",
                 "",
             ]
         ),

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     voice_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     voice_in_database: bool = False  # keep audio in the database instead of files
 
+    # The monitoring centre's phone, offered by the care app beside 1669 on a RED reading.
+    centre_phone: str | None = Field(default=None, max_length=32)
+
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
         if self.env == "production":

@@ -22,6 +22,7 @@ from server.alerts.timers import scheduler
 from server.alerts.ui import router as alerts_pages
 from server.audit.router import router as audit_router
 from server.care.router import router as care_router
+from server.careapp import router as careapp
 from server.config import Settings, get_settings
 from server.db import make_engine
 from server.devices import router as devices
@@ -137,6 +138,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         devices.router,
         devices.api,
         devices_ui.router,
+        careapp.api,
+        careapp.router,
     ):
         app.include_router(router)
     return app

@@ -167,3 +167,21 @@ def test_triage_imports_nothing_impure() -> None:
 
 def test_gatt_parsers_import_nothing_impure() -> None:
     assert _impure_imports("device_agent.gatt") == []
+
+
+def test_the_wire_contract_is_pure_and_the_server_imports_nothing_of_the_hub() -> None:
+    # Both sides and triage/ import eldercare_protocol, so it must be as pure as triage/; the
+    # server reaches the hub's code only through it (the demo runs the hub as a process).
+    assert _impure_imports("eldercare_protocol") == []
+    assert [
+        f"{module} imports {name}"
+        for module, path in _modules(ROOT / "eldercare_protocol")
+        for name in _imports(module, path)
+        if name.split(".")[0] in ("device_agent", "triage")
+    ] == []
+    assert [
+        f"{module} imports {name}"
+        for module, path in _modules(ROOT / "server")
+        for name in _imports(module, path)
+        if name == "device_agent" or name.startswith("device_agent.")
+    ] == []

@@ -10,22 +10,17 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+from eldercare_protocol import EventKind
 from triage.models import Priority, Reason
 from triage.profile import ElderProfile
 from triage.reasons import DEVICE_STATUSES, reason
 from triage.rules import RULE_SET
 from triage.vitals import VitalsAssessment
 
-EVENT_KINDS: tuple[str, ...] = (
-    "panic",
-    "fall",
-    "vitals",
-    "heartbeat",
-    "battery",
-    "device_status",
-    "missed_checkin",
-    "low_battery",
-)
+# Kinds the server makes itself when a hub falls silent or a battery runs down.
+SUPERVISION_KINDS: tuple[str, ...] = ("missed_checkin", "low_battery")
+# Every kind a hub sends (the wire contract's) and the server's own.
+EVENT_KINDS: tuple[str, ...] = (*(kind.value for kind in EventKind), *SUPERVISION_KINDS)
 
 
 class PriorityResult(BaseModel):

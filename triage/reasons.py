@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
+from eldercare_protocol import DeviceStatus, MeasurementCode
 from triage.models import ParamValue, Reason
 
 NEWS2_PARAMETERS: tuple[str, ...] = (
@@ -21,15 +22,12 @@ NEWS2_PARAMETERS: tuple[str, ...] = (
     "temperature",
 )
 NEWS2_BANDS: tuple[str, ...] = ("none", "low", "low-medium", "medium", "high")
-MEASUREMENT_CODES: tuple[str, ...] = (
-    "systolic",
-    "diastolic",
-    "mean_arterial_pressure",
-    "pulse",
-    "spo2",
-    "glucose",
-    "temperature",
-    "respiration_rate",
+# The wire contract's codes, less those no rule judges: the pulse amplitude index says how
+# good the oximeter's signal was, not how the elder is. A code added to the contract is
+# judged (and so needs a plausible range and texts) unless it is listed here.
+UNJUDGED_MEASUREMENT_CODES: frozenset[str] = frozenset({MeasurementCode.PULSE_AMPLITUDE_INDEX})
+MEASUREMENT_CODES: tuple[str, ...] = tuple(
+    code.value for code in MeasurementCode if code not in UNJUDGED_MEASUREMENT_CODES
 )
 # Shared by every blood-pressure set (programme policy), then each set's own bands.
 BP_SHARED_CATEGORIES: tuple[str, ...] = ("crisis", "crisis_with_symptoms", "hypotension")
@@ -62,14 +60,8 @@ SPO2_CATEGORIES: tuple[str, ...] = (
     "high_on_oxygen",
     "very_high_on_oxygen",
 )
-DEVICE_STATUSES: tuple[str, ...] = (
-    "connected",
-    "unreachable",
-    "pairing_required",
-    "adapter_missing",
-    "error",
-    "unknown",
-)
+# The wire contract's statuses, and "unknown" for a status event that carried none.
+DEVICE_STATUSES: tuple[str, ...] = (*(status.value for status in DeviceStatus), "unknown")
 
 # What a personal target did: the reading is within it (nothing to follow up), outside it
 # (follow up), or the reading is urgent whatever the target says.

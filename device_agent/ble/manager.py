@@ -20,8 +20,8 @@ from device_agent.ble.types import (
     BleDeviceSpec,
     HealthReporter,
 )
-from device_agent.protocol import DeviceStatus
 from device_agent.sink import EventSink
+from eldercare_protocol import DeviceStatus
 
 logger = logging.getLogger(__name__)
 

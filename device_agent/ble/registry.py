@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from device_agent.ble.adverts import Advert
-from device_agent.ble.drivers import berrymed, blood_pressure, bthome, glucose, itag, pulse_oximeter
+from device_agent.ble.drivers import berrymed, bthome, glucose, itag, readings
 from device_agent.ble.drivers.base import Driver, DriverContext
 from device_agent.ble.types import BleDeviceSpec, DeviceKind
 
@@ -22,16 +22,16 @@ class DriverEntry:
 
 DRIVERS: tuple[DriverEntry, ...] = (
     DriverEntry(
-        blood_pressure.BloodPressureDriver.name,
+        readings.BLOOD_PRESSURE.driver_name,
         DeviceKind.BLOOD_PRESSURE,
-        blood_pressure.match,
-        blood_pressure.BloodPressureDriver,
+        readings.BLOOD_PRESSURE.match,
+        readings.BLOOD_PRESSURE.driver,
     ),
     DriverEntry(
-        pulse_oximeter.PlxOximeterDriver.name,
+        readings.PLX_SPOT_CHECK.driver_name,
         DeviceKind.OXIMETER,
-        pulse_oximeter.match,
-        pulse_oximeter.PlxOximeterDriver,
+        readings.PLX_SPOT_CHECK.match,
+        readings.PLX_SPOT_CHECK.driver,
     ),
     DriverEntry(
         berrymed.BerryMedOximeterDriver.name,

@@ -9,7 +9,7 @@ from bumble.device import Device
 from bumble.gatt import Characteristic, Service
 
 from device_agent.gatt import bthome, buttons
-from device_agent.sim.peripheral import SimulatedPeripheral, uuid16
+from device_agent.sim.peripheral import SimulatedPeripheral, notifications_enabled, uuid16
 
 
 class SimulatedBthomeButton(SimulatedPeripheral):
@@ -91,6 +91,16 @@ class SimulatedItagButton(SimulatedPeripheral):
             Service(uuid16(buttons.SERVICE_UUID), [self._press]),
             Service(uuid16(buttons.IMMEDIATE_ALERT_SERVICE_UUID), [alert]),
         ]
+
+    @property
+    def subscribed(self) -> bool:
+        """A connected hub has turned on press notifications (a press now reaches it)."""
+        if self.device is None or self._press is None:
+            return False
+        return any(
+            notifications_enabled(self.device, connection, self._press)
+            for connection in self.connections
+        )
 
     async def press(self) -> None:
         device = self._require_device()

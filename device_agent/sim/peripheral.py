@@ -50,6 +50,8 @@ class SimulatedPeripheral:
         self.link: LocalLink | None = None
         self.device: Device | None = None
         self.connections: list[Connection] = []
+        # Every connection a hub ever made, so a test can wait for the next session.
+        self.connection_count = 0
         self._battery_char: Characteristic[bytes] | None = None
 
     # Lifecycle
@@ -109,6 +111,7 @@ class SimulatedPeripheral:
 
     def _on_connection(self, connection: Connection) -> None:
         self.connections.append(connection)
+        self.connection_count += 1
         connection.on(connection.EVENT_DISCONNECTION, lambda _reason: self._forget(connection))
         self.on_connection(connection)
 

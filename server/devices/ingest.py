@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from device_agent.protocol import (
+from eldercare_protocol import (
     MAX_EVENTS_PER_BATCH,
     MAX_MESSAGE_BYTES,
     AckMessage,
@@ -319,8 +319,11 @@ class Ingestor:
         """Readings to observations, as soon as they are queued (and every few seconds, for
         anything queued before a restart or by another process)."""
         while True:
+            # Not asyncio.wait_for: on Python 3.11 it can lose the cancellation that stops
+            # this loop when it comes together with a wake-up, and the shutdown then hangs.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._readings_queued.wait(), timeout=PROJECT_SWEEP_S)
+                async with asyncio.timeout(PROJECT_SWEEP_S):
+                    await self._readings_queued.wait()
             self._readings_queued.clear()
             while True:
                 # Storing and acking come first; readings wait (they are safe in the queue).

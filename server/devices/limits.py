@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -37,13 +38,20 @@ class TokenBucket:
 class HubLimiter:
     """One bucket per hub, shared by all of that hub's connections in this process."""
 
-    def __init__(self, *, rate: float, burst: int) -> None:
+    def __init__(
+        self, *, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.rate = rate
         self.burst = burst
+        # Seconds on a monotonic scale; a test sets its own to refill buckets by hand.
+        self.clock = clock
         self._buckets: dict[uuid.UUID, TokenBucket] = {}
 
     def take(self, hub_id: uuid.UUID, count: int) -> float:
+        now = self.clock()
         bucket = self._buckets.get(hub_id)
         if bucket is None:
-            bucket = self._buckets[hub_id] = TokenBucket(rate=self.rate, capacity=self.burst)
-        return bucket.take(count)
+            bucket = self._buckets[hub_id] = TokenBucket(
+                rate=self.rate, capacity=self.burst, updated=now
+            )
+        return bucket.take(count, now=now)

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from starlette.websockets import WebSocketDisconnect
 
-from device_agent.protocol import HTTP_EVENTS_PATH, WS_PATH, AckMessage, ErrorCode, ErrorMessage
+from eldercare_protocol import HTTP_EVENTS_PATH, WS_PATH, AckMessage, ErrorCode, ErrorMessage
 from server.auth.models import Role, User
 from server.auth.service import user_from_token
 from server.config import Settings

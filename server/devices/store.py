@@ -20,7 +20,7 @@ from sqlalchemy.dialects import sqlite
 from sqlmodel import Session, col, select
 
 import triage
-from device_agent.protocol import (
+from eldercare_protocol import (
     BatteryEvent,
     ErrorCode,
     ErrorMessage,

@@ -14,9 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
@@ -26,7 +24,7 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from device_agent.protocol import (
+from eldercare_protocol import (
     EVENT_ADAPTER,
     HTTP_EVENTS_PATH,
     MAX_MESSAGE_BYTES,
@@ -241,11 +239,3 @@ class FakeHttpServer:
 
 def parse_event(raw: str) -> Event:
     return EVENT_ADAPTER.validate_json(raw)
-
-
-async def wait_until(check: Callable[[], bool], *, within: float = 10.0) -> None:
-    deadline = time.monotonic() + within
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from device_agent.clock import device_clock_suspect, vitals_event
 from device_agent.health import HubHealth, heartbeat_event, heartbeat_loop
-from device_agent.protocol import Event, HeartbeatEvent, Measurement, MeasurementCode
+from eldercare_protocol import Event, HeartbeatEvent, Measurement, MeasurementCode
+from tests.support.waiting import wait_until_async
 
 HUB = datetime(2026, 3, 1, 5, 0, tzinfo=UTC)  # 12:00 in Bangkok
 
@@ -97,9 +100,9 @@ def test_heartbeat_event_carries_hub_status() -> None:
 
 
 async def test_heartbeat_loop_emits_at_once_and_then_periodically() -> None:
-    import asyncio
-
     emitted: list[Event] = []
+    slept: list[float] = []
+    wake: asyncio.Queue[None] = asyncio.Queue()
 
     class Sink:
         async def emit(self, event: Event) -> None:
@@ -108,11 +111,27 @@ async def test_heartbeat_loop_emits_at_once_and_then_periodically() -> None:
     async def depth() -> int:
         return len(emitted)
 
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        await wake.get()
+
     task = asyncio.create_task(
-        heartbeat_loop(sink=Sink(), interval_s=0.05, outbox_depth=depth, health=HubHealth())
+        heartbeat_loop(
+            sink=Sink(), interval_s=30, outbox_depth=depth, health=HubHealth(), sleep=sleep
+        )
     )
-    await asyncio.sleep(0.13)
-    task.cancel()
-    assert 2 <= len(emitted) <= 4
+    try:
+        # At once: the first heartbeat is out before the loop first waits.
+        await wait_until_async(lambda: len(slept) == 1)
+        assert len(emitted) == 1
+        for beats in (2, 3):
+            wake.put_nowait(None)
+            await wait_until_async(lambda: len(slept) == beats)  # noqa: B023
+            assert len(emitted) == beats
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert slept == [30, 30, 30]
     assert all(isinstance(e, HeartbeatEvent) for e in emitted)
-    assert [e.payload.outbox_depth for e in emitted][:2] == [0, 1]  # type: ignore[union-attr]
+    assert [e.payload.outbox_depth for e in emitted] == [0, 1, 2]  # type: ignore[union-attr]

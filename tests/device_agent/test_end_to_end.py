@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from .fake_server import TOKEN, FakeWsServer, wait_until
+from tests.support.waiting import wait_until_async
+
+from .fake_server import TOKEN, FakeWsServer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -60,7 +62,7 @@ async def test_sigkill_mid_stream_then_restart_delivers_every_event_exactly_once
         first = await spawn_simulator(
             server, tmp_path, "--hubs", "2", "--rate", "200", "--panic-every", "0.3"
         )
-        await wait_until(lambda: len(server.store.events) >= 300, within=20)
+        await wait_until_async(lambda: len(server.store.events) >= 300, within=20)
         # Leave frames unacked and readings unsent at the moment of the kill.
         server.hold_acks = True
         await asyncio.sleep(0.3)

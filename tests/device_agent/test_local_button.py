@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from device_agent.local_button import LocalButton, PressClassifier
-from device_agent.protocol import Event, PanicEvent, PressType
+from eldercare_protocol import Event, PanicEvent, PressType
 
 
 class ListSink:

@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 
 from device_agent.outbox import Outbox
-from device_agent.protocol import EVENT_ADAPTER
-
-from .factories import fall, panic, reading
+from eldercare_protocol import EVENT_ADAPTER
+from tests.support.events import fall_event, panic_event, spo2_event
 
 
 @pytest.fixture
@@ -22,10 +21,10 @@ async def outbox(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 async def test_urgent_first_then_oldest_first(outbox: Outbox) -> None:
-    r1, r2 = reading(90), reading(91)
-    p1 = panic()
-    r3 = reading(92)
-    f1 = fall()
+    r1, r2 = spo2_event(90), spo2_event(91)
+    p1 = panic_event()
+    r3 = spo2_event(92)
+    f1 = fall_event()
     for event in (r1, r2, p1, r3, f1):
         await outbox.emit(event)
     batch = await outbox.peek_batch(10)
@@ -35,7 +34,7 @@ async def test_urgent_first_then_oldest_first(outbox: Outbox) -> None:
 
 
 async def test_peek_does_not_remove_and_respects_exclude(outbox: Outbox) -> None:
-    events = [reading(90 + i) for i in range(5)]
+    events = [spo2_event(90 + i) for i in range(5)]
     await outbox.emit_many(events)
     first = await outbox.peek_batch(2)
     again = await outbox.peek_batch(2)
@@ -46,14 +45,14 @@ async def test_peek_does_not_remove_and_respects_exclude(outbox: Outbox) -> None
 
 
 async def test_body_is_the_event_json(outbox: Outbox) -> None:
-    event = reading(88)
+    event = spo2_event(88)
     await outbox.emit(event)
     (stored,) = await outbox.peek_batch(1)
     assert EVENT_ADAPTER.validate_json(stored.body) == event
 
 
 async def test_ack_deletes_exactly_the_acked_ids(outbox: Outbox) -> None:
-    events = [reading(90 + i) for i in range(4)]
+    events = [spo2_event(90 + i) for i in range(4)]
     await outbox.emit_many(events)
     deleted = await outbox.ack([str(events[1].id), str(events[3].id), "not-an-id"])
     assert deleted == 2
@@ -63,7 +62,7 @@ async def test_ack_deletes_exactly_the_acked_ids(outbox: Outbox) -> None:
 
 
 async def test_duplicate_emit_is_stored_once_in_its_first_place(outbox: Outbox) -> None:
-    a, b = reading(90), reading(91)
+    a, b = spo2_event(90), spo2_event(91)
     await outbox.emit(a)
     await outbox.emit(b)
     await outbox.emit(a)
@@ -72,14 +71,14 @@ async def test_duplicate_emit_is_stored_once_in_its_first_place(outbox: Outbox) 
 
 
 async def test_concurrent_emits_are_all_stored_in_emit_order(outbox: Outbox) -> None:
-    events = [reading(80 + i % 20) for i in range(300)]
+    events = [spo2_event(80 + i % 20) for i in range(300)]
     await asyncio.gather(*(outbox.emit(e) for e in events))
     assert await outbox.depth() == 300
     assert [e.id for e in await outbox.peek_batch(300)] == [str(e.id) for e in events]
 
 
 async def test_dead_letter_keeps_the_event_and_it_is_never_queued_again(outbox: Outbox) -> None:
-    bad, good = reading(90), reading(91)
+    bad, good = spo2_event(90), spo2_event(91)
     await outbox.emit_many([bad, good])
     assert await outbox.dead_letter(str(bad.id), reason="invalid_event: nope")
     assert not await outbox.dead_letter(str(bad.id), reason="again")
@@ -94,7 +93,7 @@ async def test_dead_letter_keeps_the_event_and_it_is_never_queued_again(outbox: 
 async def test_survives_reopen_with_order_and_settings(tmp_path: Path) -> None:
     path = tmp_path / "box.sqlite3"
     box = Outbox(path)
-    r1, p1, r2 = reading(90), panic(), reading(91)
+    r1, p1, r2 = spo2_event(90), panic_event(), spo2_event(91)
     for event in (r1, p1, r2):
         await box.emit(event)
     await box.ack([str(r1.id)])
@@ -102,7 +101,7 @@ async def test_survives_reopen_with_order_and_settings(tmp_path: Path) -> None:
 
     box = Outbox(path)
     try:
-        r3 = reading(92)
+        r3 = spo2_event(92)
         await box.emit(r3)
         assert [e.id for e in await box.peek_batch(10)] == [str(p1.id), str(r2.id), str(r3.id)]
     finally:
@@ -116,12 +115,12 @@ async def test_emit_after_close_is_refused(tmp_path: Path) -> None:
     box = Outbox(tmp_path / "box.sqlite3")
     await box.close()
     with pytest.raises(RuntimeError, match="closed"):
-        await box.emit(reading())
+        await box.emit(spo2_event())
 
 
 async def test_listeners_hear_kind_and_priority(outbox: Outbox) -> None:
     heard: list[tuple[str, int]] = []
     outbox.add_listener(lambda kind, priority: heard.append((kind, priority)))
-    await outbox.emit(reading())
-    await outbox.emit(panic())
+    await outbox.emit(spo2_event())
+    await outbox.emit(panic_event())
     assert heard == [("vitals", 1), ("panic", 0)]

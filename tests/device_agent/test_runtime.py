@@ -7,10 +7,11 @@ import contextlib
 from pathlib import Path
 
 from device_agent.config import parse_config
-from device_agent.protocol import HeartbeatEvent, PanicEvent
 from device_agent.runtime import Agent
+from eldercare_protocol import HeartbeatEvent, PanicEvent
+from tests.support.waiting import wait_until_async
 
-from .fake_server import TOKEN, FakeWsServer, wait_until
+from .fake_server import TOKEN, FakeWsServer
 
 
 async def test_agent_forwards_a_local_long_press_and_heartbeats(tmp_path: Path) -> None:
@@ -33,7 +34,7 @@ async def test_agent_forwards_a_local_long_press_and_heartbeats(tmp_path: Path) 
     agent = Agent(config)
     task = asyncio.create_task(agent.run())
     try:
-        await wait_until(
+        await wait_until_async(
             lambda: sum(isinstance(e, HeartbeatEvent) for e in server.store.events.values()) >= 2,
             within=10,
         )

@@ -18,6 +18,7 @@ import device_agent.cli as cli
 cli.STOP_GRACE_S = 1.0
 
 async def stuck() -> None:
+    print("ready", flush=True)
     while True:
         try:
             await asyncio.sleep(3600)
@@ -42,7 +43,10 @@ def _run_and_stop(main: str) -> tuple[int, str, float]:
         text=True,
     )
     try:
-        time.sleep(1.5)  # the signal handlers are in place
+        # "ready" is printed once main runs, so the signal handlers are in place (on a busy
+        # machine importing the agent alone can take longer than any fixed sleep).
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == "ready"
         started = time.monotonic()
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=20)

@@ -14,9 +14,10 @@ import pytest
 from device_agent.config import UplinkConfig
 from device_agent.outbox import Outbox
 from device_agent.uplink import Uplink, UplinkAuthError
+from tests.support.events import panic_event, spo2_event
+from tests.support.waiting import wait_until_async
 
-from .factories import panic, reading
-from .fake_server import TOKEN, FakeHttpServer, FakeWsServer, wait_until
+from .fake_server import TOKEN, FakeHttpServer, FakeWsServer
 
 # How long the network stays down in the outage test; raise it to soak-test by hand.
 OUTAGE_S = float(os.environ.get("ELDERCARE_TEST_OUTAGE_S", "5"))
@@ -64,12 +65,12 @@ def uplink_for(outbox: Outbox, url: str, settings: UplinkConfig = FAST) -> Uplin
 async def test_delivers_everything_in_order_and_empties_the_outbox(
     outbox: Outbox, ws_server: FakeWsServer
 ) -> None:
-    events = [reading(80 + i % 20) for i in range(1200)]
+    events = [spo2_event(80 + i % 20) for i in range(1200)]
     await outbox.emit_many(events)
     uplink = uplink_for(outbox, ws_server.url)
     async with running(uplink):
-        await wait_until(lambda: len(ws_server.store.events) == 1200)
-        await wait_until(lambda: uplink.state.events_acked == 1200)
+        await wait_until_async(lambda: len(ws_server.store.events) == 1200)
+        await wait_until_async(lambda: uplink.state.events_acked == 1200)
     assert ws_server.store.order == [str(e.id) for e in events]
     assert await outbox.depth() == 0
     assert max(len(b) for b in ws_server.store.batches) <= FAST.batch_size
@@ -79,18 +80,18 @@ async def test_delivers_everything_in_order_and_empties_the_outbox(
 async def test_panic_goes_out_in_the_next_frame_while_a_backlog_is_in_flight(
     outbox: Outbox, ws_server: FakeWsServer
 ) -> None:
-    readings = [reading(80 + i % 20) for i in range(5000)]
+    readings = [spo2_event(80 + i % 20) for i in range(5000)]
     await outbox.emit_many(readings)
     ws_server.hold_acks = True
     uplink = uplink_for(outbox, ws_server.url)
     async with running(uplink):
         window = FAST.max_frames_in_flight
-        await wait_until(lambda: uplink.state.frames_sent == window)
-        alarm = panic()
+        await wait_until_async(lambda: uplink.state.frames_sent == window)
+        alarm = panic_event()
         await outbox.emit(alarm)
-        await wait_until(lambda: uplink.state.frames_sent == window + 1)
+        await wait_until_async(lambda: uplink.state.frames_sent == window + 1)
         ws_server.hold_acks = False
-        await wait_until(lambda: uplink.state.events_acked == 5001)
+        await wait_until_async(lambda: uplink.state.events_acked == 5001)
     assert ws_server.store.batches[window] == [str(alarm.id)]
     # Everything after the window that was already on the wire comes after the panic.
     position = ws_server.store.order.index(str(alarm.id))
@@ -106,14 +107,14 @@ async def test_panic_pressed_offline_is_the_first_thing_sent_on_reconnect(
     await server.stop()  # the port is known; nothing listens
     uplink = uplink_for(outbox, server.url)
     async with running(uplink):
-        readings = [reading(90 + i % 5) for i in range(800)]
+        readings = [spo2_event(90 + i % 5) for i in range(800)]
         await outbox.emit_many(readings)
-        alarm = panic()
+        alarm = panic_event()
         await outbox.emit(alarm)
         await asyncio.sleep(0.5)
         await server.start()
         try:
-            await wait_until(lambda: uplink.state.events_acked == 801, within=15)
+            await wait_until_async(lambda: uplink.state.events_acked == 801, within=15)
         finally:
             await server.stop()
     assert server.store.order[0] == str(alarm.id)
@@ -129,14 +130,14 @@ async def test_network_outage_loses_nothing_and_keeps_order(outbox: Outbox) -> N
 
     async def produce() -> None:
         while not stop.is_set():
-            event = reading(85 + len(emitted) % 10)
+            event = spo2_event(85 + len(emitted) % 10)
             await outbox.emit(event)
             emitted.append(str(event.id))
             await asyncio.sleep(0.005)
 
     async with running(uplink):
         producer = asyncio.create_task(produce())
-        await wait_until(lambda: len(server.store.events) > 50)
+        await wait_until_async(lambda: len(server.store.events) > 50)
         await server.stop()
         await asyncio.sleep(OUTAGE_S)
         assert uplink.state.transport != "websocket"
@@ -146,7 +147,7 @@ async def test_network_outage_loses_nothing_and_keeps_order(outbox: Outbox) -> N
         stop.set()
         await producer
         try:
-            await wait_until(lambda: uplink.state.events_acked == len(emitted), within=20)
+            await wait_until_async(lambda: uplink.state.events_acked == len(emitted), within=20)
         finally:
             await server.stop()
     assert queued_during_outage > 0
@@ -158,17 +159,17 @@ async def test_network_outage_loses_nothing_and_keeps_order(outbox: Outbox) -> N
 async def test_an_error_frame_dead_letters_one_event_and_the_rest_flow(
     outbox: Outbox, ws_server: FakeWsServer
 ) -> None:
-    events = [reading(90 + i) for i in range(10)]
+    events = [spo2_event(90 + i) for i in range(10)]
     bad = str(events[3].id)
     ws_server.store.reject_ids.add(bad)
     await outbox.emit_many(events)
     uplink = uplink_for(outbox, ws_server.url)
     async with running(uplink):
-        await wait_until(lambda: len(ws_server.store.events) == 9)
-        await wait_until(lambda: uplink.state.dead_lettered == 1)
-        later = reading(70)
+        await wait_until_async(lambda: len(ws_server.store.events) == 9)
+        await wait_until_async(lambda: uplink.state.dead_lettered == 1)
+        later = spo2_event(70)
         await outbox.emit(later)
-        await wait_until(lambda: str(later.id) in ws_server.store.events)
+        await wait_until_async(lambda: str(later.id) in ws_server.store.events)
         await asyncio.sleep(0.2)
     assert bad not in ws_server.store.events
     assert ws_server.store.deliveries[bad] == 1  # not re-sent
@@ -182,12 +183,12 @@ async def test_malformed_server_frames_are_ignored_and_the_connection_goes_on(
     outbox: Outbox, ws_server: FakeWsServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     ws_server.garbage_before_ack = True
-    events = [reading(95) for _ in range(50)]
+    events = [spo2_event(95) for _ in range(50)]
     await outbox.emit_many(events)
     uplink = uplink_for(outbox, ws_server.url, FAST.model_copy(update={"batch_size": 10}))
     with caplog.at_level("WARNING", logger="device_agent.uplink"):
         async with running(uplink):
-            await wait_until(lambda: uplink.state.events_acked == 50)
+            await wait_until_async(lambda: uplink.state.events_acked == 50)
     assert ws_server.handshakes == 1
     assert uplink.state.connections == 1
     assert "not JSON" in caplog.text
@@ -198,15 +199,15 @@ async def test_malformed_server_frames_are_ignored_and_the_connection_goes_on(
 async def test_no_ack_in_time_reconnects_and_resends(
     outbox: Outbox, ws_server: FakeWsServer
 ) -> None:
-    events = [reading(95) for _ in range(5)]
+    events = [spo2_event(95) for _ in range(5)]
     await outbox.emit_many(events)
     ws_server.hold_acks = True
     uplink = uplink_for(outbox, ws_server.url, FAST.model_copy(update={"ack_timeout_s": 0.5}))
     async with running(uplink):
-        await wait_until(lambda: ws_server.frames == 1)
-        await wait_until(lambda: uplink.state.connections >= 2, within=5)
+        await wait_until_async(lambda: ws_server.frames == 1)
+        await wait_until_async(lambda: uplink.state.connections >= 2, within=5)
         ws_server.hold_acks = False
-        await wait_until(lambda: uplink.state.events_acked == 5)
+        await wait_until_async(lambda: uplink.state.events_acked == 5)
     assert ws_server.store.order == [str(e.id) for e in events]
     assert await outbox.depth() == 0
 
@@ -215,7 +216,7 @@ async def test_bad_token_on_the_websocket_stops_with_a_clear_error(
     outbox: Outbox, ws_server: FakeWsServer
 ) -> None:
     ws_server.token = "some-other-token"
-    await outbox.emit(panic())
+    await outbox.emit(panic_event())
     uplink = uplink_for(outbox, ws_server.url)
     with pytest.raises(UplinkAuthError, match=r"HTTP 401.*wrong or has been revoked"):
         await asyncio.wait_for(uplink.run(), timeout=5)
@@ -228,18 +229,18 @@ async def test_http_fallback_when_the_websocket_is_blocked(outbox: Outbox) -> No
     server = FakeHttpServer(upgrade_status=502)
     await server.start()
     try:
-        readings = [reading(90 + i % 5) for i in range(30)]
+        readings = [spo2_event(90 + i % 5) for i in range(30)]
         await outbox.emit_many(readings)
-        alarm = panic()
+        alarm = panic_event()
         await outbox.emit(alarm)
         uplink = uplink_for(outbox, server.url)
         async with running(uplink):
-            await wait_until(lambda: uplink.state.events_acked == 31)
+            await wait_until_async(lambda: uplink.state.events_acked == 31)
             assert uplink.state.transport == "http"
             attempts = server.upgrade_attempts
             assert attempts == FAST.ws_failures_before_http
             # The WebSocket keeps being retried now and then.
-            await wait_until(lambda: server.upgrade_attempts > attempts, within=5)
+            await wait_until_async(lambda: server.upgrade_attempts > attempts, within=5)
         assert server.store.order[0] == str(alarm.id)
         assert server.store.order[1:] == [str(e.id) for e in readings]
         assert await outbox.depth() == 0
@@ -257,11 +258,11 @@ async def http_server() -> AsyncIterator[FakeHttpServer]:
 
 async def test_http_413_splits_the_batch(outbox: Outbox, http_server: FakeHttpServer) -> None:
     http_server.max_events = 3
-    events = [reading(90) for _ in range(10)]
+    events = [spo2_event(90) for _ in range(10)]
     await outbox.emit_many(events)
     uplink = uplink_for(outbox, http_server.url)
     async with running(uplink):
-        await wait_until(lambda: uplink.state.events_acked == 10)
+        await wait_until_async(lambda: uplink.state.events_acked == 10)
     assert http_server.store.order == [str(e.id) for e in events]
     assert all(len(batch) <= 3 for batch in http_server.store.batches)
 
@@ -271,12 +272,12 @@ async def test_http_429_waits_as_long_as_retry_after_says(
 ) -> None:
     http_server.scripted = [429]
     http_server.retry_after = "1"
-    await outbox.emit(reading())
+    await outbox.emit(spo2_event())
     uplink = uplink_for(outbox, http_server.url)
     async with running(uplink):
-        await wait_until(lambda: http_server.posts == 1)
+        await wait_until_async(lambda: http_server.posts == 1)
         refused_at = time.monotonic()
-        await wait_until(lambda: len(http_server.store.events) == 1, within=5)
+        await wait_until_async(lambda: len(http_server.store.events) == 1, within=5)
         waited = time.monotonic() - refused_at
     assert waited >= 0.9
     assert http_server.posts == 2
@@ -285,13 +286,13 @@ async def test_http_429_waits_as_long_as_retry_after_says(
 async def test_http_per_event_errors_dead_letter_only_that_event(
     outbox: Outbox, http_server: FakeHttpServer
 ) -> None:
-    events = [reading(90 + i) for i in range(5)]
+    events = [spo2_event(90 + i) for i in range(5)]
     http_server.store.reject_ids.add(str(events[2].id))
     await outbox.emit_many(events)
     uplink = uplink_for(outbox, http_server.url)
     async with running(uplink):
-        await wait_until(lambda: uplink.state.events_acked == 4)
-        await wait_until(lambda: uplink.state.dead_lettered == 1)
+        await wait_until_async(lambda: uplink.state.events_acked == 4)
+        await wait_until_async(lambda: uplink.state.dead_lettered == 1)
     assert [d.id for d in await outbox.dead_letters()] == [str(events[2].id)]
     assert await outbox.depth() == 0
 
@@ -300,7 +301,7 @@ async def test_bad_token_over_http_stops_with_a_clear_error(
     outbox: Outbox, http_server: FakeHttpServer
 ) -> None:
     http_server.token = "some-other-token"
-    await outbox.emit(reading())
+    await outbox.emit(spo2_event())
     uplink = uplink_for(outbox, http_server.url)
     with pytest.raises(UplinkAuthError, match="HTTP 401 on the HTTP batch endpoint"):
         await asyncio.wait_for(uplink.run(), timeout=5)

@@ -15,7 +15,6 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from server.auth.models import Role, User
@@ -25,6 +24,7 @@ from server.main import create_app
 from server.migrate import upgrade
 from server.models_registry import metadata
 from server.security import hash_password
+from tests.support.databases import scratch_postgres
 from tests.support.tiers import postgres_admin_url
 
 TEST_PASSWORD = "correct-horse-9"
@@ -51,19 +51,8 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def postgres_database() -> Iterator[str]:
-    admin_url = postgres_admin_url()
-    name = f"eldercare_test_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    try:
-        upgrade(url)
+    with scratch_postgres(postgres_admin_url(), prefix="eldercare_test") as url:
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 def _truncate_postgres(url: str) -> None:

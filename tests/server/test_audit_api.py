@@ -12,7 +12,7 @@ from sqlmodel import Session
 from server.auth.models import Role, User
 from server.config import Settings
 from server.elders.importer import COLUMNS
-from tests.server.factories import make_elder, thai_id
+from tests.support.records import make_elder, thai_id
 
 
 def test_audit_is_filterable_and_admin_only(

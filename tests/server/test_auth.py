@@ -11,7 +11,7 @@ from server.config import Settings
 from server.devices import service as devices
 from server.devices.models import Device, DeviceKind, HubToken
 from tests.server.conftest import TEST_PASSWORD
-from tests.server.factories import make_elder
+from tests.support.records import make_elder
 
 
 def test_token_login_and_me(client: TestClient, users: dict[Role, User]) -> None:

@@ -10,7 +10,7 @@ from server.audit.models import AuditEntry
 from server.auth.models import Role, User
 from server.observations import service
 from server.observations.models import ObservationSource, ObservationValue
-from tests.server.factories import make_elder, new_id
+from tests.support.records import make_elder, new_id
 
 
 def test_record_is_triaged_idempotent_and_history_is_audited(

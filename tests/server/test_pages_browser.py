@@ -9,8 +9,8 @@ from sqlmodel import Session
 
 from server.auth.models import Role, User
 from tests.server.conftest import TEST_PASSWORD
-from tests.server.factories import make_elder
 from tests.support.browser import login
+from tests.support.records import make_elder
 
 pytestmark = pytest.mark.browser
 

@@ -18,8 +18,8 @@ from sqlmodel import Session
 
 import tests.server.permissions as permissions_pkg
 from server.auth.models import Role, User
-from tests.server.factories import make_elder
 from tests.server.permissions import Rule
+from tests.support.records import make_elder
 
 PUBLIC = {("GET", "/api/v1/health"), ("POST", "/api/v1/auth/token")}
 

@@ -18,8 +18,10 @@ from server.auth.models import Role, User
 from server.i18n import catalogue, translate
 from tests.server.conftest import TEST_PASSWORD
 from tests.server.eligibility.conftest import make_round, rubric  # noqa: F401
-from tests.server.factories import make_elder
+from tests.support.alerts import raise_panic_alert as panic
+from tests.support.alerts import raise_vitals_alert as abnormal_vitals
 from tests.support.browser import login
+from tests.support.records import make_elder
 
 ALLOWED = frozenset(
     {
@@ -99,7 +101,6 @@ def test_every_thai_page_reads_in_thai(
     make_round: Any,  # noqa: F811
 ) -> None:
     from server.alerts.service import raise_alert
-    from tests.server.alerts.helpers import abnormal_vitals, panic
 
     # People's own names are data, not wording: give the test users Thai names.
     for user in users.values():

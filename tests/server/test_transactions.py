@@ -16,7 +16,7 @@ from server.audit.models import AuditEntry
 from server.auth.models import Role, User
 from server.care.models import CarePlan, Visit
 from server.elders.models import Elder
-from tests.server.factories import make_elder
+from tests.support.records import make_elder
 
 
 @pytest.fixture

@@ -13,6 +13,8 @@ from typing import NoReturn
 
 import pytest
 
+from tests.support.databases import DEFAULT_POSTGRES_ADMIN_URL
+
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
@@ -48,4 +50,4 @@ def postgres_admin_url() -> str:
             "PostgreSQL",
             "nothing answers at 127.0.0.1:5432 and ELDERCARE_TEST_POSTGRES_URL is unset",
         )
-    return "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    return DEFAULT_POSTGRES_ADMIN_URL

@@ -238,6 +238,21 @@ def test_any_profile_ranks_at_least_as_high_as_no_profile(
 
 def test_every_kind_is_handled() -> None:
     vitals = assess_vitals(readings={"pulse": 70})
+    # The colour and first reason each kind gets with an ordinary reading, a half-full
+    # battery and no status: a kind added to the contract fails here until it has a rule.
+    expected: dict[str, tuple[Priority | None, str]] = {
+        "panic": (Priority.RED, "triage.event.panic"),
+        "fall": (Priority.RED, "triage.event.fall"),
+        "vitals": (None, "triage.event.vitals_normal"),
+        "heartbeat": (None, "triage.event.heartbeat"),
+        "battery": (None, "triage.event.battery_ok"),
+        "device_status": (Priority.WHITE, "triage.event.device_status.unknown"),
+        "missed_checkin": (Priority.WHITE, "triage.event.missed_checkin"),
+        "low_battery": (Priority.WHITE, "triage.event.low_battery"),
+    }
+    assert set(EVENT_KINDS) == set(expected)
     for kind in EVENT_KINDS:
         extra: dict[str, Any] = {"vitals": vitals, "battery_level": 50}
-        prioritise_event(kind=kind, **extra)
+        result = prioritise_event(kind=kind, **extra)
+        assert result.kind == kind
+        assert (result.priority, result.reasons[0].key) == expected[kind], kind

@@ -6,6 +6,10 @@ peripherals on an in-memory link instead of a radio.
     BleakScanner(backend=backend.scanner); BleakClient(address, backend=backend.client)
 """
 
+from device_agent.ble.bumble_backend.compat import patch_bumble
 from device_agent.ble.bumble_backend.radio import BumbleDeviceDetails, BumbleRadio, HubController
+
+# Before any bumble device exists: see compat.py (a lost cancellation hung the simulated hub).
+patch_bumble()
 
 __all__ = ["BumbleDeviceDetails", "BumbleRadio", "HubController"]

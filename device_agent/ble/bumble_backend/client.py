@@ -36,7 +36,7 @@ _ATT_MTU_DEFAULT = 23
 DISCONNECT_TIMEOUT = 2.0
 
 
-async def _gatt(operation: Awaitable[_T]) -> _T:
+async def _translated(operation: Awaitable[_T]) -> _T:
     """Run one GATT request, translating bumble's errors into bleak's."""
     try:
         return await operation
@@ -77,6 +77,8 @@ class BumbleClient(BaseBleakClient):
         self._peer: Peer | None = None
         self._closing = False
         self._subscribers: dict[int, Callable[[bytes], None]] = {}
+        # Set when the link drops: GATT requests in flight fail at once, as on BlueZ.
+        self._link_lost: asyncio.Future[None] | None = None
 
     @property
     def name(self) -> str:
@@ -102,6 +104,7 @@ class BumbleClient(BaseBleakClient):
         self._connection = connection
         self._peer = Peer(connection)
         self._closing = False
+        self._link_lost = asyncio.get_running_loop().create_future()
         connection.on(connection.EVENT_DISCONNECTION, self._on_disconnection)
         try:
             if pair:
@@ -117,6 +120,8 @@ class BumbleClient(BaseBleakClient):
         self._connection = None
         self._peer = None
         self._subscribers.clear()
+        if self._link_lost is not None and not self._link_lost.done():
+            self._link_lost.set_result(None)
         if not solicited and self._disconnected_callback is not None:
             self._disconnected_callback()
 
@@ -153,7 +158,7 @@ class BumbleClient(BaseBleakClient):
     async def _discover(self) -> BleakGATTServiceCollection:
         peer = self._require_peer()
         collection = BleakGATTServiceCollection()
-        for service in await _gatt(peer.discover_services()):
+        for service in await self._gatt(peer.discover_services()):
             uuid = bleak_uuid(service.uuid)
             if self._service_filter is not None and uuid not in self._service_filter:
                 continue
@@ -165,7 +170,7 @@ class BumbleClient(BaseBleakClient):
     ) -> None:
         bleak_service = BleakGATTService(service, service.handle, uuid)
         collection.add_service(bleak_service)
-        for characteristic in await _gatt(service.discover_characteristics()):
+        for characteristic in await self._gatt(service.discover_characteristics()):
             bleak_char = BleakGATTCharacteristic(
                 characteristic,
                 characteristic.handle,
@@ -175,7 +180,7 @@ class BumbleClient(BaseBleakClient):
                 bleak_service,
             )
             collection.add_characteristic(bleak_char)
-            for descriptor in await _gatt(characteristic.discover_descriptors()):
+            for descriptor in await self._gatt(characteristic.discover_descriptors()):
                 collection.add_descriptor(
                     BleakGATTDescriptor(
                         descriptor, descriptor.handle, bleak_uuid(descriptor.type), bleak_char
@@ -183,6 +188,23 @@ class BumbleClient(BaseBleakClient):
                 )
 
     # I/O
+
+    async def _gatt(self, operation: Awaitable[_T]) -> _T:
+        """One GATT request; it fails as soon as the link drops instead of waiting out
+        bumble's 30 s request timeout (bumble does not fail requests on a disconnection)."""
+        lost = self._link_lost
+        if lost is None:
+            return await _translated(operation)
+        request = asyncio.ensure_future(_translated(operation))
+        try:
+            waits: set[asyncio.Future[Any]] = {request, lost}
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not request.done():
+                request.cancel()
+        if request.done() and not request.cancelled():
+            return request.result()
+        raise BleakError(f"{self.address} disconnected during a GATT request")
 
     def _require_connection(self) -> Connection:
         if self._connection is None:
@@ -198,25 +220,27 @@ class BumbleClient(BaseBleakClient):
         self, characteristic: BleakGATTCharacteristic, *, use_cached: bool = False, **kwargs: Any
     ) -> bytearray:
         peer = self._require_peer()
-        return bytearray(await _gatt(peer.read_value(characteristic.handle)))
+        return bytearray(await self._gatt(peer.read_value(characteristic.handle)))
 
     async def read_gatt_descriptor(
         self, descriptor: BleakGATTDescriptor, *, use_cached: bool = False, **kwargs: Any
     ) -> bytearray:
         peer = self._require_peer()
-        return bytearray(await _gatt(peer.read_value(descriptor.handle)))
+        return bytearray(await self._gatt(peer.read_value(descriptor.handle)))
 
     async def write_gatt_char(
         self, characteristic: BleakGATTCharacteristic, data: SizedBuffer, response: bool
     ) -> None:
         peer = self._require_peer()
-        await _gatt(peer.write_value(characteristic.handle, bytes(data), with_response=response))
+        await self._gatt(
+            peer.write_value(characteristic.handle, bytes(data), with_response=response)
+        )
 
     async def write_gatt_descriptor(
         self, descriptor: BleakGATTDescriptor, data: SizedBuffer
     ) -> None:
         peer = self._require_peer()
-        await _gatt(peer.write_value(descriptor.handle, bytes(data), with_response=True))
+        await self._gatt(peer.write_value(descriptor.handle, bytes(data), with_response=True))
 
     async def start_notify(
         self, characteristic: BleakGATTCharacteristic, callback: NotifyCallback, **kwargs: Any
@@ -229,7 +253,7 @@ class BumbleClient(BaseBleakClient):
             callback(bytearray(value))
 
         try:
-            await _gatt(peer.subscribe(proxy, subscriber, prefer_notify=True))
+            await self._gatt(peer.subscribe(proxy, subscriber, prefer_notify=True))
         except BaseException:
             # bumble registers the subscriber before the CCCD write; undo that locally.
             client = peer.gatt_client
@@ -243,4 +267,4 @@ class BumbleClient(BaseBleakClient):
         proxy = characteristic.obj
         assert isinstance(proxy, CharacteristicProxy)
         subscriber = self._subscribers.pop(proxy.handle, None)
-        await _gatt(peer.unsubscribe(proxy, subscriber))
+        await self._gatt(peer.unsubscribe(proxy, subscriber))

@@ -8,7 +8,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TypedDict
 from uuid import UUID, uuid4
 
@@ -21,7 +21,8 @@ from device_agent.ble.adverts import uuid16
 from device_agent.ble.state import BleState
 from device_agent.ble.types import BleBackend, BleDeviceSpec, HealthReporter, scanner_args
 from device_agent.gatt import ParseError, battery
-from device_agent.protocol import (
+from device_agent.sink import EventSink
+from eldercare_protocol import (
     BatteryEvent,
     BatteryPayload,
     DeviceStatus,
@@ -29,7 +30,6 @@ from device_agent.protocol import (
     DeviceStatusPayload,
     Event,
 )
-from device_agent.sink import EventSink
 
 logger = logging.getLogger("device_agent.ble")
 
@@ -86,18 +86,6 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def clock_suspect(device_time: datetime | None, *, received: datetime) -> bool:
-    """A device clock that is unset or implausible is flagged, never trusted.
-
-    Stored readings may be days old; a reading from the future or from over a year ago
-    means the clock was never set (or was reset by a battery change).
-    """
-    if device_time is None:
-        return True
-    aware = device_time if device_time.tzinfo else device_time.replace(tzinfo=UTC)
-    return aware > received + timedelta(minutes=10) or aware < received - timedelta(days=365)
-
-
 class SeenSet:
     """A bounded memory of keys already forwarded (duplicates within one run)."""
 
@@ -149,8 +137,8 @@ class Driver:
             )
         )
 
-    async def report_battery(self, level: int) -> None:
-        self.ctx.health.update(self.device_id, reachable=True, battery=level)
+    async def report_battery(self, level: int, *, problem: str | None = None) -> None:
+        self.ctx.health.update(self.device_id, reachable=True, battery=level, problem=problem)
         if level != self._battery:
             self._battery = level
             await self.emit(

@@ -1,24 +1,21 @@
 """BerryMed-style vendor oximeters: 5-byte frames, ~100 a second, on a "transparent UART"
-notify characteristic. Invalid frames (SpO2 127, pulse 255, no finger) are dropped and one
-reading per window is forwarded: the median of the valid frames, so a single glitch or a
-finger being repositioned does not become a clinical number.
+notify characteristic. Invalid frames (SpO2 127, pulse 255, no finger) are counted and one
+reading per window is forwarded (``payloads.oximeter_window_payload``: the median of the
+valid frames).
 """
 
 from __future__ import annotations
 
 import asyncio
-import statistics
 
 from bleak import BleakClient
 
+from device_agent.ble import payloads
 from device_agent.ble.adverts import Advert
 from device_agent.ble.drivers.base import ConnectedDriver, DriverContext, StreamConsumer
 from device_agent.ble.types import BleDeviceSpec
 from device_agent.gatt.vendor import berrymed
-from device_agent.protocol import Measurement, MeasurementCode, VitalsEvent, VitalsPayload
-
-# Fewer valid frames than this in a window (about half a second of signal) → no reading.
-MIN_VALID_FRAMES = 50
+from eldercare_protocol import VitalsEvent
 
 
 def match(advert: Advert) -> int:
@@ -32,7 +29,7 @@ class BerryMedOximeterDriver(ConnectedDriver):
 
     def __init__(self, spec: BleDeviceSpec, ctx: DriverContext) -> None:
         super().__init__(spec, ctx)
-        self.min_valid_frames = int(spec.options.get("min_valid_frames", MIN_VALID_FRAMES))
+        self.min_valid_frames = int(spec.options.get("min_valid_frames", payloads.MIN_VALID_FRAMES))
         self.parser = berrymed.FrameParser()
         self.window: list[berrymed.Frame] = []
         self.dropped_invalid = 0
@@ -61,21 +58,6 @@ class BerryMedOximeterDriver(ConnectedDriver):
 
     async def _report_window(self) -> None:
         frames, self.window = self.window, []
-        if len(frames) < self.min_valid_frames:
-            return
-        spo2 = statistics.median_low(f.spo2 for f in frames if f.spo2 is not None)
-        pulse = statistics.median_low(f.pulse_rate for f in frames if f.pulse_rate is not None)
-        await self.emit(
-            VitalsEvent(
-                **self.event_fields(),
-                payload=VitalsPayload(
-                    measurements=[
-                        Measurement(code=MeasurementCode.SPO2, value=spo2, unit="%"),
-                        Measurement(code=MeasurementCode.PULSE, value=pulse, unit="/min"),
-                    ],
-                    characteristic=berrymed.NOTIFY_CHARACTERISTIC_UUID,
-                    raw_hex=frames[-1].raw.hex(),
-                    flags={"frames": len(frames), "method": "median"},
-                ),
-            )
-        )
+        payload = payloads.oximeter_window_payload(frames, min_valid_frames=self.min_valid_frames)
+        if payload is not None:
+            await self.emit(VitalsEvent(**self.event_fields(), payload=payload))

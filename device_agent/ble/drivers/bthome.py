@@ -4,23 +4,33 @@ Adverts repeat each press several times: a packet id (and, encrypted, the counte
 handled is ignored. Every press raises a panic carrying its press type; a configured test
 pattern (default triple press) raises a *test* panic instead. A button whose adverts cannot
 be decrypted (no or wrong bind key) gets one clear ``error`` status, not one per advert.
+
+A button with a bind key is held to the BTHome encryption rules: a plaintext advert claiming
+its address (a downgrade) and an encrypted advert older than one already accepted (a replay)
+are refused, and reported as an ``error`` status and a problem in the hub's health, since
+someone near the home is sending presses that are not the elder's.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 
 from bleak import BleakScanner
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData
 
+from device_agent.ble import payloads
 from device_agent.ble.adverts import Advert
 from device_agent.ble.drivers.base import Driver, DriverContext
 from device_agent.ble.types import BleDeviceSpec
 from device_agent.gatt import ParseError, bthome
-from device_agent.protocol import DeviceStatus, PanicEvent, PanicPayload, PressType
+from eldercare_protocol import DeviceStatus, PanicEvent, PressType
 
 DEFAULT_TEST_PRESS = PressType.TRIPLE
+# A refused downgrade or replay stays the button's problem in the hub's health this long,
+# so heartbeats carry it even though the real button's next press is read normally.
+REFUSAL_HELD_S = 600.0
 
 
 def match(advert: Advert) -> int:
@@ -35,8 +45,12 @@ class BthomeButtonDriver(Driver):
         test = spec.options.get("test_press", DEFAULT_TEST_PRESS.value)
         self.test_press: PressType | None = PressType(str(test)) if test else None
         self._last_key: tuple[int | None, int | None] | None = None
+        self._last_counter: int | None = None
         self._queue: asyncio.Queue[bytes] = asyncio.Queue()
         self._decrypt_failed = False
+        self._refused: payloads.BthomeCheck | None = None
+        self._refusal: tuple[str, float] | None = None  # problem, monotonic time
+        self._unknown_object_id: int | None = None
 
     async def run(self) -> None:
         # Active scanning: BlueZ only scans passively with advertisement-monitor patterns.
@@ -65,8 +79,22 @@ class BthomeButtonDriver(Driver):
         except ValueError as exc:  # a malformed configured key
             await self._undecodable(data, exc)
             return
+        check = payloads.bthome_security(
+            packet, keyed=self.spec.bind_key is not None, last_counter=self._last_counter
+        )
+        if check in (payloads.BthomeCheck.DOWNGRADE, payloads.BthomeCheck.REPLAY):
+            await self._refuse(check, packet)
+            return
         self._decrypt_failed = False
-        self.ctx.health.update(self.device_id, reachable=True, battery=packet.battery)
+        self._refused = None
+        self.ctx.health.update(
+            self.device_id, reachable=True, battery=packet.battery, problem=self._held_problem()
+        )
+        if check is payloads.BthomeCheck.REPEAT:
+            return  # the same encrypted advert again
+        if packet.counter is not None:
+            self._last_counter = packet.counter
+        self._note_unknown_object(packet)
         key = (packet.packet_id, packet.counter)
         if packet.packet_id is not None and key == self._last_key:
             return  # the same press, advertised again
@@ -74,20 +102,51 @@ class BthomeButtonDriver(Driver):
         if self._status is not DeviceStatus.CONNECTED:
             await self.set_status(DeviceStatus.CONNECTED)
         if packet.battery is not None:
-            await self.report_battery(packet.battery)
-        for event in packet.pressed:
-            press = event.press_type
-            if press is None:
-                continue
-            press_type = PressType(press)
-            await self.emit(
-                PanicEvent(
-                    **self.event_fields(),
-                    payload=PanicPayload(
-                        source="bthome", press=press_type, test=press_type == self.test_press
-                    ),
-                )
+            await self.report_battery(packet.battery, problem=self._held_problem())
+        for panic in payloads.bthome_panics(packet, test_press=self.test_press):
+            await self.emit(PanicEvent(**self.event_fields(), payload=panic))
+
+    async def _refuse(self, check: payloads.BthomeCheck, packet: bthome.Packet) -> None:
+        if check is payloads.BthomeCheck.DOWNGRADE:
+            detail = (
+                f"{self.spec.name} ({self.spec.address}) has a bind key, but an unencrypted "
+                "BTHome advert came from its address: someone may be imitating the button. "
+                "Such adverts are refused; presses from the real button still arrive."
             )
+        else:
+            detail = (
+                f"{self.spec.name} ({self.spec.address}): an encrypted BTHome advert came with "
+                f"counter {packet.counter}, older than {self._last_counter} already received: "
+                "someone may be replaying a recorded press. It is refused; presses from the "
+                "real button still arrive."
+            )
+        if self._refused is not check:
+            self._refused = check
+            self.log.error("%s", detail)
+        problem = f"BTHome {check.value} refused: someone may be imitating this button"
+        self._refusal = (problem, time.monotonic())
+        self.ctx.health.update(self.device_id, reachable=True, problem=problem)
+        await self.set_status(DeviceStatus.ERROR, detail)
+
+    def _held_problem(self) -> str | None:
+        if self._refusal is None:
+            return None
+        problem, at = self._refusal
+        if time.monotonic() - at > REFUSAL_HELD_S:
+            self._refusal = None
+            return None
+        return problem
+
+    def _note_unknown_object(self, packet: bthome.Packet) -> None:
+        unknown = packet.unknown_object_id
+        if unknown is not None and unknown != self._unknown_object_id:
+            self.log.warning(
+                "%s sends BTHome object 0x%02X, which this hub does not know; the objects "
+                "before it (button, battery) are read, the rest of each advert is not",
+                self.spec.name,
+                unknown,
+            )
+        self._unknown_object_id = unknown
 
     async def _undecodable(self, data: bytes, exc: Exception) -> None:
         encrypted = bool(data) and bool(data[0] & bthome.INFO_ENCRYPTED)

@@ -8,17 +8,14 @@ control-solution samples, and advances the stored sequence only after the sink h
 from __future__ import annotations
 
 import asyncio
-from uuid import UUID, uuid5
 
 from bleak import BleakClient
 
+from device_agent.ble import payloads
 from device_agent.ble.adverts import Advert, uuid16
-from device_agent.ble.drivers.base import ConnectedDriver, StreamConsumer, clock_suspect
+from device_agent.ble.drivers.base import ConnectedDriver, StreamConsumer
 from device_agent.gatt import ParseError, glucose, racp
-from device_agent.protocol import Measurement, MeasurementCode, VitalsEvent, VitalsPayload
-
-GLUCOSE_NAMESPACE = UUID("0f7c4e52-3a59-4d0e-9a55-1c1f3d2b6a10")
-MEAL_NAMES = {1: "preprandial", 2: "postprandial", 3: "fasting", 4: "casual", 5: "bedtime"}
+from eldercare_protocol import VitalsEvent
 
 
 def match(advert: Advert) -> int:
@@ -95,49 +92,18 @@ class GlucoseMeterDriver(ConnectedDriver):
             sequence = record.sequence_number
             if last is not None and sequence <= last:
                 continue  # asked for newer only; a meter that ignores the filter is not trusted
-            if record.is_control_solution:
-                self.log.info("%s: skipped control-solution record %d", self.spec.name, sequence)
-            elif record.mg_dl is None:
-                self.log.info("%s: record %d has no concentration", self.spec.name, sequence)
+            fields = self.event_fields()
+            payload = payloads.glucose_payload(
+                raw, received=fields["occurred_at"], context=contexts.get(sequence)
+            )
+            if payload is None:
+                self.log.info(
+                    "%s: record %d is no reading (control solution or no concentration)",
+                    self.spec.name,
+                    sequence,
+                )
             else:
-                await self.emit(self._event(raw, record, contexts.get(sequence)))
+                fields["id"] = payloads.glucose_event_id(self.device_id, raw)
+                await self.emit(VitalsEvent(**fields, payload=payload))
             self.ctx.state.set_last_glucose_sequence(self.device_id, sequence)
             last = sequence
-
-    def _event(
-        self, raw: bytes, record: glucose.Measurement, context: glucose.Context | None
-    ) -> VitalsEvent:
-        fields = self.event_fields()
-        # A stable id: if the hub dies between emit and saving the sequence, the re-sent
-        # reading carries the same idempotency key and the server stores it once.
-        fields["id"] = uuid5(
-            GLUCOSE_NAMESPACE, f"{self.device_id}/{record.sequence_number}/{raw.hex()}"
-        )
-        assert record.mg_dl is not None
-        flags: dict[str, bool | int | str] = {}
-        if record.sample_type is not None:
-            flags["sample_type"] = record.sample_type.name.lower()
-        if record.sample_location is not None:
-            flags["sample_location"] = record.sample_location.name.lower()
-        if record.sensor_status:
-            flags["sensor_status"] = int(record.sensor_status)
-        if context is not None and context.meal is not None:
-            flags["meal"] = MEAL_NAMES.get(int(context.meal), str(int(context.meal)))
-        return VitalsEvent(
-            **fields,
-            payload=VitalsPayload(
-                measurements=[
-                    Measurement(
-                        code=MeasurementCode.GLUCOSE, value=round(record.mg_dl, 1), unit="mg/dL"
-                    )
-                ],
-                device_time=record.timestamp,
-                device_clock_suspect=clock_suspect(
-                    record.timestamp, received=fields["occurred_at"]
-                ),
-                characteristic="2a18",
-                raw_hex=raw.hex(),
-                flags=flags,
-                sequence_number=record.sequence_number,
-            ),
-        )

@@ -6,10 +6,11 @@ from dataclasses import replace
 
 from bleak import BleakClient
 
+from device_agent.ble import payloads
 from device_agent.ble.adverts import Advert, uuid16
 from device_agent.ble.drivers.base import ConnectedDriver, StreamConsumer
 from device_agent.gatt import ParseError, buttons
-from device_agent.protocol import PanicEvent, PanicPayload, PressType
+from eldercare_protocol import PanicEvent
 
 
 def match(advert: Advert) -> int:
@@ -40,13 +41,8 @@ class ItagButtonDriver(ConnectedDriver):
 
     async def _press(self, data: bytes) -> None:
         try:
-            buttons.parse_itag(data)
+            payload = payloads.itag_panic(data)
         except ParseError as exc:
             self.log.warning("%s: ignored %s: %s", self.spec.name, data.hex(), exc)
             return
-        await self.emit(
-            PanicEvent(
-                **self.event_fields(),
-                payload=PanicPayload(source="itag", press=PressType.SINGLE),
-            )
-        )
+        await self.emit(PanicEvent(**self.event_fields(), payload=payload))

@@ -12,6 +12,7 @@ from sqlmodel import col, select
 from server.audit import service as audit
 from server.auth import service
 from server.auth.models import Role, User
+from server.careapp.router import APP_ROLES
 from server.deps import OptionalUser, RequestId, SessionDep, SettingsDep, require_roles
 from server.i18n import translate
 from server.web import nav_links, register_nav, render
@@ -96,6 +97,9 @@ def logout(settings: SettingsDep, _user: OptionalUser) -> Response:
 def home(request: Request, user: OptionalUser) -> Response:
     if user is None:
         return RedirectResponse("/login", status_code=303)
+    if user.role in APP_ROLES:
+        # The care roles work in the app (offline-first); its menu links the server pages.
+        return RedirectResponse("/app/", status_code=303)
     links = nav_links(user)
     if len(links) == 1:
         return RedirectResponse(links[0].href, status_code=303)

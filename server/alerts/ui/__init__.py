@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
@@ -111,21 +111,29 @@ def _same_origin(websocket: WebSocket) -> bool:
     return origin is None or urlparse(origin).netloc == websocket.headers.get("host")
 
 
+async def _refuse(websocket: WebSocket, status: int, reason: str) -> None:
+    """Refuse the handshake with an HTTP answer: a close before accepting reaches the client
+    as a bare 403 whatever its code, so a page could not tell "log in again" from "no"."""
+    await websocket.send_denial_response(
+        JSONResponse({"detail": reason}, status_code=status, headers={"Cache-Control": "no-store"})
+    )
+
+
 @router.websocket("/api/v1/console/ws")
 async def console_ws(websocket: WebSocket) -> None:
     app = websocket.app
     settings: Settings = app.state.settings
     engine: Engine = app.state.engine
     if not _same_origin(websocket):
-        await websocket.close(code=1008)
+        await _refuse(websocket, 403, "cross_origin")
         return
     cookie = websocket.cookies.get(settings.session_cookie)
     user = await run_in_threadpool(_user_for, engine, cookie, settings)
     if user is None:
-        await websocket.close(code=4401)
+        await _refuse(websocket, 401, "login_required")
         return
     if user.role not in DISPATCH_ROLES:
-        await websocket.close(code=4403)
+        await _refuse(websocket, 403, "not_a_dispatcher")
         return
     locale: Locale = (
         normalise_locale(websocket.query_params.get("lang"))

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
 import pytest
 
 from device_agent.ble import Timing
-from device_agent.protocol import Event
+from device_agent.sim import SimulatedHome
+from device_agent.sim.peripheral import SimulatedPeripheral
+from eldercare_protocol import Event
 
 # Everything small: adverts come every 100 ms on the simulated link.
 FAST = Timing(
@@ -77,3 +80,31 @@ def sink() -> MemorySink:
 @pytest.fixture
 def health() -> MemoryHealth:
     return MemoryHealth()
+
+
+# The one failure the BLE tests may retry: the simulated radio's connect outliving its
+# timeout inside bumble (see device_agent/ble/bumble_backend/compat.py for the cause found
+# and fixed; this stays as a named guard). Anything else fails at once.
+BUMBLE_CONNECT_HANG = "bumble connect outlived its timeout"
+RERUN_ON_BUMBLE_HANG = pytest.mark.flaky(reruns=2, only_rerun=[BUMBLE_CONNECT_HANG])
+
+
+class BumbleConnectHang(AssertionError):
+    pass
+
+
+@contextlib.asynccontextmanager
+async def simulated_home(
+    peripherals: Sequence[SimulatedPeripheral] = (),
+) -> AsyncIterator[SimulatedHome]:
+    """``SimulatedHome``, whose failures say when the radio had a stuck connect."""
+    async with SimulatedHome(peripherals) as home:
+        try:
+            yield home
+        except BaseException as exc:
+            if home.radio.stuck_connects:
+                raise BumbleConnectHang(
+                    f"{BUMBLE_CONNECT_HANG} ({home.radio.stuck_connects} attempt(s)); "
+                    f"the test failed with {type(exc).__name__}: {exc}"
+                ) from exc
+            raise

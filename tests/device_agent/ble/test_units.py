@@ -1,15 +1,14 @@
-"""Small pure parts: driver choice, clock check, the persisted glucose sequence."""
+"""Small pure parts: driver choice, duplicate memory, the persisted glucose sequence."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
 from device_agent.ble.adverts import Advert, uuid16
-from device_agent.ble.drivers.base import SeenSet, clock_suspect
+from device_agent.ble.drivers.base import SeenSet
 from device_agent.ble.registry import NoDriver, choose, driver_for
 from device_agent.ble.state import BleState
 from device_agent.ble.types import BleDeviceSpec, DeviceKind
@@ -40,14 +39,6 @@ def test_driver_for_spec_override_kind_and_unknown() -> None:
     # A wired button is not a BLE device: the shared definition refuses it outright.
     with pytest.raises(ValidationError):
         BleDeviceSpec(name="x", kind=DeviceKind.LOCAL_BUTTON, address="C1:00:00:00:00:02")
-
-
-def test_clock_suspect() -> None:
-    received = datetime(2025, 5, 1, 12, 0, tzinfo=UTC)
-    assert clock_suspect(None, received=received)
-    assert not clock_suspect(datetime(2025, 5, 1, 9, 0), received=received)
-    assert clock_suspect(received + timedelta(hours=1), received=received)
-    assert clock_suspect(datetime(2000, 1, 1), received=received)
 
 
 def test_seen_set_is_bounded() -> None:

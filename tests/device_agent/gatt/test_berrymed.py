@@ -3,7 +3,7 @@ from hypothesis import strategies as st
 
 from device_agent.gatt.vendor import berrymed
 from device_agent.gatt.vendor.berrymed import FrameParser
-from tests.device_agent.gatt._support import h
+from tests.support.gatt import h
 
 
 def test_literal_frame() -> None:

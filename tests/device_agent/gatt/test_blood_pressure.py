@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from device_agent.gatt import ParseError, blood_pressure
 from device_agent.gatt.date_time import DateTime
-from tests.device_agent.gatt._support import assert_every_truncation_fails, h
+from tests.support.gatt import assert_every_truncation_fails, h
 
 PUBLISHED = h("1E 8A00 5800 7800 0000 04 11 14 29 3B 3C00 01 2700")
 

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from device_agent.gatt import ParseError, bthome
 from device_agent.gatt.bthome import ButtonEvent
-from tests.device_agent.gatt._support import h
+from tests.support.gatt import h
 
 KEY = "231d39c1d7cc1ab1aee224cd096db932"
 MAC = "54:48:E6:8F:80:A5"
@@ -88,11 +88,61 @@ def test_scaled_and_signed_values_without_float_noise() -> None:
     ]
 
 
-def test_unknown_object_id_names_the_id() -> None:
-    with pytest.raises(ParseError) as caught:
-        bthome.parse(h("40 01 5A 99 00 3A 01"))
-    assert "0x99" in str(caught.value)
-    assert caught.value.offset == 3
+def test_an_unknown_object_id_stops_the_parse_and_keeps_what_came_before() -> None:
+    # The format's rule: stop at the first id not supported, keep the objects already read.
+    packet = bthome.parse(h("40 01 5A 99 00 3A 01"))
+    assert packet.battery == 90
+    assert packet.button_events == ()  # after the unknown id: its position cannot be known
+    assert packet.unknown_object_id == 0x99
+
+
+def test_a_press_followed_by_an_object_newer_than_this_parser_is_kept() -> None:
+    # A button whose firmware adds an object after its button event must still call for help.
+    packet = bthome.parse(h("44 00 07 01 5A 3A 04 FE 01 02 03"))
+    assert (packet.packet_id, packet.battery) == (7, 90)
+    assert packet.pressed == (ButtonEvent.LONG_PRESS,)
+    assert packet.unknown_object_id == 0xFE
+    encrypted = bthome.encode(
+        packet_id=8,
+        button_events=[ButtonEvent.PRESS],
+        extra_objects=h("FE 01 02"),
+        bind_key=KEY,
+        mac=MAC,
+        counter=9,
+    )
+    packet = bthome.parse(encrypted, bind_key=KEY, mac=MAC)
+    assert packet.pressed == (ButtonEvent.PRESS,)
+    assert packet.unknown_object_id == 0xFE
+
+
+def test_every_object_id_reads_so_none_is_unknown() -> None:
+    assert bthome.parse(h("40 3A 01")).unknown_object_id is None
+
+
+@pytest.mark.parametrize(
+    ("hex_objects", "name", "value", "unit"),
+    [
+        # The objects of the current BTHome v2 table that this parser did not read before.
+        ("3C 01 03", "dimmer", h("01 03"), None),
+        ("55 87 56 00 00", "volume_storage", 22.151, "L"),
+        ("56 04 13", "conductivity", 4868, "µS/cm"),
+        ("58 F0", "temperature", -5.6, "°C"),
+        ("5E 0C 7F", "direction", 325.24, "°"),
+        ("5F 66 00", "precipitation", 10.2, "mm"),
+        ("60 03", "channel", 3, None),
+        ("61 E8 03", "rotational_speed", 1000, "rpm"),
+        ("62 40 42 0F 00", "speed", 1.0, "m/s"),
+        ("63 C0 BD F0 FF", "acceleration", -1.0, "m/s²"),
+        ("64 07", "light_level", 7, None),
+        ("F0 01 00", "device_type_id", 1, None),
+        ("F1 00 01 02 04", "firmware_version", 0x04020100, None),
+        ("F2 00 01 02", "firmware_version", 0x020100, None),
+    ],
+)
+def test_newer_objects(hex_objects: str, name: str, value: object, unit: str | None) -> None:
+    packet = bthome.parse(h("40") + h(hex_objects) + h("FF"))
+    assert [(r.name, r.value, r.unit) for r in packet.readings] == [(name, value, unit)]
+    assert packet.unknown_object_id == 0xFF  # and the next object still has its place
 
 
 def test_unknown_button_event_is_a_parse_error() -> None:

@@ -3,7 +3,7 @@ from datetime import datetime
 import pytest
 
 from device_agent.gatt import ParseError, date_time
-from tests.device_agent.gatt._support import assert_every_truncation_fails, h
+from tests.support.gatt import assert_every_truncation_fails, h
 
 
 def test_complete_value() -> None:

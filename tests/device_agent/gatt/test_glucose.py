@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from device_agent.gatt import ParseError, glucose
 from device_agent.gatt.glucose import SampleLocation, SampleType, SensorStatus
-from tests.device_agent.gatt._support import assert_every_truncation_fails, h
+from tests.support.gatt import assert_every_truncation_fails, h
 
 # flags 0x0B: time offset, concentration (kg/L), sensor status; seq 42; 2026-11-22 07:30:00;
 # offset +15 min; 95e-5 kg/L (0xB05F); capillary whole blood on a finger (0x11); battery low.

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from device_agent.gatt import ParseError, pulse_oximeter
 from device_agent.gatt.pulse_oximeter import DeviceSensorStatus, MeasurementStatus
-from tests.device_agent.gatt._support import assert_every_truncation_fails, h
+from tests.support.gatt import assert_every_truncation_fails, h
 
 
 def test_minimal_spot_check() -> None:

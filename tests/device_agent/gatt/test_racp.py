@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from device_agent.gatt import ParseError, racp
 from device_agent.gatt.racp import NumberOfRecords, Opcode, Response, ResponseCode
-from tests.device_agent.gatt._support import assert_every_truncation_fails, h
+from tests.support.gatt import assert_every_truncation_fails, h
 
 
 def test_request_builders() -> None:

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from device_agent.gatt import ParseError, battery, buttons, device_info
 from device_agent.gatt.device_info import PnpId, VendorIdSource
-from tests.device_agent.gatt._support import assert_every_truncation_fails, h
+from tests.support.gatt import assert_every_truncation_fails, h
 
 
 @pytest.mark.parametrize(("data", "level"), [(b"\x00", 0), (b"\x5a", 90), (b"\x64", 100)])

@@ -18,8 +18,8 @@ from server.audit.models import AuditEntry
 from server.auth.models import Role, User
 from server.notify.models import Notification
 from server.observations.service import Reading, record_observation
-from tests.server.alerts.helpers import panic
-from tests.server.factories import make_elder
+from tests.support.alerts import raise_panic_alert
+from tests.support.records import make_elder
 
 Auth = Callable[[User], dict[str, str]]
 
@@ -36,7 +36,7 @@ def test_the_whole_path_keeps_every_stage_and_its_times(
     client: TestClient, session: Session, users: dict[Role, User], auth: Auth, unit: Responder
 ) -> None:
     elder = make_elder(session)
-    alert_id = panic(session, elder.id).alert_id
+    alert_id = raise_panic_alert(session, elder.id).alert_id
     headers = auth(users[Role.DISPATCHER])
     base = f"/api/v1/alerts/{alert_id}"
     assert client.post(f"{base}/acknowledge", json={}, headers=headers).json()["status"] == (
@@ -83,7 +83,7 @@ def test_illegal_moves_get_409_with_the_current_state(
     client: TestClient, session: Session, users: dict[Role, User], auth: Auth
 ) -> None:
     elder = make_elder(session)
-    alert_id = panic(session, elder.id).alert_id
+    alert_id = raise_panic_alert(session, elder.id).alert_id
     headers = auth(users[Role.DISPATCHER])
     response = client.post(f"/api/v1/alerts/{alert_id}/on-scene", json={}, headers=headers)
     assert response.status_code == 409
@@ -112,7 +112,7 @@ def test_cancel_and_false_alarm_need_a_reason(
     status: str,
 ) -> None:
     elder = make_elder(session)
-    alert_id = panic(session, elder.id).alert_id
+    alert_id = raise_panic_alert(session, elder.id).alert_id
     url = f"/api/v1/alerts/{alert_id}/{action}"
     headers = auth(users[Role.DISPATCHER])
     for body in ({}, {"note": "   "}):
@@ -129,7 +129,7 @@ def test_malformed_action_bodies_are_refused_cleanly(
     client: TestClient, session: Session, users: dict[Role, User], auth: Auth
 ) -> None:
     elder = make_elder(session)
-    alert_id = panic(session, elder.id).alert_id
+    alert_id = raise_panic_alert(session, elder.id).alert_id
     headers = {**auth(users[Role.DISPATCHER]), "Content-Type": "application/json"}
     url = f"/api/v1/alerts/{alert_id}/acknowledge"
     assert client.post(url, content=b"{not json", headers=headers).status_code == 422
@@ -152,7 +152,7 @@ def test_two_dispatchers_acknowledging_at_once_one_wins(
     headers = {u.username: auth(u) for u in dispatchers}
     names = {u.username: u.full_name for u in dispatchers}
     for _ in range(5):
-        alert_id = panic(session, elder.id, test=True).alert_id
+        alert_id = raise_panic_alert(session, elder.id, test=True).alert_id
         barrier = threading.Barrier(len(dispatchers), timeout=10)
         results: dict[str, tuple[int, dict[str, Any]]] = {}
 
@@ -203,9 +203,9 @@ def test_queue_lists_open_alerts_first_in_triage_order(
 ) -> None:
     old = make_elder(session)
     new = make_elder(session)
-    first = panic(session, old.id).alert_id
-    second = panic(session, new.id).alert_id
-    test_press = panic(session, new.id, test=True).alert_id
+    first = raise_panic_alert(session, old.id).alert_id
+    second = raise_panic_alert(session, new.id).alert_id
+    test_press = raise_panic_alert(session, new.id, test=True).alert_id
     headers = auth(users[Role.DISPATCHER])
     client.post(f"/api/v1/alerts/{first}/acknowledge", json={}, headers=headers)
     client.post(f"/api/v1/alerts/{first}/false-alarm", json={"note": "x"}, headers=headers)
@@ -221,8 +221,8 @@ def test_an_older_test_press_sorts_below_a_newer_real_alert(
     client: TestClient, session: Session, users: dict[Role, User], auth: Auth
 ) -> None:
     # The drill came first, so it has less time left to the target; the real press still leads.
-    drill = panic(session, make_elder(session).id, test=True).alert_id
-    real = panic(session, make_elder(session).id).alert_id
+    drill = raise_panic_alert(session, make_elder(session).id, test=True).alert_id
+    real = raise_panic_alert(session, make_elder(session).id).alert_id
     console = [a.id for a in queries.open_queue(session, locale="th")]
     assert console == [real, drill]
     items = client.get("/api/v1/alerts?state=open", headers=auth(users[Role.DISPATCHER])).json()
@@ -241,7 +241,7 @@ def test_opening_the_card_shows_what_a_responder_needs_and_is_audited(
         observed_at=elder.created_at + timedelta(minutes=1),
     )
     session.commit()
-    alert_id = panic(session, elder.id).alert_id
+    alert_id = raise_panic_alert(session, elder.id).alert_id
     user = users[Role.DISPATCHER]
     body = client.get(f"/api/v1/alerts/{alert_id}", headers=auth(user)).json()
     card = body["elder"]
@@ -265,7 +265,7 @@ def test_english_texts_on_request(
     client: TestClient, session: Session, users: dict[Role, User], auth: Auth
 ) -> None:
     elder = make_elder(session)
-    panic(session, elder.id)
+    raise_panic_alert(session, elder.id)
     item = client.get("/api/v1/alerts?lang=en", headers=auth(users[Role.DISPATCHER])).json()[
         "items"
     ][0]

@@ -17,11 +17,11 @@ from server.auth.models import Role, User
 from server.auth.service import issue_token
 from server.common.time import utcnow
 from server.config import Settings
-from tests.server.alerts.helpers import abnormal_vitals, panic
 from tests.server.conftest import TEST_PASSWORD
-from tests.server.factories import make_elder
+from tests.support.alerts import raise_panic_alert, raise_vitals_alert
 from tests.support.browser import CHROMIUM_ARGS, login
 from tests.support.live import free_port, serve
+from tests.support.records import make_elder
 from tests.support.tiers import chromium_path
 
 pytestmark = pytest.mark.browser
@@ -53,7 +53,7 @@ def test_panic_to_resolved_on_two_consoles(
     one = _console(browser, live_url, users[Role.DISPATCHER].username)
     two = _console(browser, live_url, users[Role.SUPERVISOR].username)
     expect(one.locator("#console")).to_have_attribute("data-alarm", "off")
-    alert_id = panic(session, elder.id).alert_id
+    alert_id = raise_panic_alert(session, elder.id).alert_id
 
     for page in (one, two):
         expect(_row(page, alert_id)).to_have_attribute("data-status", "new", timeout=5_000)
@@ -92,12 +92,12 @@ def test_alerts_arriving_one_by_one_keep_the_console_order(
     browser: Browser, live_url: str, session: Session, users: dict[Role, User]
 ) -> None:
     page = _console(browser, live_url, users[Role.DISPATCHER].username)
-    drill = panic(session, make_elder(session).id, test=True).alert_id
+    drill = raise_panic_alert(session, make_elder(session).id, test=True).alert_id
     expect(_row(page, drill)).to_have_count(1, timeout=5_000)
     yellow = raise_alert(session, elder_id=make_elder(session).id, kind=AlertKind.VITALS,
                          priority=triage.Priority.YELLOW, reasons=[]).alert_id  # fmt: skip
     session.commit()
-    real = panic(session, make_elder(session).id).alert_id
+    real = raise_panic_alert(session, make_elder(session).id).alert_id
     rows = page.locator("li.alert")
     expect(rows).to_have_count(3, timeout=5_000)
     order = [str(real), str(drill), str(yellow)]
@@ -117,7 +117,7 @@ def test_card_is_whole_for_an_elder_with_empty_fields(
     elder = make_elder(session, access_notes=None, medications=None, allergies=None,
                        chronic_conditions=[])  # fmt: skip
     page = _console(browser, live_url, users[Role.DISPATCHER].username)
-    panic(session, elder.id)
+    raise_panic_alert(session, elder.id)
     card = page.locator("#card")
     expect(card).to_contain_text("0899999999", timeout=5_000)  # the emergency contact
     expect(card.locator("h3")).to_have_count(4)  # call script, contacts, readings, timeline
@@ -133,7 +133,7 @@ def test_a_row_shows_the_kind_and_the_main_finding_the_card_shows_all(
     PAGE_ERRORS.clear()
     page = _console(browser, live_url, users[Role.DISPATCHER].username)
     crisis = {"systolic": 185, "diastolic": 125, "pulse": 135}
-    alert_id = abnormal_vitals(session, make_elder(session).id, crisis).alert_id
+    alert_id = raise_vitals_alert(session, make_elder(session).id, crisis).alert_id
     what = _row(page, alert_id).locator(".what")
     expect(what).to_contain_text("ความดันโลหิตสูงวิกฤต (185/125", timeout=5_000)
     row = what.inner_text()
@@ -165,7 +165,7 @@ def test_a_false_alarm_asks_for_its_reason_in_the_page(
 ) -> None:
     PAGE_ERRORS.clear()
     page = _console(browser, live_url, users[Role.DISPATCHER].username)
-    alert_id = panic(session, make_elder(session).id).alert_id
+    alert_id = raise_panic_alert(session, make_elder(session).id).alert_id
     row = _row(page, alert_id)
     expect(page.locator('#card button[data-action="false-alarm"]')).to_be_visible(timeout=5_000)
     dialog, text = page.locator("#reason-dialog"), page.locator("#reason-text")
@@ -210,7 +210,7 @@ def test_a_false_alarm_asks_for_its_reason_in_the_page(
     assert event.note == "ยายกดปุ่มโดยไม่ตั้งใจ"
 
     # With the mouse: the card's Cancel button opens the same form, Back closes it.
-    other = panic(session, make_elder(session).id).alert_id
+    other = raise_panic_alert(session, make_elder(session).id).alert_id
     expect(page.locator('#card button[data-action="cancel"]')).to_be_visible(timeout=5_000)
     page.locator('#card button[data-action="cancel"]').click()
     expect(dialog).to_be_visible()
@@ -304,7 +304,7 @@ def test_a_silent_alarm_is_shouted_until_the_sound_is_on(
         expect(button).to_be_visible()
         expect(button).to_contain_text("เสียงเตือนปิดอยู่")
         expect(console).to_have_attribute("data-sound", "off")
-        panic(session, make_elder(session).id)
+        raise_panic_alert(session, make_elder(session).id)
         expect(console).to_have_attribute("data-alarm", "blocked", timeout=5_000)
 
         box = button.bounding_box()
@@ -348,7 +348,7 @@ def test_disconnected_banner_appears_and_clears(
     expect(page.locator("#banner")).to_be_visible(timeout=15_000)
     expect(page.locator("#console")).to_have_attribute("data-connected", "false")
     elder = make_elder(session)
-    alert_id = panic(session, elder.id).alert_id  # raised while the console was away
+    alert_id = raise_panic_alert(session, elder.id).alert_id  # raised while the console was away
     with serve(app, port=port):
         expect(page.locator("#banner")).to_be_hidden(timeout=15_000)
         # On reconnect it re-reads everything, including what happened while away.

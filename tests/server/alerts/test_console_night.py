@@ -15,10 +15,11 @@ from server.alerts.models import Alert
 from server.auth.models import Role, User
 from server.common.time import utcnow
 from server.realtime.hub import mark_changed
-from tests.server.alerts.helpers import abnormal_vitals, panic
 from tests.server.conftest import TEST_PASSWORD
-from tests.server.factories import make_elder
+from tests.support.alerts import raise_panic_alert as panic
+from tests.support.alerts import raise_vitals_alert as abnormal_vitals
 from tests.support.browser import login
+from tests.support.records import make_elder
 
 pytestmark = pytest.mark.browser
 

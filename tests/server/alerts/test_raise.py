@@ -20,13 +20,13 @@ from server.alerts.service import raise_alert, resolve_maintenance_alert
 from server.devices.models import Device, DeviceKind
 from server.elders.models import EmergencyContact
 from server.notify.models import Channel, Notification
-from tests.server.alerts.helpers import panic
-from tests.server.factories import make_elder
+from tests.support.alerts import raise_panic_alert
+from tests.support.records import make_elder
 
 
 def test_panic_opens_a_red_alert_with_timers_and_tells_the_family(session: Session) -> None:
     elder = make_elder(session)
-    raised = panic(session, elder.id)
+    raised = raise_panic_alert(session, elder.id)
     assert raised.created and not raised.joined
     alert = session.get(Alert, raised.alert_id)
     assert alert is not None
@@ -51,9 +51,9 @@ def test_panic_opens_a_red_alert_with_timers_and_tells_the_family(session: Sessi
 
 def test_presses_within_the_window_join_the_open_alert(session: Session) -> None:
     elder = make_elder(session)
-    first = panic(session, elder.id)
-    second = panic(session, elder.id)
-    third = panic(session, elder.id)
+    first = raise_panic_alert(session, elder.id)
+    second = raise_panic_alert(session, elder.id)
+    third = raise_panic_alert(session, elder.id)
     assert second.alert_id == first.alert_id == third.alert_id
     assert second.joined and not second.created
     alert = session.get(Alert, first.alert_id, populate_existing=True)
@@ -71,21 +71,21 @@ def test_presses_within_the_window_join_the_open_alert(session: Session) -> None
 
 def test_a_press_after_the_window_opens_a_new_alert(session: Session) -> None:
     elder = make_elder(session)
-    first = panic(session, elder.id)
+    first = raise_panic_alert(session, elder.id)
     alert = session.get(Alert, first.alert_id)
     assert alert is not None
     alert.last_pressed_at = alert.last_pressed_at.replace(year=2020)
     session.add(alert)
     session.commit()
-    second = panic(session, elder.id)
+    second = raise_panic_alert(session, elder.id)
     assert second.created and second.alert_id != first.alert_id
 
 
 def test_the_same_device_event_is_counted_once(session: Session) -> None:
     elder = make_elder(session)
     event_id = uuid.uuid4()
-    first = panic(session, elder.id, source_event_id=event_id)
-    again = panic(session, elder.id, source_event_id=event_id)
+    first = raise_panic_alert(session, elder.id, source_event_id=event_id)
+    again = raise_panic_alert(session, elder.id, source_event_id=event_id)
     assert again.alert_id == first.alert_id
     assert not again.created and not again.joined
     alert = session.get(Alert, first.alert_id, populate_existing=True)
@@ -94,8 +94,8 @@ def test_the_same_device_event_is_counted_once(session: Session) -> None:
 
 def test_a_test_press_is_its_own_alert_and_no_family_message(session: Session) -> None:
     elder = make_elder(session)
-    real = panic(session, elder.id)
-    test = panic(session, elder.id, test=True)
+    real = raise_panic_alert(session, elder.id)
+    test = raise_panic_alert(session, elder.id, test=True)
     assert test.created and test.alert_id != real.alert_id
     alert = session.get(Alert, test.alert_id)
     assert alert is not None and alert.test
@@ -109,7 +109,7 @@ def test_no_family_message_for_contacts_who_opted_out(session: Session) -> None:
         contact.notify_on_alerts = False
         session.add(contact)
     session.commit()
-    panic(session, elder.id)
+    raise_panic_alert(session, elder.id)
     assert session.exec(select(Notification)).all() == []
 
 

@@ -7,8 +7,8 @@ from sqlmodel import Session
 import triage
 from server.alerts import queries
 from server.alerts.schemas import ReasonOut
-from tests.server.alerts.helpers import abnormal_vitals, panic
-from tests.server.factories import make_elder
+from tests.support.alerts import raise_panic_alert, raise_vitals_alert
+from tests.support.records import make_elder
 
 CRISIS = {"systolic": 185, "diastolic": 125, "pulse": 135}
 
@@ -16,7 +16,7 @@ CRISIS = {"systolic": 185, "diastolic": 125, "pulse": 135}
 def test_a_vitals_row_shows_the_findings_and_leaves_the_rest_to_the_card(
     session: Session,
 ) -> None:
-    abnormal_vitals(session, make_elder(session).id, CRISIS)
+    raise_vitals_alert(session, make_elder(session).id, CRISIS)
     [alert] = queries.open_queue(session, locale="en")
     # The plain findings, not the partial NEWS2 band (a clinician's reading, on the card).
     assert [r.key for r in alert.row_reasons] == [
@@ -32,7 +32,7 @@ def test_a_vitals_row_shows_the_findings_and_leaves_the_rest_to_the_card(
 
 
 def test_a_test_press_row_does_not_repeat_the_kind_or_the_test_badge(session: Session) -> None:
-    panic(session, make_elder(session).id, test=True)
+    raise_panic_alert(session, make_elder(session).id, test=True)
     [alert] = queries.open_queue(session, locale="th")
     assert [r.key for r in alert.reasons] == ["triage.event.test", "triage.event.panic"]
     assert alert.row_reasons == []

@@ -18,9 +18,9 @@ from server.auth.models import Role, User
 from server.common.time import utcnow
 from server.notify.models import Channel, Notification
 from server.notify.service import render_message
-from tests.server.alerts.helpers import panic
 from tests.server.alerts.procs import servers
-from tests.server.factories import make_elder
+from tests.support.alerts import raise_panic_alert
+from tests.support.records import make_elder
 from tests.support.tiers import postgres_admin_url
 
 POLICY = alert_settings().policy
@@ -45,7 +45,7 @@ def test_escalation_fires_once_at_60_s_and_tells_supervisors(
     session.commit()
     engine = session.get_bind()
     elder = make_elder(session)
-    alert_id = panic(session, elder.id).alert_id
+    alert_id = raise_panic_alert(session, elder.id).alert_id
     created = session.get(Alert, alert_id).created_at  # type: ignore[union-attr]
     assert run_due(engine, policy=POLICY, now=created + timedelta(seconds=59)) == 0
     assert run_due(engine, policy=POLICY, now=created + timedelta(seconds=61)) == 1
@@ -83,7 +83,7 @@ def test_acknowledged_alert_skips_escalation_and_gets_reminder_then_sla(
 ) -> None:
     engine = session.get_bind()
     elder = make_elder(session)
-    alert_id = panic(session, elder.id).alert_id
+    alert_id = raise_panic_alert(session, elder.id).alert_id
     created = session.get(Alert, alert_id).created_at  # type: ignore[union-attr]
     client.post(
         f"/api/v1/alerts/{alert_id}/acknowledge", json={}, headers=auth(users[Role.DISPATCHER])
@@ -112,7 +112,7 @@ def test_closed_alerts_fire_nothing(
 ) -> None:
     engine = session.get_bind()
     elder = make_elder(session)
-    alert_id = panic(session, elder.id).alert_id
+    alert_id = raise_panic_alert(session, elder.id).alert_id
     client.post(
         f"/api/v1/alerts/{alert_id}/false-alarm",
         json={"note": "กดผิด"},
@@ -132,7 +132,7 @@ def test_overdue_timers_fire_as_soon_as_the_server_starts(
     from server.main import create_app
 
     elder = make_elder(session)
-    alert_id = panic(session, elder.id).alert_id
+    alert_id = raise_panic_alert(session, elder.id).alert_id
     session.execute(sa.update(AlertTimer).values(due_at=utcnow() - timedelta(minutes=30)))
     session.commit()
     app = create_app(settings)  # type: ignore[arg-type]
@@ -159,7 +159,7 @@ def test_two_server_processes_fire_each_timer_exactly_once(
         pytest.skip("several server processes share a database on PostgreSQL only")
     postgres_admin_url()
     elders = [make_elder(session) for _ in range(40)]
-    alert_ids = [panic(session, e.id).alert_id for e in elders]
+    alert_ids = [raise_panic_alert(session, e.id).alert_id for e in elders]
     # Half acknowledged, so escalations skip and reminders fire for those.
     acked = set(alert_ids[::2])
     session.execute(sa.update(Alert).where(col(Alert.id).in_(acked)).values(status="acknowledged"))

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from server.config import Settings
 from server.devices.demo import simulated_hubs, wait_until_healthy
-from tests.server.devices.helpers import make_hub
+from tests.support.hubs import make_hub
 from tests.support.live import free_port, serve
 
 

@@ -14,10 +14,16 @@ from sqlmodel import Session, col, func, select
 from server.alerts.models import AlertEvent
 from server.devices.models import AgentEvent, PendingReading
 from server.observations.models import Observation
-from tests.server.devices.helpers import QUIET, make_hub
+from tests.support.hubs import QUIET, make_hub
 from tests.support.live import free_port, serve
+from tests.support.waiting import wait_until_async
 
 ROOT = Path(__file__).resolve().parents[3]
+
+
+def _stored_count(session: Session) -> int:
+    session.expire_all()
+    return session.exec(select(func.count()).select_from(AgentEvent)).one()
 
 
 @pytest.mark.slow
@@ -47,8 +53,10 @@ async def test_simulated_hubs_lose_nothing_and_duplicate_nothing_across_a_server
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )
-        await asyncio.sleep(2.0)
-    # The server is down for a moment mid-stream; the hubs keep their events.
+        # Down mid-stream: once the hubs have delivered some events, not before any.
+        await wait_until_async(lambda: _stored_count(session) >= 30, within=60)
+    stored_before_outage = _stored_count(session)
+    # The server is down for a moment; the hubs keep their events.
     await asyncio.sleep(1.0)
     with serve(app, port=port):
         try:
@@ -75,6 +83,7 @@ async def test_simulated_hubs_lose_nothing_and_duplicate_nothing_across_a_server
     assert {elder_id for _, _, elder_id in rows} == {h.elder.id for h in hubs}
     readings = [i for i, kind in sent.items() if kind == "vitals"]
     assert len(readings) == 3 * 120
+    assert stored_before_outage < len(sent), "the outage came after the hubs had finished"
     observations = session.exec(select(Observation.id)).all()
     assert {str(o) for o in observations} == set(readings)
     panics = [i for i, kind in sent.items() if kind == "panic"]

@@ -9,18 +9,12 @@ import httpx
 from fastapi import FastAPI
 from sqlmodel import Session, select
 
-from device_agent.protocol import HTTP_EVENTS_PATH, MAX_MESSAGE_BYTES, AckMessage
+from eldercare_protocol import HTTP_EVENTS_PATH, MAX_MESSAGE_BYTES, AckMessage
 from server.auth.models import Role, User
 from server.devices.models import AgentEvent
 from server.devices.service import revoke_hub_token
-from tests.server.devices.helpers import (
-    bp_reading,
-    events_message,
-    heartbeat,
-    live_server,
-    make_hub,
-    panic,
-)
+from tests.support.events import bp_reading_json, events_message, heartbeat_json, panic_json
+from tests.support.hubs import live_server, make_hub
 
 
 def stored_ids(session: Session) -> set[str]:
@@ -30,7 +24,7 @@ def stored_ids(session: Session) -> set[str]:
 
 def test_http_batch_stores_acks_and_names_bad_events(app: FastAPI, session: Session) -> None:
     hub = make_hub(session)
-    good, bad, dup = heartbeat(), bp_reading(), panic()
+    good, bad, dup = heartbeat_json(), bp_reading_json(), panic_json()
     bad["occurred_at"] = "yesterday"
     with live_server(app) as url, httpx.Client(base_url=url.replace("ws://", "http://")) as http:
         first = http.post(
@@ -70,16 +64,18 @@ def test_http_refusals_say_what_is_wrong(
         assert (wrong.status_code, wrong.json()["code"]) == (400, "invalid_message")
         big = post(b"x" * (MAX_MESSAGE_BYTES + 1), hub.headers)
         assert big.status_code == 413
-        assert post(events_message(heartbeat()), {}).status_code == 401
-        assert post(events_message(heartbeat()), revoked.headers).status_code == 401
-        person = post(events_message(heartbeat()), auth(users[Role.ADMIN]))
+        assert post(events_message(heartbeat_json()), {}).status_code == 401
+        assert post(events_message(heartbeat_json()), revoked.headers).status_code == 401
+        person = post(events_message(heartbeat_json()), auth(users[Role.ADMIN]))
         assert person.status_code == 403
         # A hub token is no use anywhere else in the API.
         assert http.get("/api/v1/elders", headers=hub.headers).status_code == 401
         assert http.get("/api/v1/auth/me", headers=hub.headers).status_code == 401
-        assert post(events_message(heartbeat(), heartbeat()), hub.headers).status_code == 200
-        press = panic()
-        limited = post(events_message(heartbeat(), press), hub.headers)
+        assert (
+            post(events_message(heartbeat_json(), heartbeat_json()), hub.headers).status_code == 200
+        )
+        press = panic_json()
+        limited = post(events_message(heartbeat_json(), press), hub.headers)
         assert limited.status_code == 429
         assert int(limited.headers["Retry-After"]) >= 1
         body = json.loads(limited.text)

@@ -12,19 +12,17 @@ from sqlmodel import Session, col, func, select
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from device_agent.protocol import MAX_EVENTS_PER_BATCH, MAX_MESSAGE_BYTES, WS_PATH
+from eldercare_protocol import MAX_EVENTS_PER_BATCH, MAX_MESSAGE_BYTES, WS_PATH
 from server.devices.models import AgentEvent
 from server.devices.service import revoke_hub_token
-from tests.server.devices.helpers import (
-    bp_reading,
+from tests.support.events import (
+    bp_reading_json,
     events_message,
-    exchange,
-    heartbeat,
-    live_server,
-    make_hub,
+    heartbeat_json,
     minutes_ago,
-    panic,
+    panic_json,
 )
+from tests.support.hubs import exchange, live_server, make_hub
 
 
 def stored(session: Session) -> list[AgentEvent]:
@@ -37,7 +35,7 @@ async def test_events_are_stored_under_the_hubs_elder_and_acked(
 ) -> None:
     hub = make_hub(session)
     other = make_hub(session)
-    events = [heartbeat(), bp_reading(), panic(test=True)]
+    events = [heartbeat_json(), bp_reading_json(), panic_json(test=True)]
     with live_server(app) as url:
         async with connect(url + WS_PATH, additional_headers=hub.headers) as ws:
             errors, ack = await exchange(ws, events_message(*events))
@@ -55,8 +53,8 @@ async def test_duplicates_and_out_of_order_events_are_stored_once_and_acked_agai
     app: FastAPI, session: Session
 ) -> None:
     hub = make_hub(session)
-    late = bp_reading(at=minutes_ago(90))
-    early = bp_reading(at=minutes_ago(5))
+    late = bp_reading_json(at=minutes_ago(90))
+    early = bp_reading_json(at=minutes_ago(5))
     with live_server(app) as url:
         async with connect(url + WS_PATH, additional_headers=hub.headers) as ws:
             _, first = await exchange(ws, events_message(early, early))
@@ -75,8 +73,8 @@ async def test_a_bad_event_is_named_and_the_good_ones_are_stored(
     app: FastAPI, session: Session
 ) -> None:
     hub = make_hub(session)
-    good1, good2 = heartbeat(), bp_reading()
-    bad = bp_reading()
+    good1, good2 = heartbeat_json(), bp_reading_json()
+    bad = bp_reading_json()
     bad["payload"]["measurements"][0]["unit"] = ""
     not_an_event = {"kind": "teleport", "id": "not-a-uuid"}
     with live_server(app) as url:
@@ -107,7 +105,7 @@ async def test_malformed_messages_get_an_error_frame_and_the_connection_stays(
     app: FastAPI, session: Session, message: str | bytes, code: str
 ) -> None:
     hub = make_hub(session)
-    good = heartbeat()
+    good = heartbeat_json()
     with live_server(app) as url:
         async with connect(url + WS_PATH, additional_headers=hub.headers) as ws:
             errors, ack = await exchange(ws, message)
@@ -124,7 +122,7 @@ async def test_oversized_and_overfull_messages_are_refused_and_the_connection_st
 ) -> None:
     hub = make_hub(session)
     huge = '{"type": "events", "events": [], "pad": "' + "x" * MAX_MESSAGE_BYTES + '"}'
-    overfull = events_message(*[heartbeat() for _ in range(MAX_EVENTS_PER_BATCH + 1)])
+    overfull = events_message(*[heartbeat_json() for _ in range(MAX_EVENTS_PER_BATCH + 1)])
     with live_server(app) as url:
         async with connect(url + WS_PATH, additional_headers=hub.headers, max_size=None) as ws:
             errors, ack = await exchange(ws, huge)
@@ -133,7 +131,7 @@ async def test_oversized_and_overfull_messages_are_refused_and_the_connection_st
             errors, ack = await exchange(ws, overfull)
             assert [e["code"] for e in errors] == ["too_many_events"]
             assert ack["ids"] == []
-            good = heartbeat()
+            good = heartbeat_json()
             errors, ack = await exchange(ws, events_message(good))
             assert ack["ids"] == [good["id"]]
     assert len(stored(session)) == 1
@@ -169,12 +167,12 @@ async def test_a_token_revoked_while_connected_is_cut_off(app: FastAPI, session:
     hub = make_hub(session)
     with live_server(app, token_recheck_seconds=0.05) as url:
         async with connect(url + WS_PATH, additional_headers=hub.headers) as ws:
-            _, ack = await exchange(ws, events_message(heartbeat()))
+            _, ack = await exchange(ws, events_message(heartbeat_json()))
             assert len(ack["ids"]) == 1
             revoke_hub_token(session, token_id=hub.token_id, actor=None)
             session.commit()
             await asyncio.sleep(0.1)
-            await ws.send(events_message(heartbeat()))
+            await ws.send(events_message(heartbeat_json()))
             frame = json.loads(await ws.recv())
             assert frame["code"] == "unauthorized"
             with pytest.raises(ConnectionClosed) as closed:
@@ -185,25 +183,40 @@ async def test_a_token_revoked_while_connected_is_cut_off(app: FastAPI, session:
     assert len(stored(session)) == 1
 
 
+class ManualClock:
+    """The rate limiter's clock, moved by the test: a refill that does not race the machine."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 async def test_rate_limit_names_a_retry_time_and_never_holds_back_a_panic(
     app: FastAPI, session: Session
 ) -> None:
     hub = make_hub(session)
+    clock = ManualClock()
     with live_server(app, rate_per_second=2.0, burst=5) as url:
+        app.state.ingestor.limiter.clock = clock
         async with connect(url + WS_PATH, additional_headers=hub.headers) as ws:
-            _, ack = await exchange(ws, events_message(*[heartbeat() for _ in range(5)]))
+            _, ack = await exchange(ws, events_message(*[heartbeat_json() for _ in range(5)]))
             assert len(ack["ids"]) == 5
-            errors, ack = await exchange(ws, events_message(heartbeat(), heartbeat()))
+            errors, ack = await exchange(ws, events_message(heartbeat_json(), heartbeat_json()))
             assert [e["code"] for e in errors] == ["rate_limited"]
-            assert 0 < errors[0]["retry_after"] <= 1.0
-            assert "retry after" in errors[0]["message"]
+            assert errors[0]["retry_after"] == 1.0  # two events at two a second
+            assert "retry after 1.0 s" in errors[0]["message"]
             assert ack["ids"] == []
-            press = panic()
-            errors, ack = await exchange(ws, events_message(heartbeat(), press))
+            press = panic_json()
+            errors, ack = await exchange(ws, events_message(heartbeat_json(), press))
             assert [e["code"] for e in errors] == ["rate_limited"]
             assert ack["ids"] == [press["id"]]
-            await asyncio.sleep(1.1)
-            errors, ack = await exchange(ws, events_message(heartbeat(), heartbeat()))
+            clock.now += 0.5  # half the wait: still refused, and told the rest
+            errors, ack = await exchange(ws, events_message(heartbeat_json(), heartbeat_json()))
+            assert [e["retry_after"] for e in errors] == [0.5] and ack["ids"] == []
+            clock.now += 0.5  # the wait the server named: accepted
+            errors, ack = await exchange(ws, events_message(heartbeat_json(), heartbeat_json()))
             assert errors == [] and len(ack["ids"]) == 2
     assert len(stored(session)) == 8
 
@@ -213,7 +226,7 @@ async def test_an_event_id_of_another_hub_is_refused_not_refiled(
 ) -> None:
     first = make_hub(session)
     second = make_hub(session)
-    event = bp_reading()
+    event = bp_reading_json()
     with live_server(app) as url:
         async with connect(url + WS_PATH, additional_headers=first.headers) as ws:
             _, ack = await exchange(ws, events_message(event))

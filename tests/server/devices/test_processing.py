@@ -7,33 +7,18 @@ import os
 import signal
 import sys
 import uuid
-from collections.abc import Callable
 
 from fastapi import FastAPI
 from sqlmodel import Session, col, select
 from websockets.asyncio.client import connect
 
-from device_agent.protocol import WS_PATH
+from eldercare_protocol import WS_PATH
 from server.alerts.models import Alert, AlertKind
 from server.devices.models import Device, PendingReading
 from server.observations.models import Observation, ObservationValue
-from tests.server.devices.helpers import (
-    bp_reading,
-    events_message,
-    exchange,
-    heartbeat,
-    live_server,
-    make_hub,
-    panic,
-)
-
-
-async def until(check: Callable[[], bool], seconds: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while not check():
-        assert loop.time() < deadline, "not done in time"
-        await asyncio.sleep(0.05)
+from tests.support.events import bp_reading_json, events_message, heartbeat_json, panic_json
+from tests.support.hubs import exchange, live_server, make_hub
+from tests.support.waiting import wait_until_async
 
 
 def alerts(session: Session) -> list[Alert]:
@@ -45,9 +30,9 @@ async def test_readings_become_triaged_observations_and_crisis_raises_an_alert(
     app: FastAPI, session: Session
 ) -> None:
     hub = make_hub(session)
-    normal = bp_reading(124, 78, 70)
-    raised = bp_reading(150, 95, 80)  # GREEN: follow up at the next visit, no console alert
-    crisis = bp_reading(196, 124, 88)  # hypertensive crisis: YELLOW
+    normal = bp_reading_json(124, 78, 70)
+    raised = bp_reading_json(150, 95, 80)  # GREEN: follow up at the next visit, no console alert
+    crisis = bp_reading_json(196, 124, 88)  # hypertensive crisis: YELLOW
     with live_server(app) as url:
         async with connect(url + WS_PATH, additional_headers=hub.headers) as ws:
             _, ack = await exchange(ws, events_message(normal, raised, crisis))
@@ -55,7 +40,7 @@ async def test_readings_become_triaged_observations_and_crisis_raises_an_alert(
             _, again = await exchange(ws, events_message(crisis))
             assert again["ids"] == [crisis["id"]]
             # Readings are acked once stored; the projector makes them observations just after.
-            await until(lambda: len(session.exec(select(Observation.id)).all()) == 3)
+            await wait_until_async(lambda: len(session.exec(select(Observation.id)).all()) == 3)
     session.expire_all()
     cuff = session.exec(select(Device).where(Device.ble_address == "AA:BB:CC:00:00:01")).one()
     obs = session.get(Observation, uuid.UUID(crisis["id"]))
@@ -94,12 +79,12 @@ async def test_panic_raises_one_red_alert_and_a_test_press_is_marked(
 ) -> None:
     hub = make_hub(session)
     other = make_hub(session)
-    press = panic()
-    drill = panic(test=True)
+    press = panic_json()
+    drill = panic_json(test=True)
     with live_server(app) as url:
         async with connect(url + WS_PATH, additional_headers=hub.headers) as ws:
             # The press arrives behind a pile of readings and is still handled.
-            batch = [heartbeat()] + [bp_reading() for _ in range(30)] + [press]
+            batch = [heartbeat_json()] + [bp_reading_json() for _ in range(30)] + [press]
             _, ack = await exchange(ws, events_message(*batch))
             assert press["id"] in ack["ids"]
             await exchange(ws, events_message(press))
@@ -119,13 +104,13 @@ async def test_with_readings_in_a_worker_the_server_only_stores_and_the_worker_t
     app: FastAPI, session: Session, db_url: str
 ) -> None:
     hub = make_hub(session)
-    crisis = bp_reading(196, 124, 88)
+    crisis = bp_reading_json(196, 124, 88)
     with live_server(app, readings="worker") as url:
         async with connect(url + WS_PATH, additional_headers=hub.headers) as ws:
-            _, ack = await exchange(ws, events_message(crisis, panic()))
+            _, ack = await exchange(ws, events_message(crisis, panic_json()))
             assert len(ack["ids"]) == 2
             # The panic is the server's own work; the reading waits for a worker.
-            await until(lambda: len(alerts(session)) == 1)
+            await wait_until_async(lambda: len(alerts(session)) == 1)
             await asyncio.sleep(0.5)
             assert session.exec(select(Observation.id)).all() == []
         worker = await asyncio.create_subprocess_exec(
@@ -134,7 +119,9 @@ async def test_with_readings_in_a_worker_the_server_only_stores_and_the_worker_t
             stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
         try:
-            await until(lambda: len(session.exec(select(Observation.id)).all()) == 1, 30)
+            await wait_until_async(
+                lambda: len(session.exec(select(Observation.id)).all()) == 1, within=30
+            )
         finally:
             worker.send_signal(signal.SIGTERM)
             _, stderr = await asyncio.wait_for(worker.communicate(), 20)

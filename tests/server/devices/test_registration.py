@@ -19,7 +19,7 @@ from server.auth.models import Role, User
 from server.config import Settings, get_settings
 from server.devices import service
 from server.devices.models import Device, DeviceKind, HubToken
-from tests.server.factories import make_elder
+from tests.support.records import make_elder
 
 
 def _audit_entities(session: Session) -> list[str]:

@@ -7,12 +7,13 @@ from datetime import timedelta
 from fastapi import FastAPI
 from sqlmodel import Session, col, select
 
-from device_agent.protocol import EVENT_ADAPTER, Event
+from eldercare_protocol import EVENT_ADAPTER, Event
 from server.devices.config import DevicesSettings
 from server.devices.models import AgentEvent, PendingReading
 from server.devices.service import HubIdentity
 from server.devices.store import Submission, store_group
-from tests.server.devices.helpers import QUIET, Hub, bp_reading, heartbeat, make_hub, now
+from tests.support.events import bp_reading_json, heartbeat_json, now
+from tests.support.hubs import QUIET, Hub, make_hub
 
 SETTINGS = DevicesSettings.model_validate(QUIET)
 
@@ -29,14 +30,14 @@ def test_a_group_of_messages_is_stored_once_each_under_its_own_hub(
     app: FastAPI, session: Session
 ) -> None:
     first, second = make_hub(session), make_hub(session)
-    reading, beat, shared = bp_reading(), heartbeat(), bp_reading(150, 95)
+    reading, beat, shared = bp_reading_json(), heartbeat_json(), bp_reading_json(150, 95)
     received = now() - timedelta(seconds=3)
     submissions = [
         # The same reading twice in one message, as a hub re-sending after a lost ack might.
         Submission(hub=_identity(first), events=_events(reading, beat, reading, shared),
                    received_at=received),
         # The second hub re-uses an id the first hub sent in the same group.
-        Submission(hub=_identity(second), events=_events(shared, heartbeat()), received_at=now()),
+        Submission(hub=_identity(second), events=_events(shared, heartbeat_json()), received_at=now()),
     ]  # fmt: skip
 
     outcomes = store_group(session, submissions, settings=SETTINGS)

@@ -7,7 +7,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 from sqlmodel import Session, col, select
 
-from device_agent.protocol import EVENT_ADAPTER, DeviceHealth
+from eldercare_protocol import EVENT_ADAPTER, DeviceHealth
 from server.alerts.models import Alert, AlertEvent, AlertKind, AlertStatus
 from server.common.time import BANGKOK
 from server.devices.config import DevicesSettings
@@ -16,7 +16,8 @@ from server.devices.service import authenticate_hub
 from server.devices.store import Submission, store_group
 from server.devices.supervision import check_missed_checkins
 from server.i18n import translate
-from tests.server.devices.helpers import Hub, heartbeat, make_hub, now
+from tests.support.events import heartbeat_json, now
+from tests.support.hubs import Hub, make_hub
 
 SETTINGS = DevicesSettings(heartbeat_seconds=60, missed_checkins=3, low_battery_percent=20)
 
@@ -41,13 +42,13 @@ def maintenance(session: Session, kind: AlertKind) -> list[Alert]:
 def test_heartbeat_updates_last_seen_and_device_health(app: FastAPI, session: Session) -> None:
     hub = make_hub(session)
     at = now()
-    beat = heartbeat(
+    beat = heartbeat_json(
         at=at,
         devices=[
             DeviceHealth(device="AA:BB:CC:00:00:01", reachable=True, battery=64, last_seen=at)
         ],
     )
-    older = heartbeat(at=at - timedelta(minutes=5), devices=[])
+    older = heartbeat_json(at=at - timedelta(minutes=5), devices=[])
     receive(session, hub, beat, at=at)
     receive(session, hub, older, at=at + timedelta(seconds=1))
     status = session.get(HubStatus, hub.device_id)
@@ -69,8 +70,8 @@ def test_missed_checkins_raise_one_white_alert_and_return_clears_it_with_the_dur
     hub = make_hub(session)
     quiet = make_hub(session)
     t0 = now() - timedelta(hours=2)
-    receive(session, hub, heartbeat(at=t0), at=t0)
-    receive(session, quiet, heartbeat(at=t0), at=t0 + timedelta(minutes=1))
+    receive(session, hub, heartbeat_json(at=t0), at=t0)
+    receive(session, quiet, heartbeat_json(at=t0), at=t0 + timedelta(minutes=1))
     assert check_missed_checkins(session, now=t0 + timedelta(seconds=179), settings=SETTINGS) == 0
     # Three missed 60 s check-ins for the first hub; the second still has a few seconds.
     assert check_missed_checkins(session, now=t0 + timedelta(seconds=181), settings=SETTINGS) == 1
@@ -83,7 +84,9 @@ def test_missed_checkins_raise_one_white_alert_and_return_clears_it_with_the_dur
     status = session.get(HubStatus, hub.device_id)
     assert status is not None and status.offline_since == t0 and status.offline_alert_id == mine.id
 
-    receive(session, hub, heartbeat(at=t0 + timedelta(minutes=47)), at=t0 + timedelta(minutes=47))
+    receive(
+        session, hub, heartbeat_json(at=t0 + timedelta(minutes=47)), at=t0 + timedelta(minutes=47)
+    )
     (mine,) = [
         a for a in maintenance(session, AlertKind.HUB_OFFLINE) if a.device_id == hub.device_id
     ]
@@ -109,7 +112,9 @@ def test_low_battery_raises_once_and_clears_when_charged(app: FastAPI, session: 
     hub = make_hub(session)
 
     def beat(level: int) -> dict:  # type: ignore[type-arg]
-        return heartbeat(devices=[DeviceHealth(device="button", reachable=True, battery=level)])
+        return heartbeat_json(
+            devices=[DeviceHealth(device="button", reachable=True, battery=level)]
+        )
 
     receive(session, hub, beat(80))
     assert maintenance(session, AlertKind.LOW_BATTERY) == []

@@ -12,10 +12,10 @@ from server.devices.config import DevicesSettings
 from server.devices.models import Device, DeviceKind, HubToken
 from server.devices.service import authenticate_hub
 from tests.server.conftest import TEST_PASSWORD
-from tests.server.devices.helpers import QUIET, make_hub
-from tests.server.factories import make_elder
 from tests.support.browser import login
+from tests.support.hubs import QUIET, make_hub
 from tests.support.live import serve
+from tests.support.records import make_elder
 
 
 def test_admin_registers_a_hub_sees_the_token_once_and_revokes_it(

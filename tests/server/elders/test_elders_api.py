@@ -7,7 +7,7 @@ from sqlmodel import Session, select
 
 from server.audit.models import AuditEntry
 from server.auth.models import Role, User
-from tests.server.factories import elder_payload, make_elder, thai_id
+from tests.support.records import elder_payload, make_elder, thai_id
 
 Auth = Callable[[User], dict[str, str]]
 

@@ -8,7 +8,7 @@ from sqlmodel import Session, func, select
 
 from server.elders.importer import COLUMNS, import_elders, read_rows
 from server.elders.models import Elder
-from tests.server.factories import thai_id
+from tests.support.records import thai_id
 
 
 def _row(**overrides: str) -> dict[str, str]:

@@ -14,7 +14,7 @@ from server.common.time import utcnow
 from server.eligibility import rounds, rubrics
 from server.eligibility.models import Round, RubricVersion
 from server.eligibility.schemas import RoundCreate
-from tests.server.factories import thai_id
+from tests.support.records import thai_id
 
 BASE_ANSWERS: dict[str, Any] = {
     "living": "alone_no_carer", "adl": 8, "falls": 2, "chronic": "multiple",

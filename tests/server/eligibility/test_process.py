@@ -18,7 +18,7 @@ from server.elders.models import Elder, ElderStatus
 from server.eligibility.models import InstallationTask, RubricVersion
 from tests.server.eligibility.conftest import MakeRound, answers, person
 from tests.server.eligibility.test_announcement import pdf_text as pdf_to_text
-from tests.server.factories import make_elder
+from tests.support.records import make_elder
 
 P = "/api/v1/eligibility"
 Auth = Callable[[User], dict[str, str]]

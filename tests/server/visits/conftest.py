@@ -14,7 +14,7 @@ from server.auth.models import Role, User
 from server.config import Settings
 from server.elders.models import Elder
 from tests.server.conftest import TEST_SECRET
-from tests.server.factories import make_elder
+from tests.support.records import make_elder
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from server.audit.models import AuditEntry
 from server.care.models import ReviewItem, Visit
 from server.elders.models import Elder
 from server.observations.models import Observation, TriageOverrides
-from tests.server.factories import make_elder
 from tests.server.visits.conftest import Team, plan_for
+from tests.support.records import make_elder
 
 
 def now_iso(delta: timedelta = timedelta()) -> str:

@@ -1,4 +1,4 @@
-"""Shared builders for alert tests."""
+"""Alerts raised straight through the service, with the reasons triage gives them."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from server.alerts.models import AlertKind
 from server.alerts.service import RaisedAlert, raise_alert
 
 
-def panic(
+def raise_panic_alert(
     session: Session,
     elder_id: uuid.UUID,
     *,
@@ -37,7 +37,7 @@ def panic(
     return raised
 
 
-def abnormal_vitals(
+def raise_vitals_alert(
     session: Session, elder_id: uuid.UUID, readings: Mapping[str, float], *, test: bool = False
 ) -> RaisedAlert:
     """An alert from home readings, with the reasons triage gives them."""

@@ -1,4 +1,4 @@
-"""Helpers shared by the parser tests."""
+"""Byte vectors and truncation checks shared by the GATT parser tests."""
 
 from __future__ import annotations
 

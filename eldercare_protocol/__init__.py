@@ -1,7 +1,8 @@
 """The wire contract between a home hub (agent) and the server.
 
-This is the one module the server imports from the agent. It holds pydantic models only:
-no I/O. The agent makes every event's UUID (the idempotency key) and the server acks an
+Both sides import it, and ``triage`` takes its vocabularies (measurement codes, device
+statuses, event kinds) from it, so it holds pydantic models and the standard library only:
+no I/O, nothing of the agent or the server. The agent makes every event's UUID (the idempotency key) and the server acks an
 event only after committing it, so the agent can delete exactly what was acked.
 
 Agent → server: ``{"type": "events", "events": [Event, ...]}``

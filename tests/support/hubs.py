@@ -1,4 +1,4 @@
-"""Hubs, events and a live server for the ingest tests."""
+"""Registered hubs and a live ingest server, for tests of the hub side of the wire."""
 
 from __future__ import annotations
 
@@ -7,30 +7,18 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI
 from sqlmodel import Session
 from websockets.asyncio.client import ClientConnection
 
-from device_agent.protocol import (
-    DeviceHealth,
-    HeartbeatEvent,
-    HeartbeatPayload,
-    Measurement,
-    MeasurementCode,
-    PanicEvent,
-    PanicPayload,
-    VitalsEvent,
-    VitalsPayload,
-)
 from server.devices.config import DevicesSettings
 from server.devices.models import Device, DeviceKind
 from server.devices.service import issue_hub_token
 from server.elders.models import Elder
-from tests.server.factories import make_elder
 from tests.support.live import serve
+from tests.support.records import make_elder
 
 QUIET = {"supervision_interval_seconds": 3600.0, "rate_per_second": 100_000.0, "burst": 1_000_000}
 
@@ -68,60 +56,6 @@ def live_server(app: FastAPI, **overrides: Any) -> Iterator[str]:
         yield url.replace("http://", "ws://")
 
 
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def heartbeat(
-    *, at: datetime | None = None, devices: list[DeviceHealth] | None = None
-) -> dict[str, Any]:
-    event = HeartbeatEvent(
-        id=uuid.uuid4(),
-        device="hub",
-        occurred_at=at or now(),
-        payload=HeartbeatPayload(
-            agent_version="1.0", uptime_s=5, outbox_depth=0, devices=devices or []
-        ),
-    )
-    return event.model_dump(mode="json")
-
-
-def bp_reading(
-    systolic: float = 128, diastolic: float = 80, pulse: float = 72, *, at: datetime | None = None
-) -> dict[str, Any]:
-    event = VitalsEvent(
-        id=uuid.uuid4(),
-        device="AA:BB:CC:00:00:01",
-        occurred_at=at or now(),
-        payload=VitalsPayload(
-            measurements=[
-                Measurement(code=MeasurementCode.SYSTOLIC, value=systolic, unit="mm[Hg]"),
-                Measurement(code=MeasurementCode.DIASTOLIC, value=diastolic, unit="mm[Hg]"),
-                Measurement(code=MeasurementCode.PULSE, value=pulse, unit="/min"),
-            ],
-            device_time=datetime(2000, 1, 1, 8, 0),
-            device_clock_suspect=True,
-            raw_hex="1e8000500060",
-            characteristic="2a35",
-        ),
-    )
-    return event.model_dump(mode="json")
-
-
-def panic(*, test: bool = False, at: datetime | None = None) -> dict[str, Any]:
-    event = PanicEvent(
-        id=uuid.uuid4(),
-        device="button",
-        occurred_at=at or now(),
-        payload=PanicPayload(source="simulated", test=test),
-    )
-    return event.model_dump(mode="json")
-
-
-def events_message(*events: dict[str, Any]) -> str:
-    return json.dumps({"type": "events", "events": list(events)})
-
-
 async def exchange(
     ws: ClientConnection, message: str | bytes
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -134,7 +68,3 @@ async def exchange(
             return errors, frame
         assert frame["type"] == "error", frame
         errors.append(frame)
-
-
-def minutes_ago(n: float) -> datetime:
-    return now() - timedelta(minutes=n)

@@ -1,0 +1,44 @@
+// Texts: the app's own (strings.json, Thai and English, bundled so they work offline) and
+// the server's triage reasons (exported from the server catalogue at build time).
+import SERVER from "../generated/server-texts.json";
+import STRINGS from "./strings.json";
+
+export type Locale = "th" | "en";
+const KEY = "eldercare.locale";
+
+export function locale(): Locale {
+  if (typeof localStorage === "undefined") return "th"; // in the service worker
+  return localStorage.getItem(KEY) === "en" ? "en" : "th";
+}
+
+export function setLocale(value: Locale): void {
+  localStorage.setItem(KEY, value);
+  document.documentElement.lang = value;
+}
+
+export function t(key: string, params: Record<string, string | number> = {}): string {
+  const loc = locale();
+  const text =
+    (STRINGS[loc] as Record<string, string>)[key] ??
+    (SERVER[loc] as Record<string, string>)[key] ??
+    (STRINGS.en as Record<string, string>)[key] ??
+    key;
+  return text.replace(/\{(\w+)\}/g, (_, name: string) => (name in params ? String(params[name]) : `{${name}}`));
+}
+
+const ZONE = "Asia/Bangkok";
+
+// Thai dates are in the Buddhist Era (th-TH's calendar is buddhist: 2026 -> 2569).
+export function fmtDate(iso: string | Date): string {
+  const d = typeof iso === "string" ? new Date(iso) : iso;
+  const loc = locale() === "th" ? "th-TH-u-ca-buddhist" : "en-GB";
+  return new Intl.DateTimeFormat(loc, { day: "numeric", month: "short", year: "numeric", timeZone: ZONE }).format(d);
+}
+
+export function fmtDateTime(iso: string | Date): string {
+  const d = typeof iso === "string" ? new Date(iso) : iso;
+  const loc = locale() === "th" ? "th-TH-u-ca-buddhist" : "en-GB";
+  return new Intl.DateTimeFormat(loc, {
+    day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", timeZone: ZONE,
+  }).format(d);
+}

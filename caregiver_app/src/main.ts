@@ -1,0 +1,225 @@
+// The app's start: the shell, the session, pull and push, and the screens by URL hash.
+import { Workbox } from "workbox-window";
+import { fetchSession, Offline, request, SignedOut } from "./api";
+import { DATA_TABLES, db, getMeta, setMeta } from "./db";
+import { h, mount } from "./dom";
+import { fmtDate, fmtDateTime, locale, setLocale, t } from "./i18n";
+import { state } from "./state";
+import { counts, drain, onSync, pull } from "./sync";
+import { section } from "./views/common";
+import { elderView } from "./views/elder";
+import { outboxView } from "./views/outbox";
+import { todayView } from "./views/today";
+import { visitView } from "./views/visit";
+import { contactView, volunteerView } from "./views/volunteer";
+
+const root = document.getElementById("app") as HTMLElement;
+
+async function redBanner(): Promise<HTMLElement | null> {
+  const recent = Date.now() - 30 * 60_000;
+  const red = (await db.outbox.toArray()).filter(
+    (e) => e.priority === "RED" && (e.state === "waiting" || Date.parse(e.created_at) > recent),
+  );
+  if (red.length === 0) return null;
+  const waiting = red.some((e) => e.state === "waiting");
+  return h("div", { class: "red-banner", role: "alert", id: "red-banner" },
+    h("strong", {}, t("red.title")),
+    h("p", {}, t(waiting ? "red.offline" : "red.online")),
+    h("div", { class: "actions" },
+      h("a", { href: "tel:1669", class: "button call" }, t("red.call_1669")),
+      state.session?.centre_phone
+        ? h("a", { href: `tel:${state.session.centre_phone}`, class: "button call" }, t("red.call_centre"))
+        : null));
+}
+
+async function statusBar(): Promise<HTMLElement> {
+  const c = await counts();
+  const pulled = await getMeta<string>("pulled_at");
+  return h("div", { class: `status ${state.online ? "online" : "offline"}`, id: "status", "data-online": String(state.online) },
+    h("span", {}, state.online ? t("status.online") : t("status.offline")),
+    h("a", { href: "#/outbox", id: "waiting-count", "data-waiting": c.waiting }, t("status.waiting", { n: c.waiting })),
+    h("span", { class: "muted" }, pulled ? t("status.pulled", { when: fmtDateTime(pulled) }) : t("status.never_pulled")),
+    state.online ? h("button", { type: "button", class: "secondary small", id: "sync-now", onclick: () => void syncNow() }, t("status.sync_now")) : null);
+}
+
+function header(): HTMLElement {
+  const role = state.session?.role;
+  return h("header", { class: "top" },
+    h("a", { href: "#/", class: "brand" }, t("app.title")),
+    h("nav", { "aria-label": t("app.title") },
+      h("a", { href: "#/", class: "button secondary" }, t("nav.today")),
+      h("a", { href: "#/outbox", class: "button secondary" }, t("nav.outbox")),
+      role === "care_manager" || role === "clinician" ? h("a", { href: "/elders", class: "button secondary" }, t("nav.server_pages")) : null,
+      h("button", { type: "button", class: "secondary", id: "lang", lang: locale() === "th" ? "en" : "th", onclick: () => {
+        setLocale(locale() === "th" ? "en" : "th");
+        void render();
+      } }, t("nav.lang"))),
+    state.session ? h("span", { class: "who" }, state.session.full_name) : null);
+}
+
+async function clinicianView(): Promise<HTMLElement> {
+  if (!state.online) return section(t("clinician.title"), h("p", {}, t("clinician.online_only")));
+  try {
+    const res = await request("/api/v1/consults?limit=50");
+    const items = res.ok ? ((await res.json()) as Record<string, unknown>[]) : [];
+    return section(t("clinician.title"), h("ul", { class: "list" }, items.map((c) =>
+      h("li", {}, `${fmtDate(String(c.created_at))} · ${String(c.urgency)} · ${String(c.status)} · ${String(c.question)}`))));
+  } catch {
+    return section(t("clinician.title"), h("p", {}, t("clinician.online_only")));
+  }
+}
+
+async function screen(): Promise<HTMLElement> {
+  const [, name, id] = location.hash.replace(/^#/, "").split("/");
+  const role = state.session?.role;
+  if (name === "elder" && id) return elderView(id);
+  if (name === "visit" && id && role !== "volunteer") return visitView(id);
+  if (name === "contact" && id) return contactView(id);
+  if (name === "outbox") return outboxView();
+  if (role === "volunteer") return volunteerView();
+  if (role === "clinician") return clinicianView();
+  return todayView();
+}
+
+const chrome = h("div", { id: "chrome" });
+const mainEl = h("main", { id: "main" });
+const flashEl = h("p", { id: "flash", role: "status", class: "notice", hidden: true });
+
+async function renderChrome(): Promise<void> {
+  const banners: (HTMLElement | null)[] = [await redBanner()];
+  if (state.signedOut) {
+    banners.push(h("div", { class: "notice", role: "status", id: "signed-out" }, t("status.signed_out"), " ",
+      h("a", { href: "/login?next=/app/", class: "button" }, t("status.sign_in"))));
+  }
+  if (state.persisted === false) banners.push(h("p", { class: "muted small" }, t("status.storage_best_effort")));
+  chrome.replaceChildren(header(), await statusBar(), ...banners.filter((b): b is HTMLElement => b !== null));
+}
+
+// Screens with a form being filled are not redrawn by background events (a pull, a send).
+function passive(): boolean {
+  const name = location.hash.replace(/^#/, "").split("/")[1] ?? "";
+  return !["visit", "contact"].includes(name);
+}
+
+let rendering = Promise.resolve();
+async function render(all = true): Promise<void> {
+  rendering = rendering.then(async () => {
+    document.documentElement.lang = locale();
+    document.title = t("app.title");
+    await renderChrome();
+    if (all || passive()) mainEl.replaceChildren(await screen());
+    if (!root.contains(mainEl)) mount(root, chrome, flashEl, mainEl);
+    flashEl.hidden = !flashEl.textContent;
+    if (!root.dataset.ready) performance.mark("first-render");
+    root.dataset.ready = "1";
+  });
+  return rendering;
+}
+state.flash = (text: string) => {
+  flashEl.textContent = text;
+  flashEl.hidden = !text;
+  window.setTimeout(() => { if (flashEl.textContent === text) { flashEl.textContent = ""; flashEl.hidden = true; } }, 8000);
+};
+state.render = () => void render();
+
+// --- session, pull and push ---------------------------------------------------------
+
+async function refreshSession(): Promise<void> {
+  try {
+    const fresh = await fetchSession();
+    const known = state.session;
+    if (known && known.user_id !== fresh.user_id) {
+      // Another person on this tablet: their data goes; the outbox keeps each record's owner.
+      await db.transaction("rw", [...DATA_TABLES.map((n) => db[n]), db.meta, db.drafts], async () => {
+        for (const n of DATA_TABLES) await db[n].clear();
+        await db.drafts.clear();
+        await db.meta.delete("cursor");
+      });
+    }
+    state.session = fresh;
+    state.signedOut = false;
+    if (!localStorage.getItem("eldercare.locale") && fresh.locale === "en") setLocale("en");
+    await setMeta("session", fresh);
+  } catch (error) {
+    if (error instanceof SignedOut) {
+      state.signedOut = true;
+      if (!state.session) location.assign("/login?next=/app/");
+    } else if (!(error instanceof Offline)) throw error;
+  }
+}
+
+let backoff = 5_000;
+let timer: number | undefined;
+async function syncNow(): Promise<void> {
+  if (!state.online) return;
+  if (state.signedOut || !state.session) await refreshSession();
+  if (!state.session || state.signedOut) return;
+  await drain();
+  const pulled = await pull(state.session);
+  if (pulled && navigator.storage?.persist && state.persisted === null) {
+    try {
+      state.persisted = (await navigator.storage.persisted()) || (await navigator.storage.persist());
+    } catch {
+      state.persisted = false;
+    }
+  }
+  await render(false);
+  const c = await counts();
+  window.clearTimeout(timer);
+  if (c.waiting > 0) {
+    // Retry with backoff and jitter while something is waiting.
+    backoff = Math.min(backoff * 2, 300_000);
+    timer = window.setTimeout(() => void syncNow(), backoff * (0.5 + Math.random()));
+  } else backoff = 5_000;
+}
+
+state.kick = () => {
+  void render(false);
+  if (state.online) void syncNow();
+  // Where the browser allows, the service worker sends the outbox even after the page closes.
+  void navigator.serviceWorker?.ready
+    .then((reg) => (reg as ServiceWorkerRegistration & { sync?: { register(tag: string): Promise<void> } }).sync?.register("outbox"))
+    .catch(() => undefined);
+};
+
+onSync((event) => {
+  if (event === "signed-out") state.signedOut = true;
+  if (event === "offline") state.online = false;
+  void render(false);
+});
+
+window.addEventListener("online", () => { state.online = true; void syncNow(); });
+window.addEventListener("offline", () => { state.online = false; void render(false); });
+window.addEventListener("hashchange", () => { window.scrollTo(0, 0); void render(); });
+document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") void syncNow(); });
+
+function registerWorker(): void {
+  if (!("serviceWorker" in navigator)) return;
+  const wb = new Workbox("/app/sw.js", { scope: "/app/" });
+  wb.addEventListener("waiting", async () => {
+    // Never swap the app under a visit in progress: offer the update between visits.
+    if ((await db.drafts.count()) > 0) return;
+    const bar = h("div", { class: "notice", role: "status" }, t("common.update_ready"), " ",
+      h("button", { type: "button", onclick: () => {
+        wb.addEventListener("controlling", () => location.reload());
+        wb.messageSkipWaiting();
+      } }, t("common.update_now")));
+    root.prepend(bar);
+  });
+  void wb.register();
+}
+
+async function boot(): Promise<void> {
+  setLocale(locale());
+  state.session = (await getMeta<typeof state.session>("session")) ?? null;
+  await render();
+  registerWorker();
+  if (state.online) {
+    await refreshSession();
+    await syncNow();
+  }
+  await render();
+  performance.mark("app-ready");
+}
+
+void boot();
