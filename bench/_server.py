@@ -85,7 +85,9 @@ def make_hubs(url: str, count: int) -> list[str]:
 
 
 @contextlib.contextmanager
-def server_process(url: str, port: int, **env: str) -> Iterator[subprocess.Popen[bytes]]:
+def server_process(
+    url: str, port: int, *, start_timeout_s: float = 30.0, **env: str
+) -> Iterator[subprocess.Popen[bytes]]:
     environment = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
@@ -104,7 +106,7 @@ def server_process(url: str, port: int, **env: str) -> Iterator[subprocess.Popen
         cwd=ROOT,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + start_timeout_s
         while True:
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
                 break

@@ -118,14 +118,47 @@ def stored(db_url: str) -> int:
     return count
 
 
+def commit_cost(count: int) -> None:
+    """What synchronous=FULL costs SQLite per commit: one message's events in WAL mode, with
+    NORMAL (the server before) and FULL (now: a commit is on disk before it is acked)."""
+    import sqlite3
+    import statistics
+    import tempfile
+
+    body = event("vitals", random.Random(1))
+    for mode in ("NORMAL", "FULL"):
+        with tempfile.TemporaryDirectory() as tmp:
+            conn = sqlite3.connect(f"{tmp}/commit.db", isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(f"PRAGMA synchronous={mode}")
+            conn.execute("CREATE TABLE e (id TEXT PRIMARY KEY, body TEXT)")
+            times = []
+            for _ in range(count):
+                started = time.perf_counter()
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("INSERT INTO e VALUES (?, ?)", (str(uuid.uuid4()), body))
+                conn.execute("COMMIT")
+                times.append(1000 * (time.perf_counter() - started))
+            conn.close()
+        times.sort()
+        print(
+            f"sqlite commit, synchronous={mode:<6}: p50 {statistics.median(times):.2f} ms, "
+            f"p99 {times[int(0.99 * (len(times) - 1))]:.2f} ms ({count} commits)",
+            flush=True,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--hubs", type=int, default=500)
     parser.add_argument("--events", type=int, default=50_000, help="events per batched run")
     parser.add_argument("--db", nargs="+", default=["sqlite", "postgresql"])
     parser.add_argument("--vitals", type=float, default=0.5, help="share of readings vs heartbeats")
+    parser.add_argument("--commits", type=int, default=300, help="for the commit-cost line")
     args = parser.parse_args()
     print(machine_line())
+    if args.commits and "sqlite" in args.db:
+        commit_cost(args.commits)
     print(
         f"{args.hubs} hubs, {args.events} events batched / {args.events // 10} one per message, {args.vitals:.0%} readings (triaged into observations), rest heartbeats"
     )
@@ -134,7 +167,8 @@ def main() -> None:
             with bench_database(db) as db_url:
                 tokens = make_hubs(db_url, args.hubs)
                 port = free_port()
-                with server_process(db_url, port, ELDERCARE_DEVICES_RATE_PER_SECOND="100000",
+                with server_process(db_url, port, start_timeout_s=120,
+                                    ELDERCARE_DEVICES_RATE_PER_SECOND="100000",
                                     ELDERCARE_DEVICES_BURST="1000000"):  # fmt: skip
                     acked, errors, elapsed = asyncio.run(
                         run(f"ws://127.0.0.1:{port}{WS_PATH}", tokens, batch=batch,

@@ -26,6 +26,11 @@ Example (``docs/hub.md`` explains every key)::
 
     [uplink]                  # optional tuning
     ws_failures_before_http = 3
+    panic_ack_deadline_s = 1.5
+
+    [cellular]                # optional: a modem for SMS when no network path works
+    modem = "/dev/ttyUSB2"
+    centre_number = "+6621234567"
 
     [simulate]
     ble = false               # true: the devices are simulated BLE peripherals, no radio
@@ -160,6 +165,33 @@ class UplinkConfig(_Strict):
     open_timeout_s: float = Field(default=10.0, gt=0)
     http_timeout_s: float = Field(default=30.0, gt=0)
     auth_retry_s: float = Field(default=900.0, gt=0)
+    # A panic or fall not acked this soon: the WebSocket is aborted (no close handshake) and
+    # reopened, and the event also goes over HTTP on a fresh connection, every
+    # `panic_retry_s` until one path acks it. Separate from `ack_timeout_s`, which is for
+    # readings and may be long.
+    panic_ack_deadline_s: float = Field(default=1.5, gt=0, le=30)
+    panic_retry_s: float = Field(default=1.0, gt=0, le=30)
+    # Idle keepalive: a ping every `ping_interval_s`, the link given up `ping_timeout_s`
+    # after an unanswered one (so a silent link is noticed within their sum when idle; a
+    # pending panic has its own deadline above).
+    ping_interval_s: float = Field(default=30.0, gt=0)
+    ping_timeout_s: float = Field(default=10.0, gt=0)
+    # The most a clean close may wait for the server's answer when the agent stops.
+    close_timeout_s: float = Field(default=2.0, gt=0)
+
+
+class CellularConfig(_Strict):
+    """A cellular modem on a serial port: the last path for a panic when no network works.
+
+    When a panic or fall has found no path to the server for ``sms_after_s``, it is sent
+    as an SMS (AT commands, text mode) to ``centre_number``, the number the centre receives
+    texts on. The hub's own SIM number must be registered on the server against this hub.
+    """
+
+    modem: Path
+    centre_number: str = Field(pattern=r"^\+[1-9][0-9]{6,14}$")
+    baudrate: int = Field(default=115200, ge=1200)
+    sms_after_s: float = Field(default=5.0, gt=0, le=600)
 
 
 class SimulateConfig(_Strict):
@@ -182,6 +214,7 @@ class AgentConfig(_Strict):
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     devices: list[DeviceSpec] = Field(default_factory=list, max_length=32)
     uplink: UplinkConfig = Field(default_factory=UplinkConfig)
+    cellular: CellularConfig | None = None
     simulate: SimulateConfig = Field(default_factory=SimulateConfig)
 
     @field_validator("server_url")

@@ -63,6 +63,7 @@ class Agent:
             server_url=config.server_url,
             token=config.read_token,
             settings=config.uplink,
+            cellular=config.cellular,
         )
 
     async def run(self) -> None:

@@ -13,6 +13,15 @@ Only acked ids are deleted. An event the server rejects is moved to the outbox's
 table and never sent again. Frames not acked when a connection ends are sent again on the
 next one; the server stores by id, so a resend is harmless.
 
+A panic or fall has its own deadline (``panic_ack_deadline_s``, a few seconds). A link can
+die without closing (a NAT timeout, a Wi-Fi ↔ 4G switch): bytes vanish and nothing says so.
+If the emergency is not acked in time, the socket is aborted at once (a close handshake on a
+dead link would only wait out its timeout), a new one is opened, and the emergency also goes
+over HTTP on a fresh connection, again every ``panic_retry_s`` until some path acks it. The
+server stores an event id once, so an emergency that arrives both ways is one alert. When
+no path has worked for ``sms_after_s`` and the hub has a cellular modem, it is also sent as
+an SMS to the centre (``device_agent.cellular``).
+
 Logs carry ids, kinds and counts, never health values.
 """
 
@@ -26,7 +35,7 @@ import logging
 import random
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -35,7 +44,8 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
-from device_agent.config import UplinkConfig, endpoints
+from device_agent.cellular import Modem, sms_text
+from device_agent.config import CellularConfig, UplinkConfig, endpoints
 from device_agent.health import AGENT_VERSION
 from device_agent.outbox import PRIORITY_URGENT, Outbox, StoredEvent
 from eldercare_protocol import MAX_MESSAGE_BYTES, ErrorCode
@@ -45,6 +55,7 @@ log = logging.getLogger(__name__)
 USER_AGENT = f"eldercare-agent/{AGENT_VERSION}"
 MAX_RETRY_AFTER_S = 600.0
 RATE_LIMIT_PAUSE_S = 5.0
+MAX_EMERGENCY_TRIES = 3
 _FRAME_HEAD = '{"type":"events","events":['
 _FRAME_TAIL = "]}"
 
@@ -69,6 +80,10 @@ class _AckTimeout(Exception):
     pass
 
 
+class _LinkDead(Exception):
+    """The link stopped answering (a keepalive ping, or a pending emergency): abort it."""
+
+
 @dataclass
 class UplinkState:
     """What the uplink is doing, for heartbeats, the CLI and tests."""
@@ -79,6 +94,11 @@ class UplinkState:
     frames_sent: int = 0
     events_acked: int = 0
     dead_lettered: int = 0
+    # The emergency path: sockets given up on a late panic/fall ack, emergencies sent
+    # over HTTP because of one, and SMS sent when no path worked.
+    sockets_aborted: int = 0
+    emergency_http_posts: int = 0
+    emergency_sms: int = 0
     last_error: str | None = None
     stopped: str | None = None
 
@@ -175,6 +195,10 @@ def _read_ack(raw: dict[str, Any]) -> tuple[list[str], list[_ServerError]] | Non
     return list(ids), [_read_error(e) for e in errors if isinstance(e, dict)]
 
 
+SmsSender = Callable[[str, str], Awaitable[object]]
+"""Sends a text to a number (the cellular modem's ``send_sms``)."""
+
+
 class Uplink:
     """Drains an ``Outbox`` to the server until cancelled; raises ``UplinkAuthError``."""
 
@@ -186,6 +210,8 @@ class Uplink:
         token: str | Callable[[], str],
         settings: UplinkConfig | None = None,
         rng: random.Random | None = None,
+        cellular: CellularConfig | None = None,
+        sms_sender: SmsSender | None = None,
     ) -> None:
         self.outbox = outbox
         self.ws_url, self.http_url = endpoints(server_url)
@@ -197,10 +223,20 @@ class Uplink:
         )
         self._wake = asyncio.Event()
         self._urgent_hint = True
+        self._urgent_wake = asyncio.Event()
+        self._session: _Session | None = None
+        self.cellular = cellular
+        self._sms = sms_sender
+        if self._sms is None and cellular is not None:
+            self._sms = Modem(cellular.modem, baudrate=cellular.baudrate).send_sms
+        self._sms_sent: set[str] = set()
+        self._over_http: set[str] = set()
+        self._sms_tasks: set[asyncio.Task[None]] = set()
 
     def _on_emit(self, kind: str, priority: int) -> None:
         if priority == PRIORITY_URGENT:
             self._urgent_hint = True
+            self._urgent_wake.set()
         self._wake.set()
 
     def _headers(self) -> dict[str, str]:
@@ -209,13 +245,22 @@ class Uplink:
 
     async def run(self) -> None:
         self.outbox.add_listener(self._on_emit)
+        tasks = [
+            asyncio.create_task(self._run(), name="uplink"),
+            asyncio.create_task(self._emergency_loop(), name="uplink-emergency"),
+        ]
         try:
-            await self._run()
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()
         except UplinkAuthError as exc:
             self.state.stopped = str(exc)
             self.state.transport = None
             raise
         finally:
+            for task in [*tasks, *self._sms_tasks]:
+                task.cancel()
+            await asyncio.gather(*tasks, *self._sms_tasks, return_exceptions=True)
             self.outbox.remove_listener(self._on_emit)
 
     async def _run(self) -> None:
@@ -251,6 +296,10 @@ class Uplink:
                 user_agent_header=USER_AGENT,
                 open_timeout=self.settings.open_timeout_s,
                 max_size=MAX_MESSAGE_BYTES,
+                # Keepalive is the session's own: it aborts a silent link instead of
+                # starting a close handshake that would wait for an answer that never comes.
+                ping_interval=None,
+                close_timeout=self.settings.close_timeout_s,
             )
         except InvalidStatus as exc:
             status = exc.response.status_code
@@ -265,18 +314,171 @@ class Uplink:
         log.info("connected to %s", self.ws_url)
         started = time.monotonic()
         session = _Session(self, ws)
+        self._session = session
+        clean = False
         try:
-            async with ws:
-                await session.run()
+            await session.run()
         except ConnectionClosed as exc:
             self.state.last_error = f"connection closed: {exc}"
             log.warning("connection lost (%s)", exc)
         except _AckTimeout:
             self.state.last_error = "no ack within the timeout"
             log.warning("no ack within %.0f s; reconnecting", self.settings.ack_timeout_s)
+        except _LinkDead as exc:
+            self.state.last_error = str(exc)
+            log.warning("%s; connection aborted, reconnecting", exc)
+        except BaseException:
+            clean = True  # stopping: say goodbye, briefly (close_timeout_s)
+            raise
         finally:
+            self._session = None
             self.state.transport = None
+            if clean:
+                with contextlib.suppress(Exception):
+                    await ws.close()
+            else:
+                # No close handshake: on a silent link it would wait for an answer that
+                # never comes before the next connection could be tried.
+                ws.transport.abort()
         return session.acks > 0 or time.monotonic() - started >= self.settings.healthy_after_s
+
+    # -- emergencies -------------------------------------------------------------------------
+
+    async def _emergency_loop(self) -> None:
+        """Panics and falls not acked within their deadline: abort, resend over HTTP, SMS."""
+        first_seen: dict[str, float] = {}
+        tries: set[asyncio.Task[bool]] = set()
+        # No pooled connections: each try opens a fresh one (a kept one may be the dead link).
+        # Connecting is what a dead link stalls; a slow server only delays the answer, and
+        # the next try starts after panic_retry_s whatever this one is doing.
+        client = httpx.AsyncClient(
+            timeout=httpx.Timeout(
+                self.settings.http_timeout_s,
+                connect=max(2 * self.settings.panic_ack_deadline_s, 2.0),
+            ),
+            limits=httpx.Limits(max_keepalive_connections=0),
+            headers={"User-Agent": USER_AGENT},
+        )
+        try:
+            await self._emergencies(first_seen, tries, client)
+        finally:
+            for task in tries:
+                task.cancel()
+            await asyncio.gather(*tries, return_exceptions=True)
+            await client.aclose()
+
+    async def _emergencies(
+        self,
+        first_seen: dict[str, float],
+        tries: set[asyncio.Task[bool]],
+        client: httpx.AsyncClient,
+    ) -> None:
+        settings = self.settings
+        deadline = settings.panic_ack_deadline_s
+        while True:
+            self._urgent_wake.clear()
+            pending = await self.outbox.peek_batch(min(settings.batch_size, 50), urgent_only=True)
+            now = time.monotonic()
+            for gone in first_seen.keys() - {e.id for e in pending}:
+                del first_seen[gone]
+            for event in pending:
+                first_seen.setdefault(event.id, now)
+            self._sms_sent &= first_seen.keys()
+            self._over_http &= first_seen.keys()
+            if not pending:
+                await self._urgent_wake.wait()
+                continue
+            due = min(first_seen.values()) + deadline
+            if now < due:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._urgent_wake.wait(), timeout=due - now)
+                continue
+            overdue = [e for e in pending if now - first_seen[e.id] >= deadline]
+            session = self._session
+            if session is not None:
+                session.abort_if_silent(since=min(first_seen[e.id] for e in overdue))
+            for task in [t for t in tries if t.done()]:
+                tries.discard(task)
+                task.result()  # a refused token stops the uplink, as on the other paths
+            # A new try every panic_retry_s even while earlier ones wait out their timeout on
+            # a link that swallows packets: the first that gets through wins.
+            if len(tries) < MAX_EMERGENCY_TRIES:
+                tries.add(asyncio.create_task(self._emergency_http(client, overdue)))
+            self._maybe_sms(overdue, first_seen, now)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._urgent_wake.wait(), timeout=settings.panic_retry_s)
+
+    async def _emergency_http(self, client: httpx.AsyncClient, events: list[StoredEvent]) -> bool:
+        """One try over HTTP, on a connection of its own."""
+        body, sent_ids = encode_frame(events)
+        if not sent_ids:
+            return False
+        for event in events[: len(sent_ids)]:
+            if event.id not in self._over_http:
+                self._over_http.add(event.id)
+                log.warning(
+                    "%s event %s not acked within %g s; sending over HTTP too",
+                    event.kind, event.id, self.settings.panic_ack_deadline_s,
+                )  # fmt: skip
+        self.state.emergency_http_posts += 1
+        try:
+            response = await client.post(
+                self.http_url,
+                content=body.encode(),
+                headers={**self._headers(), "Content-Type": "application/json"},
+            )
+        except httpx.HTTPError as exc:
+            log.info("emergency over HTTP failed (%s); trying again", type(exc).__name__)
+            return False
+        if response.status_code in (401, 403):
+            raise UplinkAuthError(response.status_code, "the HTTP batch endpoint")
+        try:
+            raw = response.json()
+            parsed = _read_ack(raw) if isinstance(raw, dict) else None
+        except ValueError:
+            parsed = None
+        if parsed is None:
+            log.warning("emergency over HTTP answered %d without an ack", response.status_code)
+            return False
+        ids, errors = parsed
+        acked = await self.outbox.ack(ids)
+        self.state.events_acked += acked
+        for error in errors:
+            target = _error_target(error, sent_ids)
+            if target is not None and error.code != ErrorCode.RATE_LIMITED:
+                await self._dead_letter(target, f"{error.code}: {error.message}")
+        for event_id in ids:
+            if event_id in sent_ids:
+                log.info("event %s acked over HTTP", event_id)
+        return bool(set(ids) & set(sent_ids))
+
+    def _maybe_sms(
+        self, overdue: list[StoredEvent], first_seen: dict[str, float], now: float
+    ) -> None:
+        if self._sms is None or self.cellular is None:
+            return
+        for event in overdue:
+            if event.id in self._sms_sent:
+                continue
+            if now - first_seen[event.id] < self.cellular.sms_after_s:
+                continue
+            self._sms_sent.add(event.id)
+            task = asyncio.create_task(self._send_sms(event), name="uplink-sms")
+            self._sms_tasks.add(task)
+            task.add_done_callback(self._sms_tasks.discard)
+
+    async def _send_sms(self, event: StoredEvent) -> None:
+        assert self._sms is not None and self.cellular is not None
+        try:
+            text = sms_text(event.body)
+            await self._sms(self.cellular.centre_number, text)
+        except Exception as exc:
+            # Tried again on the next round while the event is still unacked.
+            self._sms_sent.discard(event.id)
+            log.warning("SMS for %s event %s failed (%s)", event.kind, event.id, exc)
+            return
+        self.state.emergency_sms += 1
+        log.warning("%s event %s sent by SMS: no other path worked", event.kind, event.id)
 
     # -- HTTP fallback ---------------------------------------------------------------------
 
@@ -351,7 +553,8 @@ class Uplink:
         ids, errors = parsed
         self.state.transport = "http"
         self._backoff.reset()
-        self.state.events_acked += await self.outbox.ack(ids)
+        acked = await self.outbox.ack(ids)  # awaited first: `+= await` would lose counts
+        self.state.events_acked += acked
         for error in errors:
             target = _error_target(error, sent_ids)
             if target is not None:
@@ -379,6 +582,9 @@ class _Session:
     def __init__(self, uplink: Uplink, ws: ClientConnection) -> None:
         self.uplink = uplink
         self.ws = ws
+        self.opened_at = time.monotonic()
+        self.last_heard = self.opened_at  # an ack or a pong
+        self._dead: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.outbox = uplink.outbox
         self.settings = uplink.settings
         self.frames: deque[_Frame] = deque()
@@ -394,6 +600,8 @@ class _Session:
             asyncio.create_task(self._send_loop(), name="uplink-send"),
             asyncio.create_task(self._receive_loop(), name="uplink-receive"),
             asyncio.create_task(self._watchdog(), name="uplink-watchdog"),
+            asyncio.create_task(self._keepalive(), name="uplink-keepalive"),
+            asyncio.ensure_future(self._dead),
         ]
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -462,7 +670,9 @@ class _Session:
 
     async def _on_ack(self, ids: list[str]) -> None:
         self.acks += 1
-        self.uplink.state.events_acked += await self.outbox.ack(ids)
+        self.last_heard = time.monotonic()
+        acked = await self.outbox.ack(ids)  # the HTTP path may be counting at the same time
+        self.uplink.state.events_acked += acked
         self.in_flight.difference_update(ids)
         if self.frames:
             frame = self.frames.popleft()
@@ -496,6 +706,35 @@ class _Session:
             log.warning("server said rate_limited; pausing %.0f s", RATE_LIMIT_PAUSE_S)
         else:
             log.warning("server error frame: %s", code)
+
+    def abort_if_silent(self, *, since: float) -> None:
+        """A panic stored at ``since`` is overdue: give up this connection if nothing came
+        back on it since then and it has been open a full deadline (a fresh one gets its
+        chance)."""
+        now = time.monotonic()
+        if self._dead.done() or now - self.opened_at < self.settings.panic_ack_deadline_s:
+            return
+        if self.last_heard >= since:
+            return
+        self.uplink.state.sockets_aborted += 1
+        self._dead.set_exception(
+            _LinkDead(
+                f"no ack within {self.settings.panic_ack_deadline_s:g} s for a pending emergency"
+            )
+        )
+
+    async def _keepalive(self) -> None:
+        settings = self.settings
+        while True:
+            await asyncio.sleep(settings.ping_interval_s)
+            pong = await self.ws.ping()
+            try:
+                await asyncio.wait_for(pong, timeout=settings.ping_timeout_s)
+            except TimeoutError:
+                raise _LinkDead(
+                    f"no answer to a keepalive ping within {settings.ping_timeout_s:g} s"
+                ) from None
+            self.last_heard = time.monotonic()
 
     async def _watchdog(self) -> None:
         timeout = self.settings.ack_timeout_s

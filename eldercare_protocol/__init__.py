@@ -79,7 +79,8 @@ class PressType(StrEnum):
 
 
 class PanicPayload(_Model):
-    source: Literal["bthome", "itag", "local", "simulated"]
+    # "sms": a panic that arrived as a text message (a GSM pendant, or a hub's cellular modem).
+    source: Literal["bthome", "itag", "local", "simulated", "sms"]
     press: PressType = PressType.LONG
     # A test press runs the whole emergency path and is shown as a test everywhere.
     test: bool = False

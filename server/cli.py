@@ -226,6 +226,20 @@ def cmd_devices_add(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_devices_phone(args: argparse.Namespace, settings: Settings) -> int:
+    from server.inbound_sms.service import PhoneNumberError, register_phone
+
+    with _session(settings) as session:
+        try:
+            row = register_phone(session, device_id=uuid.UUID(args.device), phone=args.number)
+        except (LookupError, PhoneNumberError, ValueError) as exc:
+            print(str(exc), file=sys.stderr)
+            return 2
+        session.commit()
+        print(f"device {row.device_id} texts from {row.phone}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="eldercare", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -283,6 +297,12 @@ def build_parser() -> argparse.ArgumentParser:
     dadd.add_argument("--kind", default="hub")
     dadd.add_argument("--label")
     dadd.set_defaults(func=cmd_devices_add)
+    dphone = dev.add_parser(
+        "phone", help="the number a hub's SIM or a GSM pendant texts from (inbound SMS alarms)"
+    )
+    dphone.add_argument("device", help="device id")
+    dphone.add_argument("number", help="e.g. 081-234-5678 or +66812345678")
+    dphone.set_defaults(func=cmd_devices_phone)
     return parser
 
 

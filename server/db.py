@@ -38,7 +38,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    # FULL: a commit is on disk before it returns, so what the server acks (a hub's events,
+    # a dispatcher's action) survives a power cut, not only a process kill. NORMAL in WAL
+    # mode could lose the last commits after the hub had deleted them on the ack.
+    cursor.execute("PRAGMA synchronous=FULL")
     cursor.close()
 
 

@@ -34,6 +34,7 @@ from server.elders.router import router as elders_router
 from server.elders.ui import router as elders_pages
 from server.eligibility.router import router as eligibility_router
 from server.eligibility.ui import router as eligibility_pages
+from server.inbound_sms.router import router as inbound_sms_router
 from server.realtime import start_listener, stop_listener
 from server.sync.router import router as sync_router
 from server.telehealth.router import router as telehealth_router
@@ -138,6 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         devices.router,
         devices.api,
         devices_ui.router,
+        inbound_sms_router,
         careapp.api,
         careapp.router,
     ):

@@ -9,6 +9,7 @@ from server.care import models as care_models
 from server.devices import models as devices_models
 from server.elders import models as elders_models
 from server.eligibility import models as eligibility_models
+from server.inbound_sms import models as inbound_sms_models
 from server.notify import models as notify_models
 from server.observations import models as observations_models
 
@@ -22,6 +23,7 @@ __all__ = [
     "devices_models",
     "elders_models",
     "eligibility_models",
+    "inbound_sms_models",
     "metadata",
     "notify_models",
     "observations_models",

@@ -265,8 +265,12 @@ class Ingestor:
         reply.errors.extend(outcome.refused)
         return reply
 
-    async def submit(self, hub: HubIdentity, events: Sequence[Event]) -> StoreOutcome:
-        submission = Submission(hub=hub, events=list(events), received_at=utcnow())
+    async def submit(
+        self, hub: HubIdentity, events: Sequence[Event], *, supervise: bool = True
+    ) -> StoreOutcome:
+        submission = Submission(
+            hub=hub, events=list(events), received_at=utcnow(), supervise=supervise
+        )
         future: asyncio.Future[StoreOutcome] = asyncio.get_running_loop().create_future()
         lane = self._urgent if submission.urgent else self._queue
         lane.put_nowait(_Job(submission, future))
@@ -351,6 +355,20 @@ class Ingestor:
 
     def _write(self, submissions: list[Submission], urgent: bool) -> list[StoreOutcome]:
         with self.gate.hold(urgent=urgent), Session(self.engine, expire_on_commit=False) as session:
+            durable_commit(session)
             outcomes = store_group(session, submissions, settings=self.settings)
             session.commit()
         return outcomes
+
+
+def durable_commit(session: Session) -> None:
+    """This transaction's commit returns only once it is on disk: it is about to be acked,
+    and the hub deletes what is acked.
+
+    PostgreSQL: ``synchronous_commit`` on for this transaction, whatever the server, database
+    or role default (an operator may turn it off for speed elsewhere); SET LOCAL also holds
+    through a transaction-pooling proxy. SQLite: every connection runs ``synchronous=FULL``
+    (``server.db``).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection().exec_driver_sql("SET LOCAL synchronous_commit = on")

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Request, WebSocket
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
+from starlette.requests import ClientDisconnect
 from starlette.websockets import WebSocketDisconnect
 
 from eldercare_protocol import HTTP_EVENTS_PATH, WS_PATH, AckMessage, ErrorCode, ErrorMessage
@@ -84,7 +85,13 @@ HubDep = Annotated[HubIdentity, Depends(require_hub)]
 )
 async def post_events(request: Request, hub: HubDep) -> Response:
     ingestor: Ingestor = request.app.state.ingestor
-    data = await request.body()
+    try:
+        data = await request.body()
+    except (ClientDisconnect, ConnectionError):
+        # Routine on 4G: the hub dropped mid-upload. Nothing was stored or acked, so it
+        # sends the batch again; not a server error.
+        log.info("hub %s went away during its HTTP batch; nothing stored", hub.device_id)
+        return Response(status_code=400)
     try:
         reply = await ingestor.handle(hub, data)
     except Exception:

@@ -61,6 +61,9 @@ class Submission:
     hub: HubIdentity
     events: Sequence[Event]
     received_at: datetime
+    # False for what did not come over the hub's network link (an SMS): it says nothing
+    # about whether the hub is online, and the sender may be a pendant, not a hub.
+    supervise: bool = True
 
     @property
     def urgent(self) -> bool:
@@ -263,7 +266,11 @@ def store_group(
         for sub, event in fresh:
             if isinstance(event, PanicEvent | FallEvent):
                 _emergency(context, sub.hub, event)
-        _supervise(context, submissions, fresh)
+        _supervise(
+            context,
+            [sub for sub in submissions if sub.supervise],
+            [(sub, event) for sub, event in fresh if sub.supervise],
+        )
     return outcomes
 
 

@@ -222,3 +222,18 @@ def test_bad_devices_name_the_entry_and_key(device: dict[str, object], message: 
     # The union's internal tag never leaks into what a person reads.
     assert "devices[0].bp" not in str(caught.value)
     assert "devices[0].local_button" not in str(caught.value)
+
+
+def test_the_emergency_deadline_and_the_cellular_modem() -> None:
+    base = {"server_url": "https://care.example.go.th", "token": "hub-token-123456"}
+    config = parse_config(base)
+    assert config.uplink.panic_ack_deadline_s <= 3 < config.uplink.ack_timeout_s
+    assert config.cellular is None
+    config = parse_config(
+        {**base, "cellular": {"modem": "/dev/ttyUSB2", "centre_number": "+6621234567"}}
+    )
+    assert config.cellular is not None and config.cellular.sms_after_s == 5.0
+    with pytest.raises(ConfigError, match=r"cellular\.centre_number"):
+        parse_config({**base, "cellular": {"modem": "/dev/ttyUSB2", "centre_number": "021234567"}})
+    with pytest.raises(ConfigError, match=r"uplink\.panic_ack_deadline_s"):
+        parse_config({**base, "uplink": {"panic_ack_deadline_s": 60}})

@@ -1,0 +1,155 @@
+"""A loopback TCP proxy that plays a link's failures: a silent freeze, a cut, a blocked WebSocket.
+
+A real link rarely dies with a clean close. A Wi-Fi ↔ 4G switch, a NAT timeout or a frozen
+router leaves the socket open with nothing moving through it; only a new connection (a new
+NAT mapping, the new interface) works again. ``freeze()`` plays that: every connection open
+at that moment stops forwarding in both directions, forever, without closing; connections
+made afterwards pass (or, with ``new=True``, are swallowed the same way until ``heal()``).
+``cut()`` resets every connection and refuses new ones until ``heal()``.
+``block_websockets`` swallows any connection whose request asks for a WebSocket upgrade
+while plain HTTP passes (a proxy or captive portal that blocks WebSockets).
+
+It counts the bytes it forwards each way, so a test or benchmark can say what keepalives cost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+
+_HEAD_LIMIT = 16_384
+
+
+@dataclass(eq=False)
+class _Link:
+    client: asyncio.StreamWriter
+    upstream: asyncio.StreamWriter | None = None
+    frozen: bool = False
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def abort(self) -> None:
+        for writer in (self.client, self.upstream):
+            if writer is not None:
+                writer.transport.abort()
+
+
+class FaultProxy:
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self.target = (target_host, target_port)
+        self.port = 0
+        self.block_websockets = False
+        self.bytes_up = 0  # client → server
+        self.bytes_down = 0  # server → client
+        self.connections = 0
+        self._links: set[_Link] = set()
+        self._server: asyncio.Server | None = None
+        self._refusing = False
+        self._swallowing = False
+        self._thaw = asyncio.Event()  # set only by stop(): a frozen link stays dead
+
+    async def start(self, port: int = 0) -> None:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", port or self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for link in list(self._links):
+            link.abort()
+            for task in link.tasks:
+                task.cancel()
+        self._links.clear()
+        self._thaw.set()
+        if self._server is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 2)
+            self._server = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    # -- faults ------------------------------------------------------------------------------
+
+    def freeze(self, *, new: bool = False) -> None:
+        """Open connections go silent for good; with ``new``, later ones too until ``heal``."""
+        for link in self._links:
+            link.frozen = True
+        self._swallowing = new
+
+    def cut(self) -> None:
+        """Reset every open connection and refuse new ones until ``heal``."""
+        self._refusing = True
+        for link in list(self._links):
+            link.abort()
+
+    def heal(self) -> None:
+        self._refusing = False
+        self._swallowing = False
+
+    # -- forwarding --------------------------------------------------------------------------
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self._refusing:
+            writer.transport.abort()
+            return
+        self.connections += 1
+        link = _Link(client=writer, frozen=self._swallowing)
+        self._links.add(link)
+        try:
+            head = await self._read_head(reader)
+            if self.block_websockets and b"upgrade: websocket" in head.lower():
+                link.frozen = True
+            if link.frozen:
+                await self._thaw.wait()
+                return
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
+            link.upstream = up_writer
+            if self._refusing:
+                return
+            up_writer.write(head)
+            self.bytes_up += len(head)
+            link.tasks = [
+                asyncio.create_task(self._pump(link, reader, up_writer, up=True)),
+                asyncio.create_task(self._pump(link, up_reader, writer, up=False)),
+            ]
+            await asyncio.wait(link.tasks, return_when=asyncio.FIRST_COMPLETED)
+        except (OSError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            for task in link.tasks:
+                task.cancel()
+            if not link.frozen:
+                link.abort()
+            self._links.discard(link)
+
+    @staticmethod
+    async def _read_head(reader: asyncio.StreamReader) -> bytes:
+        head = b""
+        while b"\r\n\r\n" not in head and len(head) < _HEAD_LIMIT:
+            chunk = await reader.read(4096)
+            if not chunk:
+                break
+            head += chunk
+        return head
+
+    async def _pump(
+        self, link: _Link, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, up: bool
+    ) -> None:
+        while True:
+            data = await reader.read(65536)
+            if link.frozen:
+                # Hold the socket open and let nothing through, ever; stop reading so the
+                # sender's buffers fill as they would on a dead link.
+                await self._thaw.wait()
+            if not data:
+                with contextlib.suppress(OSError):
+                    writer.write_eof()
+                return
+            writer.write(data)
+            if up:
+                self.bytes_up += len(data)
+            else:
+                self.bytes_down += len(data)
+            await writer.drain()
