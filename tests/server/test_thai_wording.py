@@ -42,13 +42,19 @@ ALLOWED = frozenset(
 WORD = re.compile(r"(?<![0-9A-Za-z_])[A-Za-z][A-Za-z0-9]*(?:[-/_][A-Za-z0-9]+)*")
 
 
+# An alert's short number ("c24b0610") is hex: a number, not a word.
+HEX_NUMBER = re.compile(r"(?=[0-9a-f]*[0-9])[0-9a-f]{6,}")
+
+
 def latin_words(text: str, data: frozenset[str] = frozenset()) -> list[str]:
     """Latin words in `text`; `data` are values people typed (user names), not wording."""
     text = re.sub(r"\{[^}]*\}", "", text)  # placeholders are filled in, not read
     return [
         word
         for word in WORD.findall(text)
-        if sum(c.isalpha() for c in word) >= 2 and word not in ALLOWED | data
+        if sum(c.isalpha() for c in word) >= 2
+        and word not in ALLOWED | data
+        and not HEX_NUMBER.fullmatch(word)
     ]
 
 
@@ -56,7 +62,7 @@ def test_the_scan_finds_what_the_review_found() -> None:
     assert latin_words("เหตุRED ของ นาง ก ภายใน 600 วินาที") == ["RED"]
     assert latin_words("120 mm[Hg] · 80 /min · 36.5 Cel") == ["mm", "Hg", "min", "Cel"]
     assert latin_words("แผนการดูแล (Care Plan)") == ["Care", "Plan"]
-    assert latin_words("คะแนน NEWS2 3 · ADL 12 · ปุ่ม A · เลขที่ 3fa2b1c9") == []
+    assert latin_words("คะแนน NEWS2 3 · ADL 12 · ปุ่ม A · เลขที่ 3fa2b1c9 · c24b0610") == []
 
 
 def test_every_thai_catalogue_text_is_thai() -> None:
