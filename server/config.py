@@ -48,6 +48,37 @@ class Settings(BaseSettings):
     # The monitoring centre's phone, offered by the care app beside 1669 on a RED reading.
     centre_phone: str | None = Field(default=None, max_length=32)
 
+    # Phone and SMS through Twilio. Without all three, messages are recorded, not sent.
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_from: str | None = None
+    # Where Twilio (and phones opening a responder link) reach this server from outside:
+    # webhook signatures are checked against this URL, not the one the request arrived at.
+    public_url: str | None = None
+    # Another base for Twilio's REST API (a local fake in tests and rehearsals).
+    twilio_api_base: str | None = None
+    # LINE Messaging API; `line_api_base` likewise points it elsewhere.
+    line_channel_access_token: str | None = None
+    line_channel_secret: str | None = None
+    line_api_base: str | None = None
+
+    @property
+    def twilio_configured(self) -> bool:
+        return bool(self.twilio_account_sid and self.twilio_auth_token and self.twilio_from)
+
+    @property
+    def phone_escalation(self) -> bool:
+        """Calls and SMS go out (Twilio and a public URL for its webhooks are set)."""
+        return self.twilio_configured and bool(self.public_url)
+
+    @property
+    def line_configured(self) -> bool:
+        return bool(self.line_channel_access_token and self.line_channel_secret)
+
+    @property
+    def webhook_base(self) -> str:
+        return (self.public_url or self.base_url).rstrip("/")
+
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
         if self.env == "production":

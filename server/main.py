@@ -35,7 +35,15 @@ from server.elders.ui import router as elders_pages
 from server.eligibility.router import router as eligibility_router
 from server.eligibility.ui import router as eligibility_pages
 from server.inbound_sms.router import router as inbound_sms_router
+from server.notify.line import router as line_router
+from server.oncall import install as install_oncall
+from server.oncall.phone import router as twilio_router
+from server.oncall.router import router as oncall_router
+from server.oncall.ui import router as oncall_pages
+from server.oncall.worker import oncall_worker
 from server.realtime import start_listener, stop_listener
+from server.responders import install as install_responders
+from server.responders.ui import router as responder_pages
 from server.sync.router import router as sync_router
 from server.telehealth.router import router as telehealth_router
 from server.telehealth.voice import body_limit_overrides
@@ -54,7 +62,9 @@ async def background_work(app: FastAPI) -> AsyncIterator[None]:
     - the timer tick: escalation steps and SLA milestones, claimed row by row;
     - the hub ingestor: the writer that stores hub events, and the readings projector that
       triages them into observations (unless `eldercare worker` processes do that);
-    - hub supervision: a hub silent past its check-in deadline raises hub_offline.
+    - hub supervision: a hub silent past its check-in deadline raises hub_offline;
+    - the on-call worker: due escalation steps, then the outbox of SMS, calls and LINE
+      messages (through Twilio and LINE when configured; recorded otherwise).
     """
     engine = app.state.engine
     devices_settings: DevicesSettings = (
@@ -71,7 +81,8 @@ async def background_work(app: FastAPI) -> AsyncIterator[None]:
                 supervision_loop(engine, devices_settings), name="hub-supervision"
             )
             try:
-                yield
+                with oncall_worker(app):
+                    yield
             finally:
                 supervision.cancel()
                 with suppress(asyncio.CancelledError):
@@ -94,6 +105,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="eldercare", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine
+    install_oncall()
+    install_responders()
     web.install(app)
     app.add_middleware(
         web.BodyLimitMiddleware,
@@ -139,6 +152,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         devices.router,
         devices.api,
         devices_ui.router,
+        oncall_router,
+        oncall_pages,
+        twilio_router,
+        line_router,
+        responder_pages,
         inbound_sms_router,
         careapp.api,
         careapp.router,

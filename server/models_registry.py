@@ -12,6 +12,8 @@ from server.eligibility import models as eligibility_models
 from server.inbound_sms import models as inbound_sms_models
 from server.notify import models as notify_models
 from server.observations import models as observations_models
+from server.oncall import models as oncall_models
+from server.responders import models as responders_models
 
 metadata = SQLModel.metadata
 
@@ -27,4 +29,6 @@ __all__ = [
     "metadata",
     "notify_models",
     "observations_models",
+    "oncall_models",
+    "responders_models",
 ]

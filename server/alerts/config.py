@@ -14,10 +14,12 @@ class AlertSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ELDERCARE_ALERTS_", extra="ignore")
 
     policy_file: str | None = None
-    # How often the scheduler looks for due timers; lateness is at most about this.
+    # The scheduler sleeps until the next timer is due and is woken when one is written;
+    # this is the longest it sleeps without news (a timer written by another process on
+    # SQLite, where there is no NOTIFY, is found within this).
     tick_seconds: float = Field(default=1.0, gt=0, le=60)
     scheduler: bool = True
-    # Timers claimed per tick (the rest wait for the next tick).
+    # Timers claimed per transaction (a backlog is worked through batch by batch at once).
     batch: int = Field(default=200, ge=1, le=10_000)
 
     @property

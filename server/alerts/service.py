@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 import triage
+from server.alerts import hooks
 from server.alerts.config import alert_settings
 from server.alerts.lifecycle import TRANSITIONS, Action
 from server.alerts.models import (
@@ -33,12 +34,13 @@ from server.alerts.models import (
     ResponderStatus,
 )
 from server.alerts.policy import Policy
+from server.alerts.timers import timers_written
 from server.auth.models import User
 from server.common.time import utcnow
 from server.db import updated_one
 from server.elders.models import Elder, EmergencyContact
 from server.errors import ApiError
-from server.notify import get_notifier
+from server.notify.line import message_contact
 from server.realtime import mark_changed
 
 # Plain UPDATEs: the ORM need not scan the identity map for matching objects (which made
@@ -104,11 +106,11 @@ def _notify_family(session: Session, *, alert: Alert, template_key: str) -> None
             col(EmergencyContact.notify_on_alerts).is_(True),
         )
     ).all()
-    notifier = get_notifier()
     for contact in contacts:
-        notifier.send_sms(
+        # LINE for a contact who linked an account (SMS if it fails), SMS otherwise.
+        message_contact(
             session,
-            to=contact.phone,
+            contact=contact,
             template_key=template_key,
             params={"name": _elder_name(elder)},
             subject="alert",
@@ -172,6 +174,8 @@ def raise_alert(
         device_id=device_id, occurred_at=occurred_at or now, now=now, policy=policy,
     )  # fmt: skip
     _schedule_timers(session, alert, policy=policy, now=now)
+    for hook in hooks.opened:  # e.g. the on-call chain, with the policy in force copied
+        hook(session, alert)
     if _family_hears(alert, policy):
         _notify_family(session, alert=alert, template_key="notify.family.alert_opened")
     mark_changed(session, alert.id)
@@ -265,8 +269,10 @@ def _open_new(
 
 def _schedule_timers(session: Session, alert: Alert, *, policy: Policy, now: datetime) -> None:
     """One timer row per escalation step that applies to the alert's priority."""
+    added = False
     for step in policy.steps:
         if alert.priority in step.priorities:
+            added = True
             session.add(
                 AlertTimer(
                     alert_id=alert.id,
@@ -274,6 +280,8 @@ def _schedule_timers(session: Session, alert: Alert, *, policy: Policy, now: dat
                     due_at=now + timedelta(seconds=step.after_seconds),
                 )
             )
+    if added:
+        timers_written(session)
 
 
 def _close_side_effects(session: Session, *, alert: Alert, policy: Policy) -> None:
@@ -425,6 +433,8 @@ def transition(
         responder.status = ResponderStatus.BUSY
         responder.current_alert_id = alert.id
         session.add(responder)
+        for hook in hooks.dispatched:  # e.g. the responder's SMS with their stage link
+            hook(session, alert, responder)
     if rule.target == AlertStatus.ACKNOWLEDGED:
         alert.seconds_to_acknowledge = (now - alert.created_at).total_seconds()
     if rule.target == AlertStatus.ON_SCENE:

@@ -5,6 +5,10 @@ process passes over rows the first holds) and claims each with a conditional UPD
 (`... WHERE status = 'pending'`, which is the whole claim on SQLite). The claim, the step's
 effects (timeline row, flags, notifications, NOTIFY) and the outcome commit together: a
 crash mid-way rolls all of it back and the timer is still due, and no timer fires twice.
+
+The scheduler sleeps until the next due time, not a fixed tick: it is woken early when this
+process commits a new timer, and on PostgreSQL when any process does (NOTIFY on
+`alert_timers`). `tick_seconds` is only the longest it sleeps without news.
 """
 
 from __future__ import annotations
@@ -12,13 +16,17 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
+import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
-from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -79,14 +87,15 @@ def _supervisor_params(
     }
 
 
-def _notify_supervisors(session: Session, *, alert: Alert, step: Step) -> None:
+def _notify_supervisors(
+    session: Session, *, alert: Alert, step: Step, supervisors: list[User] | None = None
+) -> None:
     elder = session.get(Elder, alert.elder_id)
     name = elder_display_name(elder) if elder else "?"
     template = step.name if step.name in SUPERVISOR_TEMPLATES else "generic"
     notifier = get_notifier()
-    supervisors = session.exec(
-        select(User).where(User.role == Role.SUPERVISOR, col(User.active).is_(True))
-    ).all()
+    if supervisors is None:
+        supervisors = _supervisors(session)
     key = f"notify.supervisor.{template}"
     notifier.console(
         session,
@@ -110,7 +119,22 @@ def _notify_supervisors(session: Session, *, alert: Alert, step: Step) -> None:
             )
 
 
-def _fire(session: Session, timer: AlertTimer, *, policy: Policy, now: datetime) -> TimerStatus:
+def _supervisors(session: Session) -> list[User]:
+    return list(
+        session.exec(
+            select(User).where(User.role == Role.SUPERVISOR, col(User.active).is_(True))
+        ).all()
+    )
+
+
+def _fire(
+    session: Session,
+    timer: AlertTimer,
+    *,
+    policy: Policy,
+    now: datetime,
+    supervisors: list[User] | None = None,
+) -> TimerStatus:
     step = policy.step(timer.step)
     if step is None:
         log.warning("timers: step %r is not in policy %s; skipped", timer.step, policy.version)
@@ -143,7 +167,7 @@ def _fire(session: Session, timer: AlertTimer, *, policy: Policy, now: datetime)
         )
     )
     if Action.NOTIFY_SUPERVISORS in step.actions:
-        _notify_supervisors(session, alert=alert, step=step)
+        _notify_supervisors(session, alert=alert, step=step, supervisors=supervisors)
     mark_changed(session, alert.id)
     return TimerStatus.FIRED
 
@@ -172,56 +196,172 @@ def _run_batch(engine: Engine, *, policy: Policy, now: datetime | None, batch: i
         if engine.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         timers = list(session.exec(query).all())
-        for timer in timers:
-            fired_at = now or utcnow()
-            if not updated_one(
-                session,
+        if not timers:
+            return 0
+        fired_at = now or utcnow()
+        # One conditional UPDATE claims the batch; rows another process claimed first (the
+        # claim on SQLite) are not returned and not run.
+        claimed = set(
+            session.execute(
                 sa.update(AlertTimer)
                 .where(
-                    col(AlertTimer.id) == timer.id, col(AlertTimer.status) == TimerStatus.PENDING
+                    col(AlertTimer.id).in_([t.id for t in timers]),
+                    col(AlertTimer.status) == TimerStatus.PENDING,
                 )
-                .values(status=TimerStatus.FIRED, fired_at=fired_at, fired_by=PROCESS_ID),
-                options=NO_SYNC,
-            ):
-                continue  # another process ran it (SQLite's claim)
-            if _fire(session, timer, policy=policy, now=fired_at) == TimerStatus.SKIPPED:
-                session.execute(
-                    sa.update(AlertTimer)
-                    .where(col(AlertTimer.id) == timer.id)
-                    .values(status=TimerStatus.SKIPPED),
-                    execution_options=NO_SYNC,
-                )
+                .values(status=TimerStatus.FIRED, fired_at=fired_at, fired_by=PROCESS_ID)
+                .returning(col(AlertTimer.id)),
+                execution_options=NO_SYNC,
+            ).scalars()
+        )
+        supervisors: list[User] | None = None
+        skipped: list[Any] = []
+        # The batch's elders in one query (a supervisor message names the elder), and the
+        # timeline rows and messages written in one flush at commit, not one per timer.
+        alert_ids = [t.alert_id for t in timers if t.id in claimed]
+        session.exec(
+            select(Elder).where(
+                col(Elder.id).in_(select(Alert.elder_id).where(col(Alert.id).in_(alert_ids)))
+            )
+        ).all()
+        with session.no_autoflush:
+            for timer in timers:
+                if timer.id not in claimed:
+                    continue
+                step = policy.step(timer.step)
+                if supervisors is None and step and Action.NOTIFY_SUPERVISORS in step.actions:
+                    supervisors = _supervisors(session)
+                status = _fire(session, timer, policy=policy, now=fired_at, supervisors=supervisors)
+                if status == TimerStatus.SKIPPED:
+                    skipped.append(timer.id)
+        if skipped:
+            session.execute(
+                sa.update(AlertTimer)
+                .where(col(AlertTimer.id).in_(skipped))
+                .values(status=TimerStatus.SKIPPED),
+                execution_options=NO_SYNC,
+            )
         session.commit()
         return len(timers)
 
 
-def _tick(engine: Engine, settings: AlertSettings) -> None:
-    try:
-        run_due(engine, policy=settings.policy, batch=settings.batch)
-    except sa.exc.OperationalError as exc:
-        # SQLite busy or a lost connection: the rows are still due; the next tick retries.
-        log.warning("timers: tick failed (%s); will retry", type(exc).__name__)
+CHANNEL = "alert_timers"
+_WRITTEN = "alert_timers_written"
+# The running schedulers of this process, woken when a session here commits a new timer.
+_schedulers: weakref.WeakSet[TimerScheduler] = weakref.WeakSet()
+
+
+def timers_written(session: Session) -> None:
+    """Called where timers are added: wakes the schedulers once the transaction commits
+    (every process's on PostgreSQL, where the NOTIFY is transactional too)."""
+    session.info[_WRITTEN] = True
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_after_commit(session: Session) -> None:
+    if session.info.pop(_WRITTEN, False):
+        for running in list(_schedulers):
+            running.wake()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_after_rollback(session: Session) -> None:
+    session.info.pop(_WRITTEN, None)
+
+
+class TimerScheduler:
+    """Fires due timers in bulk, then sleeps until the next one is due (or news of a new
+    one arrives), in a thread of its own."""
+
+    # A timer due now that this process could not claim (another holds it) is retried
+    # after this long rather than in a busy loop.
+    MIN_SLEEP_S = 0.02
+
+    def __init__(self, engine: Engine, settings: AlertSettings) -> None:
+        self.engine = engine
+        self.settings = settings
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="alert-timers", daemon=True)
+        self._listener: threading.Thread | None = None
+
+    def start(self) -> None:
+        _schedulers.add(self)
+        if self.engine.dialect.name == "postgresql":
+            self._listener = threading.Thread(
+                target=self._listen, name="alert-timers-listen", daemon=True
+            )
+            self._listener.start()
+        self._thread.start()
+
+    def stop(self) -> None:
+        _schedulers.discard(self)
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=10)
+        if self._listener is not None:
+            self._listener.join(timeout=5)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _run(self) -> None:
+        policy = self.settings.policy
+        while not self._stop.is_set():
+            self._wake.clear()
+            try:
+                run_due(self.engine, policy=policy, batch=self.settings.batch)
+                sleep = self._until_next_due()
+            except sa.exc.OperationalError as exc:
+                # SQLite busy or a lost connection: the rows are still due; retry shortly.
+                log.warning("timers: run failed (%s); will retry", type(exc).__name__)
+                sleep = self.settings.tick_seconds
+            self._wake.wait(sleep)
+
+    def _until_next_due(self) -> float:
+        with self.engine.connect() as conn:
+            due = conn.execute(
+                sa.select(sa.func.min(col(AlertTimer.due_at))).where(
+                    col(AlertTimer.status) == TimerStatus.PENDING
+                )
+            ).scalar_one_or_none()
+        if due is None:
+            return self.settings.tick_seconds
+        if isinstance(due, str):  # SQLite's min() returns the stored text
+            due = datetime.fromisoformat(due)
+        if due.tzinfo is None:
+            due = due.replace(tzinfo=utcnow().tzinfo)
+        left = (due - utcnow()).total_seconds()
+        return min(self.settings.tick_seconds, max(self.MIN_SLEEP_S, left))
+
+    def _listen(self) -> None:
+        conninfo = self.engine.url.set(drivername="postgresql").render_as_string(
+            hide_password=False
+        )
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(conninfo, autocommit=True) as conn:
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    # Timers written while not listening are found by the next look.
+                    self.wake()
+                    while not self._stop.is_set():
+                        for _ in conn.notifies(timeout=0.5):
+                            self.wake()
+            except psycopg.Error as exc:
+                log.warning("timers: LISTEN connection lost (%s); retrying", type(exc).__name__)
+                time.sleep(1.0)
 
 
 @contextmanager
-def scheduler(engine: Engine, settings: AlertSettings) -> Iterator[BackgroundScheduler | None]:
-    """APScheduler ticking in this process; the first tick runs at once (overdue timers)."""
+def scheduler(engine: Engine, settings: AlertSettings) -> Iterator[TimerScheduler | None]:
+    """The timer scheduler running in this process; it looks at once (overdue timers)."""
     if not settings.scheduler:
         yield None
         return
-    sched = BackgroundScheduler(daemon=True)
-    sched.add_job(
-        _tick,
-        "interval",
-        seconds=settings.tick_seconds,
-        args=(engine, settings),
-        id="alert-timers",
-        max_instances=1,
-        coalesce=True,
-        next_run_time=datetime.now(),
-    )
-    sched.start()
+    running = TimerScheduler(engine, settings)
+    running.start()
     try:
-        yield sched
+        yield running
     finally:
-        sched.shutdown(wait=True)
+        running.stop()

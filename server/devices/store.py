@@ -50,8 +50,6 @@ log = logging.getLogger(__name__)
 URGENT_KINDS = frozenset({EventKind.PANIC, EventKind.FALL})
 ALERTING_PRIORITIES = frozenset({triage.Priority.RED, triage.Priority.YELLOW})
 LAST_SEEN_RESOLUTION = timedelta(seconds=5)
-# Readings recorded per step of the projector; between steps it gives way to an emergency.
-PROJECT_CHUNK = 10
 
 
 @dataclass(frozen=True)
@@ -347,15 +345,13 @@ def project_readings(
         )))  # fmt: skip
     done: list[uuid.UUID] = [r[0] for r in rows if context.elders.get(r[2]) is None]
     with session.no_autoflush:
-        for start in range(0, len(items), PROJECT_CHUNK):
-            if done and yield_to():
-                break
-            chunk = items[start : start + PROJECT_CHUNK]
-            recorded = record_observations(session, [item for _, item in chunk])
-            for (hub, item), result in zip(chunk, recorded, strict=True):
-                if result.created:
-                    _alert_on_reading(context, hub, item, result.assessment)
-            done.extend(item.observation_id for _, item in chunk)
+        # Triage stops early for an emergency (never before its first step, so a steady
+        # stream of them cannot starve the readings); what is triaged is stored in bulk.
+        recorded = record_observations(session, [item for _, item in items], yield_to=yield_to)
+        for (hub, item), result in zip(items, recorded, strict=False):
+            if result.created:
+                _alert_on_reading(context, hub, item, result.assessment)
+            done.append(item.observation_id)
     session.execute(sa.delete(PendingReading).where(col(PendingReading.event_id).in_(done)))
     session.commit()
     return len(done)

@@ -44,13 +44,17 @@ def mask_recipient(to: str) -> str:
     return "***" + to[-4:] if len(to) > 4 else "***"
 
 
-def render_message(notification: Notification) -> str:
+def render_message(notification: Notification, **extra: ParamValue) -> str:
+    """The text; `extra` fills what only the sender knows (e.g. the public base URL)."""
     locale: Locale = "en" if notification.locale == "en" else "th"
-    return translate(notification.template_key, locale, **notification.params)
+    return translate(notification.template_key, locale, **{**notification.params, **extra})
 
 
 class RecordingNotifier:
     """Records every message and logs that it would send it; sends nothing."""
+
+    # Rows of these channels wait for the sender loop; the rest are only recorded.
+    sends: frozenset[Channel] = frozenset()
 
     def _record(self, session: Session, channel: Channel, message: Message) -> Notification:
         to, template_key = message["to"], message["template_key"]
@@ -61,14 +65,19 @@ class RecordingNotifier:
             template_key=template_key,
             params=dict(message["params"]),
             locale=message.get("locale", "th"),
-            status=NotificationStatus.RECORDED,
+            status=NotificationStatus.QUEUED
+            if channel in self.sends
+            else NotificationStatus.RECORDED,
             subject=subject,
             subject_id=subject_id,
         )
+        if channel in self.sends:
+            notification.next_attempt_at = notification.created_at
         session.add(notification)
         # Only the template key: params can name the elder, and logs are not for that.
         log.info(
-            "notify: would send %s to %s template=%s %s=%s",
+            "notify: %s %s to %s template=%s %s=%s",
+            "queued" if channel in self.sends else "would send",
             channel.value,
             mask_recipient(to),
             template_key,

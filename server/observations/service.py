@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from pydantic_core import to_json
+from sqlalchemy.dialects import sqlite
 from sqlmodel import Session, col, select
 
 import triage
@@ -121,7 +123,8 @@ def record_observation(
         consciousness=consciousness,
     )  # fmt: skip
     assessment = _assess(item, overrides_for(session, elder.id))
-    observation = Observation.model_validate(_observation_row(item, assessment))
+    row = _observation_row(item, assessment) | {"triage": assessment.model_dump(mode="json")}
+    observation = Observation.model_validate(row)
     session.add(observation)
     for row in _value_rows(item):
         session.add(ObservationValue.model_validate(row))
@@ -154,47 +157,164 @@ class RecordedMany:
     created: bool
 
 
-def record_observations(session: Session, items: Sequence[NewObservation]) -> list[RecordedMany]:
+def record_observations(
+    session: Session,
+    items: Sequence[NewObservation],
+    *,
+    yield_to: Callable[[], bool] = lambda: False,
+) -> list[RecordedMany]:
     """`record_observation` for many reading sets at once (a hub's queued readings).
 
-    Looks up existing ids and personal targets in one query each and inserts the rows in
-    bulk: the per-row ORM work was most of the cost. Adds to the transaction; the caller
-    commits.
+    Triage runs first, in steps of `TRIAGE_STEP`; when `yield_to()` says so between steps,
+    only what is triaged so far is stored and the results cover that prefix of `items`.
+    Then the reading sets are stored in one statement per table (one in all on
+    PostgreSQL); a re-sent id is stored once and returns its first triage. Adds to the
+    transaction; the caller commits.
     """
     if not items:
         return []
-    ids = [i.observation_id for i in items]
-    existing = {
-        observation_id: assessment
-        for observation_id, assessment in session.exec(
-            select(Observation.id, Observation.triage).where(col(Observation.id).in_(ids))
-        ).all()
-    }
-    elder_ids = {i.elder.id for i in items}
-    targets = {
-        row.elder_id: triage.Overrides.model_validate(row.overrides)
-        for row in session.exec(
-            select(TriageOverrides).where(col(TriageOverrides.elder_id).in_(elder_ids))
-        ).all()
-        if row.overrides
-    }
+    targets = targets_for(session, {i.elder.id for i in items})
+    chosen: list[NewObservation] = []
+    assessments: dict[uuid.UUID, triage.VitalsAssessment] = {}
+    for start in range(0, len(items), TRIAGE_STEP):
+        if start and yield_to():
+            break
+        for item in items[start : start + TRIAGE_STEP]:
+            chosen.append(item)
+            if item.observation_id not in assessments:
+                assessments[item.observation_id] = _assess(item, targets.get(item.elder.id))
+    firsts: dict[uuid.UUID, int] = {}  # each id's first place in the batch
+    for index, item in enumerate(chosen):
+        firsts.setdefault(item.observation_id, index)
+    created = _insert(session, [(chosen[i], assessments[oid]) for oid, i in firsts.items()])
+    earlier = [oid for oid in firsts if oid not in created]
+    if earlier:
+        for oid, stored in session.execute(
+            sa.select(col(Observation.id), col(Observation.triage)).where(
+                col(Observation.id).in_(earlier)
+            )
+        ).all():
+            assessments[oid] = triage.VitalsAssessment.model_validate(stored)
     results: list[RecordedMany] = []
-    observations: list[dict[str, object]] = []
-    values: list[dict[str, object]] = []
-    for item in items:
-        if item.observation_id in existing:
-            assessment = triage.VitalsAssessment.model_validate(existing[item.observation_id])
-            results.append(RecordedMany(item.observation_id, assessment, created=False))
-            continue
-        assessment = _assess(item, targets.get(item.elder.id))
-        existing[item.observation_id] = {}  # the same id twice in one batch is stored once
-        observations.append(_observation_row(item, assessment))
-        values.extend(_value_rows(item))
-        results.append(RecordedMany(item.observation_id, assessment, created=True))
-    if observations:
-        session.execute(sa.insert(Observation), observations)
-        session.execute(sa.insert(ObservationValue), values)
+    for index, item in enumerate(chosen):
+        oid = item.observation_id
+        new = oid in created and firsts[oid] == index
+        results.append(RecordedMany(oid, assessments[oid], created=new))
     return results
+
+
+# Readings triaged between two looks at `yield_to`.
+TRIAGE_STEP = 25
+
+# Parsed personal targets per elder, keyed by when they were set: a care plan or clinician
+# changing them writes a new `set_at` (`set_overrides`), which misses here in every
+# process. The row is still read once per batch (a cheap primary-key lookup); parsing and
+# validating the targets was the part worth keeping.
+_TARGETS: dict[uuid.UUID, tuple[datetime, triage.Overrides | None]] = {}
+_TARGETS_MAX = 100_000
+
+
+def targets_for(
+    session: Session, elder_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, triage.Overrides]:
+    """The personal targets in force for these elders (elders without any are left out)."""
+    if not elder_ids:
+        return {}
+    found: dict[uuid.UUID, triage.Overrides] = {}
+    rows = session.execute(
+        sa.select(
+            col(TriageOverrides.elder_id),
+            col(TriageOverrides.set_at),
+            col(TriageOverrides.overrides),
+        ).where(col(TriageOverrides.elder_id).in_(list(elder_ids)))
+    ).all()
+    for elder_id, set_at, raw in rows:
+        cached = _TARGETS.get(elder_id)
+        if cached is None or cached[0] != set_at:
+            if len(_TARGETS) >= _TARGETS_MAX:
+                _TARGETS.clear()
+            cached = (set_at, triage.Overrides.model_validate(raw) if raw else None)
+            _TARGETS[elder_id] = cached
+        if cached[1] is not None:
+            found[elder_id] = cached[1]
+    return found
+
+
+_OBSERVATION_COLUMNS = (
+    "id", "elder_id", "source", "observed_at", "recorded_at", "recorded_by", "device_id",
+    "visit_id", "device_time", "device_clock_suspect", "raw_hex", "on_oxygen", "consciousness",
+    "priority", "triage", "rule_set_version",
+)  # fmt: skip
+# On PostgreSQL one statement stores a batch: the reading sets and their values travel as
+# two JSON parameters that PostgreSQL unpacks, and only the values of sets it inserted are
+# stored. The driver parses one short statement whatever the batch size.
+_PG_INSERT = sa.text(
+    """
+    WITH stored AS (
+        INSERT INTO observations (id, elder_id, source, observed_at, recorded_at, recorded_by,
+            device_id, visit_id, device_time, device_clock_suspect, raw_hex, on_oxygen,
+            consciousness, priority, triage, rule_set_version)
+        SELECT o.id, o.elder_id, o.source, o.observed_at, o.recorded_at, o.recorded_by,
+            o.device_id, o.visit_id, o.device_time, o.device_clock_suspect, o.raw_hex,
+            o.on_oxygen, o.consciousness, o.priority, o.triage, o.rule_set_version
+        FROM json_to_recordset(CAST(:observations AS json)) AS o(id uuid, elder_id uuid,
+            source text, observed_at timestamptz, recorded_at timestamptz, recorded_by uuid,
+            device_id uuid, visit_id uuid, device_time timestamptz, device_clock_suspect boolean,
+            raw_hex text, on_oxygen boolean, consciousness text, priority text, triage json,
+            rule_set_version text)
+        ON CONFLICT (id) DO NOTHING
+        RETURNING id
+    ), stored_values AS (
+        INSERT INTO observation_values (observation_id, elder_id, observed_at, code, value, unit)
+        SELECT v.observation_id, v.elder_id, v.observed_at, v.code, v.value, v.unit
+        FROM json_to_recordset(CAST(:values AS json)) AS v(observation_id uuid, elder_id uuid,
+            observed_at timestamptz, code text, value double precision, unit text)
+        WHERE v.observation_id IN (SELECT id FROM stored)
+    )
+    SELECT id FROM stored
+    """
+)
+
+
+def _insert(
+    session: Session, items: Sequence[tuple[NewObservation, triage.VitalsAssessment]]
+) -> set[uuid.UUID]:
+    """Inserts the reading sets whose id is not stored yet; returns the ids inserted."""
+    if not items:
+        return set()
+    connection = session.connection()
+    observations = [_observation_row(item, assessment) for item, assessment in items]
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        values = [row for item, _ in items for row in _value_rows(item)]
+        params = {
+            "observations": to_json(observations).decode(),
+            "values": to_json(values).decode(),
+        }
+        return set(connection.execute(_PG_INSERT, params).scalars())
+    if dialect != "sqlite":
+        raise RuntimeError(f"observations support SQLite and PostgreSQL, not {dialect}")
+    # Core, not the ORM: executemany of one prepared statement per table. The triage goes
+    # in as the JSON text pydantic writes (serialising it twice was a third of the cost).
+    table: sa.Table = Observation.__table__  # type: ignore[attr-defined]
+    statement = (
+        sqlite.insert(table)
+        .values(triage=sa.bindparam("triage_json", type_=sa.Text()))
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(table.c.id)
+    )
+    rows = [
+        {k: v for k, v in row.items() if k != "triage"}
+        | {"triage_json": assessment.model_dump_json()}
+        for row, (_, assessment) in zip(observations, items, strict=True)
+    ]
+    created = set(connection.execute(statement, rows).scalars())
+    values = [
+        row for item, _ in items if item.observation_id in created for row in _value_rows(item)
+    ]
+    if values:
+        connection.execute(sa.insert(ObservationValue.__table__), values)  # type: ignore[attr-defined]
+    return created
 
 
 def _assess(item: NewObservation, overrides: triage.Overrides | None) -> triage.VitalsAssessment:
@@ -214,7 +334,7 @@ def _observation_row(
     return {
         "id": item.observation_id,
         "elder_id": item.elder.id,
-        "source": item.source,
+        "source": ObservationSource(item.source).value,
         "observed_at": item.observed_at,
         "recorded_at": utcnow(),
         "recorded_by": item.recorded_by.id if item.recorded_by else None,
@@ -226,7 +346,7 @@ def _observation_row(
         "on_oxygen": item.on_oxygen,
         "consciousness": item.consciousness,
         "priority": assessment.priority.value if assessment.priority else None,
-        "triage": assessment.model_dump(mode="json"),
+        "triage": assessment,
         "rule_set_version": assessment.rule_set_version,
     }
 

@@ -35,6 +35,8 @@ ALLOWED = frozenset(
         "fontpkg-sarabun", "fonts-thai-tlwg",
         # The language switch names English in English.
         "English",
+        # Channel and service names written in Latin script in Thai too.
+        "SMS", "LINE", "Twilio",
     }
 )  # fmt: skip
 # A word: letters, digits and joiners, with at least two letters (single letters are key

@@ -59,6 +59,7 @@ def console_page(request: Request, user: Dispatcher) -> Response:
         target_minutes=alert_settings().policy.target_minutes,
         time_zone=request.app.state.settings.display_timezone,
         role=user.role.value,
+        phone_escalation=request.app.state.settings.phone_escalation,
     )
 
 

@@ -1,7 +1,7 @@
 """eligibility rounds: who signs the public notice
 
 Revision ID: 0110
-Revises: 0120
+Revises: 0090
 Create Date: 2026-11-29 22:40:00
 """
 
@@ -12,7 +12,7 @@ import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision: str = "0110"
-down_revision: str | None = "0120"
+down_revision: str | None = "0090"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -195,3 +195,39 @@ def test_two_server_processes_fire_each_timer_exactly_once(
     assert len(console) == len(fired_steps) == 60  # 20 escalations + 40 SLA breaches
     # Both processes took part: the claim, not luck, kept them apart.
     assert len({t.fired_by for t in timers}) == 2, {t.fired_by for t in timers}
+
+
+def test_scheduler_wakes_for_a_new_timer_instead_of_waiting_out_its_tick(
+    session: Session,
+) -> None:
+    """With a 30 s longest sleep, a timer written due in a moment still fires on time: the
+    commit that wrote it wakes the scheduler, which then sleeps only until it is due."""
+    from server.alerts.config import AlertSettings
+    from server.alerts.timers import scheduler, timers_written
+
+    engine = session.get_bind()
+    elder = make_elder(session)
+    alert_id = raise_panic_alert(session, elder.id).alert_id
+    session.execute(sa.update(AlertTimer).values(due_at=utcnow() + timedelta(days=1)))
+    session.commit()
+    with scheduler(engine, AlertSettings(tick_seconds=30)) as running:  # type: ignore[arg-type]
+        assert running is not None
+        time.sleep(1.0)  # it has looked once and is asleep for up to 30 s
+        due = utcnow() + timedelta(seconds=1)
+        session.add(AlertTimer(alert_id=alert_id, step="escalate", due_at=due))
+        timers_written(session)
+        session.commit()
+        deadline = time.monotonic() + 15
+        fired = None
+        while time.monotonic() < deadline and fired is None:
+            time.sleep(0.05)
+            session.expire_all()
+            fired = session.exec(
+                select(AlertTimer.fired_at).where(
+                    AlertTimer.due_at == due, AlertTimer.status == TimerStatus.FIRED
+                )
+            ).first()
+    assert fired is not None, "the new timer did not fire within 15 s"
+    # Not before it was due; on time to well within the 30 s it would otherwise sleep.
+    assert timedelta(0) <= fired - due < timedelta(seconds=10)
+    assert "escalated" in _timeline(session, alert_id)

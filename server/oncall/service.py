@@ -1,0 +1,580 @@
+"""Who is on duty now, the policy in force, and running an alert's escalation chain.
+
+A chain is one row per alert (`alert_escalations`) holding the policy copied when the alert
+opened and the next step's due time. A tick claims due rows (`FOR UPDATE SKIP LOCKED` on
+PostgreSQL) and advances each with a conditional UPDATE naming the step it expects, so a
+step runs once however many processes tick. The step's messages are notification rows
+written in the same transaction; the sender loop sends them after the commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from server.alerts.models import Alert, AlertEvent, AlertStatus
+from server.auth.models import User
+from server.common.time import BANGKOK, utcnow
+from server.elders.models import Elder
+from server.errors import ApiError
+from server.notify import get_notifier
+from server.notify.models import Notification
+from server.oncall.models import (
+    AlertEscalation,
+    ChainStatus,
+    Duty,
+    EscalationPolicy,
+    Override,
+    Shift,
+    Team,
+    TeamKind,
+    TeamMember,
+)
+from server.oncall.schemas import PolicyBody, PolicyStep, StepAction, Target
+from server.realtime import mark_changed
+
+log = logging.getLogger(__name__)
+
+NO_SYNC = {"synchronize_session": False}
+PROCESS_ID = f"{socket.gethostname()}:{os.getpid()}"[:100]
+# Escalation concerns an unacknowledged alert: any other state ends the chain.
+CHAIN_STATUSES = frozenset({AlertStatus.NEW})
+
+
+# --- the built-in policies (version 0): used until a supervisor saves a version ---------
+
+DEFAULT_POLICIES: dict[str, PolicyBody] = {
+    "RED": PolicyBody(
+        steps=(
+            PolicyStep(after_seconds=0, action=StepAction.CONSOLE, target=Target.DISPATCHER),
+            PolicyStep(after_seconds=60, action=StepAction.CALL, target=Target.DISPATCHER),
+            PolicyStep(after_seconds=120, action=StepAction.CALL, target=Target.SUPERVISOR),
+            PolicyStep(after_seconds=180, action=StepAction.CALL, target=Target.BACKUP),
+            PolicyStep(after_seconds=180, action=StepAction.SMS, target=Target.TEAM),
+        ),
+        repeat_after_seconds=180,
+        max_rounds=10,
+    ),
+    "YELLOW": PolicyBody(
+        steps=(
+            PolicyStep(after_seconds=0, action=StepAction.CONSOLE, target=Target.DISPATCHER),
+            PolicyStep(after_seconds=300, action=StepAction.SMS, target=Target.DISPATCHER),
+            PolicyStep(after_seconds=600, action=StepAction.SMS, target=Target.SUPERVISOR),
+        ),
+    ),
+    "WHITE": PolicyBody(
+        steps=(PolicyStep(after_seconds=0, action=StepAction.CONSOLE, target=Target.DISPATCHER),),
+    ),
+}
+POLICY_PRIORITIES = tuple(DEFAULT_POLICIES)
+
+
+@dataclass(frozen=True)
+class PolicyVersion:
+    priority: str
+    version: int
+    body: PolicyBody
+    created_at: datetime | None
+
+
+def policy_in_force(session: Session, *, priority: str) -> PolicyVersion | None:
+    row = session.exec(
+        select(EscalationPolicy)
+        .where(EscalationPolicy.priority == priority)
+        .order_by(col(EscalationPolicy.version).desc())
+        .limit(1)
+    ).first()
+    if row is not None:
+        return PolicyVersion(
+            priority, row.version, PolicyBody.model_validate(row.body), row.created_at
+        )
+    default = DEFAULT_POLICIES.get(priority)
+    return PolicyVersion(priority, 0, default, None) if default else None
+
+
+def save_policy(
+    session: Session, *, priority: str, body: PolicyBody, actor: User | None
+) -> PolicyVersion:
+    """A new version; alerts already running keep the version they copied."""
+    if priority not in DEFAULT_POLICIES:
+        raise ApiError(404, "not_found", "common.not_found")
+    current = policy_in_force(session, priority=priority)
+    version = (current.version if current else 0) + 1
+    row = EscalationPolicy(
+        priority=priority,
+        version=version,
+        body=body.model_dump(mode="json"),
+        created_by=actor.id if actor else None,
+    )
+    session.add(row)
+    session.flush()
+    return PolicyVersion(priority, version, body, row.created_at)
+
+
+# --- the roster ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OnDuty:
+    team: Team
+    duty: Duty
+    user: User
+    phone: str | None
+    backup: User | None
+    until: datetime
+    via_override: bool
+
+
+def _shift_window(shift: Shift, day: date) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, shift.starts, BANGKOK)
+    end = datetime.combine(day, shift.ends, BANGKOK)
+    if shift.ends <= shift.starts:  # crosses midnight
+        end += timedelta(days=1)
+    return start, end
+
+
+def on_duty(session: Session, *, at: datetime | None = None) -> list[OnDuty]:
+    """Everyone on duty at `at` (default now), shifts in Asia/Bangkok time, overrides applied."""
+    at = at or utcnow()
+    local = at.astimezone(BANGKOK)
+    teams = {t.id: t for t in session.exec(select(Team).where(col(Team.active).is_(True))).all()}
+    shifts = session.exec(
+        select(Shift).where(col(Shift.active).is_(True), col(Shift.team_id).in_(teams))
+    ).all()
+    # (team, duty, user) -> (backup user id, until, via override)
+    found: dict[tuple[uuid.UUID, Duty, uuid.UUID], tuple[uuid.UUID | None, datetime, bool]] = {}
+    for shift in shifts:
+        for day in (local.date() - timedelta(days=1), local.date()):
+            if shift.weekdays and day.weekday() not in shift.weekdays:
+                continue
+            start, end = _shift_window(shift, day)
+            if start <= local < end:
+                found[(shift.team_id, shift.duty, shift.user_id)] = (
+                    shift.backup_user_id,
+                    end,
+                    False,
+                )
+    overrides = session.exec(
+        select(Override)
+        .where(
+            col(Override.starts_at) <= at,
+            col(Override.ends_at) > at,
+            col(Override.team_id).in_(teams),
+        )
+        .order_by(col(Override.created_at))
+    ).all()
+    for o in overrides:
+        backup: uuid.UUID | None = None
+        if o.replaces_user_id is not None:
+            replaced = found.pop((o.team_id, o.duty, o.replaces_user_id), None)
+            backup = replaced[0] if replaced else None
+        found[(o.team_id, o.duty, o.user_id)] = (backup, o.ends_at, True)
+    user_ids = {k[2] for k in found} | {v[0] for v in found.values() if v[0]}
+    users = (
+        {u.id: u for u in session.exec(select(User).where(col(User.id).in_(user_ids))).all()}
+        if user_ids
+        else {}
+    )
+    phones = {
+        (m.team_id, m.user_id): m.phone
+        for m in session.exec(select(TeamMember).where(col(TeamMember.team_id).in_(teams))).all()
+        if m.phone
+    }
+    result = []
+    for (team_id, duty, user_id), (backup_id, until, via) in found.items():
+        user = users.get(user_id)
+        if user is None or not user.active:
+            continue
+        backup_user = users.get(backup_id) if backup_id else None
+        result.append(
+            OnDuty(
+                team=teams[team_id],
+                duty=duty,
+                user=user,
+                phone=phones.get((team_id, user_id)) or user.phone,
+                backup=backup_user if backup_user is not None and backup_user.active else None,
+                until=until,
+                via_override=via,
+            )
+        )
+    order = list(Duty)
+    result.sort(key=lambda d: (order.index(d.duty), d.team.name, d.user.full_name))
+    return result
+
+
+def _recipients(
+    session: Session, target: Target, *, at: datetime, duty: list[OnDuty] | None = None
+) -> list[tuple[User, str | None]]:
+    duty = duty if duty is not None else on_duty(session, at=at)
+    people: dict[uuid.UUID, tuple[User, str | None]] = {}
+    if target == Target.DISPATCHER:
+        for d in duty:
+            if d.duty == Duty.DISPATCHER:
+                people.setdefault(d.user.id, (d.user, d.phone))
+    elif target == Target.SUPERVISOR:
+        for d in duty:
+            if d.duty == Duty.SUPERVISOR:
+                people.setdefault(d.user.id, (d.user, d.phone))
+    elif target == Target.BACKUP:
+        for d in duty:
+            if d.duty == Duty.DISPATCHER and d.backup is not None:
+                people.setdefault(d.backup.id, (d.backup, d.backup.phone))
+    else:
+        for d in duty:
+            people.setdefault(d.user.id, (d.user, d.phone))
+    return list(people.values())
+
+
+# --- chains -------------------------------------------------------------------------------
+
+
+def _offset(body: PolicyBody, round_: int, index: int) -> int:
+    return body.steps[index].after_seconds + round_ * (body.repeat_after_seconds or 0)
+
+
+def _following(body: PolicyBody, round_: int, index: int) -> tuple[int, int] | None:
+    if index + 1 < len(body.steps):
+        return round_, index + 1
+    if body.repeat_after_seconds and round_ + 1 < body.max_rounds:
+        # A repeat leaves out the at-once steps: the console is already sounding.
+        first = next((i for i, s in enumerate(body.steps) if s.after_seconds > 0), None)
+        if first is not None:
+            return round_ + 1, first
+    return None
+
+
+def start_escalation(
+    session: Session,
+    *,
+    alert_id: uuid.UUID,
+    priority: str,
+    created_at: datetime,
+    test: bool,
+) -> AlertEscalation | None:
+    """Copies the policy in force onto a new alert. A test press reaches nobody by phone."""
+    if test:
+        return None
+    policy = policy_in_force(session, priority=priority)
+    if policy is None:
+        return None
+    # The console sounds a new alert by itself (its "created" line): an at-once console
+    # step is already done.
+    first = next(
+        (
+            i
+            for i, s in enumerate(policy.body.steps)
+            if not (s.action == StepAction.CONSOLE and s.after_seconds == 0)
+        ),
+        None,
+    )
+    if first is None:
+        return None
+    row = AlertEscalation(
+        alert_id=alert_id,
+        priority=priority,
+        policy_version=policy.version,
+        body=policy.body.model_dump(mode="json"),
+        started_at=created_at,
+        step_index=first,
+        next_due_at=created_at + timedelta(seconds=_offset(policy.body, 0, first)),
+    )
+    session.add(row)
+    return row
+
+
+def escalate_now(session: Session, *, alert_id: uuid.UUID, actor: User | None) -> bool:
+    """ "Need backup": the next step is due at once. False if no chain is running."""
+    now = utcnow()
+    result = session.execute(
+        sa.update(AlertEscalation)
+        .where(
+            col(AlertEscalation.alert_id) == alert_id,
+            col(AlertEscalation.status) == ChainStatus.RUNNING,
+        )
+        .values(next_due_at=now),
+        execution_options=NO_SYNC,
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    session.add(
+        AlertEvent(
+            alert_id=alert_id,
+            at=now,
+            action="escalation_requested",
+            actor_id=actor.id if actor else None,
+            actor_name=actor.full_name if actor else None,
+            note_key="oncall.timeline.requested",
+        )
+    )
+    mark_changed(session, alert_id)
+    return True
+
+
+def voice_params(alert: Alert, elder: Elder) -> dict[str, str | int | float]:
+    """What a voice line may say: name, kind, community. Never a reading or a condition."""
+    return {
+        "name": f"{elder.first_name} {elder.last_name}",
+        "kind": alert.kind.value,
+        "community": elder.community,
+    }
+
+
+def _run_step(
+    session: Session,
+    *,
+    chain: AlertEscalation,
+    body: PolicyBody,
+    round_: int,
+    index: int,
+    alert: Alert,
+    now: datetime,
+    roster: dict[str, list[OnDuty]],
+) -> None:
+    step = body.steps[index]
+    elder = session.get(Elder, alert.elder_id)
+    step_ref = f"{round_ + 1}.{index + 1}"
+    seconds = _offset(body, round_, index)
+    notifier = get_notifier()
+    people: list[tuple[User, str | None]] = []
+    if step.action != StepAction.CONSOLE:
+        # The roster is read once per pass, not once per step.
+        if "now" not in roster:
+            roster["now"] = on_duty(session, at=now)
+        people = _recipients(session, step.target, at=now, duty=roster["now"])
+    reached: list[str] = []
+    if step.action == StepAction.CONSOLE:
+        notifier.console(
+            session,
+            to="role:dispatcher",
+            template_key="notify.oncall.console",
+            params={"ref": str(alert.id)[:8], "priority": alert.priority.value},
+            subject="alert",
+            subject_id=alert.id,
+        )
+    elif elder is not None:
+        for user, phone in people:
+            if not phone:
+                continue
+            notification: Notification
+            if step.action == StepAction.CALL:
+                notification = notifier.place_call(
+                    session,
+                    to=phone,
+                    template_key="notify.oncall.call",
+                    params=voice_params(alert, elder),
+                    locale="th",
+                    subject="alert",
+                    subject_id=alert.id,
+                )
+            else:
+                notification = notifier.send_sms(
+                    session,
+                    to=phone,
+                    template_key="notify.oncall.sms",
+                    params={
+                        "name": f"{elder.first_name} {elder.last_name}",
+                        "community": elder.community,
+                        "priority": alert.priority.value,
+                        "seconds": seconds,
+                        "ref": str(alert.id)[:8],
+                    },
+                    locale="en" if user.locale == "en" else "th",
+                    subject="alert",
+                    subject_id=alert.id,
+                )
+            notification.user_id = user.id
+            notification.step = step_ref
+            reached.append(user.full_name)
+    session.add(
+        AlertEvent(
+            alert_id=alert.id,
+            at=now,
+            action=f"escalation_{step.action.value}",
+            note_key=(
+                f"oncall.timeline.{step.action.value}"
+                if reached or step.action == StepAction.CONSOLE
+                else "oncall.timeline.nobody"
+            ),
+            params={
+                "who": ", ".join(reached),
+                "target": step.target.value,
+                "seconds": seconds,
+                "round": round_ + 1,
+                "version": chain.policy_version,
+            },
+        )
+    )
+    mark_changed(session, alert.id)
+
+
+def _advance(
+    session: Session, chain: AlertEscalation, *, now: datetime, roster: dict[str, list[OnDuty]]
+) -> bool:
+    """Claims and runs the chain's next step; False if another process had it or it ended."""
+    body = PolicyBody.model_validate(chain.body)
+    round_, index = chain.round, chain.step_index
+    following = _following(body, round_, index)
+    values: dict[str, object] = {"last_fired_by": PROCESS_ID}
+    if following is None:
+        values.update(status=ChainStatus.EXHAUSTED, next_due_at=None)
+    else:
+        values.update(
+            round=following[0],
+            step_index=following[1],
+            next_due_at=chain.started_at
+            + timedelta(seconds=_offset(body, following[0], following[1])),
+        )
+    # The claim names the step it expects: a second process loses it cleanly.
+    claim = session.execute(
+        sa.update(AlertEscalation)
+        .where(
+            col(AlertEscalation.alert_id) == chain.alert_id,
+            col(AlertEscalation.status) == ChainStatus.RUNNING,
+            col(AlertEscalation.round) == round_,
+            col(AlertEscalation.step_index) == index,
+        )
+        .values(**values),
+        execution_options=NO_SYNC,
+    )
+    if claim.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    alert = session.get(Alert, chain.alert_id, populate_existing=True)
+    if alert is None or alert.status not in CHAIN_STATUSES:
+        session.execute(
+            sa.update(AlertEscalation)
+            .where(col(AlertEscalation.alert_id) == chain.alert_id)
+            .values(status=ChainStatus.STOPPED, next_due_at=None),
+            execution_options=NO_SYNC,
+        )
+        return False
+    _run_step(
+        session,
+        chain=chain,
+        body=body,
+        round_=round_,
+        index=index,
+        alert=alert,
+        now=now,
+        roster=roster,
+    )
+    if following is None:
+        chain.next_due_at = None
+    else:
+        chain.round, chain.step_index = following
+        chain.next_due_at = values["next_due_at"]  # type: ignore[assignment]
+    return True
+
+
+def run_due(engine: Engine, *, now: datetime | None = None, batch: int = 100) -> int:
+    """Runs every chain step due by `now`; returns how many steps ran."""
+    done = 0
+    while True:
+        ran, claimed = _run_batch(engine, now=now, batch=batch)
+        done += ran
+        if claimed < batch:
+            return done
+
+
+def _run_batch(engine: Engine, *, now: datetime | None, batch: int) -> tuple[int, int]:
+    cutoff = now or utcnow()
+    ran = 0
+    with Session(engine, expire_on_commit=False) as session:
+        query = (
+            select(AlertEscalation)
+            .where(
+                AlertEscalation.status == ChainStatus.RUNNING,
+                col(AlertEscalation.next_due_at) <= cutoff,
+            )
+            .order_by(col(AlertEscalation.next_due_at))
+            .limit(batch)
+        )
+        if engine.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        chains = list(session.exec(query).all())
+        roster: dict[str, list[OnDuty]] = {}
+        for chain in chains:
+            # Detached: `_advance` moves it on with conditional UPDATEs, not by the ORM.
+            session.expunge(chain)
+        for chain in chains:
+            # Steps due together (the backup's call and the team's SMS) run in one pass.
+            while chain.next_due_at is not None and chain.next_due_at <= cutoff:
+                if not _advance(session, chain, now=now or utcnow(), roster=roster):
+                    break
+                ran += 1
+        session.commit()
+        return ran, len(chains)
+
+
+# --- roster edits -------------------------------------------------------------------------
+
+
+def _team(session: Session, team_id: uuid.UUID) -> Team:
+    team = session.get(Team, team_id)
+    if team is None:
+        raise ApiError(404, "not_found", "common.not_found")
+    return team
+
+
+def _user(session: Session, user_id: uuid.UUID, field: str) -> User:
+    user = session.get(User, user_id)
+    if user is None or not user.active:
+        raise ApiError(422, "unknown_user", "oncall.error.unknown_user", field=field)
+    return user
+
+
+def add_team(session: Session, *, name: str, kind: TeamKind) -> Team:
+    if session.exec(select(Team).where(Team.name == name.strip())).first() is not None:
+        raise ApiError(409, "team_exists", "oncall.error.team_exists", field="name")
+    team = Team(name=name.strip(), kind=kind)
+    session.add(team)
+    session.flush()
+    return team
+
+
+def add_member(
+    session: Session, *, team_id: uuid.UUID, user_id: uuid.UUID, phone: str | None
+) -> TeamMember:
+    _team(session, team_id)
+    _user(session, user_id, "user_id")
+    existing = session.exec(
+        select(TeamMember).where(TeamMember.team_id == team_id, TeamMember.user_id == user_id)
+    ).first()
+    if existing is not None:
+        existing.phone = phone or existing.phone
+        existing.active = True
+        session.add(existing)
+        return existing
+    member = TeamMember(team_id=team_id, user_id=user_id, phone=phone)
+    session.add(member)
+    session.flush()
+    return member
+
+
+def add_shift(session: Session, *, team_id: uuid.UUID, values: dict[str, object]) -> Shift:
+    _team(session, team_id)
+    _user(session, values["user_id"], "user_id")  # type: ignore[arg-type]
+    if values.get("backup_user_id"):
+        _user(session, values["backup_user_id"], "backup_user_id")  # type: ignore[arg-type]
+    shift = Shift(team_id=team_id, **values)  # type: ignore[arg-type]
+    session.add(shift)
+    session.flush()
+    return shift
+
+
+def add_override(
+    session: Session, *, team_id: uuid.UUID, values: dict[str, object], actor: User
+) -> Override:
+    _team(session, team_id)
+    _user(session, values["user_id"], "user_id")  # type: ignore[arg-type]
+    override = Override(team_id=team_id, created_by=actor.id, **values)  # type: ignore[arg-type]
+    session.add(override)
+    session.flush()
+    return override
