@@ -93,7 +93,7 @@ def _joinable(
 
 
 def _elder_name(elder: Elder) -> str:
-    return f"{elder.first_name} {elder.last_name}"
+    return f"{elder.title or ''}{elder.first_name} {elder.last_name}"
 
 
 def _notify_family(session: Session, *, alert: Alert, template_key: str) -> None:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from server.deps import LocaleDep, RequestId, SessionDep
-from server.eligibility import ranking_view, rounds, rubrics, service
+from server.eligibility import committee, ranking_view, rounds, rubrics, service
 from server.eligibility.models import RoundStatus
 from server.eligibility.router import Manager
 from server.eligibility.schemas import MANAGERS
@@ -65,6 +65,7 @@ def round_page(
         "quota": quota or "", "eligible": eligible or "", "vote": vote or "",
     }  # fmt: skip
     targets = {t.key: service._text(t.label, locale) for t in rubric.targets}
+    not_voted, members = committee.members_not_voted(session, round_id)
     return render(
         request,
         "committee_round.html",
@@ -76,5 +77,7 @@ def round_page(
         targets=targets,
         communities=ranking_view.communities(session, round_id),
         is_chair=round_.chair_id == user.id,
+        not_voted=not_voted,
+        members=members,
         statuses=RoundStatus,
     )
