@@ -40,6 +40,12 @@ def _redact(url: str) -> str:
 
 def _serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
     import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
+
+    from server.telemetry.config import LogSettings
+
+    # JSON logs: uvicorn keeps its hands off the loggers, so its lines go out as JSON too.
+    log_config = None if LogSettings().format == "json" else LOGGING_CONFIG
 
     uvicorn.run(
         "server.main:create_app",
@@ -48,6 +54,7 @@ def _serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
         port=port,
         workers=workers,
         log_level="info",
+        log_config=log_config,
         ws_max_size=2 * 1_048_576,
     )
 
@@ -238,6 +245,58 @@ def cmd_devices_add(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _backup_key(settings: Settings) -> bytes:
+    from server.backup.config import BackupSettings
+    from server.backup.service import backup_key
+
+    return backup_key(key=BackupSettings().key, secret_key=settings.secret_key)
+
+
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    from server.backup.config import BackupSettings
+    from server.backup.service import BackupError, create_backup, new_key
+
+    if args.action == "key":
+        print(new_key())
+        return 0
+    conf = BackupSettings()
+    directory = Path(args.dir) if args.dir else conf.dir or settings.data_dir / "backups"
+    try:
+        result = create_backup(
+            database_url=settings.database_url, directory=directory, key=_backup_key(settings),
+            keep_count=args.keep or conf.keep_count, keep_days=args.keep_days or conf.keep_days,
+        )  # fmt: skip
+    except BackupError as exc:
+        print(f"backup failed: {exc}", file=sys.stderr)
+        return 1
+    rows = sum(result.tables.values())
+    print(f"backup written: {result.path} ({result.size} bytes, {len(result.tables)} tables, "
+          f"{rows} rows, migration {result.revision})")  # fmt: skip
+    for old in result.removed:
+        print(f"removed by retention: {old}")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
+    from server.backup.service import BackupError, restore_backup
+
+    try:
+        report = restore_backup(path=Path(args.file), target_url=args.into,
+                                key=_backup_key(settings))  # fmt: skip
+    except BackupError as exc:
+        print(f"restore refused: {exc}", file=sys.stderr)
+        return 1
+    rows = sum(report.tables.values())
+    print(f"restored into {_redact(args.into)}: {len(report.tables)} tables, {rows} rows, "
+          f"migration {report.revision}")  # fmt: skip
+    if not report.ok:
+        for problem in report.problems:
+            print(f"verify: {problem}", file=sys.stderr)
+        return 3
+    print("verified: row counts, audit log and migration revision match the backup")
+    return 0
+
+
 def cmd_devices_phone(args: argparse.Namespace, settings: Settings) -> int:
     from server.inbound_sms.service import PhoneNumberError, register_phone
 
@@ -314,6 +373,19 @@ def build_parser() -> argparse.ArgumentParser:
     dadd.add_argument("--kind", default="hub")
     dadd.add_argument("--label")
     dadd.set_defaults(func=cmd_devices_add)
+
+    backup = sub.add_parser("backup", help="encrypted backup of the database (see README)")
+    backup.add_argument("action", nargs="?", choices=["create", "key"], default="create",
+                        help="create (default) a backup, or print a new backup key")  # fmt: skip
+    backup.add_argument("--dir", help="where to write it (default ELDERCARE_BACKUP_DIR)")
+    backup.add_argument("--keep", type=int, help="backups to keep (by count)")
+    backup.add_argument("--keep-days", type=int, help="drop backups older than this")
+    backup.set_defaults(func=cmd_backup)
+    restore = sub.add_parser("restore", help="restore a backup into a new database and verify it")
+    restore.add_argument("file")
+    restore.add_argument("--into", required=True,
+                         help="the new database: sqlite:///path.db or postgresql+psycopg://…/name")  # fmt: skip
+    restore.set_defaults(func=cmd_restore)
     dphone = dev.add_parser(
         "phone", help="the number a hub's SIM or a GSM pendant texts from (inbound SMS alarms)"
     )
@@ -327,6 +399,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    from server.telemetry.logs import configure
+
+    configure()
     # The timer tick runs every second; its "running job" lines would drown everything else.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_048_576
 
     data_dir: Path = Path("var")
+    # The municipality's name as printed on public reports (else a generic heading).
+    municipality: str = ""
     voice_dir: Path | None = None  # voice notes' audio; default data_dir / "voice"
     voice_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     voice_in_database: bool = False  # keep audio in the database instead of files

@@ -16,6 +16,7 @@ from server.auth.service import csrf_valid, session_id_of, user_from_token
 from server.config import Settings
 from server.errors import ApiError
 from server.i18n import Locale, normalise_locale
+from server.telemetry.logs import set_user
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_HEADER = "X-CSRF-Token"
@@ -90,6 +91,7 @@ async def get_optional_user(
                     raise ApiError(403, "csrf_failed", "common.csrf_failed")
     if user is not None:
         request.state.user = user
+        set_user(user.id)
         if not getattr(request.state, "locale_explicit", False):
             request.state.locale = normalise_locale(user.locale) or request.state.locale
     return user

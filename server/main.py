@@ -35,7 +35,9 @@ from server.elders.router import router as elders_router
 from server.elders.ui import router as elders_pages
 from server.eligibility.router import router as eligibility_router
 from server.eligibility.ui import router as eligibility_pages
+from server.fhir.router import router as fhir_router
 from server.inbound_sms.router import router as inbound_sms_router
+from server.metrics.router import router as metrics_router
 from server.notify.line import router as line_router
 from server.oncall import install as install_oncall
 from server.oncall.phone import router as twilio_router
@@ -43,11 +45,14 @@ from server.oncall.router import router as oncall_router
 from server.oncall.ui import router as oncall_pages
 from server.oncall.worker import oncall_worker
 from server.realtime import start_listener, stop_listener
+from server.reports.router import router as reports_router
+from server.reports.ui import router as reports_pages
 from server.responders import install as install_responders
 from server.responders.ui import router as responder_pages
 from server.sync.router import router as sync_router
 from server.telehealth.router import router as telehealth_router
 from server.telehealth.voice import body_limit_overrides
+from server.telemetry.logs import RequestIdMiddleware
 from server.volunteers.router import router as volunteers_router
 
 log = logging.getLogger(__name__)
@@ -114,6 +119,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         limit=settings.max_body_bytes,
         overrides=body_limit_overrides(settings),
     )
+    # Outermost: the request id exists before anything else runs or logs.
+    app.add_middleware(RequestIdMiddleware)
     app.mount("/static/alerts", StaticFiles(directory=web.SERVER_ROOT / "alerts" / "ui" / "static"))
     app.mount(
         "/static/eligibility",
@@ -158,6 +165,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         devices.router,
         devices.api,
         devices_ui.router,
+        reports_router,
+        reports_pages,
+        fhir_router,
+        metrics_router,
         oncall_router,
         oncall_pages,
         twilio_router,

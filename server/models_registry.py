@@ -13,6 +13,7 @@ from server.inbound_sms import models as inbound_sms_models
 from server.notify import models as notify_models
 from server.observations import models as observations_models
 from server.oncall import models as oncall_models
+from server.reports import models as reports_models
 from server.responders import models as responders_models
 
 metadata = SQLModel.metadata
@@ -30,5 +31,6 @@ __all__ = [
     "notify_models",
     "observations_models",
     "oncall_models",
+    "reports_models",
     "responders_models",
 ]

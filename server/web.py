@@ -174,7 +174,9 @@ CONTENT_SECURITY_POLICY = "; ".join(
     (
         "default-src 'self'",
         "script-src 'self'",
-        "style-src 'self'",
+        # Inline styles are still allowed: the responder, reports and survey pages carry
+        # their own <style> blocks. Scripts are never inline.
+        "style-src 'self' 'unsafe-inline'",
         "img-src 'self' data:",
         "media-src 'self' blob:",
         "connect-src 'self'",

@@ -20,7 +20,14 @@ from triage.priority import EVENT_KINDS, PriorityResult, prioritise_event, profi
 from triage.profile import AdlGroup, ElderProfile, adl_group
 from triage.queue import QueueItem, order_alerts, queue_key
 from triage.reasons import MEASUREMENT_CODES, NEWS2_PARAMETERS, REASON_KEYS, REASON_PARAMS
-from triage.rules import RULE_SET, RULE_SET_VERSION, News2Band, RuleSet
+from triage.rules import (
+    RULE_SET,
+    RULE_SET_VERSION,
+    BloodPressureRules,
+    BpRulesName,
+    News2Band,
+    RuleSet,
+)
 from triage.spo2 import Spo2Assessment, Spo2Category, assess_spo2
 from triage.validate import ImplausibleReading
 from triage.vitals import VitalsAssessment, assess_vitals
@@ -35,7 +42,9 @@ __all__ = [
     "RULE_SET_VERSION",
     "AdlGroup",
     "BloodPressureAssessment",
+    "BloodPressureRules",
     "BpCategory",
+    "BpRulesName",
     "BpTarget",
     "Consciousness",
     "ElderProfile",

@@ -29,15 +29,19 @@ UNJUDGED_MEASUREMENT_CODES: frozenset[str] = frozenset({MeasurementCode.PULSE_AM
 MEASUREMENT_CODES: tuple[str, ...] = tuple(
     code.value for code in MeasurementCode if code not in UNJUDGED_MEASUREMENT_CODES
 )
-BP_CATEGORIES: tuple[str, ...] = (
+# Shared by every blood-pressure set (programme policy), then each set's own bands.
+BP_SHARED_CATEGORIES: tuple[str, ...] = ("crisis", "crisis_with_symptoms", "hypotension")
+BP_AHA_CATEGORIES: tuple[str, ...] = ("normal", "elevated", "stage_1", "stage_2")
+BP_THAI_CATEGORIES: tuple[str, ...] = (
+    "optimal",
     "normal",
-    "elevated",
-    "stage_1",
-    "stage_2",
-    "crisis",
-    "crisis_with_symptoms",
-    "hypotension",
+    "high_normal",
+    "grade_1",
+    "grade_2",
+    "grade_3",
 )
+BP_CATEGORIES: tuple[str, ...] = BP_AHA_CATEGORIES + BP_SHARED_CATEGORIES
+BP_RULE_SETS: tuple[str, ...] = ("thai_2019", "aha_acc_2017")
 GLUCOSE_CATEGORIES: tuple[str, ...] = (
     "hypo_level_3",
     "hypo_level_2",
@@ -119,6 +123,11 @@ def _build() -> dict[str, frozenset[str]]:
         keys[f"triage.vitals.implausible.{code}"] = frozenset({"value"})
     for category in BP_CATEGORIES:
         keys[f"triage.bp.{category}"] = frozenset({"systolic", "diastolic"})
+    for category in BP_THAI_CATEGORIES:
+        keys[f"triage.bp.thai.{category}"] = frozenset({"systolic", "diastolic"})
+    keys["triage.bp.thai.isolated_systolic"] = frozenset({"systolic", "diastolic", "grade"})
+    for name in BP_RULE_SETS:
+        keys[f"triage.bp.rule_set.{name}"] = frozenset()
     for category in GLUCOSE_CATEGORIES:
         keys[f"triage.glucose.{category}"] = frozenset({"value_mg_dl"})
     for category in SPO2_CATEGORIES:

@@ -18,13 +18,13 @@ from typing import Literal
 
 from triage.models import Priority
 
-RULE_SET_VERSION = "2025.1"
+RULE_SET_VERSION = "2026.1"
 
 NEWS2_SOURCE = (
     "Royal College of Physicians. National Early Warning Score (NEWS) 2: standardising the "
     "assessment of acute-illness severity in the NHS. London: RCP, 2017 (chart 1, chart 2)."
 )
-BP_SOURCE = (
+BP_AHA_SOURCE = (
     "Whelton PK, Carey RM, et al. 2017 ACC/AHA Guideline for the Prevention, Detection, "
     "Evaluation, and Management of High Blood Pressure in Adults (categories); American Heart "
     "Association patient chart 'Understanding Blood Pressure Readings' (hypertensive crisis: "
@@ -32,6 +32,18 @@ BP_SOURCE = (
     "at >=180 systolic or >=120 diastolic, the common protocol threshold and the safer choice. "
     "Hypotension at systolic <=90 follows NEWS2, which scores it 3."
 )
+BP_THAI_SOURCE = (
+    "Thai Hypertension Society. 2019 Thai Guidelines on the Treatment of Hypertension "
+    "(executive summary: J Med Assoc Thai 2021;104(10):1729-38), office blood pressure "
+    "classification: optimal <120 and <80; normal 120-129 and/or 80-84; high normal 130-139 "
+    "and/or 85-89; grade 1 140-159 and/or 90-99; grade 2 160-179 and/or 100-109; grade 3 "
+    ">=180 and/or >=110; isolated systolic hypertension >=140 and <90. The worse of the two "
+    "values decides. The crisis line (>=180 or >=120, re-measure after 5 minutes, with "
+    "symptoms call 1669) and hypotension (systolic <=90, NEWS2) are programme policy shared "
+    "with the AHA/ACC set, so the choice of set never changes who is alerted urgently."
+)
+# The deployment's choice; a Thai deployment uses the Thai guideline.
+BpRulesName = Literal["thai_2019", "aha_acc_2017"]
 GLUCOSE_SOURCE = (
     "American Diabetes Association. Standards of Care in Diabetes, section 6 (Glycemic Goals "
     "and Hypoglycemia): level 1 <70 mg/dL (3.9 mmol/L), level 2 <54 mg/dL (3.0 mmol/L), "
@@ -132,15 +144,31 @@ class News2Rules:
 
 
 @dataclass(frozen=True)
-class BloodPressureRules:
-    """AHA/ACC 2017 categories; values in mmHg, rounded to whole mmHg."""
+class BpBand:
+    """A category reached when systolic >= `systolic_min` or diastolic >= `diastolic_min`."""
 
+    category: str
+    systolic_min: int
+    diastolic_min: int | None  # None: systolic alone decides (AHA "elevated")
+
+
+@dataclass(frozen=True)
+class BloodPressureRules:
+    """One guideline's categories; values in mmHg, rounded to whole mmHg.
+
+    Crisis and hypotension are checked first; then `bands`, highest first (the worse of
+    systolic and diastolic decides); below every band, `below_bands`. With
+    `isolated_systolic_below` set, a band reached by systolic alone while diastolic is
+    below that line is reported as isolated systolic hypertension instead.
+    """
+
+    name: BpRulesName
     source: str
-    elevated_systolic_min: int
-    stage_1_systolic_min: int
-    stage_1_diastolic_min: int
-    stage_2_systolic_min: int
-    stage_2_diastolic_min: int
+    # Reason keys of the bands: each set labels its categories in its own terms.
+    reason_prefix: str
+    bands: tuple[BpBand, ...]
+    below_bands: str
+    isolated_systolic_below: int | None
     crisis_systolic_min: int
     crisis_diastolic_min: int
     hypotension_systolic_max: int
@@ -256,7 +284,9 @@ class AdlRules:
 class RuleSet:
     version: str
     news2: News2Rules
+    # The default set (a Thai deployment's); `blood_pressure_sets` holds every choice.
     blood_pressure: BloodPressureRules
+    blood_pressure_sets: MappingProxyType[str, BloodPressureRules]
     glucose: GlucoseRules
     spo2: Spo2Rules
     consciousness: ConsciousnessRules
@@ -271,6 +301,68 @@ _R = Priority.RED
 _Y = Priority.YELLOW
 _G = Priority.GREEN
 _W = Priority.WHITE
+
+# Shared by both sets: what is urgent does not depend on which guideline names the grades.
+_BP_CRISIS_AND_LOW: dict[str, Priority | None] = {
+    "crisis": _Y,
+    "crisis_with_symptoms": _R,
+    "hypotension": _Y,
+}
+
+BP_AHA = BloodPressureRules(
+    name="aha_acc_2017",
+    source=BP_AHA_SOURCE,
+    reason_prefix="triage.bp.",
+    bands=(
+        BpBand("stage_2", 140, 90),
+        BpBand("stage_1", 130, 80),
+        BpBand("elevated", 120, None),
+    ),
+    below_bands="normal",
+    isolated_systolic_below=None,
+    crisis_systolic_min=180,
+    crisis_diastolic_min=120,
+    hypotension_systolic_max=90,
+    remeasure_after_minutes=5,
+    resolution=Decimal(1),
+    category_priority=MappingProxyType(
+        {"normal": None, "elevated": None, "stage_1": _G, "stage_2": _G, **_BP_CRISIS_AND_LOW}
+    ),
+    target_cannot_lower=frozenset({"crisis", "crisis_with_symptoms", "hypotension"}),
+)
+
+BP_THAI = BloodPressureRules(
+    name="thai_2019",
+    source=BP_THAI_SOURCE,
+    reason_prefix="triage.bp.thai.",
+    bands=(
+        BpBand("grade_3", 180, 110),
+        BpBand("grade_2", 160, 100),
+        BpBand("grade_1", 140, 90),
+        BpBand("high_normal", 130, 85),
+        BpBand("normal", 120, 80),
+    ),
+    below_bands="optimal",
+    isolated_systolic_below=90,
+    crisis_systolic_min=180,
+    crisis_diastolic_min=120,
+    hypotension_systolic_max=90,
+    remeasure_after_minutes=5,
+    resolution=Decimal(1),
+    category_priority=MappingProxyType(
+        {
+            "optimal": None,
+            "normal": None,
+            "high_normal": None,
+            "grade_1": _G,
+            "grade_2": _G,
+            "grade_3": _G,
+            "isolated_systolic": _G,
+            **_BP_CRISIS_AND_LOW,
+        }
+    ),
+    target_cannot_lower=frozenset({"crisis", "crisis_with_symptoms", "hypotension"}),
+)
 
 RULE_SET = RuleSet(
     version=RULE_SET_VERSION,
@@ -299,31 +391,8 @@ RULE_SET = RuleSet(
             {"none": None, "low": _G, "low-medium": _Y, "medium": _Y, "high": _R}
         ),
     ),
-    blood_pressure=BloodPressureRules(
-        source=BP_SOURCE,
-        elevated_systolic_min=120,
-        stage_1_systolic_min=130,
-        stage_1_diastolic_min=80,
-        stage_2_systolic_min=140,
-        stage_2_diastolic_min=90,
-        crisis_systolic_min=180,
-        crisis_diastolic_min=120,
-        hypotension_systolic_max=90,
-        remeasure_after_minutes=5,
-        resolution=Decimal(1),
-        category_priority=MappingProxyType(
-            {
-                "normal": None,
-                "elevated": None,
-                "stage_1": _G,
-                "stage_2": _G,
-                "crisis": _Y,
-                "crisis_with_symptoms": _R,
-                "hypotension": _Y,
-            }
-        ),
-        target_cannot_lower=frozenset({"crisis", "crisis_with_symptoms", "hypotension"}),
-    ),
+    blood_pressure=BP_THAI,
+    blood_pressure_sets=MappingProxyType({"thai_2019": BP_THAI, "aha_acc_2017": BP_AHA}),
     glucose=GlucoseRules(
         source=GLUCOSE_SOURCE,
         mmol_to_mg_dl=18.016,

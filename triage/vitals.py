@@ -23,7 +23,7 @@ from triage.news2 import News2Result, news2_score
 from triage.overrides import Overrides
 from triage.profile import ElderProfile
 from triage.reasons import DISCLAIMER, MEASUREMENT_CODES, reason
-from triage.rules import RULE_SET
+from triage.rules import RULE_SET, BloodPressureRules
 from triage.spo2 import Spo2Assessment, assess_spo2
 from triage.validate import ImplausibleReading, check_reading, display_number
 
@@ -56,6 +56,7 @@ def assess_vitals(
     overrides: Overrides | None = None,
     on_oxygen: bool = False,
     consciousness: Consciousness | str | None = None,
+    bp_rules: BloodPressureRules | None = None,
 ) -> VitalsAssessment:
     """Judge readings keyed by the wire protocol's measurement codes.
 
@@ -64,6 +65,7 @@ def assess_vitals(
     rule uses) are listed in `ignored`. An implausible value (NaN, wrong unit, out of range)
     is listed in `rejected`, raises a WHITE device-problem priority, and never stops the
     other readings from being judged. The priority is the most urgent of every part.
+    `bp_rules` is the deployment's blood-pressure set (default: the Thai guideline).
     `profile` is accepted for symmetry with `prioritise_event`; no vital-sign rule uses it.
     """
     del profile  # the profile orders alerts (risk); it never changes a reading's meaning
@@ -86,7 +88,10 @@ def assess_vitals(
     if "systolic" in accepted and "diastolic" in accepted:
         try:
             blood_pressure = assess_blood_pressure(
-                systolic=accepted["systolic"], diastolic=accepted["diastolic"], overrides=overrides
+                systolic=accepted["systolic"],
+                diastolic=accepted["diastolic"],
+                overrides=overrides,
+                rules=bp_rules,
             )
             groups.append((blood_pressure.priority, list(blood_pressure.reasons)))
         except ValueError as error:  # diastolic not below systolic: both are suspect

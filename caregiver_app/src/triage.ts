@@ -84,21 +84,46 @@ export function checkReading(code: string, value: unknown): number {
   return value;
 }
 
+interface BpBand {
+  category: string;
+  systolic_min: number;
+  diastolic_min: number | null;
+}
+const BP_SHARED = ["crisis", "crisis_with_symptoms", "hypotension"];
+
+// The deployment's blood-pressure set (Thai guideline or AHA/ACC), as triage/bp.py applies it.
+function bpCategory(s: number, d: number): string {
+  const r = RULES.blood_pressure;
+  if (s >= r.crisis_systolic_min || d >= r.crisis_diastolic_min) return "crisis";
+  if (s <= r.hypotension_systolic_max) return "hypotension";
+  for (const band of r.bands as BpBand[]) {
+    if (s >= band.systolic_min || (band.diastolic_min !== null && d >= band.diastolic_min)) {
+      const isolated = r.isolated_systolic_below as number | null;
+      if (isolated !== null && band.category.startsWith("grade_") && d < isolated) return "isolated_systolic";
+      return band.category;
+    }
+  }
+  return r.below_bands;
+}
+
 function bp(sys: number, dia: number, ov: Overrides | null): [Priority | null, Reason[]] {
   const r = RULES.blood_pressure;
   const s = roundHalfUp(sys, r.resolution);
   const d = roundHalfUp(dia, r.resolution);
-  let category: string;
-  if (s >= r.crisis_systolic_min || d >= r.crisis_diastolic_min) category = "crisis";
-  else if (s <= r.hypotension_systolic_max) category = "hypotension";
-  else if (s >= r.stage_2_systolic_min || d >= r.stage_2_diastolic_min) category = "stage_2";
-  else if (s >= r.stage_1_systolic_min || d >= r.stage_1_diastolic_min) category = "stage_1";
-  else if (s >= r.elevated_systolic_min) category = "elevated";
-  else category = "normal";
+  const category = bpCategory(s, d);
   let priority = (r.category_priority as Record<string, Priority | null>)[category];
-  const reasons = [reason(`triage.bp.${category}`, { systolic: s, diastolic: d })];
+  let first: Reason;
+  if (BP_SHARED.includes(category)) first = reason(`triage.bp.${category}`, { systolic: s, diastolic: d });
+  else if (category === "isolated_systolic") {
+    const grades = (r.bands as BpBand[]).filter((b) => b.category.startsWith("grade_"));
+    const hit = grades.find((b) => s >= b.systolic_min);
+    const grade = hit ? Number(hit.category.slice("grade_".length)) : 1;
+    first = reason(`${r.reason_prefix}${category}`, { systolic: s, diastolic: d, grade });
+  } else first = reason(`${r.reason_prefix}${category}`, { systolic: s, diastolic: d });
+  const reasons = [first];
   if (category === "crisis") reasons.push(reason("triage.bp.remeasure", { minutes: r.remeasure_after_minutes }));
   if (category === "crisis") reasons.push(reason("triage.bp.symptoms_call_1669"));
+  reasons.push(reason(`triage.bp.rule_set.${r.name}`));
   const target = ov?.bp_target;
   if (target) {
     let outcome: string;

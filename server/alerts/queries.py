@@ -42,6 +42,24 @@ from server.observations import service as observations
 from triage.reasons import DISCLAIMER, NEWS2_NOT_VALIDATED
 
 READINGS_LOOKBACK = timedelta(days=30)
+# Stored units are UCUM codes (FHIR); people read them in their own words.
+UNIT_KEYS = {
+    "mm[Hg]": "mmhg",
+    "mmHg": "mmhg",
+    "/min": "per_min",
+    "Cel": "celsius",
+    "°C": "celsius",
+    "%": "percent",
+    "mg/dL": "mg_dl",
+    "mmol/L": "mmol_l",
+}
+
+
+def unit_text(unit: str, locale: Locale) -> str:
+    key = UNIT_KEYS.get(unit)
+    return translate(f"alerts.unit.{key}", locale) if key else unit
+
+
 CARD_FIELDS = (
     "name",
     "age",
@@ -67,6 +85,10 @@ CARD_ONLY_REASONS = frozenset(
         "triage.news2.full.none",
         "triage.news2.partial.none",
         "triage.bp.normal",
+        "triage.bp.elevated",
+        "triage.bp.thai.optimal",
+        "triage.bp.thai.normal",
+        "triage.bp.thai.high_normal",
         "triage.bp.incomplete",
         "triage.bp.remeasure",
         "triage.bp.symptoms_call_1669",
@@ -87,7 +109,7 @@ CARD_ONLY_REASONS = frozenset(
         "triage.event.device_status.connected",
     }
 )
-CARD_ONLY_PREFIXES = ("triage.news2.missing.", "triage.override.")
+CARD_ONLY_PREFIXES = ("triage.news2.missing.", "triage.override.", "triage.bp.rule_set.")
 
 
 def shown_in_row(key: str) -> bool:
@@ -101,9 +123,15 @@ def _reasons(alert: Alert, locale: Locale) -> list[ReasonOut]:
     ]
 
 
+# A partial NEWS2 band is a clinician's reading; a row names it only when nothing plainer does.
+ROW_FALLBACK_PREFIXES = ("triage.news2.partial.", "triage.news2.full.")
+
+
 def row_reasons(reasons: Sequence[ReasonOut]) -> list[ReasonOut]:
     """The first reasons worth a row; triage lists the most urgent explanation first."""
-    return [r for r in reasons if shown_in_row(r.key)][:ROW_REASONS]
+    shown = [r for r in reasons if shown_in_row(r.key)]
+    plain = [r for r in shown if not r.key.startswith(ROW_FALLBACK_PREFIXES)]
+    return (plain or shown)[:ROW_REASONS]
 
 
 def to_out(
@@ -118,7 +146,7 @@ def to_out(
     return AlertOut(
         id=alert.id,
         elder_id=alert.elder_id,
-        elder_name=f"{elder.first_name} {elder.last_name}" if elder else "?",
+        elder_name=elders.display_name(elder) if elder else "?",
         elder_age=elders.age_on(elder.birth_date) if elder else None,
         community=elder.community if elder else None,
         kind=alert.kind,
@@ -308,7 +336,7 @@ def _latest_readings(
             code=p.code,
             label=translate(f"alerts.reading.{p.code}", locale),
             value=p.value,
-            unit=p.unit,
+            unit=unit_text(p.unit, locale),
             observed_at=p.observed_at,
             priority=p.priority,
         )
@@ -339,7 +367,7 @@ def detail(
     )
     card = ElderCard(
         id=elder.id,
-        name=" ".join(p for p in (elder.title, elder.first_name, elder.last_name) if p),
+        name=elders.display_name(elder),
         age=shown.age,
         sex=shown.sex.value if shown.sex else None,
         phone=shown.phone,

@@ -42,6 +42,7 @@ from server.elders.models import Elder, EmergencyContact
 from server.errors import ApiError
 from server.notify.line import message_contact
 from server.realtime import mark_changed
+from server.telemetry import instruments as metrics
 
 # Plain UPDATEs: the ORM need not scan the identity map for matching objects (which made
 # a batch of N timers cost N²); rows are re-read with populate_existing where needed.
@@ -92,7 +93,7 @@ def _joinable(
 
 
 def _elder_name(elder: Elder) -> str:
-    return f"{elder.first_name} {elder.last_name}"
+    return f"{elder.title or ''}{elder.first_name} {elder.last_name}"
 
 
 def _notify_family(session: Session, *, alert: Alert, template_key: str) -> None:
@@ -437,6 +438,7 @@ def transition(
             hook(session, alert, responder)
     if rule.target == AlertStatus.ACKNOWLEDGED:
         alert.seconds_to_acknowledge = (now - alert.created_at).total_seconds()
+        metrics.observe_acknowledge(str(alert.priority), alert.seconds_to_acknowledge)
     if rule.target == AlertStatus.ON_SCENE:
         alert.seconds_to_on_scene = (now - alert.created_at).total_seconds()
         if alert.due_at is not None and now > alert.due_at:

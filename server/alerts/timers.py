@@ -37,8 +37,11 @@ from server.auth.models import Role, User
 from server.common.time import utcnow
 from server.db import updated_one
 from server.elders.models import Elder
+from server.elders.service import display_name as elder_display_name
+from server.i18n import DEFAULT_LOCALE, Locale, catalogue, translate
 from server.notify import get_notifier
 from server.realtime import mark_changed
+from server.telemetry import instruments as metrics
 
 # Plain UPDATEs: the ORM need not scan the identity map for matching objects (which made
 # a batch of N timers cost N²); rows are re-read with populate_existing where needed.
@@ -60,19 +63,37 @@ def _timeline_action(step: Step) -> str:
     return step.name
 
 
+def _duration(seconds: int, locale: Locale) -> str:
+    minutes, rest = divmod(seconds, 60)
+    if not minutes:
+        return translate("notify.duration.seconds", locale, seconds=rest)
+    if not rest:
+        return translate("notify.duration.minutes", locale, minutes=minutes)
+    return translate("notify.duration.minutes_seconds", locale, minutes=minutes, seconds=rest)
+
+
+def _supervisor_params(
+    *, name: str, alert: Alert, step: Step, locale: Locale
+) -> dict[str, str | int | float]:
+    """Words, not codes: "สีแดง (วิกฤต)", "1 นาที", never "RED", "60" or a step's name."""
+    step_key = f"notify.step.{step.name}"
+    if step_key not in catalogue(locale):
+        step_key = "notify.step.other"
+    return {
+        "name": name,
+        "priority": translate(f"notify.priority.{alert.priority.value}", locale),
+        "duration": _duration(step.after_seconds, locale),
+        "ref": str(alert.id)[:8],
+        "step": translate(step_key, locale),
+    }
+
+
 def _notify_supervisors(
     session: Session, *, alert: Alert, step: Step, supervisors: list[User] | None = None
 ) -> None:
     elder = session.get(Elder, alert.elder_id)
-    name = f"{elder.first_name} {elder.last_name}" if elder else "?"
+    name = elder_display_name(elder) if elder else "?"
     template = step.name if step.name in SUPERVISOR_TEMPLATES else "generic"
-    params: dict[str, str | int | float] = {
-        "name": name,
-        "priority": alert.priority.value,
-        "seconds": step.after_seconds,
-        "ref": str(alert.id)[:8],
-        "step": step.name,
-    }
     notifier = get_notifier()
     if supervisors is None:
         supervisors = _supervisors(session)
@@ -81,18 +102,19 @@ def _notify_supervisors(
         session,
         to="role:supervisor",
         template_key=key,
-        params=params,
+        params=_supervisor_params(name=name, alert=alert, step=step, locale=DEFAULT_LOCALE),
         subject="alert",
         subject_id=alert.id,
     )
     for person in supervisors:
         if person.phone:
+            locale: Locale = "en" if person.locale == "en" else "th"
             notifier.send_sms(
                 session,
                 to=person.phone,
                 template_key=key,
-                params=params,
-                locale="en" if person.locale == "en" else "th",
+                params=_supervisor_params(name=name, alert=alert, step=step, locale=locale),
+                locale=locale,
                 subject="alert",
                 subject_id=alert.id,
             )
@@ -206,6 +228,7 @@ def _run_batch(engine: Engine, *, policy: Policy, now: datetime | None, batch: i
             for timer in timers:
                 if timer.id not in claimed:
                     continue
+                metrics.observe_timer(timer.due_at, fired_at)
                 step = policy.step(timer.step)
                 if supervisors is None and step and Action.NOTIFY_SUPERVISORS in step.actions:
                     supervisors = _supervisors(session)

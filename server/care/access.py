@@ -47,4 +47,5 @@ def elder_for(session: Session, *, user: User, elder_id: uuid.UUID) -> Elder:
 
 
 def elder_name(elder: Elder) -> str:
-    return f"{elder.title + ' ' if elder.title else ''}{elder.first_name} {elder.last_name}"
+    # A Thai title is written together with the name: "นางนงเยาว์", not "นาง นงเยาว์".
+    return f"{elder.title or ''}{elder.first_name} {elder.last_name}"

@@ -17,6 +17,7 @@ from typing import Any
 
 import triage
 from server.i18n import LOCALES, catalogue
+from server.observations.config import triage_settings
 from triage.rules import Ladder
 
 
@@ -39,7 +40,8 @@ def _priorities(mapping: Any) -> dict[str, str | None]:
 
 def rules_data() -> dict[str, Any]:
     rs = triage.RULE_SET
-    n, bp, g, s = rs.news2, rs.blood_pressure, rs.glucose, rs.spo2
+    # The deployment's blood-pressure set, the one the server judges readings with.
+    n, bp, g, s = rs.news2, triage_settings().blood_pressure, rs.glucose, rs.spo2
     return {
         "version": rs.version,
         "measurement_codes": list(triage.MEASUREMENT_CODES),
@@ -63,11 +65,22 @@ def rules_data() -> dict[str, Any]:
             "band_priority": _priorities(n.band_priority),
         },
         "blood_pressure": {
-            "elevated_systolic_min": bp.elevated_systolic_min,
-            "stage_1_systolic_min": bp.stage_1_systolic_min,
-            "stage_1_diastolic_min": bp.stage_1_diastolic_min,
-            "stage_2_systolic_min": bp.stage_2_systolic_min,
-            "stage_2_diastolic_min": bp.stage_2_diastolic_min,
+            "name": bp.name,
+            "reason_prefix": bp.reason_prefix,
+            "bands": [
+                {
+                    "category": b.category,
+                    "systolic_min": b.systolic_min,
+                    "diastolic_min": b.diastolic_min,
+                }
+                for b in bp.bands
+            ],
+            "below_bands": bp.below_bands,
+            # Where follow-up starts (the top of the chart's normal band is one below it).
+            "follow_up_systolic_min": min(
+                b.systolic_min for b in bp.bands if bp.category_priority[b.category] is not None
+            ),
+            "isolated_systolic_below": bp.isolated_systolic_below,
             "crisis_systolic_min": bp.crisis_systolic_min,
             "crisis_diastolic_min": bp.crisis_diastolic_min,
             "hypotension_systolic_max": bp.hypotension_systolic_max,

@@ -49,6 +49,7 @@ from server.devices.store import (
     project_readings,
     store_group,
 )
+from server.telemetry import instruments as metrics
 
 log = logging.getLogger(__name__)
 # Readings per projector transaction: small, so a panic never waits long for the writer.
@@ -358,6 +359,11 @@ class Ingestor:
             durable_commit(session)
             outcomes = store_group(session, submissions, settings=self.settings)
             session.commit()
+        committed = utcnow()
+        for submission in submissions:
+            metrics.observe_ingest(
+                (str(e.kind) for e in submission.events), submission.received_at, committed
+            )
         return outcomes
 
 

@@ -90,7 +90,9 @@ def list_hubs(session: Session, *, now: datetime, settings: DevicesSettings) -> 
                 device_id=device.id,
                 label=device.label,
                 elder_id=elder.id if elder else None,
-                elder_name=f"{elder.first_name} {elder.last_name}" if elder else None,
+                elder_name=f"{elder.title or ''}{elder.first_name} {elder.last_name}"
+                if elder
+                else None,
                 last_seen_at=status.last_seen_at if status else device.last_seen_at,
                 battery=min(batteries) if batteries else device.battery,
                 status=state,

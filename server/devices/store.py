@@ -31,7 +31,7 @@ from eldercare_protocol import (
     PanicEvent,
     VitalsPayload,
 )
-from server.common.time import BANGKOK
+from server.common.time import BANGKOK, as_utc
 from server.devices import alerting
 from server.devices.config import DevicesSettings
 from server.devices.models import AgentEvent, Device, HubStatus, PendingReading
@@ -470,7 +470,11 @@ def _back_online(context: _Context, hub: HubIdentity, status: HubStatus, now: da
         device_id=hub.device_id,
         kind="hub_offline",
         note_key="devices.note.hub_back",
-        params={"minutes": minutes, "since": status.offline_since.isoformat()},
+        # Shown to people as Bangkok clock time, never as a UTC timestamp.
+        params={
+            "minutes": minutes,
+            "since": f"{as_utc(status.offline_since).astimezone(BANGKOK):%H:%M}",
+        },
     )
     log.info("hub %s back after %d min", hub.device_id, minutes)
     status.offline_since = None

@@ -89,6 +89,11 @@ def age_on(birth: date, today: date | None = None) -> int:
     return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
 
 
+def display_name(elder: Elder) -> str:
+    """ "นางนงเยาว์ ใจดี": a Thai title is written together with the first name."""
+    return f"{elder.title or ''}{elder.first_name} {elder.last_name}"
+
+
 def mask_national_id(value: str) -> str:
     return "X-XXXX-XXXXX-" + value[-3:-1] + "-" + value[-1]
 

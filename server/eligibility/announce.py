@@ -116,7 +116,8 @@ def announcement(session: Session, round_id: uuid.UUID) -> AnnouncementOut:
     return AnnouncementOut(
         round_id=round_.id, title=round_.title, issuer=round_.issuer,
         approving_body=round_.approving_body, approval_reference=round_.approval_reference,
-        approved_on=round_.approved_on, published_at=round_.published_at,
+        approved_on=round_.approved_on, signer_name=round_.signer_name,
+        signer_position=round_.signer_position, published_at=round_.published_at,
         appeal_deadline=round_.appeal_deadline, items=items,
     )  # fmt: skip
 
@@ -134,8 +135,13 @@ def to_csv(notice: AnnouncementOut, locale: Locale = "th") -> bytes:
 
 
 def _date(value: date | datetime | None, locale: Locale) -> str:
-    # A no-break space keeps "18 ธันวาคม 2569" on one line.
-    return format_date(value, locale).replace(" ", NBSP)
+    """ "18 ธันวาคม พ.ศ. 2569", as official Thai notices write it, on one line."""
+    text = format_date(value, locale)
+    if locale == "th" and value is not None:
+        day, month, year = text.split(" ")
+        text = f"{day} {month} {translate('eligibility.announce.era', locale)} {year}"
+    # No-break spaces keep the date on one line.
+    return text.replace(" ", NBSP)
 
 
 def _lines(notice: AnnouncementOut, locale: Locale) -> tuple[list[str], list[str]]:
@@ -189,19 +195,49 @@ def to_pdf(notice: AnnouncementOut, locale: Locale = "th") -> bytes:
     _table(pdf, notice.items, locale)
     pdf.ln(5)
     pdf.set_font("thai", "", 14)
-    if notice.appeal_deadline is not None:
-        pdf.multi_cell(
-            0, 8, t("appeal", deadline=_date(notice.appeal_deadline, locale)),
-            align="L", new_x="LMARGIN", new_y="NEXT",
-        )  # fmt: skip
-    pdf.multi_cell(0, 8, t("privacy"), align="L", new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(6)
+    for paragraph in _closing(notice, locale):
+        pdf.multi_cell(0, 8, paragraph, align="L", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
     pdf.multi_cell(
-        0, 8, t("given_on", date=_date(notice.published_at, locale)), align="R",
+        0, 8, t("given_on", date=_date(notice.published_at, locale)), align="C",
         new_x="LMARGIN", new_y="NEXT",
     )  # fmt: skip
-    pdf.multi_cell(0, 8, notice.issuer, align="R", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(14)
+    # The signature block: a line to sign on, the name in brackets, the position.
+    for line in _signature(notice, locale):
+        pdf.set_x(pdf.l_margin + 70)
+        pdf.multi_cell(100, 8, line, align="C", new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
+
+
+def _closing(notice: AnnouncementOut, locale: Locale) -> list[str]:
+    """How and by when to appeal, the privacy note, and the closing formula of a notice."""
+    paragraphs = []
+    if notice.appeal_deadline is not None:
+        paragraphs.append(
+            translate(
+                "eligibility.announce.appeal",
+                locale,
+                issuer=notice.issuer,
+                deadline=_date(notice.appeal_deadline, locale),
+            )
+        )
+    paragraphs.append(translate("eligibility.announce.privacy", locale))
+    paragraphs.append(translate("eligibility.announce.closing", locale))
+    return paragraphs
+
+
+def _signature(notice: AnnouncementOut, locale: Locale) -> list[str]:
+    blank = "." * 40
+    name = notice.signer_name or blank
+    position = notice.signer_position or translate(
+        "eligibility.announce.position_of", locale, line=blank
+    )
+    return [
+        translate("eligibility.announce.signature", locale, line=blank),
+        f"({name})",
+        position,
+    ]
 
 
 def _table(pdf: FPDF, items: Sequence[AnnouncementItem], locale: Locale) -> None:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from server.audit import service as audit
-from server.auth.models import User
+from server.auth.models import Role, User
 from server.common.time import utcnow
 from server.elders import service as elders_service
 from server.elders.models import ElderStatus
@@ -35,6 +35,7 @@ from server.eligibility.schemas import (
     AppealOut,
     ApproveIn,
     TaskOut,
+    parse_official_date,
 )
 from server.errors import ApiError
 
@@ -113,6 +114,21 @@ def _votes_by_application(session: Session, round_id: uuid.UUID) -> dict[str, li
     return votes
 
 
+def members_not_voted(session: Session, round_id: uuid.UUID) -> tuple[int, int]:
+    """(members who have not voted on any application of the round, all active members)."""
+    members = set(
+        session.exec(
+            select(User.id).where(User.role == Role.COMMITTEE, col(User.active).is_(True))
+        ).all()
+    )
+    voted = set(
+        session.exec(
+            select(Decision.member_id).where(col(Decision.round_id) == round_id).distinct()
+        ).all()
+    )
+    return len(members - voted), len(members)
+
+
 def close_screening(
     session: Session, *, user: User, round_id: uuid.UUID, request_id: str | None
 ) -> RoundRow:
@@ -151,13 +167,21 @@ def approve_round(
     session: Session, *, user: User, round_id: uuid.UUID, data: ApproveIn, request_id: str | None
 ) -> RoundRow:
     round_ = rounds.get_round(session, round_id, for_update=True)
+    try:
+        # Judged against the round's own dates, so a year typed 543 off is caught.
+        approved_on = parse_official_date(data.approved_on, today=round_.closes_at.date())
+    except ValueError as error:
+        raise ApiError(422, "invalid_date", "eligibility.invalid_approval_date",
+                       field="approved_on", extra={"problem": str(error)}) from error  # fmt: skip
     rounds._transition(
         session, user=user, round_=round_, expected=[RoundStatus.SCREENED],
         to=RoundStatus.APPROVED, request_id=request_id,
-        detail={"approving_body": data.approving_body, "approved_on": data.approved_on.isoformat(),
-                "reference": data.reference},
-        approving_body=data.approving_body, approved_on=data.approved_on,
+        detail={"approving_body": data.approving_body, "approved_on": approved_on.isoformat(),
+                "reference": data.reference, "signer_name": data.signer_name,
+                "signer_position": data.signer_position},
+        approving_body=data.approving_body, approved_on=approved_on,
         approval_reference=data.reference, approved_by=user.id,
+        signer_name=data.signer_name, signer_position=data.signer_position,
     )  # fmt: skip
     session.flush()
     return round_

@@ -86,6 +86,9 @@ class Round(SQLModel, table=True):
     approving_body: str | None = Field(default=None, max_length=300)
     approval_reference: str | None = Field(default=None, max_length=100)
     approved_on: date | None = None
+    # Who signs the public notice, as printed under it (e.g. the mayor).
+    signer_name: str | None = Field(default=None, max_length=200)
+    signer_position: str | None = Field(default=None, max_length=200)
     approved_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
     screened_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

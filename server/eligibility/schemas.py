@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
@@ -10,6 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from server.auth.models import Role
+from server.common.time import BANGKOK
 from server.elders.models import Sex
 from server.elders.schemas import PHONE, BirthDate, NationalId
 from server.eligibility.models import AppealStatus, RoundStatus, TaskKind, TaskStatus
@@ -146,6 +148,8 @@ class RoundOut(BaseModel):
     approving_body: str | None
     approval_reference: str | None
     approved_on: date | None
+    signer_name: str | None = None
+    signer_position: str | None = None
     screened_at: datetime | None
     published_at: datetime | None
     appeal_deadline: datetime | None
@@ -159,11 +163,54 @@ class RankIn(BaseModel):
     seed: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")
 
 
+# Thai officials write the Buddhist Era year (2569); Gregorian is 543 less. A year this far
+# from the round's dates is a typing slip, not an approval date.
+BE_OFFSET = 543
+APPROVAL_YEARS_AROUND_TODAY = 2
+
+
+def parse_official_date(value: object, *, today: date | None = None) -> date:
+    """2026-12-01, 2569-12-01 or 1/12/2569 (day/month/year, B.E. or C.E.) -> a Gregorian date.
+
+    Raises ValueError with a message a person can act on when the year cannot be right.
+    """
+    if isinstance(value, date):
+        day, month, year = value.day, value.month, value.year
+    elif isinstance(value, str):
+        text = value.strip()
+        iso = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", text)
+        thai = re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})", text)
+        if iso:
+            year, month, day = (int(g) for g in iso.groups())
+        elif thai:
+            day, month, year = (int(g) for g in thai.groups())
+        else:
+            raise ValueError("date must be day/month/year, e.g. 1/12/2569")
+    else:
+        raise ValueError("date must be day/month/year, e.g. 1/12/2569")
+    if year > 2400:  # a Buddhist Era year
+        year -= BE_OFFSET
+    now = today or datetime.now(BANGKOK).date()
+    if abs(year - now.year) > APPROVAL_YEARS_AROUND_TODAY:
+        raise ValueError(
+            f"year {year} (B.E. {year + BE_OFFSET}) is not near {now.year} "
+            f"(B.E. {now.year + BE_OFFSET}); check the year"
+        )
+    try:
+        return date(year, month, day)
+    except ValueError as error:
+        raise ValueError(f"no such date: {day}/{month}/{year}") from error
+
+
 class ApproveIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     approving_body: str = Field(min_length=3, max_length=300)
-    approved_on: date
+    # As officials type it: 1/12/2569, 2569-12-01 or 2026-12-01 (see parse_official_date).
+    approved_on: date | str = Field(union_mode="left_to_right")
     reference: str | None = Field(default=None, max_length=100)
+    # Printed under the public notice; a notice without them has an empty signature line.
+    signer_name: str | None = Field(default=None, min_length=3, max_length=200)
+    signer_position: str | None = Field(default=None, min_length=2, max_length=200)
 
 
 class NewApplicant(BaseModel):
@@ -350,6 +397,8 @@ class AnnouncementOut(BaseModel):
     approving_body: str | None
     approval_reference: str | None
     approved_on: date | None
+    signer_name: str | None = None
+    signer_position: str | None = None
     published_at: datetime | None
     appeal_deadline: datetime | None
     items: list[AnnouncementItem]

@@ -18,6 +18,7 @@ from server.auth.models import User
 from server.common.time import utcnow
 from server.elders.models import Elder
 from server.elders.service import age_on
+from server.observations.config import triage_settings
 from server.observations.models import (
     Observation,
     ObservationSource,
@@ -323,6 +324,7 @@ def _assess(item: NewObservation, overrides: triage.Overrides | None) -> triage.
         overrides=overrides,
         on_oxygen=item.on_oxygen,
         consciousness=item.consciousness,
+        bp_rules=triage_settings().blood_pressure,
     )
 
 

@@ -13,6 +13,7 @@ import pytest
 from triage import (
     REASON_KEYS,
     REASON_PARAMS,
+    RULE_SET,
     BpTarget,
     ElderProfile,
     Overrides,
@@ -92,12 +93,17 @@ def _sweep() -> Iterator[Reason]:
         value=90, overrides=Overrides(glucose_target=TargetRange(low=100, high=200))
     ).reasons
     bp_target = Overrides(bp_target=BpTarget(systolic_max=150, diastolic_max=90))
-    for sys, dia in ((110, 70), (125, 75), (135, 85), (150, 95), (190, 100), (85, 50), (155, 85)):
-        for symptoms in (False, True):
-            yield from assess_blood_pressure(systolic=sys, diastolic=dia, symptoms=symptoms).reasons
-            yield from assess_blood_pressure(
-                systolic=sys, diastolic=dia, overrides=bp_target
-            ).reasons
+    readings = ((110, 70), (125, 75), (135, 85), (135, 87), (150, 95), (165, 102), (170, 112),
+                (190, 100), (85, 50), (155, 85))  # fmt: skip
+    for rules in RULE_SET.blood_pressure_sets.values():
+        for sys, dia in readings:
+            for symptoms in (False, True):
+                yield from assess_blood_pressure(
+                    systolic=sys, diastolic=dia, symptoms=symptoms, rules=rules
+                ).reasons
+                yield from assess_blood_pressure(
+                    systolic=sys, diastolic=dia, overrides=bp_target, rules=rules
+                ).reasons
     spo2_plan = Overrides(spo2_scale=2, spo2_target=TargetRange(low=88, high=92))
     for spo2 in (80, 86, 89, 91, 93, 95, 97, 99):
         for on_oxygen in (False, True):
@@ -173,6 +179,6 @@ def test_a_rendered_partial_score_in_thai() -> None:
     result = news2_score(spo2=91, pulse=131, systolic=120)
     first = result.reasons[0]
     text = TH[first.key].format(**first.params)
-    assert text.startswith("คะแนน NEWS2 บางส่วน 6 (วัดได้ 4 จาก 7 รายการ ขาด 3 รายการ")
+    assert text.startswith("คะแนน NEWS2 บางส่วน 6 (วัดได้ 4 จาก 7 รายการ")
     missing = [TH[r.key] for r in result.reasons if r.key.startswith("triage.news2.missing.")]
     assert missing == ["ขาด: อัตราการหายใจ", "ขาด: ระดับความรู้สึกตัว", "ขาด: อุณหภูมิร่างกาย"]

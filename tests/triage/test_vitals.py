@@ -20,7 +20,7 @@ def test_a_normal_home_set_raises_nothing_but_is_a_partial_score() -> None:
         readings={"systolic": 118, "diastolic": 76, "pulse": 72, "spo2": 97, "glucose": 110}
     )
     assert result.priority is None
-    assert result.blood_pressure is not None and result.blood_pressure.category == "normal"
+    assert result.blood_pressure is not None and result.blood_pressure.category == "optimal"
     assert result.glucose is not None and result.glucose.category == "in_range"
     assert result.spo2 is not None and result.spo2.category == "normal"
     assert result.news2.partial

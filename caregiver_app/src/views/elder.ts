@@ -24,7 +24,7 @@ function bands(targets: Overrides): Record<string, Band | null> {
   return {
     bp: targets.bp_target
       ? { low: bp.hypotension_systolic_max, high: targets.bp_target.systolic_max }
-      : { low: bp.hypotension_systolic_max, high: bp.stage_1_systolic_min - 1 },
+      : { low: bp.hypotension_systolic_max, high: bp.follow_up_systolic_min - 1 },
     spo2: targets.spo2_target ? { low: targets.spo2_target.low, high: targets.spo2_target.high } : zeroBand(RULES.news2.spo2_scale_1),
     pulse: zeroBand(RULES.news2.pulse),
     glucose: targets.glucose_target

@@ -46,7 +46,12 @@ RECHECK_SECONDS = 15.0
 
 
 def _strings(locale: Locale) -> dict[str, str]:
-    return {k: v for k, v in catalogue(locale).items() if k.startswith("alerts.")}
+    # The disclaimer is triage's own text: one wording wherever a result is shown.
+    return {
+        k: v
+        for k, v in catalogue(locale).items()
+        if k.startswith("alerts.") or k == "triage.decision_support"
+    }
 
 
 @router.get("/console", response_class=HTMLResponse)
@@ -57,6 +62,8 @@ def console_page(request: Request, user: Dispatcher) -> Response:
         "console.html",
         strings=_strings(locale),
         target_minutes=alert_settings().policy.target_minutes,
+        time_zone=request.app.state.settings.display_timezone,
+        role=user.role.value,
         phone_escalation=request.app.state.settings.phone_escalation,
     )
 

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from server.common.paging import MAX_PAGE
 from server.deps import LocaleDep, RequestId, SessionDep
-from server.eligibility import ranking_view, rounds, rubrics, service
+from server.eligibility import committee, ranking_view, rounds, rubrics, service
 from server.eligibility.models import RoundStatus
 from server.eligibility.router import Manager
 from server.eligibility.schemas import MANAGERS
@@ -66,6 +66,7 @@ def round_page(
         "quota": quota or "", "eligible": eligible or "", "vote": vote or "",
     }  # fmt: skip
     targets = {t.key: service._text(t.label, locale) for t in rubric.targets}
+    not_voted, members = committee.members_not_voted(session, round_id)
     return render(
         request,
         "committee_round.html",
@@ -77,5 +78,7 @@ def round_page(
         targets=targets,
         communities=ranking_view.communities(session, round_id),
         is_chair=round_.chair_id == user.id,
+        not_voted=not_voted,
+        members=members,
         statuses=RoundStatus,
     )

@@ -1,7 +1,7 @@
 """revocable sessions, login throttling by address, applications held for an identity check
 
 Revision ID: 0070
-Revises: 0090
+Revises: 0110
 Create Date: 2026-11-29 22:40:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import server.db
 
 revision: str = "0070"
-down_revision: str | None = "0090"
+down_revision: str | None = "0110"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

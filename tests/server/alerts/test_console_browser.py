@@ -58,7 +58,7 @@ def test_panic_to_resolved_on_two_consoles(
         expect(_row(page, alert_id)).to_have_attribute("data-status", "new", timeout=5_000)
         expect(page.locator("#console")).to_have_attribute("data-alarm", "on")
     expect(one.locator("#card")).to_contain_text("กุญแจอยู่ใต้กระถางหน้าบ้าน")
-    expect(one.locator("#card a.tel").first).to_have_attribute("href", "tel:0899999999")
+    expect(one.locator("#card .contacts a.tel").first).to_have_attribute("href", "tel:0899999999")
     expect(one.locator(".shortcuts")).to_contain_text("A รับเรื่อง")
 
     # Acknowledge with the keyboard shortcut; the alarm stops everywhere.
@@ -119,7 +119,9 @@ def test_card_is_whole_for_an_elder_with_empty_fields(
     raise_panic_alert(session, elder.id)
     card = page.locator("#card")
     expect(card).to_contain_text("0899999999", timeout=5_000)  # the emergency contact
-    expect(card.locator("h3")).to_have_count(3)  # contacts, latest readings, timeline
+    expect(card.locator("h3")).to_have_count(4)  # call script, contacts, readings, timeline
+    expect(card.locator(".field .value").first).to_be_visible()
+    assert "ยังไม่ได้บันทึก" in card.inner_text()  # access notes: said in words, not a dash
     assert PAGE_ERRORS == []
     page.context.close()
 
@@ -134,18 +136,25 @@ def test_a_row_shows_the_kind_and_the_main_finding_the_card_shows_all(
     what = _row(page, alert_id).locator(".what")
     expect(what).to_contain_text("ความดันโลหิตสูงวิกฤต (185/125", timeout=5_000)
     row = what.inner_text()
-    assert row.startswith("ค่าตรวจวัดผิดปกติ"), row  # the kind leads
-    for card_only in ("ขาด:", "ใช้ประกอบการตัดสินใจ", "NEWS2 พัฒนาขึ้น", "วัดความดันโลหิตซ้ำ"):
+    # For readings the findings lead; "abnormal reading" alone says nothing.
+    assert row.startswith("ความดันโลหิตสูงวิกฤต"), row
+    for card_only in ("ขาด:", "ใช้ประกอบการตัดสินใจ", "NEWS2 พัฒนาขึ้น", "วัดความดันโลหิตซ้ำ",
+                      "คะแนน NEWS2 บางส่วน"):  # fmt: skip
         assert card_only not in row, (card_only, row)
     assert len(row.split(";")) == 2, row
 
-    reasons = page.locator("#card ul.reasons li")
-    expect(reasons.filter(has_text="ความดันโลหิตสูงวิกฤต")).to_have_count(1)
-    expect(reasons.filter(has_text="ขาด:")).to_have_count(4)  # each missing NEWS2 parameter
+    # The findings are on the card in full; the partial NEWS2 detail is folded, with the
+    # unmeasured parameters in one line.
+    card = page.locator("#card")
+    expect(card.locator(".findings li").first).to_contain_text("ความดันโลหิตสูงวิกฤต")
+    clinical = card.locator("details.clinical")
+    expect(clinical).to_have_count(1)
+    assert clinical.get_attribute("open") is None
+    reasons = clinical.locator("ul.reasons li")
+    expect(reasons.filter(has_text="ขาด:")).to_have_count(0)
+    expect(reasons.filter(has_text="ยังไม่ได้วัด:")).to_have_count(1)
     expect(page.locator('#card li[data-key="triage.decision_support"]')).to_have_count(0)
-    expect(page.locator("#card")).to_contain_text("ใช้ประกอบการตัดสินใจ")
-    assert page.locator("#card").inner_text().count("ประกอบการตัดสินใจ") == 2  # NEWS2's + once
-    expect(page.locator("#card .disclaimer")).to_have_count(1)
+    expect(card.locator(".disclaimer")).to_have_count(1)
     assert PAGE_ERRORS == []
     page.context.close()
 
@@ -163,7 +172,7 @@ def test_a_false_alarm_asks_for_its_reason_in_the_page(
     # F opens the form with the cursor in it; Escape leaves without doing anything.
     page.keyboard.press("f")
     expect(dialog).to_be_visible()
-    expect(dialog).to_contain_text("แจ้งเหตุผิดพลาด")
+    expect(dialog).to_contain_text("เตือนผิดพลาด (ไม่ใช่เหตุจริง)")
     expect(text).to_be_focused()
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
@@ -302,11 +311,18 @@ def test_a_silent_alarm_is_shouted_until_the_sound_is_on(
         style = "b => [getComputedStyle(b).color, getComputedStyle(b).backgroundColor]"
         fg, bg = button.evaluate(style)
         assert contrast(fg, bg) >= 4.5, (fg, bg)
+        # Amber, not the red of a RED alert; and the whole screen flashes while it is blocked.
         red, green, blue = (int(c) for c in re.findall(r"\d+", bg))
-        assert red >= 180 and green <= 40 and blue <= 40, bg
+        assert red >= 230 and 140 <= green <= 200 and blue <= 60, bg
+        expect(button).to_contain_text("กดปุ่มใดก็ได้")
+        overlay = page.locator("#alarm-overlay")
+        expect(overlay).to_be_visible()
+        cover = overlay.bounding_box()
+        assert cover is not None and cover["width"] >= 1280 and cover["height"] >= 800, cover
 
-        button.click()
+        page.keyboard.press("x")  # any key turns the sound on
         expect(button).to_be_hidden()
+        expect(overlay).to_be_hidden()
         expect(console).to_have_attribute("data-sound", "on")
         expect(console).to_have_attribute("data-alarm", "on")
     finally:

@@ -17,6 +17,7 @@ from server.alerts.timers import run_due
 from server.auth.models import Role, User
 from server.common.time import utcnow
 from server.notify.models import Channel, Notification
+from server.notify.service import render_message
 from tests.server.alerts.procs import servers
 from tests.support.alerts import raise_panic_alert
 from tests.support.records import make_elder
@@ -62,6 +63,16 @@ def test_escalation_fires_once_at_60_s_and_tells_supervisors(
         (Channel.CONSOLE, "role:supervisor", "notify.supervisor.escalate"),
         (Channel.SMS, "0811111111", "notify.supervisor.escalate"),
     ]
+    # The text a supervisor's phone shows: the colour, the wait and the name in Thai words.
+    sms = session.exec(
+        select(Notification).where(
+            Notification.channel == Channel.SMS,
+            Notification.template_key == "notify.supervisor.escalate",
+        )
+    ).one()
+    text = render_message(sms)
+    assert text.startswith("ยกระดับเหตุ: เหตุสีแดง (วิกฤต) ของ บุญมา ศรีสุข"), text
+    assert "เกิน 1 นาที" in text and "RED" not in text and "60" not in text.split(), text
 
 
 def test_acknowledged_alert_skips_escalation_and_gets_reminder_then_sla(

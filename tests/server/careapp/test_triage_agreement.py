@@ -61,12 +61,16 @@ def boundary_cases() -> list[dict[str, Any]]:
                 if 1 <= v <= 100:
                     add({"spo2": v}, on_oxygen=oxygen,
                         overrides={"spo2_scale": 2} if scale == 2 else None)  # fmt: skip
-    bp = rs.blood_pressure
-    for s in (bp.hypotension_systolic_max, bp.elevated_systolic_min, bp.stage_1_systolic_min,
-              bp.stage_2_systolic_min, bp.crisis_systolic_min):  # fmt: skip
+    bp = rs.blood_pressure  # the deployment's set (the Thai guideline by default)
+    for s in (bp.hypotension_systolic_max, bp.crisis_systolic_min,
+              *(b.systolic_min for b in bp.bands)):  # fmt: skip
         for v in _around(float(s)):
             add({"systolic": v, "diastolic": 70})
-    for d in (bp.stage_1_diastolic_min, bp.stage_2_diastolic_min, bp.crisis_diastolic_min):
+            add({"systolic": v, "diastolic": 95})
+    diastolic_lines = [bp.crisis_diastolic_min, *(b.diastolic_min for b in bp.bands)]
+    if bp.isolated_systolic_below is not None:
+        diastolic_lines.append(bp.isolated_systolic_below)
+    for d in (d for d in diastolic_lines if d is not None):
         for v in _around(float(d)):
             add({"systolic": 185, "diastolic": v})
             add({"systolic": 125, "diastolic": v})

@@ -9,11 +9,13 @@ from sqlmodel import Session, col, select
 
 from eldercare_protocol import EVENT_ADAPTER, DeviceHealth
 from server.alerts.models import Alert, AlertEvent, AlertKind, AlertStatus
+from server.common.time import BANGKOK
 from server.devices.config import DevicesSettings
 from server.devices.models import Device, HubStatus
 from server.devices.service import authenticate_hub
 from server.devices.store import Submission, store_group
 from server.devices.supervision import check_missed_checkins
+from server.i18n import translate
 from tests.support.events import heartbeat_json, now
 from tests.support.hubs import Hub, make_hub
 
@@ -95,6 +97,10 @@ def test_missed_checkins_raise_one_white_alert_and_return_clears_it_with_the_dur
     assert note is not None
     assert note.note_key == "devices.note.hub_back"
     assert note.params["minutes"] == 47
+    # Bangkok clock time for people, not a UTC timestamp (seven hours off).
+    assert note.params["since"] == f"{t0.astimezone(BANGKOK):%H:%M}"
+    text = translate(note.note_key, "th", **note.params)
+    assert f"ตั้งแต่เวลา {t0.astimezone(BANGKOK):%H:%M} น." in text and "T" not in text
     session.expire_all()
     status = session.get(HubStatus, hub.device_id)
     assert status is not None and status.offline_since is None

@@ -52,7 +52,9 @@ def notice(count: int = 3) -> AnnouncementOut:
 
 def pdf_text(data: bytes) -> str:
     reader = pypdf.PdfReader(io.BytesIO(data))
-    return "\n".join(page.extract_text() for page in reader.pages).replace("\xa0", " ")
+    text = "\n".join(page.extract_text() for page in reader.pages).replace("\xa0", " ")
+    # pypdf maps the shaped sara am glyph back as "ำ9"; the printed page reads "ำ".
+    return text.replace("ำ9", "ำ")
 
 
 def test_pdf_is_thai_with_buddhist_era_dates_and_no_health_data() -> None:
@@ -65,14 +67,42 @@ def test_pdf_is_thai_with_buddhist_era_dates_and_no_health_data() -> None:
         "นางสมศรี ใจ***",
         "นายประเสริฐ แก้***",
         "SS-00003",
-        "1 ธันวาคม 2569",  # approved 2026-12-01: Buddhist Era
-        "18 ธันวาคม 2569",  # the appeal deadline
-        "3 ธันวาคม 2569",
+        "1 ธันวาคม พ.ศ. 2569",  # approved 2026-12-01: Buddhist Era, as notices write it
+        "18 ธันวาคม พ.ศ. 2569",  # the appeal deadline
+        "3 ธันวาคม พ.ศ. 2569",
     ):
         assert expected in text, expected
     assert "2026" not in text
     for word in ("ใจดี", "แก้วมณี", "เบาหวาน", "ADL", "หกล้ม", "คะแนน"):
         assert word not in text, word
+
+
+def test_pdf_ends_like_an_official_notice_with_how_to_appeal_and_a_signature() -> None:
+    signed = notice().model_copy(
+        update={"signer_name": "นายสมชาย รักถิ่น", "signer_position": "นายกเทศมนตรีเมืองแสนสุข"}
+    )
+    text = pdf_text(announce.to_pdf(signed))
+    flat = "".join(text.split())  # Thai lines wrap anywhere: compare without spaces
+
+    def has(phrase: str) -> bool:
+        return "".join(phrase.split()) in flat
+
+    assert has("จึงประกาศให้ทราบโดยทั่วกัน")
+    # How to appeal (in writing, to whom) and by when.
+    assert has("ยื่นคำร้องอุทธรณ์เป็นหนังสือ") and has("ต่อเทศบาลเมืองแสนสุข")
+    assert has("ภายในวันที่ 18 ธันวาคม พ.ศ. 2569")
+    # The signature block comes last: signature line, the name in brackets, the position.
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    assert lines[-3].startswith("(ลงชื่อ)"), lines[-3:]
+    assert lines[-2] == "(นายสมชาย รักถิ่น)"
+    assert lines[-1] == "นายกเทศมนตรีเมืองแสนสุข"
+    assert flat.index("จึงประกาศให้ทราบโดยทั่วกัน") < flat.index("(ลงชื่อ)")
+
+
+def test_an_unsigned_notice_leaves_lines_to_fill_in() -> None:
+    lines = [x.strip() for x in pdf_text(announce.to_pdf(notice())).splitlines() if x.strip()]
+    assert lines[-3].startswith("(ลงชื่อ) ....")
+    assert lines[-2].startswith("(....") and lines[-1].startswith("ตำแหน่ง ....")
 
 
 def test_a_long_list_runs_over_pages_with_every_number() -> None:

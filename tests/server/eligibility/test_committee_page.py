@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
@@ -38,9 +39,15 @@ def fill_round(session: Session, users: dict[Role, User], make_round: MakeRound,
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_committee_reviews_and_votes_in_the_browser(
-    browser: Any, live_url: str, session: Session, users: dict[Role, User], make_round: MakeRound
+    browser: Any,
+    live_url: str,
+    session: Session,
+    users: dict[Role, User],
+    make_round: MakeRound,
+    make_user: Any,
 ) -> None:
     round_ = fill_round(session, users, make_round, 60)
+    make_user(Role.COMMITTEE, "committee2")  # a member who never votes
     page = browser.new_page(locale="th-TH")
     try:
         login(page, live_url, "committee", TEST_PASSWORD)
@@ -79,8 +86,16 @@ def test_committee_reviews_and_votes_in_the_browser(
         detail = page.locator("#ranking tr.detail").first
         detail.locator(".breakdown td", has_text="สภาพการอยู่อาศัยและผู้ดูแล").wait_for()
         assert "อยู่ลำพัง ไม่มีผู้ดูแล" in detail.inner_text()
-        detail.locator("select[name=decision]").select_option("reject")
+        # Nothing is chosen for the member: a hurried "save" records nothing.
+        decision = detail.locator("select[name=decision]")
+        assert decision.input_value() == ""
+        assert decision.locator("option:checked").inner_text() == "— เลือก —"
         detail.locator(".vote-form input[name=reason]").first.fill("ญาติย้ายกลับมาดูแลแล้ว")
+        detail.locator(".vote-form button[type=submit]").first.click()
+        assert decision.evaluate("s => !s.validity.valid")
+        page.wait_for_timeout(300)
+        assert session.exec(select(Decision)).first() is None
+        decision.select_option("reject")
         detail.locator(".vote-form button[type=submit]").first.click()
         detail.locator(".votes-list li", has_text="ญาติย้ายกลับมาดูแลแล้ว").wait_for()
         assert first.locator(".my-vote").inner_text().strip() != ""
@@ -99,11 +114,46 @@ def test_committee_reviews_and_votes_in_the_browser(
         assert page.locator("#ranking tr.app").count() == 1
         assert page.locator("#ranking tr.app").first.get_attribute("data-number") == number
         page.goto(f"{live_url}/committee/rounds/{round_.id}")
+        # The digests and the seed are folded away; they are there for checking.
+        assert page.locator("#audit-info").get_attribute("open") is None
+        assert not page.locator("#seed").is_visible()
+        assert page.locator("#not-voted").inner_text() == ("กรรมการที่ยังไม่ได้ลงความเห็นเลย: 1 จาก 2 คน")
+        # Closing asks first; saying no leaves the round as it was.
+        asked: list[str] = []
+
+        def answer(accept: bool) -> Any:
+            def handle(dialog: Any) -> None:
+                asked.append(dialog.message)
+                dialog.accept() if accept else dialog.dismiss()
+
+            return handle
+
+        page.once("dialog", answer(False))
+        page.click("#close-screening")
+        page.wait_for_timeout(500)
+        assert "1 จาก 2 คน" in asked[0]
+        assert rounds.get_round(session, round_.id).status == "scored"
+        page.once("dialog", answer(True))
         page.click("#close-screening")
         page.wait_for_function(
             "document.getElementById('round-status').textContent.includes('กลั่นกรอง')"
         )
         assert page.locator("#ranking tr.app").first.locator("td.outcome").inner_text() == "ไม่อนุมัติ"
+
+        # Approval typed as officials write dates: day/month/B.E. year.
+        form = page.locator("#approve-form")
+        form.locator("input[name=approving_body]").fill("คณะกรรมการช่วยเหลือประชาชน")
+        be_year = date.today().year + 543
+        form.locator("input[name=approved_on]").fill(f"1/12/{be_year}")
+        form.locator("input[name=signer_name]").fill("นายสมชาย รักถิ่น")
+        form.locator("input[name=signer_position]").fill("นายกเทศมนตรีเมืองแสนสุข")
+        form.locator("button[type=submit]").click()
+        page.wait_for_selector("#approved")
+        assert f"1 ธันวาคม {be_year}" in page.locator("#approved").inner_text()
+        session.expire_all()
+        approved = rounds.get_round(session, round_.id)
+        assert approved.approved_on == date(be_year - 543, 12, 1)
+        assert approved.signer_name == "นายสมชาย รักถิ่น"
     finally:
         page.close()
 

@@ -7,7 +7,7 @@ import io
 import json
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
@@ -27,7 +27,7 @@ HEALTH_WORDS = ("เบาหวาน", "Metformin", "Penicillin", "alone_no_ca
                 "difficult", '"adl"', '"falls"', '"chronic"', '"score"', '"total', '"targets',
                 '"answers"', '"national_id"', '"birth_date"', "ติดบ้าน", "หกล้ม", "โรคเรื้อรัง")  # fmt: skip
 NOTICE_KEYS = {"round_id", "title", "issuer", "approving_body", "approval_reference", "approved_on",
-               "published_at", "appeal_deadline", "items"}  # fmt: skip
+               "signer_name", "signer_position", "published_at", "appeal_deadline", "items"}  # fmt: skip
 
 
 def submit(client: TestClient, auth: Auth, user: User, round_id: object, **body: object) -> dict:
@@ -159,11 +159,21 @@ def test_selection_from_registration_to_installation(
     # Approval by the municipal assistance committee, then publication.
     early = client.get(f"{P}/rounds/{rid}/announcement", headers=auth(volunteer))
     assert early.status_code == 409
-    approved = client.post(f"{P}/rounds/{rid}/approve", headers=auth(admin), json={
-        "approving_body": "คณะกรรมการช่วยเหลือประชาชนเทศบาลเมืองแสนสุข",
-        "approved_on": "2026-12-01", "reference": "มติที่ 12/2569",
-    })  # fmt: skip
-    assert approved.status_code == 200 and approved.json()["approved_on"] == "2026-12-01"
+    body = {"approving_body": "คณะกรรมการช่วยเหลือประชาชนเทศบาลเมืองแสนสุข",
+            "reference": "มติที่ 12/2569", "signer_name": "นายสมชาย รักถิ่น",
+            "signer_position": "นายกเทศมนตรีเมืองแสนสุข"}  # fmt: skip
+    # A year that cannot be right (a B.E. year typed twice over) is refused in Thai.
+    ce = date.today().year  # the round runs now; an approval date is near it
+    be = ce + 543
+    for wrong in (f"{be + 543}-12-01", f"1/12/{be + 31}", f"31/2/{be}", "พรุ่งนี้"):
+        refused = client.post(f"{P}/rounds/{rid}/approve", headers=auth(admin),
+                              json={**body, "approved_on": wrong})  # fmt: skip
+        assert refused.status_code == 422, (wrong, refused.text)
+        assert "พ.ศ." in refused.json()["detail"]["message"], refused.text
+    # The B.E. year an official types into a date field is read as B.E.
+    approved = client.post(f"{P}/rounds/{rid}/approve", headers=auth(admin),
+                           json={**body, "approved_on": f"{be}-12-01"})  # fmt: skip
+    assert approved.status_code == 200 and approved.json()["approved_on"] == f"{ce}-12-01"
     published = client.post(f"{P}/rounds/{rid}/publish", headers=auth(admin))
     assert published.status_code == 200 and published.json()["appeal_deadline"]
 
@@ -178,13 +188,16 @@ def test_selection_from_registration_to_installation(
     assert not [w for w in HEALTH_WORDS if w in public_text], public_text
     sheet = client.get(f"{P}/rounds/{rid}/announcement.csv", headers=auth(volunteer))
     rows = list(csv.reader(io.StringIO(sheet.content.decode("utf-8-sig"))))
-    assert rows[0] == ["ลำดับ", "เลขที่ใบสมัคร", "ชื่อ-สกุล"]
+    assert rows[0] == ["ลำดับ", "เลขที่ใบสมัคร", "ชื่อ-นามสกุล"]
     assert [r[1] for r in rows[1:]] == selected and all(len(r) == 3 for r in rows)
     assert not [w for w in HEALTH_WORDS if w in sheet.text]
     pdf = client.get(f"{P}/rounds/{rid}/announcement.pdf", headers=auth(volunteer))
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     pdf_text = pdf_to_text(pdf.content)
     assert all(n in pdf_text for n in selected) and "ประกาศเทศบาลเมืองแสนสุข" in pdf_text
+    flat = "".join(pdf_text.replace("ำ9", "ำ").split())  # Thai wraps anywhere
+    assert f"อนุมัติเมื่อวันที่1ธันวาคมพ.ศ.{be}" in flat and str(be + 543) not in flat
+    assert "จึงประกาศให้ทราบโดยทั่วกัน" in flat and flat.endswith("(นายสมชายรักถิ่น)นายกเทศมนตรีเมืองแสนสุข")
     assert not [w for w in HEALTH_WORDS if w.strip('"') in pdf_text]
     assert outside["number"] not in pdf_text and order[0] not in pdf_text
 

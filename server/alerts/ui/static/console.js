@@ -6,9 +6,11 @@
   var root = document.getElementById("console");
   var strings = JSON.parse(document.getElementById("console-strings").textContent);
   var csrf = root.dataset.csrf;
-  var targetMinutes = Number(root.dataset.targetMinutes) || 10;
+  var targetMinutes = Number(root.dataset.targetMinutes); // the policy's, never assumed here
+  var role = root.dataset.role;
   var SILENCE_LIMIT_MS = 12000; // the server speaks every 5 s; silence this long = dead link
   var DISCLAIMER = "triage.decision_support";
+  var MISSING = "triage.news2.missing.";
 
   var state = {
     alerts: [],
@@ -142,27 +144,35 @@
     return null;
   }
 
+  // What happened, in one line: the findings for readings (the kind "abnormal reading" says
+  // nothing), the kind itself for a press, a fall or a device.
+  function whatHappened(a) {
+    var why = a.row_reasons.map(function (r) { return r.text; }).join("; ");
+    if (a.kind === "vitals" && why) return { kind: "", why: why };
+    return { kind: t("alerts.kind." + a.kind), why: why };
+  }
+
   function renderQueue() {
     var list = document.getElementById("queue");
     list.textContent = "";
     if (state.selected && !selectedAlert()) state.selected = null;
     if (!state.selected && state.alerts.length) state.selected = state.alerts[0].id;
     state.alerts.forEach(function (a) {
-      var badges = [
-        el("span", { className: "badge prio", text: t("alerts.priority." + a.priority) }),
-        el("span", { className: "badge status", text: t("alerts.status." + a.status) }),
-      ];
+      var badges = [el("span", { className: "badge status", text: t("alerts.status." + a.status) })];
       if (a.test) badges.push(el("span", { className: "badge test", text: t("alerts.test") }));
       if (a.escalated && a.status === "new") {
         badges.push(el("span", { className: "badge warn", text: t("alerts.console.escalated") }));
       }
       if (a.sla_breached) {
-        badges.push(el("span", { className: "badge warn", text: t("alerts.console.sla_breached") }));
+        badges.push(el("span", { className: "badge warn", text: t("alerts.console.sla_breached", { minutes: targetMinutes }) }));
       }
-      var why = a.row_reasons.map(function (r) { return r.text; }).join("; ");
       if (a.press_count > 1) {
         badges.push(el("span", { className: "badge", text: t("alerts.console.pressed_times", { count: a.press_count }) }));
       }
+      var what = whatHappened(a);
+      var who = [a.elder_name];
+      if (a.elder_age) who.push(t("alerts.card.age", { age: a.elder_age }));
+      if (a.community) who.push(a.community);
       var item = el(
         "li",
         {
@@ -173,18 +183,18 @@
           tabindex: "0",
         },
         [
-          el("div", { className: "who" }, [
-            el("strong", { text: a.elder_name }),
-            el("span", { text: (a.elder_age ? " · " + t("alerts.card.age", { age: a.elder_age }) : "") + (a.community ? " · " + a.community : "") }),
-          ]),
-          el("div", { className: "what", title: why }, [
-            el("strong", { className: "kind", text: t("alerts.kind." + a.kind) }),
-            why ? el("span", { className: "why", text: " — " + why }) : null,
-          ]),
-          el("div", { className: "badges" }, badges),
-          el("div", { className: "clocks" }, [
-            el("span", { className: "elapsed", "data-since": a.created_at }),
-            a.due_at ? el("span", { className: "left", "data-due": a.due_at }) : null,
+          el("span", { className: "badge prio prio-block", text: t("alerts.priority_word." + a.priority) }),
+          el("div", { className: "row-body" }, [
+            el("div", { className: "what", title: what.why }, [
+              what.kind ? el("strong", { className: "kind", text: what.kind }) : null,
+              what.why ? el("span", { className: "why", text: (what.kind ? " — " : "") + what.why }) : null,
+            ]),
+            el("div", { className: "who", text: who.join(" · ") }),
+            el("div", { className: "clocks" }, [
+              el("span", { className: "elapsed", "data-since": a.created_at, "data-label": a.status === "new" ? "alerts.console.waiting" : "alerts.console.elapsed" }),
+              a.due_at ? el("span", { className: "left", "data-due": a.due_at }) : null,
+            ]),
+            el("div", { className: "badges" }, badges),
           ]),
         ]
       );
@@ -193,20 +203,22 @@
       });
       list.appendChild(item);
     });
-    document.getElementById("count").textContent = "(" + state.alerts.length + ")";
+    document.getElementById("count").textContent = t("alerts.console.count", { count: state.alerts.length });
     document.getElementById("empty").hidden = state.alerts.length > 0;
     tickClocks();
     updateAlarm();
   }
 
+  // Every clock says what it counts: "waiting 0:59", "must be on scene within 9:00",
+  // "past the target 1:20". A bare number at 3 a.m. is a puzzle.
   function tickClocks() {
     var current = now();
     document.querySelectorAll("[data-since]").forEach(function (node) {
-      node.textContent = clock(current - Date.parse(node.dataset.since));
+      node.textContent = t(node.dataset.label || "alerts.console.elapsed", { clock: clock(current - Date.parse(node.dataset.since)) });
     });
     document.querySelectorAll("[data-due]").forEach(function (node) {
       var left = Date.parse(node.dataset.due) - current;
-      node.textContent = left >= 0 ? t("alerts.console.target", { minutes: targetMinutes }) + " " + clock(left) : t("alerts.console.overdue") + " " + clock(-left);
+      node.textContent = left >= 0 ? t("alerts.console.due", { clock: clock(left) }) : t("alerts.console.late", { clock: clock(-left) });
       node.classList.toggle("overdue", left < 0);
     });
   }
@@ -339,10 +351,49 @@
     });
   }
 
-  function field(label, value, extra) {
-    // An empty field still shows, as a dash: "no access notes" is itself information.
-    value = value || "—";
-    return el("div", { className: "field" }, [el("span", { className: "label", text: label }), el("span", { className: "value", text: value }), extra || null]);
+  function field(label, value, extra, className) {
+    // An empty field says so in words: "not recorded" is itself information, and differs
+    // from "none".
+    return el("div", { className: "field" + (className ? " " + className : "") }, [
+      el("span", { className: "label", text: label }),
+      el("span", { className: "value", text: value || t("alerts.card.not_recorded") }),
+      extra || null,
+    ]);
+  }
+
+  var LOCALE = document.documentElement.lang === "th" ? "th-TH" : "en-GB";
+  var TIME_ZONE = root.dataset.timeZone || "Asia/Bangkok";
+
+  function localTime(iso) {
+    return new Date(iso).toLocaleTimeString(LOCALE, { timeZone: TIME_ZONE, hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  }
+
+  function localDateTime(iso) {
+    return new Date(iso).toLocaleString(LOCALE, { timeZone: TIME_ZONE, day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+  }
+
+  // The clinical detail for a dispatcher: the partial NEWS2 lines and notes, with the
+  // parameters a home kit did not measure said once, in one line.
+  function clinicalBlock(a, e) {
+    var box = el("details", { className: "clinical" });
+    if (role === "clinician") box.open = true; // clinicians read it; dispatchers unfold it
+    box.appendChild(el("summary", { text: t("alerts.card.clinical") }));
+    var list = el("ul", { className: "reasons" });
+    var missing = [];
+    a.reasons.forEach(function (r) {
+      if (r.key === DISCLAIMER) return;
+      if (r.key.indexOf(MISSING) === 0) {
+        missing.push(t("alerts.param." + r.key.slice(MISSING.length)));
+        return;
+      }
+      list.appendChild(el("li", { "data-key": r.key, text: r.text }));
+    });
+    if (missing.length) list.appendChild(el("li", { className: "not-measured", text: t("alerts.card.not_measured", { list: missing.join(", ") }) }));
+    box.appendChild(list);
+    box.appendChild(field(t("alerts.card.conditions"), e.chronic_conditions.join(", ") || null));
+    box.appendChild(field(t("alerts.card.medications"), e.medications));
+    box.appendChild(el("p", { className: "small disclaimer", text: strings[DISCLAIMER] || "" }));
+    return box;
   }
 
   function renderCard(detail) {
@@ -354,16 +405,46 @@
     card.dataset.id = a.id;
     card.dataset.status = a.status;
 
-    var flags = [];
-    if (e.lives_alone) flags.push(t("alerts.card.lives_alone"));
-    if (e.has_carer === false) flags.push(t("alerts.card.no_carer"));
-    if (e.fall_risk) flags.push(t("alerts.card.fall_risk"));
+    // 1. Who, and the elder's own phone: the first call a dispatcher makes.
+    card.appendChild(el("h2", { text: e.name + (e.age ? " · " + t("alerts.card.age", { age: e.age }) : "") }));
+    card.appendChild(e.phone
+      ? el("a", { href: "tel:" + e.phone, className: "tel call-elder", text: t("alerts.card.call_elder", { phone: e.phone }) })
+      : el("p", { className: "call-elder missing", text: t("alerts.card.no_phone") }));
 
+    // 2. What happened.
+    var what = whatHappened(a);
+    var head = el("p", { className: "happened" }, [
+      el("span", { className: "badge prio", text: t("alerts.priority." + a.priority) }),
+      el("strong", { text: " " + (what.kind || t("alerts.kind." + a.kind)) }),
+      el("span", { text: (a.test ? " · " + t("alerts.test") : "") + " · " + t("alerts.status." + a.status) }),
+    ]);
+    card.appendChild(head);
+    if (a.row_reasons.length) {
+      var findings = el("ul", { className: "findings" });
+      a.row_reasons.forEach(function (r) { findings.appendChild(el("li", { "data-key": r.key, text: r.text })); });
+      card.appendChild(findings);
+    }
+    if (a.acknowledged_by_name) card.appendChild(el("p", { text: t("alerts.console.acknowledged_by", { name: a.acknowledged_by_name }) }));
+
+    // 3. What to ask on the phone, and when to call 1669.
+    var script = el("div", { className: "script" }, [el("h3", { text: t("alerts.script.title") })]);
+    var steps = el("ol");
+    (strings["alerts.script." + a.kind] || strings["alerts.script.device"] || "").split("\n").forEach(function (line) {
+      if (line) steps.appendChild(el("li", { text: line }));
+    });
+    script.appendChild(steps);
+    script.appendChild(el("p", { className: "ems-line" }, [
+      el("span", { text: t("alerts.script.ems") + " " }),
+      el("a", { href: "tel:1669", className: "tel", text: t("alerts.card.ems") }),
+    ]));
+    card.appendChild(script);
+
+    // 4. The actions; cancel and false alarm are small and apart from the main ones.
     var actions = el("div", { className: "actions" });
+    var secondary = el("div", { className: "actions secondary" });
     var keys = { acknowledge: "A", dispatch: "D", "on-scene": "S", transport: "T", resolve: "R", "false-alarm": "F", cancel: "" };
-    var responderSelect = null;
     if (a.actions.indexOf("dispatch") >= 0) {
-      responderSelect = el("select", { id: "responder", "aria-label": t("alerts.console.responder") });
+      var responderSelect = el("select", { id: "responder", "aria-label": t("alerts.console.responder") });
       state.responders.filter(function (r) { return r.status === "available"; }).forEach(function (r) {
         responderSelect.appendChild(el("option", { value: r.id, text: r.name + " (" + t("alerts.responder.kind." + r.kind) + ")" }));
       });
@@ -376,9 +457,24 @@
         keys[action] ? el("kbd", { text: keys[action] }) : null,
       ]);
       button.addEventListener("click", function () { perform(action); });
-      actions.appendChild(button);
+      (action === "cancel" || action === "false-alarm" ? secondary : actions).appendChild(button);
     });
+    card.appendChild(actions);
+    if (secondary.childNodes.length) card.appendChild(secondary);
 
+    // 5. Flags, allergies in red.
+    var flags = [];
+    if (e.lives_alone) flags.push(t("alerts.card.lives_alone"));
+    if (e.has_carer === false) flags.push(t("alerts.card.no_carer"));
+    if (e.fall_risk) flags.push(t("alerts.card.fall_risk"));
+    if (flags.length) card.appendChild(el("p", { className: "flags", text: flags.join(" · ") }));
+    card.appendChild(field(t("alerts.card.allergies"), e.allergies, null, e.allergies ? "allergies" : ""));
+
+    // 6. Where, and how to get in.
+    card.appendChild(field(t("alerts.card.address"), [e.address, e.community].filter(Boolean).join(" "), e.map_url ? el("a", { href: e.map_url, target: "_blank", rel: "noopener", className: "map", text: " " + t("alerts.card.map") }) : null));
+    card.appendChild(field(t("alerts.card.access"), e.access_notes));
+
+    // 7. Contacts, readings, timeline.
     var contacts = el("ul", { className: "contacts" });
     e.contacts.forEach(function (c) {
       contacts.appendChild(el("li", {}, [
@@ -387,53 +483,35 @@
       ]));
     });
     contacts.appendChild(el("li", {}, [el("a", { href: "tel:1669", className: "tel", text: t("alerts.card.ems") })]));
+    card.appendChild(el("h3", { text: t("alerts.card.contacts") }));
+    card.appendChild(contacts);
 
     var readings = el("ul", { className: "readings" });
     e.readings.forEach(function (r) {
       readings.appendChild(el("li", { className: r.priority ? "prio-" + r.priority : "" }, [
         el("span", { text: r.label + ": " }),
         el("strong", { text: r.value + " " + r.unit }),
-        el("span", { className: "when", text: " · " + new Date(r.observed_at).toLocaleString(document.documentElement.lang === "th" ? "th-TH" : "en-GB") }),
+        el("span", { className: "when", text: " · " + localDateTime(r.observed_at) }),
       ]));
     });
     if (!e.readings.length) readings.appendChild(el("li", { text: t("alerts.card.no_readings") }));
+    card.appendChild(el("h3", { text: t("alerts.card.readings") }));
+    card.appendChild(readings);
 
     var timeline = el("ol", { className: "timeline" });
     detail.timeline.forEach(function (item) {
-      var when = new Date(item.at).toLocaleTimeString(document.documentElement.lang === "th" ? "th-TH" : "en-GB");
       timeline.appendChild(el("li", { "data-action": item.action }, [
-        el("time", { text: when + " " }),
+        el("time", { text: localTime(item.at) + " " }),
         el("span", { text: item.text }),
         el("span", { className: "actor", text: " — " + (item.actor_name || t("alerts.system")) }),
         item.note ? el("div", { className: "note", text: item.note }) : null,
       ]));
     });
-
-    var phone = e.phone ? el("a", { href: "tel:" + e.phone, className: "tel", text: e.phone }) : null;
-    card.appendChild(el("h2", { text: e.name + (e.age ? " · " + t("alerts.card.age", { age: e.age }) : "") }));
-    card.appendChild(el("p", { className: "kind", text: t("alerts.priority." + a.priority) + " · " + t("alerts.kind." + a.kind) + (a.test ? " · " + t("alerts.test") : "") + " · " + t("alerts.status." + a.status) }));
-    if (a.acknowledged_by_name) card.appendChild(el("p", { text: t("alerts.console.acknowledged_by", { name: a.acknowledged_by_name }) }));
-    card.appendChild(actions);
-    // The disclaimer qualifies every reason, so it is said once, small, under the list.
-    var reasons = el("ul", { className: "reasons" });
-    a.reasons.forEach(function (r) {
-      if (r.key !== DISCLAIMER) reasons.appendChild(el("li", { "data-key": r.key, text: r.text }));
-    });
-    card.appendChild(reasons);
-    card.appendChild(el("p", { className: "small disclaimer", text: t("alerts.card.decision_support") }));
-    if (flags.length) card.appendChild(el("p", { className: "flags", text: flags.join(" · ") }));
-    if (phone) card.appendChild(el("p", {}, [phone]));
-    card.appendChild(field(t("alerts.card.address"), (e.address || "") + " " + e.community, e.map_url ? el("a", { href: e.map_url, target: "_blank", rel: "noopener", className: "map", text: " " + t("alerts.card.map") }) : null));
-    card.appendChild(field(t("alerts.card.access"), e.access_notes));
-    card.appendChild(field(t("alerts.card.conditions"), e.chronic_conditions.join(", ")));
-    card.appendChild(field(t("alerts.card.medications"), e.medications));
-    card.appendChild(field(t("alerts.card.allergies"), e.allergies));
-    card.appendChild(el("h3", { text: t("alerts.card.contacts") }));
-    card.appendChild(contacts);
-    card.appendChild(el("h3", { text: t("alerts.card.readings") }));
-    card.appendChild(readings);
     card.appendChild(el("h3", { text: t("alerts.card.timeline") }));
     card.appendChild(timeline);
+
+    // 8. Clinical detail, folded for a dispatcher.
+    card.appendChild(clinicalBlock(a, e));
   }
 
   // ---- actions ------------------------------------------------------------------------
@@ -525,7 +603,9 @@
     if (reasonDialog.contains(document.activeElement)) document.activeElement.blur();
   });
 
-  var SHORTCUTS = { a: "acknowledge", d: "dispatch", s: "on-scene", t: "transport", r: "resolve", f: "false-alarm" };
+  // By physical key (event.code), not by the character typed: on the Thai Kedmanee layout
+  // A types "ฟ" and D "ก", and dispatchers switch to Thai to write notes.
+  var SHORTCUTS = { KeyA: "acknowledge", KeyD: "dispatch", KeyS: "on-scene", KeyT: "transport", KeyR: "resolve", KeyF: "false-alarm" };
 
   document.addEventListener("keydown", function (event) {
     if (reasonDialog.open) return; // keys belong to the form; Escape closes it natively
@@ -534,9 +614,9 @@
     // someone typing, so shortcuts apply.
     var typing = (tag === "input" || tag === "textarea") && !reasonDialog.contains(event.target);
     if (typing || event.ctrlKey || event.metaKey || event.altKey) return;
-    if (event.key === "ArrowDown") { move(1); event.preventDefault(); return; }
-    if (event.key === "ArrowUp") { move(-1); event.preventDefault(); return; }
-    var action = SHORTCUTS[event.key.toLowerCase()];
+    if (event.code === "ArrowDown") { move(1); event.preventDefault(); return; }
+    if (event.code === "ArrowUp") { move(-1); event.preventDefault(); return; }
+    var action = SHORTCUTS[event.code];
     if (action) {
       event.preventDefault();
       perform(action);

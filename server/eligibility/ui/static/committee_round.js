@@ -43,6 +43,7 @@
       await api('POST', `${base}/rounds/${roundId}/approve`, {
         approving_body: f.get('approving_body'), approved_on: f.get('approved_on'),
         reference: f.get('reference') || null,
+        signer_name: f.get('signer_name') || null, signer_position: f.get('signer_position') || null,
       });
       location.reload();
     } catch (err) { actionError.textContent = err.message; }

@@ -1,0 +1,1 @@
+"""`eldercare backup` / `eldercare restore`: encrypted, checksummed, verified database copies."""

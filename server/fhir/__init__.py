@@ -1,0 +1,1 @@
+"""FHIR R4 export for the province's health data (City Data, hospitals), by consent only."""

@@ -1,0 +1,1 @@
+"""Reports: response times, care, programme and satisfaction figures; plots; CSV/xlsx/PDF."""

@@ -1,0 +1,11 @@
+from server.auth.models import Role
+from tests.server.permissions import Rule, roles
+
+RULES = [
+    Rule("GET", f"/fhir/{kind}", roles(Role.ADMIN), "data export for City Data")
+    for kind in ("Patient", "Observation", "Encounter", "Flag")
+] + [
+    Rule("GET", "/fhir/$export", roles(Role.ADMIN), "bulk data kick-off"),
+    Rule("GET", "/fhir/$export-status/{job_id}", roles(Role.ADMIN), "404 unless the caller's own"),
+    Rule("GET", "/fhir/$export-file/{job_id}/{resource_type}.ndjson", roles(Role.ADMIN)),
+]
