@@ -37,6 +37,8 @@ ALLOWED = frozenset(
         "English",
         # Channel and service names written in Latin script in Thai too.
         "SMS", "LINE", "Twilio",
+        # FHIR resource types, named as the standard names them for the systems that import them.
+        "FHIR", "Patient", "Observation", "Encounter", "Flag",
     }
 )  # fmt: skip
 # A word: letters, digits and joiners, with at least two letters (single letters are key
