@@ -1,6 +1,6 @@
 """device phone numbers (inbound SMS: hub modems, GSM pendants)
 
-Revision ID: 0120
+Revision ID: 0060
 Revises: 0050
 Create Date: 2026-11-29 22:30:00
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 import server.db
 
-revision: str = "0120"
+revision: str = "0060"
 down_revision: str | None = "0050"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -1,7 +1,7 @@
 """revocable sessions, login throttling by address, applications held for an identity check
 
-Revision ID: 0070
-Revises: 0110
+Revision ID: 0100
+Revises: 0090
 Create Date: 2026-11-29 22:40:00
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 import server.db
 
-revision: str = "0070"
-down_revision: str | None = "0110"
+revision: str = "0100"
+down_revision: str | None = "0090"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """reports: satisfaction surveys
 
-Revision ID: 0100
-Revises: 0090
+Revision ID: 0080
+Revises: 0070
 Create Date: 2026-11-29 22:40:00
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 import server.db
 
-revision: str = "0100"
-down_revision: str | None = "0090"
+revision: str = "0080"
+down_revision: str | None = "0070"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """eligibility rounds: who signs the public notice
 
-Revision ID: 0110
-Revises: 0090
+Revision ID: 0090
+Revises: 0080
 Create Date: 2026-11-29 22:40:00
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-revision: str = "0110"
-down_revision: str | None = "0100"
+revision: str = "0090"
+down_revision: str | None = "0080"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

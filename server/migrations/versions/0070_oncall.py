@@ -1,7 +1,7 @@
 """on call roster, escalation policies and chains, notification sending, responder links, LINE links
 
-Revision ID: 0090
-Revises: 0120
+Revision ID: 0070
+Revises: 0060
 Create Date: 2026-11-29 22:23:34.825843
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 import server.db
 
-revision: str = "0090"
-down_revision: str | None = "0120"
+revision: str = "0070"
+down_revision: str | None = "0060"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
