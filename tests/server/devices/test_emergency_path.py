@@ -143,7 +143,6 @@ async def test_with_both_paths_dead_the_alert_opens_from_the_modems_sms_within_1
     from twilio.request_validator import RequestValidator
 
     from device_agent.config import CellularConfig
-    from server.inbound_sms.config import InboundSmsSettings
     from server.inbound_sms.router import SMS_WEBHOOK_PATH
     from server.inbound_sms.service import register_phone
     from tests.support.modem import SimulatedModem
@@ -155,8 +154,8 @@ async def test_with_both_paths_dead_the_alert_opens_from_the_modems_sms_within_1
     centre = "+6621234567"
     with live_server(app) as ws_url:
         url = ws_url.replace("ws://", "http://")
-        app.state.inbound_sms_settings = InboundSmsSettings(
-            twilio_auth_token=auth_token, public_url=url
+        app.state.settings = app.state.settings.model_copy(
+            update={"twilio_auth_token": auth_token, "public_url": url}
         )
 
         async def carrier_and_twilio(number: str, text: str) -> None:

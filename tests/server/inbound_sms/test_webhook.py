@@ -15,7 +15,6 @@ from eldercare_protocol import HTTP_EVENTS_PATH
 from server.alerts.models import Alert, AlertEvent
 from server.devices.config import DevicesSettings
 from server.devices.models import AgentEvent, Device, DeviceKind, HubStatus
-from server.inbound_sms.config import InboundSmsSettings
 from server.inbound_sms.router import SMS_WEBHOOK_PATH
 from server.inbound_sms.service import PhoneNumberError, normalise_phone, register_phone
 from tests.support.events import events_message, panic_json
@@ -31,8 +30,8 @@ PENDANT_SIM = "+66898765432"
 @pytest.fixture
 def sms_client(app: FastAPI) -> Iterator[TestClient]:
     app.state.devices_settings = DevicesSettings(**QUIET)
-    app.state.inbound_sms_settings = InboundSmsSettings(
-        twilio_auth_token=AUTH_TOKEN, public_url=PUBLIC_URL
+    app.state.settings = app.state.settings.model_copy(
+        update={"twilio_auth_token": AUTH_TOKEN, "public_url": PUBLIC_URL}
     )
     with TestClient(app) as client:
         yield client
