@@ -39,8 +39,9 @@ def spawn_server(
     return proc, f"http://127.0.0.1:{port}"
 
 
-def wait_ready(proc: subprocess.Popen[bytes], url: str) -> None:
-    deadline = time.monotonic() + 30
+def wait_ready(proc: subprocess.Popen[bytes], url: str, timeout: float = 90) -> None:
+    # Importing the app takes seconds on a busy machine, and tests start two side by side.
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode}")

@@ -11,14 +11,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlmodel import Session, select
 
 from server.db import make_engine
 from server.notify.models import Channel, Notification
 from server.notify.phones import to_e164
-from tests.server.alerts.procs import stop_server
+from tests.server.alerts.procs import stop_server, wait_ready
 from tests.server.conftest import TEST_SECRET
 from tests.server.oncall.helpers import (
     DISPATCHER_PHONE,
@@ -33,22 +32,6 @@ from tests.support.records import make_elder
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[3]
-
-
-def _wait_ready(proc: subprocess.Popen[bytes], url: str, timeout: float = 90) -> None:
-    # Importing the app takes seconds on a busy machine; two start side by side.
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("server did not start")
 
 
 @contextmanager
@@ -82,7 +65,7 @@ def phone_servers(
             )  # fmt: skip
             procs.append((proc, url))
         for proc, url in procs:
-            _wait_ready(proc, url)
+            wait_ready(proc, url)
         yield [p for p, _ in procs]
     finally:
         for proc, _ in procs:
