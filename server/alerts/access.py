@@ -12,6 +12,7 @@ from sqlmodel import Session, col, or_, select
 from server.alerts.models import OPEN_STATUSES, Alert
 from server.auth.models import Role, User
 from server.common.time import utcnow
+from server.elders import service as elders
 
 # After an alert closes the dispatcher may still need the record (a callback, a hand-over
 # to the hospital); after a day it is no longer part of an emergency.
@@ -44,3 +45,8 @@ def clinical_open(session: Session, *, user: User, elder_id: uuid.UUID) -> bool:
     if user.role not in EMERGENCY_SCOPED:
         return True
     return bool(elders_in_emergency(session, [elder_id]))
+
+
+elders.gate_clinical_with(
+    lambda session, user, elder_id: clinical_open(session, user=user, elder_id=elder_id)
+)

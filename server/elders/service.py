@@ -47,6 +47,18 @@ def show_devices_with(lister: DeviceLister) -> None:
     _device_lister = lister
 
 
+ClinicalGate = Callable[[Session, User, uuid.UUID], bool]
+_clinical_gate: ClinicalGate | None = None
+
+
+def gate_clinical_with(gate: ClinicalGate) -> None:
+    """Whether a person may read an elder's clinical fields can depend on an emergency under
+    way (a dispatcher's scope). Alerts build on the registry, so the alerts domain hands the
+    registry this check when it is imported; until then the clinical fields stay hidden."""
+    global _clinical_gate
+    _clinical_gate = gate
+
+
 class ElderEdit(Protocol):
     def __call__(
         self,
@@ -204,10 +216,8 @@ def list_elders(
 
 def hidden_fields(session: Session, elder: Elder, *, user: User) -> set[str]:
     """The fields `user` may not read on this elder now."""
-    from server.alerts.access import clinical_open  # alerts build on the registry
-
     hidden = set(HIDDEN_FROM.get(user.role, frozenset()))
-    if not clinical_open(session, user=user, elder_id=elder.id):
+    if _clinical_gate is None or not _clinical_gate(session, user, elder.id):
         hidden |= HEALTH_FIELDS
     return hidden
 

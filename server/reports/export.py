@@ -88,17 +88,17 @@ def monthly_pdf(
     pdf.add_page()
 
     def t(key: str, **params: object) -> str:
-        return translate(f"reports.{key}", locale, **params)
+        return translate(key, locale, **params)
 
     period = _month_name(month, locale)
     pdf.set_font("thai", "B", 16)
-    pdf.multi_cell(0, 9, t("pdf.title", issuer=issuer), align="C",
+    pdf.multi_cell(0, 9, t("reports.pdf.title", issuer=issuer), align="C",
                    new_x=XPos.LMARGIN, new_y=YPos.NEXT)  # fmt: skip
     pdf.set_font("thai", "", 13)
-    pdf.multi_cell(0, 7, t("pdf.period", period=period), align="C",
+    pdf.multi_cell(0, 7, t("reports.pdf.period", period=period), align="C",
                    new_x=XPos.LMARGIN, new_y=YPos.NEXT)  # fmt: skip
     pdf.set_font("thai", "", 10)
-    pdf.multi_cell(0, 5, t("pdf.privacy"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(0, 5, t("reports.pdf.privacy"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(2)
 
     response = bundle.response
@@ -122,7 +122,7 @@ def monthly_pdf(
                 pdf.image(io.BytesIO(dist), w=170)
     pdf.set_font("thai", "", 9)
     pdf.multi_cell(
-        0, 5, t("pdf.targets", ack=ACK_TARGET_S, on_scene=ON_SCENE_TARGET_S // 60),
+        0, 5, t("reports.pdf.targets", ack=ACK_TARGET_S, on_scene=ON_SCENE_TARGET_S // 60),
         new_x=XPos.LMARGIN, new_y=YPos.NEXT,
     )  # fmt: skip
     return bytes(pdf.output())

@@ -100,7 +100,7 @@ def raw_cell(cell: Cell) -> str | int | float | None:
 
 
 def _t(key: str, locale: Locale, **params: object) -> str:
-    return translate(f"reports.{key}", locale, **params)
+    return translate(key, locale, **params)
 
 
 def _milestone_cells(m: Milestone) -> list[Cell]:
@@ -116,37 +116,40 @@ def _milestone_cells(m: Milestone) -> list[Cell]:
 def _milestone_headers(locale: Locale) -> list[str]:
     headers: list[str] = []
     for key in ("acknowledged", "dispatched", "on_scene", "resolved"):
-        name = _t(f"milestone.{key}", locale)
-        headers += [_t("col.median_of", locale, what=name), _t("col.p90_of", locale, what=name)]
+        name = _t(f"reports.milestone.{key}", locale)
+        headers += [
+            _t("reports.col.median_of", locale, what=name),
+            _t("reports.col.p90_of", locale, what=name),
+        ]
         if key in ("acknowledged", "on_scene"):
-            headers.append(_t("col.within_of", locale, what=name))
+            headers.append(_t("reports.col.within_of", locale, what=name))
     return headers
 
 
 def response_tables(report: ResponseReport, locale: Locale) -> list[Table]:
     summary = Table(
         key="response_summary",
-        title=_t("table.response_summary", locale),
-        headers=[_t("col.measure", locale), _t("col.value", locale)],
+        title=_t("reports.table.response_summary", locale),
+        headers=[_t("reports.col.measure", locale), _t("reports.col.value", locale)],
         rows=[
-            [_t("row.real_alerts", locale), Count(report.alerts)],
-            [_t("row.false_alarms", locale), Count(report.false_alarms)],
-            [_t("row.false_alarm_rate", locale),
+            [_t("reports.row.real_alerts", locale), Count(report.alerts)],
+            [_t("reports.row.false_alarms", locale), Count(report.false_alarms)],
+            [_t("reports.row.false_alarm_rate", locale),
              Figure(report.false_alarm_rate, "pct", report.alerts + report.false_alarms)],
-            [_t("row.test_presses", locale), Count(report.test_presses)],
-            [_t("row.test_press_rate", locale),
+            [_t("reports.row.test_presses", locale), Count(report.test_presses)],
+            [_t("reports.row.test_press_rate", locale),
              Figure(report.test_press_rate, "pct",
                     report.alerts + report.false_alarms + report.test_presses)],
-            [_t("row.cancelled", locale), Count(report.cancelled)],
+            [_t("reports.row.cancelled", locale), Count(report.cancelled)],
         ],
     )  # fmt: skip
     milestones = Table(
         key="response_milestones",
-        title=_t("table.response_milestones", locale),
-        headers=[_t("col.milestone", locale), _t("col.count", locale), _t("col.median_min", locale),
-                 _t("col.p90_min", locale), _t("col.target_min", locale), _t("col.within", locale)],
+        title=_t("reports.table.response_milestones", locale),
+        headers=[_t("reports.col.milestone", locale), _t("reports.col.count", locale), _t("reports.col.median_min", locale),
+                 _t("reports.col.p90_min", locale), _t("reports.col.target_min", locale), _t("reports.col.within", locale)],
         rows=[
-            [_t(f"milestone.{m.key}", locale), Count(m.count), Figure(m.median_s, "min", m.count),
+            [_t(f"reports.milestone.{m.key}", locale), Count(m.count), Figure(m.median_s, "min", m.count),
              Figure(m.p90_s, "min", m.count),
              f"{m.target_s / 60:g}" if m.target_s else None,
              Figure(m.within_target, "pct", m.count) if m.target_s else None]
@@ -155,9 +158,9 @@ def response_tables(report: ResponseReport, locale: Locale) -> list[Table]:
     )  # fmt: skip
     rows = Table(
         key="response_rows",
-        title=_t("table.response_rows", locale),
-        headers=[_t("col.community", locale), _t("col.kind", locale), _t("col.priority", locale),
-                 _t("col.alerts", locale), *_milestone_headers(locale)],
+        title=_t("reports.table.response_rows", locale),
+        headers=[_t("reports.col.community", locale), _t("reports.col.kind", locale), _t("reports.col.priority", locale),
+                 _t("reports.col.alerts", locale), *_milestone_headers(locale)],
         rows=[
             [r.community, translate(f"alerts.kind.{r.kind}", locale),
              translate(f"alerts.priority.{r.priority}", locale), Count(r.alerts),
@@ -169,12 +172,12 @@ def response_tables(report: ResponseReport, locale: Locale) -> list[Table]:
     )  # fmt: skip
     trend = Table(
         key="response_trend",
-        title=_t("table.response_trend", locale),
-        headers=[_t("col.month", locale), _t("col.alerts", locale),
-                 _t("col.median_of", locale, what=_t("milestone.acknowledged", locale)),
-                 _t("col.within_of", locale, what=_t("milestone.acknowledged", locale)),
-                 _t("col.median_of", locale, what=_t("milestone.on_scene", locale)),
-                 _t("col.within_of", locale, what=_t("milestone.on_scene", locale))],
+        title=_t("reports.table.response_trend", locale),
+        headers=[_t("reports.col.month", locale), _t("reports.col.alerts", locale),
+                 _t("reports.col.median_of", locale, what=_t("reports.milestone.acknowledged", locale)),
+                 _t("reports.col.within_of", locale, what=_t("reports.milestone.acknowledged", locale)),
+                 _t("reports.col.median_of", locale, what=_t("reports.milestone.on_scene", locale)),
+                 _t("reports.col.within_of", locale, what=_t("reports.milestone.on_scene", locale))],
         rows=[
             [Month(p.month), Count(p.alerts), Figure(p.ack_median_s, "min", p.alerts),
              Figure(p.ack_within, "pct", p.alerts), Figure(p.on_scene_median_s, "min", p.alerts),
@@ -195,69 +198,69 @@ def care_tables(report: CareReport, locale: Locale, *, public: bool = False) -> 
             totals[1] += v.done
             totals[2] += v.overdue
         visit_rows: list[list[Cell]] = [
-            [community, _t("all_staff", locale), Count(due), Count(done), Count(over)]
+            [community, _t("reports.all_staff", locale), Count(due), Count(done), Count(over)]
             for community, (due, done, over) in sorted(per.items())
         ]
     else:
         visit_rows = [
-            [v.community, v.caregiver or _t("unassigned", locale), Count(v.due), Count(v.done),
+            [v.community, v.caregiver or _t("reports.unassigned", locale), Count(v.due), Count(v.done),
              Count(v.overdue)]
             for v in report.visits
         ]  # fmt: skip
     summary = Table(
         key="care_summary",
-        title=_t("table.care_summary", locale),
-        headers=[_t("col.measure", locale), _t("col.value", locale)],
+        title=_t("reports.table.care_summary", locale),
+        headers=[_t("reports.col.measure", locale), _t("reports.col.value", locale)],
         rows=[
-            [_t("row.visits_due", locale), Count(report.visits_due)],
-            [_t("row.visits_done", locale), Count(report.visits_done)],
-            [_t("row.visits_done_share", locale),
+            [_t("reports.row.visits_due", locale), Count(report.visits_due)],
+            [_t("reports.row.visits_done", locale), Count(report.visits_done)],
+            [_t("reports.row.visits_done_share", locale),
              Figure(stats.rate(report.visits_done, report.visits_due), "pct", report.visits_due)],
-            [_t("row.visits_overdue", locale), Count(report.visits_overdue)],
-            [_t("row.abnormal_readings", locale), Count(report.abnormal_total)],
-            [_t("row.followed_up", locale), Count(report.followed_up)],
-            [_t("row.follow_up_median_h", locale),
+            [_t("reports.row.visits_overdue", locale), Count(report.visits_overdue)],
+            [_t("reports.row.abnormal_readings", locale), Count(report.abnormal_total)],
+            [_t("reports.row.followed_up", locale), Count(report.followed_up)],
+            [_t("reports.row.follow_up_median_h", locale),
              Figure(report.follow_up_median_h, "h", report.followed_up)],
-            [_t("row.follow_up_p90_h", locale),
+            [_t("reports.row.follow_up_p90_h", locale),
              Figure(report.follow_up_p90_h, "h", report.followed_up)],
-            [_t("row.adl_assessed", locale), Count(report.adl_assessed)],
+            [_t("reports.row.adl_assessed", locale), Count(report.adl_assessed)],
         ],
     )  # fmt: skip
     visits = Table(
         key="care_visits",
-        title=_t("table.care_visits", locale),
-        headers=[_t("col.community", locale), _t("col.caregiver", locale), _t("col.due", locale),
-                 _t("col.done", locale), _t("col.overdue", locale)],
+        title=_t("reports.table.care_visits", locale),
+        headers=[_t("reports.col.community", locale), _t("reports.col.caregiver", locale), _t("reports.col.due", locale),
+                 _t("reports.col.done", locale), _t("reports.col.overdue", locale)],
         rows=visit_rows,
     )  # fmt: skip
     abnormal = Table(
         key="care_abnormal",
-        title=_t("table.care_abnormal", locale),
-        headers=[_t("col.measure_kind", locale), _t("col.priority", locale),
-                 _t("col.readings", locale)],
+        title=_t("reports.table.care_abnormal", locale),
+        headers=[_t("reports.col.measure_kind", locale), _t("reports.col.priority", locale),
+                 _t("reports.col.readings", locale)],
         rows=[
-            [_t(f"measure.{a.measure}", locale), translate(f"alerts.priority.{a.priority}", locale),
+            [_t(f"reports.measure.{a.measure}", locale), translate(f"alerts.priority.{a.priority}", locale),
              Count(a.readings)]
             for a in report.abnormal
         ],
     )  # fmt: skip
     consults = Table(
         key="care_consults",
-        title=_t("table.care_consults", locale),
-        headers=[_t("col.urgency", locale), _t("col.requested", locale),
-                 _t("col.answered", locale), _t("col.median_h", locale), _t("col.p90_h", locale)],
+        title=_t("reports.table.care_consults", locale),
+        headers=[_t("reports.col.urgency", locale), _t("reports.col.requested", locale),
+                 _t("reports.col.answered", locale), _t("reports.col.median_h", locale), _t("reports.col.p90_h", locale)],
         rows=[
-            [_t(f"urgency.{c.urgency}", locale), Count(c.requested), Count(c.answered),
+            [_t(f"reports.urgency.{c.urgency}", locale), Count(c.requested), Count(c.answered),
              Figure(c.median_h, "h", c.answered), Figure(c.p90_h, "h", c.answered)]
             for c in report.consults
         ],
     )  # fmt: skip
     adl = Table(
         key="care_adl",
-        title=_t("table.care_adl", locale),
-        headers=[_t("col.change", locale), _t("col.elders", locale)],
+        title=_t("reports.table.care_adl", locale),
+        headers=[_t("reports.col.change", locale), _t("reports.col.elders", locale)],
         rows=[
-            [_t("adl_change", locale, before=_t(f"adl.{a}", locale), after=_t(f"adl.{b}", locale)),
+            [_t("reports.adl_change", locale, before=_t(f"reports.adl.{a}", locale), after=_t(f"reports.adl.{b}", locale)),
              Count(n)]
             for change, n in report.adl_changes.items()
             for a, b in [change.split("->")]
@@ -268,27 +271,32 @@ def care_tables(report: CareReport, locale: Locale, *, public: bool = False) -> 
 
 def programme_tables(report: ProgrammeReport, locale: Locale) -> list[Table]:
     rows: list[list[Cell]] = [
-        [_t("row.registered", locale), Count(report.registered)],
-        [_t("row.registered_in_month", locale), Count(report.registered_in_month)],
-        [_t("row.enrolled", locale), Count(report.enrolled)],
-        [_t("row.served", locale), Count(report.served)],
-        [_t("row.hubs_installed", locale), Count(report.hubs_installed)],
-        [_t("row.hubs_online", locale), Count(report.hubs_online)],
-        [_t("row.hubs_offline_24h", locale), Count(report.hubs_offline_24h)],
+        [_t("reports.row.registered", locale), Count(report.registered)],
+        [_t("reports.row.registered_in_month", locale), Count(report.registered_in_month)],
+        [_t("reports.row.enrolled", locale), Count(report.enrolled)],
+        [_t("reports.row.served", locale), Count(report.served)],
+        [_t("reports.row.hubs_installed", locale), Count(report.hubs_installed)],
+        [_t("reports.row.hubs_online", locale), Count(report.hubs_online)],
+        [_t("reports.row.hubs_offline_24h", locale), Count(report.hubs_offline_24h)],
     ]
     for kind, n in sorted(report.devices_installed.items()):
-        rows.append([_t("row.devices_of", locale, kind=_t(f"device.{kind}", locale)), Count(n)])
+        rows.append(
+            [
+                _t("reports.row.devices_of", locale, kind=_t(f"reports.device.{kind}", locale)),
+                Count(n),
+            ]
+        )
     summary = Table(
         key="programme_summary",
-        title=_t("table.programme_summary", locale),
-        headers=[_t("col.measure", locale), _t("col.value", locale)],
+        title=_t("reports.table.programme_summary", locale),
+        headers=[_t("reports.col.measure", locale), _t("reports.col.value", locale)],
         rows=rows,
     )
     rounds = Table(
         key="programme_rounds",
-        title=_t("table.programme_rounds", locale),
-        headers=[_t("col.round", locale), _t("col.status", locale), _t("col.devices", locale),
-                 _t("col.applications", locale), _t("col.selected", locale)],
+        title=_t("reports.table.programme_rounds", locale),
+        headers=[_t("reports.col.round", locale), _t("reports.col.status", locale), _t("reports.col.devices", locale),
+                 _t("reports.col.applications", locale), _t("reports.col.selected", locale)],
         rows=[
             [str(r["code"]), translate(f"eligibility.status.{r['status']}", locale),
              Count(int(str(r["devices"]))), Count(int(str(r["applications"]))),
@@ -303,18 +311,18 @@ def satisfaction_tables(report: SatisfactionReport, locale: Locale) -> list[Tabl
     return [
         Table(
             key="satisfaction",
-            title=_t("table.satisfaction", locale),
+            title=_t("reports.table.satisfaction", locale),
             headers=[
-                _t("col.month", locale),
-                _t("col.context", locale),
-                _t("col.answers", locale),
-                _t("col.mean_score", locale),
-                _t("col.satisfied", locale),
+                _t("reports.col.month", locale),
+                _t("reports.col.context", locale),
+                _t("reports.col.answers", locale),
+                _t("reports.col.mean_score", locale),
+                _t("reports.col.satisfied", locale),
             ],
             rows=[
                 [
                     Month(p.month),
-                    _t(f"survey.{p.context}", locale),
+                    _t(f"reports.survey.{p.context}", locale),
                     Count(p.answers),
                     Figure(p.mean, "score", p.answers),
                     Figure(p.satisfied, "pct", p.answers),

@@ -8,6 +8,7 @@ import logging
 import re
 import uuid
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import timedelta
 
 import pytest
@@ -100,8 +101,15 @@ def test_metrics_report_alerts_acknowledgement_and_queues(
     assert "# TYPE eldercare_timer_lateness_seconds histogram" in text
 
 
+@pytest.fixture
+def timers_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a scheduler: it would fire the overdue timer this test plants (within its
+    longest sleep, or at once when woken) before the health check could see it behind."""
+    monkeypatch.setattr("server.main.scheduler", lambda engine, settings: nullcontext())
+
+
 def test_health_detail_names_what_is_degraded(
-    client: TestClient, session: Session, guarded: dict[str, str]
+    timers_stopped: None, client: TestClient, session: Session, guarded: dict[str, str]
 ) -> None:
     healthy = client.get("/api/v1/health/detail", headers=guarded).json()
     assert healthy["status"] == "ok" and healthy["degraded"] == []
