@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from server.care.models import CareNote, Checkin, ReviewItem, Visit
 from server.elders.models import Elder
 from server.observations.models import Observation
-from tests.server.visits.conftest import Team, plan_for
+from tests.support.care_team import Team, plan_for
 
 
 def at() -> str:

@@ -1,4 +1,4 @@
-"""Fixtures for the visits tests: a care team and two elders with different caregivers."""
+"""A care team and two elders with different caregivers, shared by the care, sync and telehealth tests."""
 
 from __future__ import annotations
 

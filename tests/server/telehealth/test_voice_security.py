@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from server.care.models import VoiceNote, VoicePurpose
-from tests.server.visits.conftest import Team
-from tests.server.visits.test_voice_consults import WEBM, visit_of
+from tests.server.telehealth.test_voice_consults import WEBM, visit_of
+from tests.support.care_team import Team
 
 
 def test_a_caregiver_cannot_file_clinician_advice(

@@ -14,7 +14,7 @@ from server.audit.models import AuditEntry
 from server.care.models import Visit
 from server.observations.models import TriageOverrides
 from server.telehealth.voice import parse_range, sniff
-from tests.server.visits.conftest import Team, plan_for
+from tests.support.care_team import Team, plan_for
 
 WEBM = b"\x1a\x45\xdf\xa3" + bytes(range(256)) * 8
 WAV = b"RIFF\x24\x00\x00\x00WAVEfmt " + b"\x00" * 100

@@ -13,7 +13,7 @@ from server.audit.models import AuditEntry
 from server.care.models import ReviewItem, Visit
 from server.elders.models import Elder
 from server.observations.models import Observation, TriageOverrides
-from tests.server.visits.conftest import Team, plan_for
+from tests.support.care_team import Team, plan_for
 from tests.support.records import make_elder
 
 
