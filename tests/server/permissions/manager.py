@@ -17,5 +17,5 @@ RULES = [
         M + "/elders/{elder_id}/record",
         access.MANAGERS,
         "care managers: only the elders they manage (404 otherwise)",
-    ),  # fmt: skip
+    ),
 ]
