@@ -1,6 +1,7 @@
 // Texts: the app's own (strings.json, Thai and English, bundled so they work offline) and
 // the server's triage reasons (exported from the server catalogue at build time).
 import SERVER from "../generated/server-texts.json";
+import MANAGER from "./manager/strings.json";
 import STRINGS from "./strings.json";
 
 export type Locale = "th" | "en";
@@ -20,6 +21,7 @@ export function t(key: string, params: Record<string, string | number> = {}): st
   const loc = locale();
   const text =
     (STRINGS[loc] as Record<string, string>)[key] ??
+    (MANAGER[loc] as Record<string, string>)[key] ??
     (SERVER[loc] as Record<string, string>)[key] ??
     (STRINGS.en as Record<string, string>)[key] ??
     key;
