@@ -54,6 +54,9 @@ const STATUS_TEXT: Record<string, string> = {
   paused: "manager.status.paused",
 };
 
+// One collator for every comparison: localeCompare(x, "th") makes a new one each call.
+const byThai = new Intl.Collator("th").compare;
+
 function risk(e: CaseloadElder): number {
   return e.flags.reduce((sum, f) => sum + (WEIGHT[f] ?? 0), 0);
 }
@@ -73,38 +76,41 @@ function options(values: [string, string][], selected: string): HTMLElement[] {
 const view = { community: "", flag: "", sort: "risk" };
 
 export async function caseloadView(): Promise<HTMLElement> {
+  performance.mark("caseload-start");
   const data = await getJson<Caseload>("/api/v1/manager/caseload");
+  performance.mark("caseload-fetched");
   const carer = nameOf(data.people);
-  const tbody = h("tbody", {});
+  const rows = h("div", { role: "rowgroup", class: "rows" });
   const count = h("p", { class: "muted", id: "caseload-count", role: "status" });
-  const table = h("table", { class: "mtable", id: "caseload-table" },
-    h("caption", { class: "visually-hidden" }, t("manager.caseload.title")),
-    h("thead", {}, h("tr", {},
+  // A grid of rows with table roles rather than a <table>: each row can skip layout while
+  // off screen (content-visibility), which a table row cannot; 300 rows draw as fast as 20.
+  const table = h("div", { role: "table", class: "ctable", id: "caseload-table", "aria-label": t("manager.caseload.title") },
+    h("div", { role: "rowgroup" }, h("div", { role: "row", class: "crow head" },
       [t("manager.col.elder"), t("manager.col.community"), t("manager.col.status"), t("manager.col.adl"),
         t("manager.col.flags"), t("manager.col.next_due"), t("manager.col.caregiver"), t("manager.col.open")]
-        .map((c) => h("th", { scope: "col" }, c)))),
-    tbody);
+        .map((c) => h("span", { role: "columnheader" }, c)))),
+    rows);
 
   const draw = (): void => {
     const shown = data.elders
       .filter((e) => !view.community || e.community === view.community)
       .filter((e) => !view.flag || e.flags.includes(view.flag))
       .sort((a, b) => {
-        if (view.sort === "name") return a.name.localeCompare(b.name, "th");
-        if (view.sort === "community") return a.community.localeCompare(b.community, "th") || a.name.localeCompare(b.name, "th");
+        if (view.sort === "name") return byThai(a.name, b.name);
+        if (view.sort === "community") return byThai(a.community, b.community) || byThai(a.name, b.name);
         if (view.sort === "due") return Date.parse(a.next_due ?? "9999") - Date.parse(b.next_due ?? "9999");
-        return risk(b) - risk(a) || a.name.localeCompare(b.name, "th");
+        return risk(b) - risk(a) || byThai(a.name, b.name);
       });
-    tbody.replaceChildren(...shown.map((e) =>
-      h("tr", { "data-elder": e.id, "data-risk": risk(e) },
-        h("th", { scope: "row" }, h("a", { href: `#/m/record/${e.id}` }, e.name)),
-        h("td", {}, e.community),
-        h("td", {}, t(STATUS_TEXT[e.status] ?? e.status)),
-        h("td", {}, e.adl_group ? `${t(ADL_TEXT[e.adl_group])} (${e.adl_score})` : "—"),
-        h("td", {}, flagBadges(e.flags)),
-        h("td", {}, e.next_due ? fmtDate(e.next_due) : "—"),
-        h("td", {}, carer(e.caregiver_id) || "—"),
-        h("td", {}, h("a", { href: `#/m/plan/${e.id}`, class: "button secondary small" }, t("manager.caseload.plan"))))));
+    rows.replaceChildren(...shown.map((e) =>
+      h("div", { role: "row", class: "crow", "data-elder": e.id, "data-risk": risk(e) },
+        h("span", { role: "rowheader" }, h("a", { href: `#/m/record/${e.id}` }, e.name)),
+        h("span", { role: "cell" }, e.community),
+        h("span", { role: "cell" }, t(STATUS_TEXT[e.status] ?? e.status)),
+        h("span", { role: "cell" }, e.adl_group ? `${t(ADL_TEXT[e.adl_group])} (${e.adl_score})` : "—"),
+        h("span", { role: "cell" }, flagBadges(e.flags)),
+        h("span", { role: "cell" }, e.next_due ? fmtDate(e.next_due) : "—"),
+        h("span", { role: "cell" }, carer(e.caregiver_id) || "—"),
+        h("span", { role: "cell" }, h("a", { href: `#/m/plan/${e.id}`, class: "button secondary small" }, t("manager.caseload.plan"))))));
     count.textContent = t("manager.caseload.count", { n: shown.length, total: data.elders.length });
     table.dataset.count = String(shown.length);
   };
@@ -122,6 +128,7 @@ export async function caseloadView(): Promise<HTMLElement> {
     draw();
   } }, options([["risk", t("manager.sort.risk")], ["name", t("manager.sort.name")], ["community", t("manager.sort.community")], ["due", t("manager.sort.due")]], view.sort));
   draw();
+  performance.mark("caseload-drawn");
   return h("div", { id: "caseload" },
     section(t("manager.caseload.title"),
       h("p", { class: "muted" }, t("manager.caseload.recent", { days: data.recent_days })),

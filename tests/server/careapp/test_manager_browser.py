@@ -207,8 +207,8 @@ def test_every_manager_screen_passes_axe_in_thai_and_english(
                 page.click("#lang")
                 page.wait_for_selector("html[lang='en']")
             page.goto(f"{live_url}/app/#/m/caseload")
-            page.wait_for_selector(f"#caseload-table tr[data-elder='{team.elder.id}']")
-            flags = page.locator(f"tr[data-elder='{team.elder.id}'] [data-flag]")
+            page.wait_for_selector(f"#caseload-table [data-elder='{team.elder.id}']")
+            flags = page.locator(f"#caseload-table [data-elder='{team.elder.id}'] [data-flag]")
             assert set(flags.evaluate_all("els => els.map(e => e.dataset.flag)")) >= {
                 "overdue", "followup", "alone",
             }  # fmt: skip
