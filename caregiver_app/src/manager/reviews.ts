@@ -56,7 +56,11 @@ export function show(value: unknown): string {
   return String(value);
 }
 
-function itemCard(item: QueueItem, remove: () => void): HTMLElement {
+// The first items open with their fields side by side; the rest open with a tap. A closed
+// item costs the page nothing to lay out, so a queue of hundreds draws at once.
+const OPEN_FIRST = 10;
+
+function itemCard(item: QueueItem, open: boolean, remove: () => void): HTMLElement {
   const radios = (f: FieldChoice): HTMLElement =>
     h("fieldset", { class: "choice" },
       h("legend", { class: "visually-hidden" }, fieldLabel(f.name)),
@@ -72,7 +76,7 @@ function itemCard(item: QueueItem, remove: () => void): HTMLElement {
       h("td", {}, radios(f))));
   const note = h("input", { type: "text", name: "note", maxlength: 1000 }) as HTMLInputElement;
   const error = h("p", { class: "error", role: "alert", hidden: true });
-  const card = h("article", { class: "card review-item", "data-review": item.id, "data-kind": item.kind });
+  const card = h("details", { class: "card review-item", "data-review": item.id, "data-kind": item.kind, open });
   const setAll = (c: Choice): void => {
     for (const input of card.querySelectorAll<HTMLInputElement>(`input[type=radio][value=${c}]`)) if (!input.disabled) input.checked = true;
   };
@@ -89,8 +93,9 @@ function itemCard(item: QueueItem, remove: () => void): HTMLElement {
     }
   };
   card.append(
-    h("h3", {}, `${item.elder_name} · ${t(KIND_TEXT[item.kind] ?? item.kind)}`),
-    h("p", { class: "muted" }, [item.community, item.raised_by_name ? t("manager.review.raised_by", { name: item.raised_by_name }) : "", fmtDateTime(item.created_at)].filter(Boolean).join(" · ")),
+    h("summary", {},
+      h("h3", {}, `${item.elder_name} · ${t(KIND_TEXT[item.kind] ?? item.kind)}`),
+      h("p", { class: "muted" }, [item.community, item.raised_by_name ? t("manager.review.raised_by", { name: item.raised_by_name }) : "", fmtDateTime(item.created_at)].filter(Boolean).join(" · "))),
     h("div", { class: "table-wrap" }, h("table", { class: "mtable side-by-side" },
       h("caption", { class: "visually-hidden" }, t("manager.review.compare")),
       h("thead", {}, h("tr", {},
@@ -110,16 +115,19 @@ function itemCard(item: QueueItem, remove: () => void): HTMLElement {
 }
 
 export async function reviewsView(): Promise<HTMLElement> {
+  performance.mark("reviews-start");
   const items = await getJson<QueueItem[]>("/api/v1/manager/reviews?kind=sync_conflict&kind=volunteer_change");
+  performance.mark("reviews-fetched");
   const list = h("div", { id: "review-list", "data-count": items.length });
   const empty = h("p", { class: "muted", id: "review-empty", hidden: items.length > 0 }, t("manager.review.empty"));
-  list.append(...items.map((item) => {
-    const card = itemCard(item, () => {
+  list.append(...items.map((item, i) => {
+    const card = itemCard(item, i < OPEN_FIRST, () => {
       card.remove();
       list.dataset.count = String(list.children.length);
       empty.hidden = list.children.length > 0;
     });
     return card;
   }));
+  performance.mark("reviews-drawn");
   return section(t("manager.review.title"), h("p", { class: "muted" }, t("manager.review.explain")), empty, list);
 }
