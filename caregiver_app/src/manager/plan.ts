@@ -118,6 +118,12 @@ export async function planView(elderId: string): Promise<HTMLElement> {
     const f = ((plan?.frequencies as { role: string; every_days: number }[]) ?? []).find((x) => x.role === role);
     return f ? String(f.every_days) : "";
   };
+  const window = (role: string): number =>
+    ((plan?.frequencies as { role: string; window_days?: number }[]) ?? []).find((x) => x.role === role)?.window_days ?? 1;
+  const assigned: Record<string, string | null> = {
+    caregiver_id: ((plan?.caregiver_id ?? elder?.caregiver_id) as string | null | undefined) ?? null,
+    volunteer_id: ((plan?.volunteer_id ?? elder?.volunteer_id) as string | null | undefined) ?? null,
+  };
   const measures = new Set((plan?.measurements as string[]) ?? []);
   const pick = (name: string, people: { id: string; name: string }[], selected: unknown): HTMLElement =>
     h("select", { name },
@@ -149,8 +155,8 @@ export async function planView(elderId: string): Promise<HTMLElement> {
             tg.fallback !== null ? ` · ${t("manager.plan.default", { value: tg.fallback })}` : ""));
       })),
     h("fieldset", {}, h("legend", {}, t("manager.plan.assign")),
-      h("label", {}, t("manager.role.caregiver"), pick("caregiver_id", rec.caregivers, plan?.caregiver_id ?? elder?.caregiver_id)),
-      h("label", {}, t("manager.role.volunteer"), pick("volunteer_id", rec.volunteers, plan?.volunteer_id ?? elder?.volunteer_id))),
+      h("label", {}, t("manager.role.caregiver"), pick("caregiver_id", rec.caregivers, assigned.caregiver_id)),
+      h("label", {}, t("manager.role.volunteer"), pick("volunteer_id", rec.volunteers, assigned.volunteer_id))),
     error,
     h("button", { type: "submit", id: "save-plan" }, t("manager.plan.save"))) as HTMLFormElement;
 
@@ -166,12 +172,17 @@ export async function planView(elderId: string): Promise<HTMLElement> {
     const body: Record<string, unknown> = {
       goals: lines(el("goals")),
       problems: lines(el("problems")),
-      frequencies: ROLES.filter((r) => el(`freq-${r}`) !== "").map((role) => ({ role, every_days: Number(el(`freq-${role}`)) })),
+      frequencies: ROLES.filter((r) => el(`freq-${r}`) !== "").map((role) => ({
+        role, every_days: Number(el(`freq-${role}`)), window_days: window(role),
+      })),
       measurements: [...form.querySelectorAll<HTMLInputElement>("input[name=measure]:checked")].map((i) => i.value),
       targets: Object.keys(targets).length > 1 ? targets : null,
-      caregiver_id: el("caregiver_id") || null,
-      volunteer_id: el("volunteer_id") || null,
     };
+    // Assignments are sent only when changed: a person missing from the lists (say, one
+    // made inactive) is never unassigned by saving something else.
+    for (const name of ["caregiver_id", "volunteer_id"]) {
+      if ((el(name) || null) !== (assigned[name] ?? null)) body[name] = el(name) || null;
+    }
     try {
       const saved = plan
         ? await sendJson<Row>(`/api/v1/care-plans/${plan.id}`, "PATCH", { ...body, version: plan.version })

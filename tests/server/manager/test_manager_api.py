@@ -287,3 +287,32 @@ def test_the_record_shows_targets_with_who_set_them_and_adl_history(
         select(AuditEntry).where(AuditEntry.action == "read", AuditEntry.entity == "elder")
     ).all()
     assert any("adl_history" in r.fields for r in read)
+
+
+def test_the_caseload_costs_the_same_few_queries_for_any_size(
+    client: TestClient, team: Team, session: Session, app: Any
+) -> None:
+    import sqlalchemy as sa
+
+    from tests.support.records import make_elder
+
+    def statements() -> int:
+        seen: list[str] = []
+
+        def count(*args: Any) -> None:
+            seen.append(str(args[2]))
+
+        sa.event.listen(app.state.engine, "before_cursor_execute", count)
+        try:
+            response = client.get("/api/v1/manager/caseload", headers=team.h(team.cm))
+            assert response.status_code == 200
+        finally:
+            sa.event.remove(app.state.engine, "before_cursor_execute", count)
+        return len([s for s in seen if s.lstrip().upper().startswith("SELECT")])
+
+    statements()  # the first request of an app warms caches of its own
+    few = statements()
+    for n in range(20):
+        make_elder(session, care_manager_id=team.cm.id, first_name=f"คนที่{n}")
+    # Sign-in bookkeeping may add or save one; 20 more elders add none.
+    assert few <= 10 and statements() <= few + 1
