@@ -55,6 +55,7 @@ from server.sync.router import router as sync_router
 from server.telehealth.router import router as telehealth_router
 from server.telehealth.voice import body_limit_overrides
 from server.telemetry.logs import RequestIdMiddleware
+from server.telemetry.responses import ResponseCountMiddleware
 from server.volunteers.router import router as volunteers_router
 
 log = logging.getLogger(__name__)
@@ -136,6 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         overrides=body_limit_overrides(settings),
     )
     # Outermost: the request id exists before anything else runs or logs.
+    app.add_middleware(ResponseCountMiddleware)
     app.add_middleware(RequestIdMiddleware)
     app.mount("/static/alerts", StaticFiles(directory=web.SERVER_ROOT / "alerts" / "ui" / "static"))
     app.mount(
