@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlmodel import Session, col, select
 
+from server.audit import service as audit
 from server.auth.models import Role, User
 from server.care.models import Visit
 from server.common.time import utcnow
@@ -16,7 +17,7 @@ from server.manager.caseload import OPEN_VISIT, people
 from server.manager.schemas import DueVisit, DueVisitsOut, Person
 
 
-def due_visits(session: Session, *, user: User, days: int) -> DueVisitsOut:
+def due_visits(session: Session, *, user: User, days: int, request_id: str | None) -> DueVisitsOut:
     now = utcnow()
     ids = caseload_query(user).subquery()
     rows = session.exec(
@@ -44,7 +45,11 @@ def due_visits(session: Session, *, user: User, days: int) -> DueVisitsOut:
         .where(col(User.role).in_((Role.CAREGIVER, Role.CARE_MANAGER)), col(User.active))
         .order_by(User.full_name)
     ).all()  # fmt: skip
-    # Only schedule data here (who, where, when): no reading, so no health read to audit.
+    # A follow-up visit's reason says a reading was abnormal: shown, so audited as read.
+    audit.record_reads(
+        session, actor=user, entity="visit", elder_ids=sorted({v.elder_id for v in out}),
+        fields=["visit_schedule"], request_id=request_id,
+    )  # fmt: skip
     return DueVisitsOut(
         visits=out,
         people=people(session, {v.assigned_to for v in out if v.assigned_to}),

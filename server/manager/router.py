@@ -50,9 +50,12 @@ def decide_review(
 
 @router.get("/visits")
 def get_due_visits(
-    session: SessionDep, user: Manager, days: Annotated[int, Query(ge=0, le=60)] = 14
+    session: SessionDep,
+    user: Manager,
+    rid: RequestId,
+    days: Annotated[int, Query(ge=0, le=60)] = 14,
 ) -> DueVisitsOut:
-    return due.due_visits(session, user=user, days=days)
+    return due.due_visits(session, user=user, days=days, request_id=rid)
 
 
 @router.get("/elders/{elder_id}/record")
