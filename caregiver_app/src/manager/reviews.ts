@@ -59,6 +59,7 @@ export function show(value: unknown): string {
 // The first items open with their fields side by side; the rest open with a tap. A closed
 // item costs the page nothing to lay out, so a queue of hundreds draws at once.
 const OPEN_FIRST = 10;
+const PAGE = 50;
 
 function itemCard(item: QueueItem, open: boolean, remove: () => void): HTMLElement {
   const radios = (f: FieldChoice): HTMLElement =>
@@ -118,16 +119,31 @@ export async function reviewsView(): Promise<HTMLElement> {
   performance.mark("reviews-start");
   const items = await getJson<QueueItem[]>("/api/v1/manager/reviews?kind=sync_conflict&kind=volunteer_change");
   performance.mark("reviews-fetched");
-  const list = h("div", { id: "review-list", "data-count": items.length });
+  // Fifty at a time, oldest first: the queue is worked from the top, and a page of Thai text
+  // cards costs the tablet a quarter of drawing all two hundred.
+  const list = h("div", { id: "review-list", "data-total": items.length });
   const empty = h("p", { class: "muted", id: "review-empty", hidden: items.length > 0 }, t("manager.review.empty"));
-  list.append(...items.map((item, i) => {
-    const card = itemCard(item, i < OPEN_FIRST, () => {
-      card.remove();
-      list.dataset.count = String(list.children.length);
-      empty.hidden = list.children.length > 0;
-    });
-    return card;
-  }));
+  const more = h("button", { type: "button", class: "secondary", id: "review-more" }) as HTMLButtonElement;
+  let shown = 0;
+  const counted = (): void => {
+    list.dataset.count = String(list.children.length);
+    empty.hidden = list.children.length > 0 || shown < items.length;
+  };
+  const next = (): void => {
+    list.append(...items.slice(shown, shown + PAGE).map((item, i) => {
+      const card = itemCard(item, shown + i < OPEN_FIRST, () => {
+        card.remove();
+        counted();
+      });
+      return card;
+    }));
+    shown = Math.min(items.length, shown + PAGE);
+    more.hidden = shown >= items.length;
+    more.textContent = t("manager.review.more", { n: items.length - shown });
+    counted();
+  };
+  more.addEventListener("click", next);
+  next();
   performance.mark("reviews-drawn");
-  return section(t("manager.review.title"), h("p", { class: "muted" }, t("manager.review.explain")), empty, list);
+  return section(t("manager.review.title"), h("p", { class: "muted" }, t("manager.review.explain")), empty, list, more);
 }
