@@ -156,7 +156,8 @@ export async function visitView(id: string): Promise<HTMLElement> {
       if (Object.keys(readings).length === 0 && !level.value) return;
       const a = assessVitals(readings, { overrides, onOxygen: oxygen.checked, consciousness: level.value || null });
       const obsId = crypto.randomUUID();
-      const observedAt = new Date().toISOString();
+      // A reading from a device carries the device's own time (views/bluetooth.ts).
+      const observedAt = form.dataset.observedAt ?? new Date().toISOString();
       const data: Record<string, unknown> = {
         elder_id: draft.elder_id, visit_id: draft.id, observed_at: observedAt, source: "visit",
         readings: Object.entries(readings).map(([code, value]) => ({ code, value, unit: units[code] })),
