@@ -18,6 +18,8 @@ export interface DeviceReading {
   values: Partial<Record<"systolic" | "diastolic" | "pulse" | "spo2" | "glucose", number>>;
   at: string | null;
   flags: string[];
+  /** The bytes the device sent, as lowercase hex (kept with the observation). */
+  raw: string;
   records?: number;
   skippedControl?: number;
 }
@@ -44,11 +46,15 @@ const KPA_TO_MMHG = 7.50062;
 // value reaches the parser the same way whoever delivers it (see `testHook` below).
 const handlers = new Map<number, (value: DataView) => void>();
 
+export function hexOf(value: DataView): string {
+  return Array.from(new Uint8Array(value.buffer, value.byteOffset, value.byteLength), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 function whole(value: number): number | undefined {
   return Number.isFinite(value) ? Math.round(value) : undefined;
 }
 
-export function fromBloodPressure(m: bloodPressure.Measurement): DeviceReading {
+export function fromBloodPressure(m: bloodPressure.Measurement, raw: string): DeviceReading {
   const factor = m.unit === "kPa" ? KPA_TO_MMHG : 1;
   const flags = m.status
     ? (["irregular_pulse", "body_movement", "cuff_too_loose", "improper_position"] as const).filter((f) => m.status?.[f])
@@ -58,11 +64,12 @@ export function fromBloodPressure(m: bloodPressure.Measurement): DeviceReading {
     values: { systolic: whole(m.systolic * factor), diastolic: whole(m.diastolic * factor), pulse: m.pulse_rate === null ? undefined : whole(m.pulse_rate) },
     at: m.timestamp,
     flags: [...flags],
+    raw,
   };
 }
 
-export function fromSpotCheck(m: pulseOximeter.SpotCheck | pulseOximeter.Continuous): DeviceReading {
-  return { kind: "pulse_oximeter", values: { spo2: whole(m.spo2), pulse: whole(m.pulse_rate) }, at: "timestamp" in m ? m.timestamp : null, flags: [] };
+export function fromSpotCheck(m: pulseOximeter.SpotCheck | pulseOximeter.Continuous, raw: string): DeviceReading {
+  return { kind: "pulse_oximeter", values: { spo2: whole(m.spo2), pulse: whole(m.pulse_rate) }, at: "timestamp" in m ? m.timestamp : null, flags: [], raw };
 }
 
 function lastSequenceKey(deviceId: string): string {
@@ -117,17 +124,17 @@ export async function readDevice(events: SessionEvents): Promise<BluetoothDevice
   const bp = await service(server, bloodPressure.SERVICE);
   if (bp) {
     const measurement = await bp.getCharacteristic(bloodPressure.MEASUREMENT);
-    await subscribe(measurement, bloodPressure.MEASUREMENT, guard((v) => events.reading(fromBloodPressure(bloodPressure.parseMeasurement(v)))));
+    await subscribe(measurement, bloodPressure.MEASUREMENT, guard((v) => events.reading(fromBloodPressure(bloodPressure.parseMeasurement(v), hexOf(v)))));
     return device;
   }
   const plx = await service(server, pulseOximeter.SERVICE);
   if (plx) {
     const spot = await plx.getCharacteristic(pulseOximeter.SPOT_CHECK).catch(() => null);
     if (spot) {
-      await subscribe(spot, pulseOximeter.SPOT_CHECK, guard((v) => events.reading(fromSpotCheck(pulseOximeter.parseSpotCheck(v)))));
+      await subscribe(spot, pulseOximeter.SPOT_CHECK, guard((v) => events.reading(fromSpotCheck(pulseOximeter.parseSpotCheck(v), hexOf(v)))));
     } else {
       const continuous = await plx.getCharacteristic(pulseOximeter.CONTINUOUS);
-      await subscribe(continuous, pulseOximeter.CONTINUOUS, guard((v) => events.reading(fromSpotCheck(pulseOximeter.parseContinuous(v)))));
+      await subscribe(continuous, pulseOximeter.CONTINUOUS, guard((v) => events.reading(fromSpotCheck(pulseOximeter.parseContinuous(v), hexOf(v)))));
     }
     return device;
   }
@@ -146,9 +153,9 @@ async function readGlucose(
   events: SessionEvents,
   guard: (parse: (value: DataView) => void) => (value: DataView) => void,
 ): Promise<void> {
-  const records: glucose.Measurement[] = [];
+  const records: (glucose.Measurement & { raw: string })[] = [];
   const measurement = await gl.getCharacteristic(glucose.MEASUREMENT);
-  await subscribe(measurement, glucose.MEASUREMENT, guard((v) => records.push(glucose.parseMeasurement(v))));
+  await subscribe(measurement, glucose.MEASUREMENT, guard((v) => records.push({ ...glucose.parseMeasurement(v), raw: hexOf(v) })));
   const control = await gl.getCharacteristic(racp.UUID);
   await subscribe(control, racp.UUID, guard((v) => {
     const response = racp.parseResponse(v);
@@ -163,7 +170,7 @@ async function readGlucose(
     } else {
       const latest = usable.reduce((a, b) => (b.sequence_number > a.sequence_number ? b : a));
       events.reading({
-        kind: "glucose", values: { glucose: whole(latest.mg_dl ?? Number.NaN) }, at: latest.timestamp, flags: [],
+        kind: "glucose", values: { glucose: whole(latest.mg_dl ?? Number.NaN) }, at: latest.timestamp, flags: [], raw: latest.raw,
         records: usable.length, skippedControl: records.length - usable.length,
       });
     }

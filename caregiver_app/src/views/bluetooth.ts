@@ -57,8 +57,15 @@ export function bluetoothPanel(form: HTMLFormElement, judge: () => void): HTMLEl
       input.dataset.fromDevice = "1";
     }
     const when = deviceTime(reading.at);
-    if (when) form.dataset.observedAt = when.toISOString();
-    else delete form.dataset.observedAt;
+    // Read by visit.ts when the reading is saved: the observation keeps the device's clock
+    // (flagged when it looked wrong) and the bytes, as readings from the home hub do.
+    const stamp = reading.at ? new Date(reading.at) : null;
+    form.dataset.device = JSON.stringify({
+      observed_at: when ? when.toISOString() : null,
+      device_time: stamp && !Number.isNaN(stamp.getTime()) ? stamp.toISOString() : null,
+      device_clock_suspect: Boolean(reading.at && !when),
+      raw_hex: reading.raw,
+    });
     judge();
     say("filled", when ? "bluetooth.filled_at" : "bluetooth.filled", { device: name, when: when ? fmtDateTime(when) : "" });
     notes.replaceChildren(
@@ -74,7 +81,7 @@ export function bluetoothPanel(form: HTMLFormElement, judge: () => void): HTMLEl
     const input = ev.target as HTMLInputElement;
     if (ev.isTrusted && input.dataset?.fromDevice) {
       delete input.dataset.fromDevice;
-      delete form.dataset.observedAt;
+      delete form.dataset.device;
     }
   });
 

@@ -156,14 +156,20 @@ export async function visitView(id: string): Promise<HTMLElement> {
       if (Object.keys(readings).length === 0 && !level.value) return;
       const a = assessVitals(readings, { overrides, onOxygen: oxygen.checked, consciousness: level.value || null });
       const obsId = crypto.randomUUID();
-      // A reading from a device carries the device's own time (views/bluetooth.ts).
-      const observedAt = form.dataset.observedAt ?? new Date().toISOString();
+      // A reading from a device carries the device's own time and bytes (views/bluetooth.ts).
+      const device = form.dataset.device ? (JSON.parse(form.dataset.device) as Record<string, unknown>) : null;
+      const observedAt = (device?.observed_at as string | null) ?? new Date().toISOString();
       const data: Record<string, unknown> = {
         elder_id: draft.elder_id, visit_id: draft.id, observed_at: observedAt, source: "visit",
         readings: Object.entries(readings).map(([code, value]) => ({ code, value, unit: units[code] })),
         on_oxygen: oxygen.checked,
       };
       if (level.value) data.consciousness = level.value;
+      if (device) {
+        if (device.device_time) data.device_time = device.device_time;
+        if (device.device_clock_suspect) data.device_clock_suspect = true;
+        data.raw_hex = device.raw_hex;
+      }
       const entry = await queue("observation", data, { id: obsId, group: draft.id, elder_id: draft.elder_id, urgent: a.priority === "RED" });
       await db.outbox.update(entry.id, { priority: a.priority });
       await db.observations.put({ id: obsId, elder_id: draft.elder_id, visit_id: draft.id, observed_at: observedAt,

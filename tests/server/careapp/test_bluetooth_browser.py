@@ -119,7 +119,8 @@ def test_a_blood_pressure_reading_from_the_cuff_goes_into_the_visit(
     # The cuff indicates 182/112 with its clock and pulse 88: a crisis value, which the rule set
     # grades YELLOW (measure again, call 1669 with symptoms), shown as soon as it arrives.
     measured = (datetime.now(UTC) - timedelta(minutes=2)).replace(microsecond=0)
-    deliver(page, BP_MEASUREMENT, cuff_bytes("BP crisis with the cuff's clock and pulse", measured))
+    sent = cuff_bytes("BP crisis with the cuff's clock and pulse", measured)
+    deliver(page, BP_MEASUREMENT, sent)
     page.wait_for_selector("#vitals-triage[data-priority='YELLOW']")
     assert translate("triage.bp.crisis", "th")[:12] in page.inner_text("#vitals-triage")
     assert page.input_value("input[name=systolic]") == "182"
@@ -152,6 +153,9 @@ def test_a_blood_pressure_reading_from_the_cuff_goes_into_the_visit(
     assert values == {"systolic": 182, "diastolic": 112, "pulse": 88, "temperature": 36.8}
     observed = obs.observed_at if obs.observed_at.tzinfo else obs.observed_at.replace(tzinfo=UTC)
     assert observed == measured  # the cuff's own clock, not the time of saving
+    assert obs.device_time is not None and obs.device_time.replace(tzinfo=UTC) == measured
+    assert not obs.device_clock_suspect
+    assert obs.raw_hex == sent  # the bytes the cuff sent, kept as the hub keeps them
     assert errors == []
 
 
