@@ -32,8 +32,10 @@ from tests.support.tiers import chromium_path
 BANGKOK = ZoneInfo("Asia/Bangkok")
 CUFF = "0A:1B:2C:3D:4E:5F"
 METER = "0A:1B:2C:3D:4E:60"
+OXIMETER = "0A:1B:2C:3D:4E:61"
 BP_SERVICE, BP_MEASUREMENT = 0x1810, 0x2A35
 GLUCOSE_SERVICE, GLUCOSE_MEASUREMENT, RACP = 0x1808, 0x2A18, 0x2A52
+PLX_SERVICE, PLX_SPOT_CHECK = 0x1822, 0x2A5E
 VECTORS = {v["name"]: v for v in gatt_vectors.load()}
 
 
@@ -228,3 +230,27 @@ def test_glucose_meter_records_newer_than_the_last_through_racp(
     assert racp_writes()[-1] == bytes([0x01, 0x03, 0x01, 0x02, 0x00])
     deliver(page, RACP, VECTORS["RACP no records found"]["hex"])
     says(page, "filled", "bluetooth.no_new_records")
+
+
+def test_a_red_reading_from_the_oximeter_offline_shows_the_banner_at_once(
+    ble_context: BrowserContext, adapter: Adapter, live_url: str, team: Team
+) -> None:
+    adapter.add_device(OXIMETER, "Oximeter", {PLX_SERVICE: {PLX_SPOT_CHECK: {"indicate": True}}})
+    page = ble_context.new_page()
+    open_vitals(page, live_url, team)
+    ble_context.set_offline(True)  # no signal in the elder's home; the radio still works
+    adapter.watch_chooser(page)
+    page.click("#ble-read")
+    status(page, "waiting")
+    assert ("subscribe-to-notifications", PLX_SPOT_CHECK) in [
+        (o.kind, o.uuid) for o in adapter.operations
+    ]
+    deliver(page, PLX_SPOT_CHECK, VECTORS["PLX spot-check low SpO2"]["hex"])  # 85 %, pulse 110
+    page.wait_for_selector("#vitals-triage[data-priority='RED']")
+    assert page.input_value("input[name=spo2]") == "85"
+    assert page.input_value("input[name=pulse]") == "110"
+    # No clock in this reading: it is saved with the time of saving.
+    assert status(page, "filled") == translate("bluetooth.filled", "th", device="Oximeter")
+    page.click("#save-vitals")
+    banner = page.wait_for_selector("#red-banner")
+    assert "1669" in banner.inner_text()
