@@ -42,8 +42,12 @@ class ConsultCase(BaseModel):
     visit: VisitOut | None
     # The caregiver's question as spoken, and the notes recorded at the visit it came from.
     voice_notes: list[VoiceNoteOut]
-    # The readings in the days around the question (the year's charts come from the history).
+    # The readings in the days around the question, each with its triage result.
     around: HistoryOut
+    # The charts' history, compact: one [epoch milliseconds, {code: value}] per reading set,
+    # oldest first. A year of a home hub's readings is ~100 KB this way, not 1.4 MB of points.
+    history_days: int
+    history: list[tuple[int, dict[str, float]]]
 
 
 class QueueItem(BaseModel):

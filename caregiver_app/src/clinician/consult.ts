@@ -38,9 +38,18 @@ interface Case {
   visit: Row | null;
   voice_notes: VoiceNote[];
   around: HistoryOut;
+  history_days: number;
+  history: [number, Record<string, number>][];
 }
 
-const HISTORY_DAYS = 365;
+// The compact history as the chart code takes it: one row per reading set.
+export function compactRows(history: [number, Record<string, number>][]): Row[] {
+  return history.map(([at, values], i) => ({
+    id: String(i),
+    observed_at: new Date(at).toISOString(),
+    readings: Object.entries(values).map(([code, value]) => ({ code, value })),
+  }));
+}
 
 // The history as the chart code takes it: one row per observation with its readings.
 export function historyRows(history: HistoryOut): Row[] {
@@ -104,10 +113,10 @@ function visitPart(visit: Row | null): HTMLElement | null {
     field("ADL", visit.adl_score));
 }
 
-function chartsPart(rows: Row[], targets: Overrides): { el: HTMLElement; draw: () => Promise<void> } {
+function chartsPart(rows: Row[], targets: Overrides, historyDays: number): { el: HTMLElement; draw: () => Promise<void> } {
   const box = h("div", { class: "charts", id: "consult-charts" });
   const b = bands(targets);
-  let days = HISTORY_DAYS;
+  let days = historyDays;
   const draw = (): Promise<void> => {
     box.replaceChildren();
     const width = Math.min(1100, Math.max(300, (document.querySelector("main")?.clientWidth ?? 700) - 48));
@@ -258,10 +267,7 @@ export async function consultView(id: string): Promise<HTMLElement> {
   const caseRes = await request(`/api/v1/consults/${id}/case`);
   if (!caseRes.ok) return section(title, h("p", { role: "alert" }, t(caseRes.status === 404 ? "consult.not_found" : "consult.load_failed")));
   const c = (await caseRes.json()) as Case;
-  // The year of history comes from the history endpoint, asked as soon as the elder is known.
-  const since = new Date(Date.now() - HISTORY_DAYS * 86400_000).toISOString();
-  const histRes = await request(`/api/v1/elders/${c.elder.id}/observations?since=${encodeURIComponent(since)}`);
-  const rows = histRes.ok ? historyRows((await histRes.json()) as HistoryOut) : [];
+  const rows = compactRows(c.history);
   const consult = c.consult;
   const open = consult.status === "requested" || consult.status === "in_review";
   const rerender = (): void => state.render();
@@ -296,7 +302,7 @@ export async function consultView(id: string): Promise<HTMLElement> {
       tg.spo2_target ? `SpO2 ${tg.spo2_target.low}–${tg.spo2_target.high}` : "",
       tg.glucose_target ? `${t("code.glucose")} ${tg.glucose_target.low}–${tg.glucose_target.high}` : "",
     ].filter(Boolean)));
-  const charts = chartsPart(rows, tg);
+  const charts = chartsPart(rows, tg, c.history_days);
   const page = h("div", { id: "consult", "data-consult": id },
     head,
     answerShown(consult, c.voice_notes),

@@ -75,6 +75,8 @@ def test_queue_and_case(client: TestClient, session: Session, team: Team) -> Non
     assert body["plan"]["targets"]["bp_target"]["systolic_max"] == 150
     assert [n["id"] for n in body["voice_notes"]] == [note.json()["id"]]
     assert {p["observation_id"] for p in body["around"]["points"]} == {obs_id}
+    assert body["history_days"] == 365
+    assert [values for _at, values in body["history"]] == [{"systolic": 172, "diastolic": 96}]
     reads = session.exec(
         select(AuditEntry).where(
             AuditEntry.action == "read", AuditEntry.actor_id == team.clinician.id
