@@ -149,6 +149,7 @@ def test_offline_question_with_voice_answered_with_voice(
     audio = f"#consult-answers li[data-consult='{consult.id}'] .advice-voice audio"
     heard = cg_page.evaluate(PLAYS, audio)
     assert heard["error"] is None and heard["time"] > 0, heard
+    assert axe_serious(cg_page) == []
     cg_page.wait_for_function(
         "async () => (await (await caches.open('eldercare-voice')).keys()).length === 1"
     )
@@ -180,3 +181,37 @@ def test_clinician_screens_in_english_have_no_serious_violation(
     assert "Send the answer" in page.inner_text("main")
     assert page.locator("#answer-targets input[name=systolic_max]").count() == 1
     assert axe_serious(page) == []
+
+
+def test_clinician_screens_run_under_the_policy(
+    media_browser: Browser,
+    live_url: str,
+    users: dict[Role, User],
+    client_consult: str,
+) -> None:
+    from tests.server.conftest import TEST_PASSWORD
+    from tests.server.test_csp_browser import WATCH_CSP
+
+    ctx = media_browser.new_context(viewport={"width": 1200, "height": 1000})
+    ctx.add_init_script(WATCH_CSP)
+    try:
+        page = ctx.new_page()
+        messages: list[str] = []
+        page.on("console", lambda m: messages.append(m.text))
+        page.goto(f"{live_url}/login")
+        page.fill("input[name=username]", users[Role.CLINICIAN].username)
+        page.fill("input[name=password]", TEST_PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{live_url}/app/**")
+        # Selectors only: Playwright's function predicates need eval, which the policy forbids.
+        page.click(f"li[data-consult='{client_consult}'] a.button", timeout=20_000)
+        page.wait_for_selector("#consult[data-ready='1']", timeout=20_000)
+        page.click("#advice-record")
+        page.wait_for_timeout(800)
+        page.click("#advice-record")
+        page.wait_for_selector("#advice-preview")
+        page.wait_for_timeout(500)  # late style or script insertions would show now
+        found: list[str] = page.evaluate("() => window.__csp")
+        assert found + [m for m in messages if "Content Security Policy" in m] == []
+    finally:
+        ctx.close()
