@@ -17,8 +17,10 @@ function adviceUrl(note: Row): string {
 async function cacheAdvice(): Promise<void> {
   if (typeof caches === "undefined" || !state.online) return;
   const notes = (await db.voice_notes.toArray()).filter((n) => n.purpose === "advice" && n.consult_id && n.stored);
-  if (notes.length === 0) return;
   const cache = await caches.open(VOICE_CACHE);
+  // An elder no longer on this tablet (a tombstone removed their rows): their audio goes too.
+  const wanted = new Set(notes.map((n) => new URL(adviceUrl(n), location.origin).href));
+  for (const key of await cache.keys()) if (!wanted.has(key.url)) await cache.delete(key);
   for (const note of notes) {
     const url = adviceUrl(note);
     if (await cache.match(url)) continue;

@@ -119,7 +119,8 @@ function chartsPart(rows: Row[], targets: Overrides, historyDays: number): { el:
   let days = historyDays;
   const draw = (): Promise<void> => {
     box.replaceChildren();
-    const width = Math.min(1100, Math.max(300, (document.querySelector("main")?.clientWidth ?? 700) - 48));
+    // The card's inner width: main's and the card's padding (1rem each side) come off.
+    const width = Math.min(1100, Math.max(300, (document.querySelector("main")?.clientWidth ?? 700) - 80));
     const drawn: Promise<void>[] = [];
     for (const c of CHARTS) {
       const data = series(rows, c.codes, days);
@@ -193,6 +194,7 @@ function answerForm(c: Case, onDone: () => void): HTMLElement {
   const consult = c.consult;
   const targets = c.plan?.targets ?? {};
   let recording: Recording | null = null;
+  let uploaded: { rec: Recording; id: string } | null = null;
   const message = h("p", { role: "status", id: "answer-status" });
   const form = h("form", { id: "answer-form", novalidate: true },
     h("label", {}, t("consult.advice"), h("textarea", { name: "advice", id: "answer-advice", rows: 4 })),
@@ -220,14 +222,16 @@ function answerForm(c: Case, onDone: () => void): HTMLElement {
     message.textContent = t("consult.sending");
     try {
       const body: Record<string, unknown> = { version: consult.version, voice_note_ids: [] };
-      if (recording) {
-        // The audio first: the answer names it, and a retry re-uses the same id.
+      if (recording && uploaded?.rec === recording) body.voice_note_ids = [uploaded.id];
+      else if (recording) {
+        // The audio first: the answer names it. A retry of the answer does not send it again.
         const noteId = crypto.randomUUID();
         const params = new URLSearchParams({ id: noteId, purpose: "advice", duration_s: String(recording.seconds), recorded_at: new Date().toISOString() });
         const up = await request(`/api/v1/consults/${consult.id}/voice-notes?${params}`, {
           method: "POST", headers: { "Content-Type": recording.contentType }, body: recording.blob,
         });
         if (!up.ok) throw new Error(await errorText(up));
+        uploaded = { rec: recording, id: noteId };
         body.voice_note_ids = [noteId];
       }
       if (advice) body.advice = advice;

@@ -137,7 +137,8 @@ export async function elderView(id: string): Promise<HTMLElement> {
   let days = 90;
   const draw = (): void => {
     chartBox.replaceChildren();
-    const width = Math.min(1100, Math.max(300, (document.querySelector("main")?.clientWidth ?? 700) - 48));
+    // The card's inner width: main's and the card's padding (1rem each side) come off.
+    const width = Math.min(1100, Math.max(300, (document.querySelector("main")?.clientWidth ?? 700) - 80));
     for (const c of CHARTS) {
       const data = series(obs, c.codes, days);
       const holder = h("div", { class: "chart", "data-chart": c.key }, h("h3", {}, t(c.label)));

@@ -20,12 +20,22 @@ from tests.server.careapp.test_app_browser import axe_serious
 
 # Plays an audio element muted (allowed without a gesture) until its clock moves.
 PLAYS = """async (sel) => {
-  const a = document.querySelector(sel);
-  a.muted = true;
-  await a.play();
-  const t0 = Date.now();
-  while (a.currentTime === 0 && Date.now() - t0 < 10000) await new Promise(r => setTimeout(r, 50));
-  return {time: a.currentTime, ready: a.readyState, error: a.error && a.error.code};
+  // The page may be redrawn (a pull, a send) while it loads: play the element then shown.
+  for (let attempt = 0; ; attempt++) {
+    const t0 = Date.now();
+    while (!document.querySelector(sel)?.getAttribute('src') && Date.now() - t0 < 10000)
+      await new Promise(r => setTimeout(r, 50));
+    const a = document.querySelector(sel);
+    a.muted = true;
+    try {
+      await a.play();
+    } catch (e) {
+      if (e.name === 'AbortError' && attempt < 5) continue;
+      throw e;
+    }
+    while (a.currentTime === 0 && Date.now() - t0 < 10000) await new Promise(r => setTimeout(r, 50));
+    return {time: a.currentTime, ready: a.readyState, error: a.error && a.error.code};
+  }
 }"""
 
 
