@@ -251,6 +251,11 @@ class ObservationIn(_In):
     source: Literal["visit", "manual"] = "visit"
     on_oxygen: bool = False
     consciousness: triage.Consciousness | None = None
+    # Read from a Bluetooth device on the tablet: the device's own clock (kept even when it
+    # looked wrong and observed_at is the time of saving instead) and the bytes it sent.
+    device_time: AwareDatetime | None = None
+    device_clock_suspect: bool = False
+    raw_hex: str | None = Field(default=None, max_length=1024, pattern=r"^[0-9a-f]*$")
 
     @model_validator(mode="after")
     def _something_measured(self) -> Self:
@@ -366,11 +371,13 @@ class ConsultAnswer(_In):
     # Changes the care plan's targets (and so triage) when given.
     targets: triage.Overrides | None = None
     follow_up: Literal["urgent_visit", "alert"] | None = None
+    # Spoken advice: voice notes the clinician uploaded to this consultation (purpose=advice).
+    voice_note_ids: list[uuid.UUID] = Field(default_factory=list, max_length=10)
 
     @model_validator(mode="after")
     def _says_something(self) -> Self:
-        if not (self.advice or self.targets or self.follow_up):
-            raise ValueError("an answer needs advice, targets or a follow-up")
+        if not (self.advice or self.targets or self.follow_up or self.voice_note_ids):
+            raise ValueError("an answer needs advice, targets, a follow-up or a voice note")
         return self
 
 
@@ -392,6 +399,9 @@ class ConsultOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     voice_note_ids: list[uuid.UUID] = Field(default_factory=list)
+    # When an answer is due for its urgency, and whether an open one has waited past it.
+    answer_due_by: datetime | None = None
+    overdue: bool = False
 
 
 # --- voice notes ------------------------------------------------------------------------

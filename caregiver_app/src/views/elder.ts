@@ -5,7 +5,8 @@ import { h } from "../dom";
 import { fmtDate, fmtDateTime, t } from "../i18n";
 import { state } from "../state";
 import { assessVitals, type Overrides } from "../triage";
-import { startVisit } from "./visit";
+import { consultAnswers } from "../clinician/answers";
+import { openVisits, startVisit } from "./visit";
 import { elderName, field, priorityBadge, reasonList, section } from "./common";
 
 // The band where NEWS2 gives 0 points: "normal" for pulse and SpO2, from the rule set.
@@ -18,7 +19,7 @@ function zeroBand(ladder: { steps: number[][]; above: number }): Band | null {
   return ladder.above === 0 ? { low: low + 1, high: 100 } : null;
 }
 
-function bands(targets: Overrides): Record<string, Band | null> {
+export function bands(targets: Overrides): Record<string, Band | null> {
   const g = RULES.glucose;
   const bp = RULES.blood_pressure;
   return {
@@ -33,7 +34,7 @@ function bands(targets: Overrides): Record<string, Band | null> {
   };
 }
 
-const CHARTS: { key: string; codes: string[]; label: string }[] = [
+export const CHARTS: { key: string; codes: string[]; label: string }[] = [
   { key: "bp", codes: ["systolic", "diastolic"], label: "chart.bp" },
   { key: "spo2", codes: ["spo2"], label: "chart.spo2" },
   { key: "pulse", codes: ["pulse"], label: "chart.pulse" },
@@ -56,7 +57,6 @@ export async function elderView(id: string): Promise<HTMLElement> {
   const visits = (await db.visits.where("elder_id").equals(id).toArray()).sort(
     (a, b) => Date.parse(String(b.ended_at ?? b.due_by ?? 0)) - Date.parse(String(a.ended_at ?? a.due_by ?? 0)),
   );
-  const consults = await db.consults.where("elder_id").equals(id).toArray();
   const draft = (await db.drafts.where("elder_id").equals(id).toArray())[0];
   const contacts = (e.emergency_contacts as Row[] | null) ?? [];
   const volunteer = state.session?.role === "volunteer";
@@ -71,7 +71,12 @@ export async function elderView(id: string): Promise<HTMLElement> {
       { class: "actions" },
       volunteer
         ? null
-        : h("button", { type: "button", id: "start-visit", onclick: async () => startVisit(id) }, t(draft ? "elder.continue_visit" : "elder.start_visit")),
+        : h("button", { type: "button", id: "start-visit", onclick: async (ev: Event) => {
+            // With more than one visit due, the caregiver says which one this visit logs.
+            const open = draft ? [] : await openVisits(id);
+            if (open.length < 2) return startVisit(id);
+            (ev.target as HTMLElement).replaceWith(visitChoice(id, open));
+          } }, t(draft ? "elder.continue_visit" : "elder.start_visit")),
       h("a", { href: `#/contact/${id}`, class: "button secondary", id: "edit-contact" }, t("elder.edit_contact")),
     ),
   );
@@ -137,7 +142,8 @@ export async function elderView(id: string): Promise<HTMLElement> {
   let days = 90;
   const draw = (): void => {
     chartBox.replaceChildren();
-    const width = Math.min(1100, Math.max(300, (document.querySelector("main")?.clientWidth ?? 700) - 48));
+    // The card's inner width: main's and the card's padding (1rem each side) come off.
+    const width = Math.min(1100, Math.max(300, (document.querySelector("main")?.clientWidth ?? 700) - 80));
     for (const c of CHARTS) {
       const data = series(obs, c.codes, days);
       const holder = h("div", { class: "chart", "data-chart": c.key }, h("h3", {}, t(c.label)));
@@ -166,7 +172,18 @@ export async function elderView(id: string): Promise<HTMLElement> {
   parts.push(
     section(t("elder.past_visits"), h("ul", { class: "list" }, visits.slice(0, 10).map((v) =>
       h("li", {}, `${fmtDate(String(v.ended_at ?? v.due_by ?? v.started_at ?? new Date().toISOString()))} · ${t(`reason.${String(v.reason ?? "unscheduled")}`)} · ${String(v.status)}${v.adl_score !== null && v.adl_score !== undefined ? ` · ADL ${String(v.adl_score)}` : ""}`)))),
-    section(t("elder.consults"), h("ul", { class: "list" }, consults.map((c) => h("li", {}, `${fmtDate(String(c.created_at))} · ${String(c.status)} · ${String(c.question)}`)))),
+    await consultAnswers(id),
   );
   return h("div", {}, parts);
+}
+
+function visitChoice(elderId: string, open: Row[]): HTMLElement {
+  const now = Date.now();
+  return h("fieldset", { class: "stack", id: "visit-choice" }, h("legend", {}, t("visit.choose")),
+    open.map((v) => {
+      const overdue = Boolean(v.overdue) || (v.due_by ? Date.parse(String(v.due_by)) < now : false);
+      return h("button", { type: "button", class: "secondary", "data-visit": v.id, onclick: async () => startVisit(elderId, v.id) },
+        t(`reason.${String(v.reason)}`), " · ", t(overdue ? "today.overdue" : "today.due"), v.due_by ? ` ${fmtDate(String(v.due_by))}` : "");
+    }),
+    h("button", { type: "button", class: "secondary", "data-visit": "", onclick: async () => startVisit(elderId, null) }, t("visit.unscheduled")));
 }
