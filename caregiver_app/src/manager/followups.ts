@@ -51,8 +51,29 @@ function card(item: QueueItem, done: () => void): HTMLElement {
     h("div", { class: "actions" }, h("button", { type: "button", class: "close-followup", onclick: () => void close() }, t("manager.followup.close"))));
 }
 
+interface ConsultLine {
+  consult: { id: string; elder_id: string; urgency: string; created_at: string; overdue: boolean };
+  elder_name: string;
+  community: string;
+}
+
+// Questions to the clinicians that have waited past their urgency's time: the care manager
+// chases them (the clinicians' queue shows the same mark).
+function overdueConsults(lines: ConsultLine[]): HTMLElement | null {
+  const late = lines.filter((line) => line.consult.overdue);
+  if (!late.length) return null;
+  return section(t("manager.consults.overdue_title"), null, h("ul", { class: "list", id: "overdue-consults" },
+    late.map((line) => h("li", { class: "overdue-consult", "data-consult": line.consult.id },
+      h("a", { href: `#/m/record/${line.consult.elder_id}` }, line.elder_name),
+      ` · ${line.community} · ${t(`consult.urgency.${line.consult.urgency}`)} · `,
+      t("manager.consults.asked", { when: fmtDateTime(line.consult.created_at) })))));
+}
+
 export async function followupsView(): Promise<HTMLElement> {
-  const items = await getJson<QueueItem[]>("/api/v1/manager/reviews?kind=critical_reading&kind=abnormal_reading&kind=not_seen_well");
+  const [items, consults] = await Promise.all([
+    getJson<QueueItem[]>("/api/v1/manager/reviews?kind=critical_reading&kind=abnormal_reading&kind=not_seen_well"),
+    getJson<ConsultLine[]>("/api/v1/consults/queue"),
+  ]);
   const rank: Record<string, number> = { RED: 0, YELLOW: 1, GREEN: 2 };
   items.sort((a, b) => (rank[a.priority ?? ""] ?? 3) - (rank[b.priority ?? ""] ?? 3) || Date.parse(a.created_at) - Date.parse(b.created_at));
   const list = h("div", { id: "followup-list", "data-count": items.length });
@@ -63,5 +84,7 @@ export async function followupsView(): Promise<HTMLElement> {
     });
     return el;
   }));
-  return section(t("manager.followup.title"), items.length ? null : h("p", { class: "muted" }, t("manager.followup.empty")), list);
+  const followups = section(t("manager.followup.title"), items.length ? null : h("p", { class: "muted" }, t("manager.followup.empty")), list);
+  const late = overdueConsults(consults);
+  return late ? h("div", {}, late, followups) : followups;
 }

@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, BrowserContext, Page
 from sqlmodel import Session, col, select
 
 from server.audit.models import AuditEntry
-from server.care.models import CarePlan, ReviewItem, ReviewStatus
+from server.care.models import CarePlan, Consult, ReviewItem, ReviewStatus
 from server.common.time import utcnow
 from server.elders.models import Elder
 from server.observations.models import Observation, TriageOverrides
@@ -184,9 +184,21 @@ def test_raising_a_systolic_target_recolours_then_triages_the_next_reading(
 
 
 def test_every_manager_screen_passes_axe_in_thai_and_english(
-    media_browser: Browser, live_url: str, team: Team, client: TestClient
+    media_browser: Browser, live_url: str, team: Team, client: TestClient, session: Session
 ) -> None:
     reading(client, team, 165, 100, days_ago=1)  # a follow-up to show
+    # An urgent question to the clinicians, unanswered for three hours: past its two.
+    asked = client.post(
+        "/api/v1/consults",
+        json={"elder_id": str(team.elder.id), "question": "ความดันสูง", "urgency": "urgent"},
+        headers=team.h(team.cg),
+    )  # fmt: skip
+    assert asked.status_code == 201, asked.text
+    late = session.get(Consult, uuid.UUID(asked.json()["id"]))
+    assert late is not None
+    late.created_at = utcnow() - timedelta(hours=3)
+    session.add(late)
+    session.commit()
     visit = client.post(
         "/api/v1/visits",
         json={"elder_id": str(team.elder.id), "reason": "urgent", "assigned_to": str(team.cg.id),
@@ -218,6 +230,7 @@ def test_every_manager_screen_passes_axe_in_thai_and_english(
             assert page.get_attribute("#caseload-table", "data-count") == "1"
             page.click("#nav-followups")
             page.wait_for_selector(".followup[data-kind='abnormal_reading']")
+            page.wait_for_selector(f".overdue-consult[data-consult='{late.id}']")
             found[f"followups-{lang}"] = axe_serious(page)
             page.click("#nav-visits")
             page.wait_for_selector(f"tr[data-visit='{visit.json()['id']}'][data-overdue='true']")
