@@ -18,12 +18,19 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from server.auth.models import Role, User
 from server.common.time import as_utc, utcnow
 from server.deps import RequestId, SessionDep, require_roles
-from server.errors import ApiError
+from server.errors import ApiError, ErrorOut
 from server.fhir import bulk, service
 
 router = APIRouter(prefix="/fhir", tags=["fhir"])
 Exporter = Annotated[User, Depends(require_roles(Role.ADMIN))]
 FHIR_JSON = "application/fhir+json"
+# What the schema documents for a search: a Bundle as FHIR JSON (not FastAPI's JSON default).
+BUNDLE = {
+    200: {
+        "description": "A searchset Bundle",
+        "content": {FHIR_JSON: {"schema": {"type": "object"}}},
+    }
+}
 
 
 def _search(
@@ -76,7 +83,7 @@ CountParam = Annotated[int, Query(alias="_count", ge=1, le=1000)]
 OffsetParam = Annotated[int, Query(alias="_offset", ge=0)]
 
 
-@router.get("/Patient")
+@router.get("/Patient", response_class=Response, responses=BUNDLE)
 def patients(
     request: Request, session: SessionDep, user: Exporter, rid: RequestId,
     count: CountParam = 100, offset: OffsetParam = 0, patient: PatientParam = None,
@@ -84,7 +91,7 @@ def patients(
     return _search("Patient", request, session, user, rid, patient, None, count, offset)
 
 
-@router.get("/Observation")
+@router.get("/Observation", response_class=Response, responses=BUNDLE)
 def observations(
     request: Request, session: SessionDep, user: Exporter, rid: RequestId,
     count: CountParam = 100, offset: OffsetParam = 0, patient: PatientParam = None,
@@ -93,7 +100,7 @@ def observations(
     return _search("Observation", request, session, user, rid, patient, since, count, offset)
 
 
-@router.get("/Encounter")
+@router.get("/Encounter", response_class=Response, responses=BUNDLE)
 def encounters(
     request: Request, session: SessionDep, user: Exporter, rid: RequestId,
     count: CountParam = 100, offset: OffsetParam = 0, patient: PatientParam = None,
@@ -102,7 +109,7 @@ def encounters(
     return _search("Encounter", request, session, user, rid, patient, since, count, offset)
 
 
-@router.get("/Flag")
+@router.get("/Flag", response_class=Response, responses=BUNDLE)
 def flags(
     request: Request, session: SessionDep, user: Exporter, rid: RequestId,
     count: CountParam = 100, offset: OffsetParam = 0, patient: PatientParam = None,
@@ -111,7 +118,15 @@ def flags(
     return _search("Flag", request, session, user, rid, patient, since, count, offset)
 
 
-@router.get("/$export", status_code=202)
+@router.get(
+    "/$export",
+    status_code=202,
+    response_class=Response,
+    responses={
+        202: {"description": "Started; the status URL is in Content-Location"},
+        400: {"model": ErrorOut, "description": "A resource type that is not exported"},
+    },
+)
 def bulk_export(
     request: Request, session: SessionDep, user: Exporter, rid: RequestId,
     types: Annotated[str | None, Query(alias="_type", max_length=200)] = None,
@@ -156,7 +171,11 @@ def bulk_status(job_id: uuid.UUID, request: Request, user: Exporter) -> JSONResp
     })  # fmt: skip
 
 
-@router.get("/$export-file/{job_id}/{resource_type}.ndjson")
+@router.get(
+    "/$export-file/{job_id}/{resource_type}.ndjson",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/fhir+ndjson": {}}}},
+)
 def bulk_file(
     job_id: uuid.UUID, resource_type: str, request: Request, user: Exporter
 ) -> FileResponse:
