@@ -113,7 +113,7 @@ async def test_pathological_json_gets_an_error_frame_not_a_dropped_connection(
     hub = make_hub(session)
     with live_server(app) as url:
         async with connect(url + WS_PATH, additional_headers=hub.headers, max_size=None) as ws:
-            errors, ack = await exchange(ws, message)
+            _errors, ack = await exchange(ws, message)
             assert ack["ids"] == []
             good = panic_json(test=True)
             again, ack = await exchange(ws, events_message(good))
