@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import HTTPException
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
 
 class ApiError(HTTPException):
@@ -97,3 +97,9 @@ def from_integrity_error(exc: IntegrityError, *, field: str | None = None) -> Ap
         name = field or (match.group(1) if match else None)
         return ApiError(422, "unknown_reference", "errors.unknown_reference", field=name)
     return ApiError(422, "constraint_failed", "errors.constraint_failed", field=field)
+
+
+def from_data_error(exc: DataError) -> ApiError:
+    """A value the database cannot hold (PostgreSQL: a NUL character in text, a number past
+    its column's range) that validation let through: the caller's data, so a 422."""
+    return ApiError(422, "unstorable_value", "errors.unstorable_value")

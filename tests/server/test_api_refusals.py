@@ -82,3 +82,15 @@ def test_the_schema_documents_the_projects_error_shape(client: TestClient) -> No
         assert ref.endswith("/ErrorOut"), status
     update = schema["components"]["schemas"]["ResponderUpdate"]["properties"]
     assert "anyOf" not in update["status"], "status is documented as nullable"
+
+
+def test_text_the_database_cannot_store_is_a_422(
+    client: TestClient, users: dict[Role, User], auth: Auth
+) -> None:
+    # PostgreSQL refuses a NUL character in text; SQLite stores it. Neither answers 500.
+    response = client.post(
+        "/api/v1/responders", json={"name": "ทีม\u00001"}, headers=auth(users[Role.ADMIN])
+    )
+    assert response.status_code in (201, 422), response.text
+    if response.status_code == 422:
+        assert response.json()["detail"]["code"] == "unstorable_value"
