@@ -26,7 +26,7 @@ router = APIRouter(prefix="/fhir", tags=["fhir"])
 Exporter = Annotated[User, Depends(require_roles(Role.ADMIN))]
 FHIR_JSON = "application/fhir+json"
 # What the schema documents for a search: a Bundle as FHIR JSON (not FastAPI's JSON default).
-BUNDLE = {
+BUNDLE: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "A searchset Bundle",
         "content": {FHIR_JSON: {"schema": {"type": "object"}}},
