@@ -109,11 +109,11 @@ def mark(page: Page, name: str, last: bool = True) -> float:
 
 
 def run(kind: str) -> None:
-    with tempfile.TemporaryDirectory() as tmp, database(kind, tmp) as url:
+    with tempfile.TemporaryDirectory() as tmp, database(kind) as url:
         app, elder_ids = seed(url, Path(tmp))
         with serve(app) as base, sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-            ctx = browser.new_context(viewport={"width": 1280, "height": 800})
+            ctx = browser.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=True)
             page = ctx.new_page()
             page.goto(f"{base}/login")
             page.fill("input[name=username]", "cg")
@@ -126,7 +126,7 @@ def run(kind: str) -> None:
             first = mark(page, "first-render", last=False)
             pulled = mark(page, "pull-end", last=False)
             pull_ms = pulled - mark(page, "pull-start", last=False)
-            page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=30_000)
+            page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=120_000)
             usage = page.evaluate(
                 "navigator.storage.estimate().then(e => ({total: e.usage,"
                 " idb: (e.usageDetails || {}).indexedDB || null}))"
