@@ -124,6 +124,13 @@ def run(kind: str) -> None:
                 "performance.getEntriesByName('pull-end').length > 0", timeout=120_000
             )
             first = mark(page, "first-render", last=False)
+            # Where the time to the first screen goes: the login's POST and redirect, the
+            # page, the script, and the app's own start (store opened, screen drawn).
+            nav = page.evaluate(
+                "(() => { const n = performance.getEntriesByType('navigation')[0];"
+                " return {redirect: n.redirectEnd, response: n.responseEnd,"
+                " interactive: n.domInteractive, loaded: n.domContentLoadedEventEnd}; })()"
+            )
             pulled = mark(page, "pull-end", last=False)
             pull_ms = pulled - mark(page, "pull-start", last=False)
             page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=120_000)
@@ -198,6 +205,9 @@ def run(kind: str) -> None:
             browser.close()
     print(f"\n[{kind}]")
     print(f"  first load after login: first screen {first:.0f} ms, data pulled {pulled:.0f} ms")
+    print(f"    of which: login POST and redirect done {nav['redirect']:.0f} ms, page received "
+          f"{nav['response']:.0f} ms, DOM interactive {nav['interactive']:.0f} ms, scripts run "
+          f"{nav['loaded']:.0f} ms")  # fmt: skip
     print(f"  pull of {ELDERS} elders x {DAYS} days: {pull_ms:.0f} ms; {rows} reading sets in "
           f"IndexedDB; storage {usage['total'] / 1e6:.1f} MB"
           + (f" (IndexedDB {usage['idb'] / 1e6:.1f} MB)" if usage["idb"] else ""))  # fmt: skip
