@@ -136,9 +136,12 @@ async function sendBatch(batch: OutboxEntry[]): Promise<boolean> {
   const body = (await res.json()) as { results: SyncResult[] };
   const now = new Date().toISOString();
   await db.transaction("rw", db.outbox, db.visits, db.meta, async () => {
-    for (const r of body.results) {
-      if (!r.id) continue;
-      const entry = await db.outbox.get(r.id);
+    // One read and one write of the outbox for the whole answer, not two per record.
+    const answered = body.results.filter((r): r is SyncResult & { id: string } => Boolean(r.id));
+    const entries = await db.outbox.bulkGet(answered.map((r) => r.id));
+    const changed: OutboxEntry[] = [];
+    for (const [i, r] of answered.entries()) {
+      const entry = entries[i];
       if (!entry) continue;
       const result = r as unknown as Record<string, unknown>;
       if (r.result === "stored" || r.result === "duplicate") {
@@ -151,21 +154,22 @@ async function sendBatch(batch: OutboxEntry[]): Promise<boolean> {
             base_version: r.version ?? 1, data, seq: await nextSeq(), rev: 0,
           });
         }
-        await db.outbox.update(entry.id, { state: "sent", sent_at: now, result, review_id: r.review_id });
+        changed.push({ ...entry, state: "sent", sent_at: now, result, review_id: r.review_id });
         if (r.version && (entry.type === "visit" || entry.type === "visit_update")) {
           const id = entry.target_id ?? entry.id;
           await db.visits.update(id, { version: r.version });
         }
       } else if (r.result === "conflict") {
-        await db.outbox.update(entry.id, {
-          state: "conflict", reason: r.reason, message: r.message, review_id: r.review_id, result, sent_at: now,
+        changed.push({
+          ...entry, state: "conflict", reason: r.reason, message: r.message, review_id: r.review_id, result, sent_at: now,
         });
       } else {
-        await db.outbox.update(entry.id, {
-          state: "refused", reason: r.reason, message: r.message, field: r.field, result, sent_at: now,
+        changed.push({
+          ...entry, state: "refused", reason: r.reason, message: r.message, field: r.field, result, sent_at: now,
         });
       }
     }
+    await db.outbox.bulkPut(changed);
   });
   // A conflicting edit of an elder: keep the server's side of the changed fields to show both.
   for (const r of body.results) {
