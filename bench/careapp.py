@@ -194,7 +194,9 @@ def run(kind: str) -> None:
             page.wait_for_function(
                 "document.querySelector('#waiting-count')?.dataset.waiting === '0'", timeout=120_000
             )
-            page.wait_for_function("performance.getEntriesByName('drain-end').length > 0")
+            page.wait_for_function(
+                "performance.getEntriesByName('drain-end').length > 0", timeout=120_000
+            )
             push_ms = mark(page, "drain-end", last=False) - mark(page, "drain-start", last=False)
             states = page.evaluate(
                 "new Promise(r => { const q = indexedDB.open('eldercare-care'); q.onsuccess = () =>"
