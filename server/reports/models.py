@@ -77,4 +77,7 @@ REPORT_INDEXES = (
              Observation.__table__.c.priority),  # type: ignore[attr-defined]
     sa.Index("ix_visits_due_by", Visit.__table__.c.due_by),  # type: ignore[attr-defined]
     sa.Index("ix_visits_ended_at", Visit.__table__.c.ended_at),  # type: ignore[attr-defined]
+    # Each assessment's previous one, for the ADL group changes.
+    sa.Index("ix_visits_elder_ended", Visit.__table__.c.elder_id,  # type: ignore[attr-defined]
+             Visit.__table__.c.ended_at),  # type: ignore[attr-defined]
 )  # fmt: skip

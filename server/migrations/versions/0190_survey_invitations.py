@@ -1,4 +1,4 @@
-"""satisfaction-survey invitations sent by SMS or LINE
+"""satisfaction-survey invitations sent by SMS or LINE; visits indexed by elder and end time
 
 Revision ID: 0190
 Revises: 0100
@@ -41,8 +41,10 @@ def upgrade() -> None:
         ["elder_id", "context", "created_at"],
         unique=False,
     )
+    op.create_index("ix_visits_elder_ended", "visits", ["elder_id", "ended_at"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_visits_elder_ended", table_name="visits")
     op.drop_index("ix_survey_invitations_elder", table_name="survey_invitations")
     op.drop_table("survey_invitations")
