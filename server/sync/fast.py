@@ -281,6 +281,9 @@ class FastLane:
             visit_id=visit.id if visit else None,
             on_oxygen=data.on_oxygen,
             consciousness=data.consciousness.value if data.consciousness else None,
+            device_time=data.device_time,
+            device_clock_suspect=data.device_clock_suspect,
+            raw_hex=data.raw_hex,
         )
 
     def _observation(self, index: int, record: SyncRecord, base: SyncResult) -> SyncResult | None:
