@@ -20,7 +20,8 @@ from server.care.schemas import (
     VoiceNoteOut,
 )
 from server.deps import RequestId, SessionDep, SettingsDep, require_roles
-from server.telehealth import consults, voice
+from server.telehealth import case, consults, voice
+from server.telehealth.schemas import ConsultCase, QueueItem
 
 router = APIRouter(prefix="/api/v1", tags=["visits"])
 
@@ -43,10 +44,25 @@ def list_consults(
     status: ConsultStatus | None = None,
     elder_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
+    overdue: bool | None = None,
 ) -> list[ConsultOut]:
+    """`overdue=true`: open questions waiting past their urgency's time (the care manager's
+    list); every item carries `overdue` and `answer_due_by`."""
     return consults.list_consults(
-        session, user=user, status=status, elder_id=elder_id, limit=limit, request_id=rid
-    )
+        session, user=user, status=status, elder_id=elder_id, limit=limit, request_id=rid,
+        overdue=overdue,
+    )  # fmt: skip
+
+
+@router.get("/consults/queue")
+def consult_queue(
+    session: SessionDep,
+    user: ConsultReader,
+    rid: RequestId,
+    limit: Annotated[int, Query(ge=1, le=500)] = 200,
+) -> list[QueueItem]:
+    """The open questions with the elders' names: the clinician's queue in the care app."""
+    return case.queue(session, user=user, limit=limit, request_id=rid)
 
 
 @router.post("/consults", status_code=201)
@@ -63,6 +79,14 @@ def get_consult(
     consult_id: uuid.UUID, session: SessionDep, user: ConsultReader, rid: RequestId
 ) -> ConsultOut:
     return consults.read_consult(session, user=user, consult_id=consult_id, request_id=rid)
+
+
+@router.get("/consults/{consult_id}/case")
+def open_case(
+    consult_id: uuid.UUID, session: SessionDep, user: ConsultReader, rid: RequestId
+) -> ConsultCase:
+    """The question with its elder, care plan, visit, voice notes and nearby readings."""
+    return case.open_case(session, user=user, consult_id=consult_id, request_id=rid)
 
 
 @router.post("/consults/{consult_id}/review")

@@ -160,6 +160,20 @@ AUDITED: dict[str, Callable[[World], Case]] = {
         "elder",
         None,
     ),
+    "/api/v1/consults/queue": lambda w: (
+        "GET",
+        "/api/v1/consults/queue",
+        Role.CLINICIAN,
+        "elder",
+        None,
+    ),
+    "/api/v1/consults/{consult_id}/case": lambda w: (
+        "GET",
+        f"/api/v1/consults/{w.ids['consult']}/case",
+        Role.CLINICIAN,
+        "elder",
+        None,
+    ),
     "/api/v1/consults/{consult_id}/voice-notes/{note_id}": lambda w: (
         "GET",
         f"/api/v1/consults/{w.ids['consult']}/voice-notes/{w.ids['consult_voice']}",
