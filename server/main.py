@@ -37,6 +37,7 @@ from server.eligibility.router import router as eligibility_router
 from server.eligibility.ui import router as eligibility_pages
 from server.fhir.router import router as fhir_router
 from server.inbound_sms.router import router as inbound_sms_router
+from server.manager.router import router as manager_router
 from server.metrics.router import router as metrics_router
 from server.notify.line import router as line_router
 from server.oncall import install as install_oncall
@@ -177,6 +178,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         care_router,
         telehealth_router,
         volunteers_router,
+        manager_router,
         sync_router,
         eligibility_router,
         eligibility_pages,

@@ -4,6 +4,7 @@ import { fetchSession, Offline, SignedOut } from "./api";
 import { DATA_TABLES, db, getMeta, setMeta } from "./db";
 import { h, mount } from "./dom";
 import { fmtDateTime, locale, setLocale, t } from "./i18n";
+import { managerNav, managerPassive, managerScreen } from "./manager";
 import { state } from "./state";
 import { counts, drain, onSync, pull } from "./sync";
 import { forgetVoices } from "./clinician/answers";
@@ -51,6 +52,7 @@ function header(): HTMLElement {
     h("nav", { "aria-label": t("app.title") },
       h("a", { href: "#/", class: "button secondary" }, t("nav.today")),
       h("a", { href: "#/outbox", class: "button secondary" }, t("nav.outbox")),
+      role === "care_manager" ? managerNav() : null,
       role === "care_manager" || role === "clinician" ? h("a", { href: "/elders", class: "button secondary" }, t("nav.server_pages")) : null,
       h("button", { type: "button", class: "secondary", id: "lang", lang: locale() === "th" ? "en" : "th", onclick: () => {
         setLocale(locale() === "th" ? "en" : "th");
@@ -66,6 +68,7 @@ async function screen(): Promise<HTMLElement> {
   if (name === "visit" && id && role !== "volunteer") return visitView(id);
   if (name === "contact" && id) return contactView(id);
   if (name === "outbox") return outboxView();
+  if (name === "m" && role === "care_manager") return managerScreen(location.hash);
   if (role === "volunteer") return volunteerView();
   if (name === "consult" && id && role === "clinician") return consultView(id);
   if (role === "clinician") return queueView();
@@ -90,7 +93,7 @@ async function renderChrome(): Promise<void> {
 // Screens with a form being filled are not redrawn by background events (a pull, a send).
 function passive(): boolean {
   const name = location.hash.replace(/^#/, "").split("/")[1] ?? "";
-  return !["visit", "contact", "consult"].includes(name);
+  return !["visit", "contact", "consult"].includes(name) && managerPassive(location.hash);
 }
 
 let rendering = Promise.resolve();

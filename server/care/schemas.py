@@ -477,6 +477,8 @@ class SyncRecord(_In):
     target_id: uuid.UUID | None = None
     base_version: int | None = Field(default=None, ge=1)
     data: dict[str, Any] = Field(default_factory=dict)
+    # The edited fields as the tablet had them at base_version: shown beside a conflict.
+    base: dict[str, Any] | None = None
 
 
 class SyncPush(BaseModel):

@@ -182,6 +182,34 @@ AUDITED: dict[str, Callable[[World], Case]] = {
         None,
     ),
     "/api/v1/reviews": lambda w: ("GET", "/api/v1/reviews", Role.CARE_MANAGER, "elder", None),
+    "/api/v1/manager/caseload": lambda w: (
+        "GET",
+        "/api/v1/manager/caseload",
+        Role.CARE_MANAGER,
+        "elder",
+        None,
+    ),
+    "/api/v1/manager/reviews": lambda w: (
+        "GET",
+        "/api/v1/manager/reviews",
+        Role.CARE_MANAGER,
+        "elder",
+        None,
+    ),
+    "/api/v1/manager/visits": lambda w: (
+        "GET",
+        "/api/v1/manager/visits",
+        Role.CARE_MANAGER,
+        "elder",
+        None,
+    ),
+    "/api/v1/manager/elders/{elder_id}/record": lambda w: (
+        "GET",
+        f"/api/v1/manager/elders/{w.elder.id}/record",
+        Role.CARE_MANAGER,
+        "elder",
+        None,
+    ),
     **{
         f"/fhir/{kind}": lambda w, kind=kind: ("GET", f"/fhir/{kind}", Role.ADMIN, "elder", None)
         for kind in ("Patient", "Observation", "Encounter", "Flag")
