@@ -5,7 +5,8 @@
 1. One caregiver's week offline, 500 records (50 visits logged, 300 reading sets, 100 notes,
    50 visit completions), pushed as one `POST /api/v1/sync`: wall time and SQL statements
    (counted with a `before_cursor_execute` event), then the same batch re-sent (all duplicates).
-2. A full `GET /api/v1/sync` for that caregiver afterwards.
+2. A full `GET /api/v1/sync` for that caregiver afterwards; then the issue's figure: a
+   caregiver with 40 elders, each with a year of daily readings (14,600 reading sets).
 3. An elder's one-year history (one reading set a day: BP, pulse, SpO2 = 4 values)
    returned by `GET /api/v1/elders/{id}/observations`: median and worst of 20 calls.
 
@@ -166,9 +167,9 @@ def run(label: str, url: str, data_dir: Path) -> None:
     records = week_of_records(elder_ids, datetime.now(UTC) - timedelta(days=7))
     with TestClient(app) as client:
         with counted(engine) as q:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             response = client.post("/api/v1/sync", json={"records": records}, headers=cg_h)
-            push_s = time.perf_counter() - t0
+            push_s, push_cpu = time.perf_counter() - t0, time.process_time() - c0
         assert response.status_code == 200, response.text
         counts = response.json()["counts"]
         assert counts["stored"] == 500, counts
@@ -205,6 +206,7 @@ def run(label: str, url: str, data_dir: Path) -> None:
     print(f"\n[{label}]")
     print(f"  push 500 records:      {push_s * 1000:8.0f} ms  {q.count:5d} SQL statements "
           f"({q.count / 500:.1f}/record)  {counts}")  # fmt: skip
+    print(f"    CPU time of the process (client and server): {push_cpu * 1000:.0f} ms")
     print(f"  re-send (duplicates):  {resend_s * 1000:8.0f} ms  {q2.count:5d} SQL statements")
     print(f"  full pull:             {pull_s * 1000:8.0f} ms  {q3.count:5d} SQL statements  "
           f"({len(pull_body['visits'])} visits, {len(pull_body['observations'])} reading sets, "
@@ -214,6 +216,61 @@ def run(label: str, url: str, data_dir: Path) -> None:
           f"{q4.count} SQL statements")  # fmt: skip
     print(f"    service + JSON only: median {statistics.median(service_times) * 1000:.1f} ms, "
           f"worst {max(service_times) * 1000:.1f} ms")  # fmt: skip
+    engine.dispose()
+    year_pull(label, url, data_dir)
+
+
+def year_pull(label: str, url: str, data_dir: Path, elders: int = 40, days: int = 365) -> None:
+    """GET /api/v1/sync for a new caregiver with `elders` elders, each with `days` days of
+    readings (BP, pulse, SpO2): wall and CPU time, size, SQL statements."""
+    settings = Settings(env="test", database_url=url, secret_key="b" * 48, data_dir=data_dir)
+    app = create_app(settings)
+    engine: sa.Engine = app.state.engine
+    with Session(engine, expire_on_commit=False) as session:
+        cg = User(username="cg40", full_name="CG", role=Role.CAREGIVER, password_hash="x")
+        session.add(cg)
+        session.flush()
+        rows = [
+            Elder(national_id=thai_id(1000 + i), first_name=f"Y{i}", last_name="B",
+                  birth_date=date(1945, 1, 1), sex=Sex.FEMALE, address="1", community="C",
+                  caregiver_id=cg.id)
+            for i in range(elders)
+        ]  # fmt: skip
+        session.add_all(rows)
+        session.commit()
+        start = datetime.now(UTC) - timedelta(days=days - 1)
+        for elder in rows:
+            observations.record_observations(session, [
+                observations.NewObservation(
+                    elder=elder, source=ObservationSource.DEVICE, observation_id=uuid.uuid4(),
+                    observed_at=start + timedelta(days=day, hours=8),
+                    readings=[observations.Reading("systolic", 118 + day % 30, "mm[Hg]"),
+                              observations.Reading("diastolic", 78, "mm[Hg]"),
+                              observations.Reading("pulse", 70 + day % 12, "/min"),
+                              observations.Reading("spo2", 96 + day % 3, "%")])
+                for day in range(days)
+            ])  # fmt: skip
+            session.commit()
+        headers = {"Authorization": f"Bearer {issue_token(session, cg, settings=settings)}"}
+        session.commit()
+    walls, cpus = [], []
+    with TestClient(app) as client:
+        for n in range(3):
+            with counted(engine) as q:
+                t0, c0 = time.perf_counter(), time.process_time()
+                pulled = client.get("/api/v1/sync", headers=headers)
+                walls.append(time.perf_counter() - t0)
+                cpus.append(time.process_time() - c0)
+            assert pulled.status_code == 200
+            if n == 0:
+                size = len(pulled.content)
+                wire = int(pulled.headers.get("content-length") or size)
+                count = len(pulled.json()["observations"])
+    print(f"  full pull, {elders} elders x {days} days ({count} reading sets): wall "
+          f"{', '.join(f'{w * 1000:.0f}' for w in walls)} ms; CPU "
+          f"{', '.join(f'{c * 1000:.0f}' for c in cpus)} ms; {q.count} SQL statements; "
+          f"{size / 1e6:.1f} MB JSON, {wire / 1e6:.2f} MB sent "
+          f"({pulled.headers.get('content-encoding') or 'identity'})")  # fmt: skip
     engine.dispose()
 
 

@@ -80,13 +80,14 @@ const mainEl = h("main", { id: "main" });
 const flashEl = h("p", { id: "flash", role: "status", class: "notice", hidden: true });
 
 async function renderChrome(): Promise<void> {
-  const banners: (HTMLElement | null)[] = [await redBanner()];
+  const [red, bar] = await Promise.all([redBanner(), statusBar()]);
+  const banners: (HTMLElement | null)[] = [red];
   if (state.signedOut) {
     banners.push(h("div", { class: "notice", role: "status", id: "signed-out" }, t("status.signed_out"), " ",
       h("a", { href: "/login?next=/app/", class: "button" }, t("status.sign_in"))));
   }
   if (state.persisted === false) banners.push(h("p", { class: "muted small" }, t("status.storage_best_effort")));
-  chrome.replaceChildren(header(), await statusBar(), ...banners.filter((b): b is HTMLElement => b !== null));
+  chrome.replaceChildren(header(), bar, ...banners.filter((b): b is HTMLElement => b !== null));
 }
 
 // Screens with a form being filled are not redrawn by background events (a pull, a send).
@@ -100,8 +101,9 @@ async function render(all = true): Promise<void> {
   rendering = rendering.then(async () => {
     document.documentElement.lang = locale();
     document.title = t("app.title");
-    await renderChrome();
-    if (all || passive()) mainEl.replaceChildren(await screen());
+    // The bar and the screen read the store side by side, not one after the other.
+    const [, body] = await Promise.all([renderChrome(), all || passive() ? screen() : null]);
+    if (body) mainEl.replaceChildren(body);
     if (!root.contains(mainEl)) mount(root, chrome, flashEl, mainEl);
     flashEl.hidden = !flashEl.textContent;
     if (!root.dataset.ready) performance.mark("first-render");

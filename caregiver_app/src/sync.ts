@@ -13,6 +13,8 @@ export const VOLUNTEER_FIELDS = [
 ] as const;
 
 const BATCH = 200;
+// Rows per IndexedDB transaction when a pull is written.
+const PULL_CHUNK = 2000;
 
 // Named moments for the benchmark (Performance API); harmless elsewhere.
 function mark(name: string): void {
@@ -48,22 +50,36 @@ export async function pull(session: AppSession): Promise<boolean> {
   if (!res.ok) return false;
   const body = (await res.json()) as Record<string, unknown> & { cursor: string; full: boolean };
   const volunteer = session.role === "volunteer";
+  const rows: [DataTable, Row[]][] = [];
+  for (const name of DATA_TABLES) {
+    if (volunteer && name !== "elders" && name !== "checkins") continue;
+    const given = (body[name] as Row[]) ?? [];
+    rows.push([name, volunteer && name === "elders" ? given.map(forVolunteer) : given]);
+  }
+  // Written in chunks, each its own short transaction: a year of readings is ~15,000 rows,
+  // and one transaction over every table would hold the screens' reads until all of it is
+  // in. The cursor is saved last, with the removals: a pull cut short leaves the old rows
+  // and the old cursor, and the next pull sends the same changes again.
+  for (const [name, list] of rows) {
+    for (let at = 0; at < list.length; at += PULL_CHUNK) {
+      await db[name].bulkPut(list.slice(at, at + PULL_CHUNK));
+    }
+  }
   const tables = DATA_TABLES.map((name) => db[name]);
   await db.transaction("rw", [...tables, db.meta], async () => {
-    if (body.full) for (const t of tables) await t.clear();
+    if (body.full) {
+      // A full pull replaces: what the tablet held and the server no longer sent goes.
+      for (const [name, list] of rows) {
+        const kept = new Set(list.map((r) => r.id));
+        const stale = (await db[name].toCollection().primaryKeys()).filter((id) => !kept.has(id));
+        if (stale.length) await db[name].bulkDelete(stale);
+      }
+      if (volunteer) for (const name of DATA_TABLES) if (name !== "elders" && name !== "checkins") await db[name].clear();
+    }
     for (const tomb of (body.tombstones as { id: string }[]) ?? []) {
       await db.elders.delete(tomb.id);
       for (const name of DATA_TABLES) {
         if (name !== "elders") await db[name].where("elder_id").equals(tomb.id).delete();
-      }
-    }
-    const elders = (body.elders as Row[]) ?? [];
-    await db.elders.bulkPut(volunteer ? elders.map(forVolunteer) : elders);
-    await db.checkins.bulkPut((body.checkins as Row[]) ?? []);
-    if (!volunteer) {
-      for (const name of DATA_TABLES as readonly DataTable[]) {
-        if (name === "elders" || name === "checkins") continue;
-        await db[name].bulkPut((body[name] as Row[]) ?? []);
       }
     }
     await db.meta.put({ key: "cursor", value: body.cursor });
@@ -121,9 +137,12 @@ async function sendBatch(batch: OutboxEntry[]): Promise<boolean> {
   const body = (await res.json()) as { results: SyncResult[] };
   const now = new Date().toISOString();
   await db.transaction("rw", db.outbox, db.visits, db.meta, async () => {
-    for (const r of body.results) {
-      if (!r.id) continue;
-      const entry = await db.outbox.get(r.id);
+    // One read and one write of the outbox for the whole answer, not two per record.
+    const answered = body.results.filter((r): r is SyncResult & { id: string } => Boolean(r.id));
+    const entries = await db.outbox.bulkGet(answered.map((r) => r.id));
+    const changed: OutboxEntry[] = [];
+    for (const [i, r] of answered.entries()) {
+      const entry = entries[i];
       if (!entry) continue;
       const result = r as unknown as Record<string, unknown>;
       if (r.result === "stored" || r.result === "duplicate") {
@@ -136,21 +155,22 @@ async function sendBatch(batch: OutboxEntry[]): Promise<boolean> {
             base_version: r.version ?? 1, data, seq: await nextSeq(), rev: 0,
           });
         }
-        await db.outbox.update(entry.id, { state: "sent", sent_at: now, result, review_id: r.review_id });
+        changed.push({ ...entry, state: "sent", sent_at: now, result, review_id: r.review_id });
         if (r.version && (entry.type === "visit" || entry.type === "visit_update")) {
           const id = entry.target_id ?? entry.id;
           await db.visits.update(id, { version: r.version });
         }
       } else if (r.result === "conflict") {
-        await db.outbox.update(entry.id, {
-          state: "conflict", reason: r.reason, message: r.message, review_id: r.review_id, result, sent_at: now,
+        changed.push({
+          ...entry, state: "conflict", reason: r.reason, message: r.message, review_id: r.review_id, result, sent_at: now,
         });
       } else {
-        await db.outbox.update(entry.id, {
-          state: "refused", reason: r.reason, message: r.message, field: r.field, result, sent_at: now,
+        changed.push({
+          ...entry, state: "refused", reason: r.reason, message: r.message, field: r.field, result, sent_at: now,
         });
       }
     }
+    await db.outbox.bulkPut(changed);
   });
   // A conflicting edit of an elder: keep the server's side of the changed fields to show both.
   for (const r of body.results) {

@@ -13,6 +13,7 @@ from server.care.models import CareNote, Consult, Visit
 from server.care.schemas import NoteIn, NoteOut
 from server.care.seq import next_seq
 from server.common.time import utcnow
+from server.elders.models import Elder
 from server.errors import ApiError
 
 
@@ -37,6 +38,21 @@ def add_note(
         owners.append(session.get(Consult, data.consult_id))
     if any(row is None or row.elder_id != elder.id for row in owners):
         raise ApiError(422, "visit_of_other_elder", "visits.visit_of_other_elder")
+    return new_note(session, user=user, elder=elder, note_id=note_id, data=data,
+                    request_id=request_id), True  # fmt: skip
+
+
+def new_note(
+    session: Session,
+    *,
+    user: User,
+    elder: Elder,
+    note_id: uuid.UUID,
+    data: NoteIn,
+    request_id: str | None,
+) -> CareNote:
+    """The note of `add_note` once its id is known to be new and its visit or consultation
+    to be this elder's. Adds to the session."""
     note = CareNote(
         id=note_id,
         elder_id=elder.id,
@@ -52,4 +68,4 @@ def add_note(
         session, actor=user, action="create", entity="care_note", entity_id=note.id,
         elder_id=elder.id, fields=["text"], request_id=request_id,
     )  # fmt: skip
-    return note, True
+    return note

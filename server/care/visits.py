@@ -131,9 +131,17 @@ def _check_changes(user: User, visit: Visit | None, changes: dict[str, Any]) -> 
 
 
 def apply_changes(
-    session: Session, *, user: User, visit: Visit, elder: Elder, changes: dict[str, Any]
-) -> None:
-    """Sets logged fields on a visit (new or existing); shared by the API, sync and reviews."""
+    session: Session,
+    *,
+    user: User,
+    visit: Visit,
+    elder: Elder,
+    changes: dict[str, Any],
+    reschedule: bool = True,
+) -> bool:
+    """Sets logged fields on a visit (new or existing); shared by the API, sync and reviews.
+    Returns whether the plan's schedule needs bringing in line (a visit completed or missed):
+    done here unless `reschedule` is False (a sync batch does it once per elder at its end)."""
     now = utcnow()
     for name, value in changes.items():
         setattr(visit, name, value)
@@ -156,11 +164,13 @@ def apply_changes(
     visit.updated_at = now
     visit.seq = next_seq(session)
     session.add(visit)
-    if changes.get("status") in (VisitStatus.COMPLETED, VisitStatus.MISSED):
+    ended = changes.get("status") in (VisitStatus.COMPLETED, VisitStatus.MISSED)
+    if ended and reschedule:
         session.flush()
         plan = plan_for_elder(session, elder.id)
         if plan is not None:
             ensure_schedule(session, plan=plan, elder=elder, now=now)
+    return ended
 
 
 def _log_values(data: VisitCreate | VisitUpdate, fields: set[str]) -> dict[str, Any]:
@@ -189,6 +199,21 @@ def create_visit(
             if existing.elder_id != elder.id:
                 raise ApiError(409, "id_in_use", "visits.id_in_use", field="id")
             return existing, False
+    visit, _ = new_visit(session, user=user, elder=elder, data=data, request_id=request_id)
+    return visit, True
+
+
+def new_visit(
+    session: Session,
+    *,
+    user: User,
+    elder: Elder,
+    data: VisitCreate,
+    request_id: str | None,
+    reschedule: bool = True,
+) -> tuple[Visit, bool]:
+    """The visit of `create_visit` once its id is known to be new (checked, then added to
+    the session); the flag says whether the schedule still needs bringing in line."""
     given = set(data.model_fields_set) - {"id", "elder_id"}
     _check_changes(user, None, {k: getattr(data, k) for k in given})
     assigned = data.assigned_to
@@ -208,12 +233,14 @@ def create_visit(
     changes = _log_values(
         data, given - {"role", "reason", "assigned_to", "due_from", "due_by", "planned_at"}
     )
-    apply_changes(session, user=user, visit=visit, elder=elder, changes=changes)
+    ended = apply_changes(
+        session, user=user, visit=visit, elder=elder, changes=changes, reschedule=reschedule
+    )
     audit.record(
         session, actor=user, action="create", entity="visit", entity_id=visit.id,
         elder_id=elder.id, fields=sorted(given), request_id=request_id,
     )  # fmt: skip
-    return visit, True
+    return visit, ended and not reschedule
 
 
 def visit_changes(user: User, visit: Visit, data: VisitUpdate) -> dict[str, Any]:
@@ -306,27 +333,64 @@ def record_reading(
     )
     if recorded.observation.elder_id != elder.id:
         raise ApiError(409, "id_in_use", "visits.id_in_use", field="id")
-    assessment = recorded.assessment
-    out = ObservationOut(
-        id=recorded.observation.id,
-        created=recorded.created,
+    out = reading_out(recorded.observation.id, recorded.assessment, created=recorded.created)
+    if recorded.created:
+        reading_recorded(
+            session, user=user, elder=elder, assessment=recorded.assessment, out=out,
+            observed_at=data.observed_at, request_id=request_id, follow_ups=follow_ups,
+        )  # fmt: skip
+    return out
+
+
+def reading_out(
+    observation_id: uuid.UUID, assessment: triage.VitalsAssessment, *, created: bool
+) -> ObservationOut:
+    return ObservationOut(
+        id=observation_id,
+        created=created,
         priority=assessment.priority.value if assessment.priority else None,
         reasons=list(assessment.reasons),
     )
-    if not recorded.created:
-        return out
-    audit.record(
-        session, actor=user, action="create", entity="observation",
-        entity_id=recorded.observation.id, elder_id=elder.id,
-        fields=sorted(assessment.readings) or ["consciousness"], request_id=request_id,
+
+
+def reading_recorded(
+    session: Session,
+    *,
+    user: User,
+    elder: Elder,
+    assessment: triage.VitalsAssessment,
+    out: ObservationOut,
+    observed_at: datetime,
+    request_id: str | None,
+    follow_ups: FollowUpCache | None = None,
+) -> None:
+    """What follows a new reading: its audit row, and for an abnormal one the follow-up
+    (review item, earlier visit, and for RED the alert), set on `out`."""
+    audit_reading(
+        session, user=user, elder=elder, assessment=assessment, observation_id=out.id,
+        request_id=request_id,
     )  # fmt: skip
     if assessment.priority in ABNORMAL:
         out.follow_up = follow_up(
-            session, user=user, elder=elder, assessment=assessment,
-            observation_id=recorded.observation.id, observed_at=data.observed_at,
-            cache=follow_ups,
+            session, user=user, elder=elder, assessment=assessment, observation_id=out.id,
+            observed_at=observed_at, cache=follow_ups,
         )  # fmt: skip
-    return out
+
+
+def audit_reading(
+    session: Session,
+    *,
+    user: User,
+    elder: Elder,
+    assessment: triage.VitalsAssessment,
+    observation_id: uuid.UUID,
+    request_id: str | None,
+) -> None:
+    audit.record(
+        session, actor=user, action="create", entity="observation", entity_id=observation_id,
+        elder_id=elder.id, fields=sorted(assessment.readings) or ["consciousness"],
+        request_id=request_id,
+    )  # fmt: skip
 
 
 # One open follow-up per elder and kind: (review item, proposed visit), cached per batch.

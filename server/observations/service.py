@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -157,11 +157,22 @@ class RecordedMany:
     created: bool
 
 
+def assess_many(
+    session: Session, items: Sequence[NewObservation]
+) -> dict[uuid.UUID, triage.VitalsAssessment]:
+    """Triage of reading sets before they are stored (one query for the elders' targets),
+    keyed by observation id: for a caller that acts on the results first (a RED reading
+    goes ahead of the rest) and then hands them to `record_observations`."""
+    targets = targets_for(session, {i.elder.id for i in items})
+    return {i.observation_id: _assess(i, targets.get(i.elder.id)) for i in items}
+
+
 def record_observations(
     session: Session,
     items: Sequence[NewObservation],
     *,
     yield_to: Callable[[], bool] = lambda: False,
+    assessments: Mapping[uuid.UUID, triage.VitalsAssessment] | None = None,
 ) -> list[RecordedMany]:
     """`record_observation` for many reading sets at once (a hub's queued readings).
 
@@ -169,24 +180,29 @@ def record_observations(
     only what is triaged so far is stored and the results cover that prefix of `items`.
     Then the reading sets are stored in one statement per table (one in all on
     PostgreSQL); a re-sent id is stored once and returns its first triage. Adds to the
-    transaction; the caller commits.
+    transaction; the caller commits. `assessments` (from `assess_many`) are used as given.
     """
     if not items:
         return []
-    targets = targets_for(session, {i.elder.id for i in items})
+    given = assessments or {}
+    targets = (
+        {} if all(i.observation_id in given for i in items)
+        else targets_for(session, {i.elder.id for i in items})
+    )  # fmt: skip
     chosen: list[NewObservation] = []
-    assessments: dict[uuid.UUID, triage.VitalsAssessment] = {}
+    assessed: dict[uuid.UUID, triage.VitalsAssessment] = {}
     for start in range(0, len(items), TRIAGE_STEP):
         if start and yield_to():
             break
         for item in items[start : start + TRIAGE_STEP]:
             chosen.append(item)
-            if item.observation_id not in assessments:
-                assessments[item.observation_id] = _assess(item, targets.get(item.elder.id))
+            oid = item.observation_id
+            if oid not in assessed:
+                assessed[oid] = given.get(oid) or _assess(item, targets.get(item.elder.id))
     firsts: dict[uuid.UUID, int] = {}  # each id's first place in the batch
     for index, item in enumerate(chosen):
         firsts.setdefault(item.observation_id, index)
-    created = _insert(session, [(chosen[i], assessments[oid]) for oid, i in firsts.items()])
+    created = _insert(session, [(chosen[i], assessed[oid]) for oid, i in firsts.items()])
     earlier = [oid for oid in firsts if oid not in created]
     if earlier:
         for oid, stored in session.execute(
@@ -194,12 +210,12 @@ def record_observations(
                 col(Observation.id).in_(earlier)
             )
         ).all():
-            assessments[oid] = triage.VitalsAssessment.model_validate(stored)
+            assessed[oid] = triage.VitalsAssessment.model_validate(stored)
     results: list[RecordedMany] = []
     for index, item in enumerate(chosen):
         oid = item.observation_id
         new = oid in created and firsts[oid] == index
-        results.append(RecordedMany(oid, assessments[oid], created=new))
+        results.append(RecordedMany(oid, assessed[oid], created=new))
     return results
 
 

@@ -42,6 +42,7 @@ from server.elders.models import Elder
 from server.elders.schemas import EDITABLE_BY, ElderUpdate
 from server.errors import ApiError
 from server.i18n import Locale, translate
+from server.sync.fast import FAST_TYPES, Fallback, FastLane
 from server.telehealth import voice
 from server.telehealth.consults import create_consult
 from server.volunteers.service import _snapshot, add_checkin, flag_if_significant
@@ -79,6 +80,15 @@ class Batch:
     # --- one record ---------------------------------------------------------------------
 
     def run(self, raw: Any) -> SyncResult:
+        """One record on its own, in its own savepoint."""
+        parsed = self.parse(raw)
+        if isinstance(parsed, SyncResult):
+            return parsed
+        record, base = parsed
+        return self.known(record, base) or self.run_one(record, base)
+
+    def parse(self, raw: Any) -> tuple[SyncRecord, SyncResult] | SyncResult:
+        """The record and its answer so far, or the answer to a malformed one."""
         raw_id = raw.get("id") if isinstance(raw, dict) else None
         raw_type = raw.get("type") if isinstance(raw, dict) else None
         try:
@@ -90,19 +100,26 @@ class Batch:
                 type=str(raw_type) if raw_type is not None else None,
                 result="rejected", reason="invalid", message=message, field=field,
             )  # fmt: skip
-        base = SyncResult(id=str(record.id), type=record.type, result="stored")
+        return record, SyncResult(id=str(record.id), type=record.type, result="stored")
+
+    def known(self, record: SyncRecord, base: SyncResult) -> SyncResult | None:
+        """The answer without acting: a type this role may not send, or a record already
+        acted on (a receipt)."""
         if record.type not in ALLOWED.get(self.user.role, frozenset()):
             return self._rejected(base, ApiError(403, "forbidden", "common.forbidden"))
         receipt = self.receipts.get(record.id)
-        if receipt is not None:
-            if receipt.user_id != self.user.id or receipt.kind != record.type:
-                return self._rejected(base, ApiError(409, "id_in_use", "visits.id_in_use"))
-            return base.model_copy(
-                update={
-                    "result": "duplicate", "target_id": receipt.target_id,
-                    "review_id": receipt.review_id, "detail": {"first_result": receipt.result},
-                }
-            )  # fmt: skip
+        if receipt is None:
+            return None
+        if receipt.user_id != self.user.id or receipt.kind != record.type:
+            return self._rejected(base, ApiError(409, "id_in_use", "visits.id_in_use"))
+        return base.model_copy(
+            update={
+                "result": "duplicate", "target_id": receipt.target_id,
+                "review_id": receipt.review_id, "detail": {"first_result": receipt.result},
+            }
+        )  # fmt: skip
+
+    def run_one(self, record: SyncRecord, base: SyncResult) -> SyncResult:
         next_seq(self.session)  # taken outside the savepoint so it outlives a rejected record
         handler = self._handlers()[record.type]
         try:
@@ -117,14 +134,17 @@ class Batch:
         except (ApiError, ValidationError) as error:
             # What the savepoint undid may be cached: forget it rather than reuse it.
             self.follow_ups.clear()
-            if isinstance(error, ApiError):
-                return self._rejected(base, error)
-            field, message = _first_error(error)
-            return base.model_copy(
-                update={"result": "rejected", "reason": "invalid", "message": message,
-                        "field": field or None}
-            )  # fmt: skip
+            return self.refused(base, error)
         return result
+
+    def refused(self, base: SyncResult, error: ApiError | ValidationError) -> SyncResult:
+        if isinstance(error, ApiError):
+            return self._rejected(base, error)
+        field, message = _first_error(error)
+        return base.model_copy(
+            update={"result": "rejected", "reason": "invalid", "message": message,
+                    "field": field or None}
+        )  # fmt: skip
 
     def _handlers(self) -> dict[str, Callable[[SyncRecord, SyncResult], SyncResult]]:
         return {
@@ -250,6 +270,21 @@ class Batch:
         target_id, base_version = self._need_edit_fields(record)
         data = VisitUpdate.model_validate({**record.data, "version": base_version})
         visit, elder = visits.get_visit(self.session, user=self.user, visit_id=target_id)
+        return self.update_visit(record, base, visit, elder, data, base_version)[0]
+
+    def update_visit(
+        self,
+        record: SyncRecord,
+        base: SyncResult,
+        visit: Visit,
+        elder: Elder,
+        data: VisitUpdate,
+        base_version: int,
+        *,
+        reschedule: bool = True,
+    ) -> tuple[SyncResult, bool]:
+        """An edit of a visit: applied, or a conflict for review. The flag says whether the
+        plan's schedule still needs bringing in line (when `reschedule` is False)."""
         changes = visits.visit_changes(self.user, visit, data)
         if base_version != visit.version:
             item = reviews.flag(
@@ -269,11 +304,12 @@ class Batch:
                         "message": translate("visits.sync.conflict", self.locale),
                         "target_id": str(visit.id), "version": visit.version,
                         "review_id": item.id}
-            )  # fmt: skip
+            ), False  # fmt: skip
         visit.version += 1
-        visits.apply_changes(
-            self.session, user=self.user, visit=visit, elder=elder, changes=changes
-        )
+        ended = visits.apply_changes(
+            self.session, user=self.user, visit=visit, elder=elder, changes=changes,
+            reschedule=reschedule,
+        )  # fmt: skip
         audit.record(
             self.session, actor=self.user, action="update", entity="visit", entity_id=visit.id,
             elder_id=elder.id, fields=sorted(changes), request_id=self.request_id,
@@ -281,7 +317,8 @@ class Batch:
         )  # fmt: skip
         if "adl_score" in changes or "adl_items" in changes:
             self.adl_visits.append(visit)
-        return base.model_copy(update={"target_id": str(visit.id), "version": visit.version})
+        result = base.model_copy(update={"target_id": str(visit.id), "version": visit.version})
+        return result, ended and not reschedule
 
     def _elder_update(self, record: SyncRecord, base: SyncResult) -> SyncResult:
         """Through the elder registry (versioned, with its field rules), in the record's
@@ -354,7 +391,43 @@ def push(
     request_id: str | None,
 ) -> SyncPushOut:
     batch = Batch(session, user=user, locale=locale, request_id=request_id)
-    # One query for the receipts of the whole batch keeps a re-sent batch cheap.
+    _load_receipts(batch, records)
+    parsed = [batch.parse(raw) for raw in records]
+    results: list[SyncResult | None] = [p if isinstance(p, SyncResult) else None for p in parsed]
+    todo = [(i, p) for i, p in enumerate(parsed) if not isinstance(p, SyncResult)]
+    lane = FastLane(batch, [record for _, (record, _) in todo], results)
+    # A RED reading goes ahead of the rest of the batch, with the visit it was taken at if
+    # that comes in the same batch, and is committed at once: its alert reaches the centre
+    # without waiting for the other records.
+    red = [(i, record) for i, (record, _) in todo if lane.red(record)]
+    red_visits = {lane.visit_of(record) for _, record in red}
+    urgent = {i for i, _ in red} | {
+        i for i, (record, _) in todo if record.type == "visit" and record.id in red_visits
+    }
+    fast = True
+    for phase in ([t for t in todo if t[0] in urgent], [t for t in todo if t[0] not in urgent]):
+        if not phase:
+            continue
+        if fast:
+            fast = _run_phase(batch, lane, phase)
+        else:
+            for index, (record, base) in phase:
+                results[index] = batch.known(record, base) or batch.run_one(record, base)
+        if phase[0][0] in urgent:
+            session.commit()
+    for visit in batch.adl_visits:
+        visits.write_adl_through(session, user=user, visit=visit, request_id=request_id)
+    done = [r for r in results if r is not None]
+    assert len(done) == len(results)
+    counts = Counter(r.result for r in done)
+    return SyncPushOut(
+        results=done,
+        counts={k: counts.get(k, 0) for k in ("stored", "duplicate", "conflict", "rejected")},
+    )
+
+
+def _load_receipts(batch: Batch, records: list[Any]) -> None:
+    """One query for the receipts of the whole batch keeps a re-sent batch cheap."""
     ids: list[uuid.UUID] = []
     for raw in records:
         if isinstance(raw, dict):
@@ -364,15 +437,45 @@ def push(
                 continue
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
-        for receipt in session.exec(
+        for receipt in batch.session.exec(
             select(SyncReceipt).where(col(SyncReceipt.record_id).in_(chunk))
         ).all():
             batch.receipts[receipt.record_id] = receipt
-    results = [batch.run(raw) for raw in records]
-    for visit in batch.adl_visits:
-        visits.write_adl_through(session, user=user, visit=visit, request_id=request_id)
-    counts = Counter(r.result for r in results)
-    return SyncPushOut(
-        results=results,
-        counts={k: counts.get(k, 0) for k in ("stored", "duplicate", "conflict", "rejected")},
-    )
+
+
+def _run_phase(
+    batch: Batch, lane: FastLane, phase: list[tuple[int, tuple[SyncRecord, SyncResult]]]
+) -> bool:
+    """Runs records through the fast lane; if the database refuses what was staged, undoes
+    the phase and runs its records one by one instead. Returns whether the lane still holds
+    (after a fallback, later phases go one by one too)."""
+    session = batch.session
+    results = lane.results
+    next_seq(session)  # outside the phase's savepoint, like each record's below
+    receipts, adl_count = dict(batch.receipts), len(batch.adl_visits)
+    try:
+        with session.begin_nested():
+            for index, (record, base) in phase:
+                if record.id in lane.pending_ids:
+                    # A repeat of a new reading: answered like it, once it is written.
+                    lane.later(index, _again(batch, record, base))
+                elif (answer := batch.known(record, base)) is not None:
+                    results[index] = answer
+                elif record.type in FAST_TYPES:
+                    results[index] = lane.stage(index, record, base)
+                else:
+                    lane.write()  # what came before is in the database, as one by one
+                    results[index] = batch.run_one(record, base)
+            lane.write()
+    except (sa.exc.IntegrityError, Fallback):
+        batch.receipts = receipts
+        del batch.adl_visits[adl_count:]
+        batch.follow_ups.clear()
+        for index, (record, base) in phase:
+            results[index] = batch.known(record, base) or batch.run_one(record, base)
+        return False
+    return True
+
+
+def _again(batch: Batch, record: SyncRecord, base: SyncResult) -> Callable[[], SyncResult]:
+    return lambda: batch.known(record, base) or base
