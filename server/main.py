@@ -39,7 +39,6 @@ from server.fhir.router import router as fhir_router
 from server.inbound_sms.router import router as inbound_sms_router
 from server.metrics.router import router as metrics_router
 from server.notify.line import router as line_router
-from server.oncall import install as install_oncall
 from server.oncall.phone import router as twilio_router
 from server.oncall.router import router as oncall_router
 from server.oncall.ui import router as oncall_pages
@@ -47,13 +46,13 @@ from server.oncall.worker import oncall_worker
 from server.realtime import start_listener, stop_listener
 from server.reports.router import router as reports_router
 from server.reports.ui import router as reports_pages
-from server.responders import install as install_responders
 from server.responders.ui import router as responder_pages
 from server.sync.router import router as sync_router
 from server.telehealth.router import router as telehealth_router
 from server.telehealth.voice import body_limit_overrides
 from server.telemetry.logs import RequestIdMiddleware
 from server.volunteers.router import router as volunteers_router
+from server.wiring import install_domain_hooks
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="eldercare", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine
-    install_oncall()
-    install_responders()
+    install_domain_hooks()
     web.install(app)
     app.add_middleware(
         web.BodyLimitMiddleware,

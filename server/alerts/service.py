@@ -175,6 +175,7 @@ def raise_alert(
         device_id=device_id, occurred_at=occurred_at or now, now=now, policy=policy,
     )  # fmt: skip
     _schedule_timers(session, alert, policy=policy, now=now)
+    hooks.check_wired()
     for hook in hooks.opened:  # e.g. the on-call chain, with the policy in force copied
         hook(session, alert)
     if _family_hears(alert, policy):
