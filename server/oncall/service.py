@@ -335,11 +335,11 @@ def _run_step(
     round_: int,
     index: int,
     alert: Alert,
+    elder: Elder | None,
     now: datetime,
     roster: dict[str, list[OnDuty]],
 ) -> None:
     step = body.steps[index]
-    elder = session.get(Elder, alert.elder_id)
     step_ref = f"{round_ + 1}.{index + 1}"
     seconds = _offset(body, round_, index)
     notifier = get_notifier()
@@ -412,16 +412,77 @@ def _run_step(
             },
         )
     )
-    mark_changed(session, alert.id)
+
+
+def _due_positions(
+    body: PolicyBody, chain: AlertEscalation, *, cutoff: datetime
+) -> tuple[list[tuple[int, int]], tuple[int, int] | None]:
+    """The chain's steps due by `cutoff`, in order, and the first one not yet due."""
+    due: list[tuple[int, int]] = []
+    position: tuple[int, int] | None = (chain.round, chain.step_index)
+    while position is not None:
+        at = chain.started_at + timedelta(seconds=_offset(body, *position))
+        if at > cutoff:
+            break
+        due.append(position)
+        position = _following(body, *position)
+    return due, position
+
+
+def _skipped_on_timeline(
+    session: Session,
+    *,
+    alert_id: uuid.UUID,
+    body: PolicyBody,
+    skipped: list[tuple[int, int]],
+    now: datetime,
+    version: int,
+) -> None:
+    for round_, index in skipped:
+        step = body.steps[index]
+        session.add(
+            AlertEvent(
+                alert_id=alert_id,
+                at=now,
+                action="escalation_skipped",
+                note_key="oncall.timeline.skipped",
+                params={
+                    "step": f"{round_ + 1}.{index + 1}",
+                    "action": step.action.value,
+                    "target": step.target.value,
+                    "seconds": _offset(body, round_, index),
+                    "round": round_ + 1,
+                    "version": version,
+                },
+            )
+        )
 
 
 def _advance(
-    session: Session, chain: AlertEscalation, *, now: datetime, roster: dict[str, list[OnDuty]]
-) -> bool:
-    """Claims and runs the chain's next step; False if another process had it or it ended."""
+    session: Session,
+    chain: AlertEscalation,
+    *,
+    cutoff: datetime,
+    now: datetime,
+    roster: dict[str, list[OnDuty]],
+    alerts: dict[uuid.UUID, Alert],
+    elders: dict[uuid.UUID, Elder],
+) -> int:
+    """Claims the chain's due steps and runs the latest of them; returns how many ran.
+
+    Normally one step (or a few due at the same moment) is due. After downtime several may
+    be overdue: calling the dispatcher, the supervisor and the backup all at once helps
+    nobody, so only the latest due step runs (with any due at the same moment) and the
+    earlier ones are put on the timeline as skipped. The one conditional UPDATE names the
+    step it expects and moves the chain past them all: a second process loses it cleanly.
+    """
     body = PolicyBody.model_validate(chain.body)
-    round_, index = chain.round, chain.step_index
-    following = _following(body, round_, index)
+    due, following = _due_positions(body, chain, cutoff=cutoff)
+    if not due:
+        return 0
+    latest = _offset(body, *due[-1])
+    run = [p for p in due if _offset(body, *p) == latest]
+    skipped = [p for p in due if _offset(body, *p) < latest]
     values: dict[str, object] = {"last_fired_by": PROCESS_ID}
     if following is None:
         values.update(status=ChainStatus.EXHAUSTED, next_due_at=None)
@@ -429,24 +490,22 @@ def _advance(
         values.update(
             round=following[0],
             step_index=following[1],
-            next_due_at=chain.started_at
-            + timedelta(seconds=_offset(body, following[0], following[1])),
+            next_due_at=chain.started_at + timedelta(seconds=_offset(body, *following)),
         )
-    # The claim names the step it expects: a second process loses it cleanly.
     claim = session.execute(
         sa.update(AlertEscalation)
         .where(
             col(AlertEscalation.alert_id) == chain.alert_id,
             col(AlertEscalation.status) == ChainStatus.RUNNING,
-            col(AlertEscalation.round) == round_,
-            col(AlertEscalation.step_index) == index,
+            col(AlertEscalation.round) == chain.round,
+            col(AlertEscalation.step_index) == chain.step_index,
         )
         .values(**values),
         execution_options=NO_SYNC,
     )
     if claim.rowcount != 1:  # type: ignore[attr-defined]
-        return False
-    alert = session.get(Alert, chain.alert_id, populate_existing=True)
+        return 0
+    alert = alerts.get(chain.alert_id)
     if alert is None or alert.status not in CHAIN_STATUSES:
         session.execute(
             sa.update(AlertEscalation)
@@ -454,27 +513,31 @@ def _advance(
             .values(status=ChainStatus.STOPPED, next_due_at=None),
             execution_options=NO_SYNC,
         )
-        return False
-    _run_step(
-        session,
-        chain=chain,
-        body=body,
-        round_=round_,
-        index=index,
-        alert=alert,
-        now=now,
-        roster=roster,
-    )
-    if following is None:
-        chain.next_due_at = None
-    else:
-        chain.round, chain.step_index = following
-        chain.next_due_at = values["next_due_at"]  # type: ignore[assignment]
-    return True
+        return 0
+    if skipped:
+        log.info("escalation: %s had %d overdue steps; ran the latest", alert.id, len(skipped))
+        _skipped_on_timeline(
+            session, alert_id=alert.id, body=body, skipped=skipped, now=now,
+            version=chain.policy_version,
+        )  # fmt: skip
+    for round_, index in run:
+        _run_step(
+            session,
+            chain=chain,
+            body=body,
+            round_=round_,
+            index=index,
+            alert=alert,
+            elder=elders.get(alert.elder_id),
+            now=now,
+            roster=roster,
+        )
+    mark_changed(session, alert.id)
+    return len(run)
 
 
 def run_due(engine: Engine, *, now: datetime | None = None, batch: int = 100) -> int:
-    """Runs every chain step due by `now`; returns how many steps ran."""
+    """Runs the chain steps due by `now` (the latest due per chain); returns how many ran."""
     done = 0
     while True:
         ran, claimed = _run_batch(engine, now=now, batch=batch)
@@ -499,16 +562,28 @@ def _run_batch(engine: Engine, *, now: datetime | None, batch: int) -> tuple[int
         if engine.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         chains = list(session.exec(query).all())
-        roster: dict[str, list[OnDuty]] = {}
+        if not chains:
+            session.commit()
+            return 0, 0
         for chain in chains:
             # Detached: `_advance` moves it on with conditional UPDATEs, not by the ORM.
             session.expunge(chain)
-        for chain in chains:
-            # Steps due together (the backup's call and the team's SMS) run in one pass.
-            while chain.next_due_at is not None and chain.next_due_at <= cutoff:
-                if not _advance(session, chain, now=now or utcnow(), roster=roster):
-                    break
-                ran += 1
+        # The batch's alerts and their elders in one query (not two per step).
+        rows = session.exec(
+            select(Alert, Elder)
+            .join(Elder, col(Elder.id) == col(Alert.elder_id))
+            .where(col(Alert.id).in_([c.alert_id for c in chains]))
+        ).all()
+        alerts = {a.id: a for a, _ in rows}
+        elders = {e.id: e for _, e in rows}
+        roster: dict[str, list[OnDuty]] = {}
+        fired_at = now or utcnow()
+        with session.no_autoflush:
+            for chain in chains:
+                ran += _advance(
+                    session, chain, cutoff=cutoff, now=fired_at, roster=roster,
+                    alerts=alerts, elders=elders,
+                )  # fmt: skip
         session.commit()
         return ran, len(chains)
 
