@@ -29,6 +29,7 @@ from server.db import make_engine
 from server.devices import router as devices
 from server.devices import ui as devices_ui
 from server.devices.config import DevicesSettings
+from server.devices.downlink import DownlinkRelay
 from server.devices.ingest import Ingestor
 from server.devices.supervision import supervision_loop
 from server.elders.router import router as elders_router
@@ -68,6 +69,7 @@ async def background_work(app: FastAPI) -> AsyncIterator[None]:
     - the hub ingestor: the writer that stores hub events, and the readings projector that
       triages them into observations (unless `eldercare worker` processes do that);
     - hub supervision: a hub silent past its check-in deadline raises hub_offline;
+    - the downlink relay: spoken prompts ("help is coming") down connected hubs' sockets;
     - the on-call worker: due escalation steps, then the outbox of SMS, calls and LINE
       messages (through Twilio and LINE when configured; recorded otherwise).
     """
@@ -82,6 +84,9 @@ async def background_work(app: FastAPI) -> AsyncIterator[None]:
             ingestor = Ingestor(engine, devices_settings)
             ingestor.start()
             app.state.ingestor = ingestor
+            downlinks = DownlinkRelay(engine)
+            downlinks.start()
+            app.state.downlinks = downlinks
             supervision = asyncio.create_task(
                 supervision_loop(engine, devices_settings), name="hub-supervision"
             )
@@ -92,6 +97,7 @@ async def background_work(app: FastAPI) -> AsyncIterator[None]:
                 supervision.cancel()
                 with suppress(asyncio.CancelledError):
                     await supervision
+                await downlinks.stop()
                 await ingestor.stop()
     finally:
         stop_listener(engine)

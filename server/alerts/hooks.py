@@ -1,7 +1,7 @@
 """Other domains' reactions to an alert's life, registered at start-up.
 
-The on-call chain starts when an alert opens and the responder's link goes out when one is
-dispatched; both domains build on alerts, so alerts calls them through these lists rather
+The on-call chain starts when an alert opens, the responder's link goes out when one is
+dispatched, and the elder's hub says "help is coming" when a person acknowledges; both domains build on alerts, so alerts calls them through these lists rather
 than importing them. Each hook runs inside the alert's transaction and only adds rows.
 """
 
@@ -17,6 +17,8 @@ from server.alerts.models import Alert, Responder
 
 OpenedHook = Callable[[Session, Alert], None]
 DispatchedHook = Callable[[Session, Alert, Responder], None]
+# A person acknowledged the alert (at the console, or by a keypress on a call).
+AcknowledgedHook = Callable[[Session, Alert], None]
 # Which of these alerts have their phone escalation owned by another domain (the on-call
 # chain); the alerts' own policy then texts nobody for them and keeps its console steps.
 PhoneOwnerHook = Callable[[Session, Collection[uuid.UUID]], set[uuid.UUID]]
@@ -26,6 +28,7 @@ log = logging.getLogger(__name__)
 opened: list[OpenedHook] = []
 dispatched: list[DispatchedHook] = []
 phone_owners: list[PhoneOwnerHook] = []
+acknowledged: list[AcknowledgedHook] = []
 _warned = False
 
 
@@ -49,6 +52,11 @@ def on_opened(hook: OpenedHook) -> None:
 def on_dispatched(hook: DispatchedHook) -> None:
     if hook not in dispatched:
         dispatched.append(hook)
+
+
+def on_acknowledged(hook: AcknowledgedHook) -> None:
+    if hook not in acknowledged:
+        acknowledged.append(hook)
 
 
 def on_phone_owned(hook: PhoneOwnerHook) -> None:

@@ -440,6 +440,8 @@ def transition(
     if rule.target == AlertStatus.ACKNOWLEDGED:
         alert.seconds_to_acknowledge = (now - alert.created_at).total_seconds()
         metrics.observe_acknowledge(str(alert.priority), alert.seconds_to_acknowledge)
+        for ack_hook in hooks.acknowledged:  # e.g. the hub says "help is coming"
+            ack_hook(session, alert)
     if rule.target == AlertStatus.ON_SCENE:
         alert.seconds_to_on_scene = (now - alert.created_at).total_seconds()
         if alert.due_at is not None and now > alert.due_at:
