@@ -653,3 +653,23 @@ def add_override(
     session.add(override)
     session.flush()
     return override
+
+
+def remove_member(session: Session, *, member_id: uuid.UUID) -> TeamMember:
+    """Takes a person off a team (kept, inactive: past calls still name them)."""
+    member = session.get(TeamMember, member_id)
+    if member is None or not member.active:
+        raise ApiError(404, "not_found", "common.not_found")
+    member.active = False
+    session.add(member)
+    return member
+
+
+def end_shift(session: Session, *, shift_id: uuid.UUID) -> Shift:
+    """A shift no longer worked (kept, inactive)."""
+    shift = session.get(Shift, shift_id)
+    if shift is None or not shift.active:
+        raise ApiError(404, "not_found", "common.not_found")
+    shift.active = False
+    session.add(shift)
+    return shift
