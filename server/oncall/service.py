@@ -145,10 +145,22 @@ def on_duty(session: Session, *, at: datetime | None = None) -> list[OnDuty]:
     """Everyone on duty at `at` (default now), shifts in Asia/Bangkok time, overrides applied."""
     at = at or utcnow()
     local = at.astimezone(BANGKOK)
-    teams = {t.id: t for t in session.exec(select(Team).where(col(Team.active).is_(True))).all()}
-    shifts = session.exec(
-        select(Shift).where(col(Shift.active).is_(True), col(Shift.team_id).in_(teams))
-    ).all()
+    # Active teams with their active shifts in one query (a team without shifts still
+    # counts: an override may put someone on duty for it).
+    teams: dict[uuid.UUID, Team] = {}
+    shifts: list[Shift] = []
+    for team, shift in session.exec(
+        select(Team, Shift)
+        .join(
+            Shift,
+            sa.and_(col(Shift.team_id) == col(Team.id), col(Shift.active).is_(True)),
+            isouter=True,
+        )
+        .where(col(Team.active).is_(True))
+    ).all():
+        teams[team.id] = team
+        if shift is not None:
+            shifts.append(shift)
     # (team, duty, user) -> (backup user id, until, via override)
     found: dict[tuple[uuid.UUID, Duty, uuid.UUID], tuple[uuid.UUID | None, datetime, bool]] = {}
     for shift in shifts:
@@ -178,16 +190,25 @@ def on_duty(session: Session, *, at: datetime | None = None) -> list[OnDuty]:
             backup = replaced[0] if replaced else None
         found[(o.team_id, o.duty, o.user_id)] = (backup, o.ends_at, True)
     user_ids = {k[2] for k in found} | {v[0] for v in found.values() if v[0]}
-    users = (
-        {u.id: u for u in session.exec(select(User).where(col(User.id).in_(user_ids))).all()}
-        if user_ids
-        else {}
-    )
-    phones = {
-        (m.team_id, m.user_id): m.phone
-        for m in session.exec(select(TeamMember).where(col(TeamMember.team_id).in_(teams))).all()
-        if m.phone
-    }
+    users: dict[uuid.UUID, User] = {}
+    phones: dict[tuple[uuid.UUID, uuid.UUID], str] = {}
+    if user_ids:
+        # The people with their team phones in one query.
+        for person, member in session.exec(
+            select(User, TeamMember)
+            .join(
+                TeamMember,
+                sa.and_(
+                    col(TeamMember.user_id) == col(User.id),
+                    col(TeamMember.team_id).in_(teams),
+                ),
+                isouter=True,
+            )
+            .where(col(User.id).in_(user_ids))
+        ).all():
+            users[person.id] = person
+            if member is not None and member.phone:
+                phones[(member.team_id, member.user_id)] = member.phone
     result = []
     for (team_id, duty, user_id), (backup_id, until, via) in found.items():
         user = users.get(user_id)
@@ -417,11 +438,16 @@ def _run_step(
 def _due_positions(
     body: PolicyBody, chain: AlertEscalation, *, cutoff: datetime
 ) -> tuple[list[tuple[int, int]], tuple[int, int] | None]:
-    """The chain's steps due by `cutoff`, in order, and the first one not yet due."""
+    """The chain's steps due by `cutoff`, in order, and the first one not yet due.
+
+    The next step is due at the row's `next_due_at`, which "need backup" brings forward to
+    now; the steps after it at their times in the policy."""
     due: list[tuple[int, int]] = []
     position: tuple[int, int] | None = (chain.round, chain.step_index)
     while position is not None:
         at = chain.started_at + timedelta(seconds=_offset(body, *position))
+        if not due and chain.next_due_at is not None:
+            at = min(at, chain.next_due_at)
         if at > cutoff:
             break
         due.append(position)
@@ -536,6 +562,24 @@ def _advance(
     return len(run)
 
 
+def seconds_until_next_due(engine: Engine, *, longest: float) -> float:
+    """How long the worker may sleep: until the soonest running chain's next step, at most
+    `longest` (chains started meanwhile, messages to retry)."""
+    with engine.connect() as conn:
+        due = conn.execute(
+            sa.select(sa.func.min(col(AlertEscalation.next_due_at))).where(
+                col(AlertEscalation.status) == ChainStatus.RUNNING
+            )
+        ).scalar_one_or_none()
+    if due is None:
+        return longest
+    if isinstance(due, str):  # SQLite's min() returns the stored text
+        due = datetime.fromisoformat(due)
+    if due.tzinfo is None:
+        due = due.replace(tzinfo=utcnow().tzinfo)
+    return min(longest, max(0.0, (due - utcnow()).total_seconds()))
+
+
 def run_due(engine: Engine, *, now: datetime | None = None, batch: int = 100) -> int:
     """Runs the chain steps due by `now` (the latest due per chain); returns how many ran."""
     done = 0
@@ -550,8 +594,12 @@ def _run_batch(engine: Engine, *, now: datetime | None, batch: int) -> tuple[int
     cutoff = now or utcnow()
     ran = 0
     with Session(engine, expire_on_commit=False) as session:
+        # The due chains with their alerts and elders in one query; only the chains' rows
+        # are locked (an acknowledgement is never kept waiting by a tick).
         query = (
-            select(AlertEscalation)
+            select(AlertEscalation, Alert, Elder)
+            .join(Alert, col(Alert.id) == col(AlertEscalation.alert_id))
+            .join(Elder, col(Elder.id) == col(Alert.elder_id))
             .where(
                 AlertEscalation.status == ChainStatus.RUNNING,
                 col(AlertEscalation.next_due_at) <= cutoff,
@@ -560,22 +608,17 @@ def _run_batch(engine: Engine, *, now: datetime | None, batch: int) -> tuple[int
             .limit(batch)
         )
         if engine.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        chains = list(session.exec(query).all())
-        if not chains:
+            query = query.with_for_update(skip_locked=True, of=AlertEscalation)
+        rows = session.exec(query).all()
+        if not rows:
             session.commit()
             return 0, 0
+        chains = [chain for chain, _, _ in rows]
+        alerts = {a.id: a for _, a, _ in rows}
+        elders = {e.id: e for _, _, e in rows}
         for chain in chains:
             # Detached: `_advance` moves it on with conditional UPDATEs, not by the ORM.
             session.expunge(chain)
-        # The batch's alerts and their elders in one query (not two per step).
-        rows = session.exec(
-            select(Alert, Elder)
-            .join(Elder, col(Elder.id) == col(Alert.elder_id))
-            .where(col(Alert.id).in_([c.alert_id for c in chains]))
-        ).all()
-        alerts = {a.id: a for a, _ in rows}
-        elders = {e.id: e for _, e in rows}
         roster: dict[str, list[OnDuty]] = {}
         fired_at = now or utcnow()
         with session.no_autoflush:
