@@ -1,7 +1,7 @@
 """messages down a hub's WebSocket (spoken prompts) and whether the hub has a speaker
 
 Revision ID: 0150
-Revises: 0100
+Revises: 0190
 Create Date: 2026-11-30 01:40:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import server.db
 
 revision: str = "0150"
-down_revision: str | None = "0100"
+down_revision: str | None = "0190"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
