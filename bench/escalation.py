@@ -3,10 +3,10 @@
 Usage: python bench/escalation.py [--db sqlite|postgresql] [--alerts 1000] [--messages 2000]
 
 1. `--alerts` RED alerts are open, each with a call step due at a spread of times over ~20 s.
-   The process's worker (0.25 s tick, the real twilio SDK, a fake Twilio on loopback) places
-   the calls. Latency = when the fake received the request - the step's due time.
-2. `--messages` SMS are queued at once; the fake fails 5 % of requests with a 503, which the
-   sender retries. Throughput = messages / time until all are sent; each message must reach
+   The process's worker (0.25 s tick at most, the real twilio SDK, a fake Twilio on loopback
+   in a process of its own) places the calls. Latency = when the fake received the request - the step's due time.
+2. `--messages` SMS are queued at once; the fake (its own process) fails 5 % of requests
+   with a 503, which the sender retries; `--concurrency` requests at once. Throughput = messages / time until all are sent; each message must reach
    the fake exactly once with a 201.
 """
 
@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -45,7 +44,8 @@ from server.oncall.config import OncallSettings
 from server.oncall.models import AlertEscalation, Duty, TeamKind
 from server.oncall.schemas import PolicyBody, PolicyStep, StepAction, Target
 from server.oncall.worker import running
-from tests.support.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FROM, fake_twilio
+from server.wiring import install_domain_hooks
+from tests.support.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FROM, fake_twilio_process
 
 
 def _settings(url: str, fake_url: str) -> Settings:
@@ -84,6 +84,24 @@ def _roster(session: Session) -> None:
     session.commit()
 
 
+def _schedule(engine: sa.Engine, measured: int) -> dict[uuid.UUID, float]:
+    """`measured` chains come due one every 0.5 s from 3 s from now."""
+    with Session(engine) as session:
+        chains = session.exec(select(AlertEscalation.alert_id)).all()
+        start = utcnow() + timedelta(seconds=3)
+        due: dict[uuid.UUID, float] = {}
+        for i, alert_id in enumerate(chains[:measured]):
+            at = start + timedelta(seconds=0.5 * i)
+            due[alert_id] = at.timestamp()
+            session.execute(
+                sa.update(AlertEscalation)
+                .where(col(AlertEscalation.alert_id) == alert_id)
+                .values(next_due_at=at)
+            )
+        session.commit()
+    return due
+
+
 def step_latency(url: str, alerts: int, measured: int) -> None:
     """`alerts` open alerts wait (their next step in an hour); `measured` of them come due
     one every 0.5 s, and each step's call is timed from its due time to the fake."""
@@ -96,38 +114,33 @@ def step_latency(url: str, alerts: int, measured: int) -> None:
                         priority=triage.Priority.RED,
                         reasons=[triage.Reason(key="triage.event.panic")])  # fmt: skip
         session.commit()
-        chains = session.exec(select(AlertEscalation.alert_id)).all()
         session.execute(
             sa.update(AlertEscalation).values(next_due_at=utcnow() + timedelta(hours=1))
         )
-        start = utcnow() + timedelta(seconds=3)
-        due: dict[uuid.UUID, float] = {}
-        for i, alert_id in enumerate(chains[:measured]):
-            at = start + timedelta(seconds=0.5 * i)
-            due[alert_id] = at.timestamp()
-            session.execute(
-                sa.update(AlertEscalation)
-                .where(col(AlertEscalation.alert_id) == alert_id)
-                .values(next_due_at=at)
-            )
         session.commit()
-    with fake_twilio() as fake:
+    with fake_twilio_process() as fake:
         settings = _settings(url, fake.url)
         previous = set_notifier(QueueingNotifier())
         try:
-            with running(engine, transport=TwilioTransport(settings), oncall=OncallSettings(),
-                         notify=notify):  # fmt: skip
-                fake.wait_for(lambda got: len([r for r in got if r.kind == "call"]) >= measured,
-                              timeout=120)  # fmt: skip
+            transport = TwilioTransport(settings, connections=notify.concurrency)
+            # Due times are set once the fake process is up: its start-up is not measured.
+            due = _schedule(engine, measured)
+            with running(engine, transport=transport, oncall=OncallSettings(), notify=notify):
+                fake.wait_for(
+                    lambda got: len([r for r in got if r.kind == "call"]) >= measured,
+                    timeout=120,
+                )
         finally:
             set_notifier(previous)
         calls = fake.accepted("call")
     with Session(engine) as session:
         owner = dict(session.exec(select(Notification.id, Notification.subject_id)).all())
-    lateness = [
-        (call.at - due[owner[uuid.UUID(call.get("Url").rsplit("/", 1)[1])]]) * 1000
-        for call in calls
-    ]
+    timed = sorted(
+        (due[owner[uuid.UUID(call.get("Url").rsplit("/", 1)[1])]], call.at) for call in calls
+    )
+    lateness = [(at - due_at) * 1000 for due_at, at in timed]
+    if os.environ.get("BENCH_VERBOSE"):
+        print("  lateness in due order (ms):", " ".join(f"{x:.0f}" for x in lateness))
     print(
         f"step due → fake Twilio received the call ({alerts} open alerts, {measured} steps "
         f"due 0.5 s apart, 0.25 s tick): {summary(lateness)}"
@@ -137,9 +150,11 @@ def step_latency(url: str, alerts: int, measured: int) -> None:
     engine.dispose()
 
 
-def throughput(url: str, messages: int) -> None:
+def throughput(url: str, messages: int, concurrency: int) -> None:
     engine = make_engine(url)
-    notify = NotifySettings(backoff_seconds=0.05, backoff_max_seconds=0.5, max_attempts=10)
+    notify = NotifySettings(
+        backoff_seconds=0.05, backoff_max_seconds=0.5, max_attempts=10, concurrency=concurrency
+    )
     with Session(engine, expire_on_commit=False) as session:
         notifier = QueueingNotifier()
         for i in range(messages):
@@ -148,9 +163,8 @@ def throughput(url: str, messages: int) -> None:
         session.commit()
     from concurrent.futures import ThreadPoolExecutor
 
-    with fake_twilio() as fake:
-        fake.failure_rate = 0.05
-        transport = TwilioTransport(_settings(url, fake.url))
+    with fake_twilio_process(failure_rate=0.05) as fake:
+        transport = TwilioTransport(_settings(url, fake.url), connections=notify.concurrency)
         pool = ThreadPoolExecutor(max_workers=notify.concurrency)
         started = time.monotonic()
         while True:
@@ -167,8 +181,7 @@ def throughput(url: str, messages: int) -> None:
                 raise SystemExit("throughput run did not finish in 5 minutes")
         elapsed = time.monotonic() - started
         pool.shutdown()
-        with fake.lock:
-            tries = list(fake.requests)
+        tries = fake.recorded()
     accepted = Counter(r.get("StatusCallback") for r in tries if r.status == 201)
     failed = sum(1 for r in tries if r.status != 201)
     print(
@@ -187,14 +200,15 @@ def main() -> None:
     parser.add_argument("--alerts", type=int, default=1000)
     parser.add_argument("--measured", type=int, default=60)
     parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=NotifySettings().concurrency)
     args = parser.parse_args()
+    install_domain_hooks()  # alerts opened here start their chains, as in the server
     print(machine())
     print(f"database: {args.db}")
-    with tempfile.TemporaryDirectory() as tmp:
-        with database(args.db, tmp) as url:
-            step_latency(url, args.alerts, args.measured)
-        with database(args.db, tmp) as url:
-            throughput(url, args.messages)
+    with database(args.db) as url:
+        step_latency(url, args.alerts, args.measured)
+    with database(args.db) as url:
+        throughput(url, args.messages, args.concurrency)
 
 
 if __name__ == "__main__":

@@ -215,6 +215,9 @@ class AgentConfig(_Strict):
     devices: list[DeviceSpec] = Field(default_factory=list, max_length=32)
     uplink: UplinkConfig = Field(default_factory=UplinkConfig)
     cellular: CellularConfig | None = None
+    # How the hub says prompts aloud: "auto" (paplay, else aplay with a sound card),
+    # "none", or "record:PATH" (write what it would play to PATH: the simulated hub).
+    speaker: str = Field(default="auto", pattern=r"^(auto|none|record:.+)$")
     simulate: SimulateConfig = Field(default_factory=SimulateConfig)
 
     @field_validator("server_url")

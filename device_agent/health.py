@@ -56,6 +56,8 @@ class HubHealth:
         self._devices: dict[str, _DeviceState] = {}
         self.adapter_ok = True
         self.adapter_problem: str | None = None
+        # Whether a spoken prompt can be played (None: not known yet).
+        self.speaker_ok: bool | None = None
         for device in ble or []:
             self.register(device, ble=True)
         for device in wired or []:
@@ -111,6 +113,7 @@ def heartbeat_event(
     outbox_depth: int,
     adapter_ok: bool,
     devices: list[DeviceHealth],
+    speaker_ok: bool | None = None,
 ) -> HeartbeatEvent:
     return HeartbeatEvent(
         id=uuid4(),
@@ -121,6 +124,7 @@ def heartbeat_event(
             uptime_s=max(0.0, time.monotonic() - started_monotonic),
             outbox_depth=outbox_depth,
             adapter_ok=adapter_ok,
+            speaker_ok=speaker_ok,
             devices=devices[:MAX_DEVICES_IN_HEARTBEAT],
         ),
     )
@@ -148,6 +152,7 @@ async def heartbeat_loop(
             outbox_depth=await outbox_depth(),
             adapter_ok=health.adapter_ok,
             devices=health.snapshot(),
+            speaker_ok=health.speaker_ok,
         )
         await sink.emit(event)
         log.debug("heartbeat %s queued (outbox depth %d)", event.id, event.payload.outbox_depth)

@@ -24,8 +24,15 @@ from device_agent.config import AgentConfig, BleDeviceSpec, ConfigError, LocalBu
 from device_agent.health import HubHealth, heartbeat_loop
 from device_agent.local_button import LocalButton, PressClassifier, lines_from
 from device_agent.outbox import Outbox
+from device_agent.speaker import Speaker, player_from_setting
 from device_agent.uplink import Uplink, UplinkAuthError
-from eldercare_protocol import DeviceStatus, DeviceStatusEvent, DeviceStatusPayload
+from eldercare_protocol import (
+    DeviceStatus,
+    DeviceStatusEvent,
+    DeviceStatusPayload,
+    Downlink,
+    DownlinkOutcome,
+)
 
 if TYPE_CHECKING:
     from device_agent.ble import BleBackend, Timing
@@ -58,13 +65,19 @@ class Agent:
             ble=[d.device_id for d in config.ble_devices],
             wired=[d.device_id for d in config.local_buttons],
         )
+        self.speaker = Speaker(player_from_setting(config.speaker))
+        self.health.speaker_ok = self.speaker.ok
         self.uplink = Uplink(
             outbox=self.outbox,
             server_url=config.server_url,
             token=config.read_token,
             settings=config.uplink,
             cellular=config.cellular,
+            downlink=self._downlink,
         )
+
+    async def _downlink(self, downlink: Downlink) -> DownlinkOutcome:
+        return await self.speaker.say(str(downlink.id), downlink.prompt)
 
     async def run(self) -> None:
         config = self.config
@@ -74,6 +87,8 @@ class Agent:
             config.outbox_path,
             await self.outbox.depth(),
         )
+        if not self.speaker.ok:
+            log.warning("no speaker: prompts such as 'help is coming' cannot be said aloud")
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(self._uplink_forever(), name="uplink")

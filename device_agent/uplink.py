@@ -13,6 +13,11 @@ Only acked ids are deleted. An event the server rejects is moved to the outbox's
 table and never sent again. Frames not acked when a connection ends are sent again on the
 next one; the server stores by id, so a resend is harmless.
 
+The server may also send ``downlink`` messages (e.g. "say help is coming"). Each is handed to
+the ``downlink`` handler in a task of its own (a prompt takes seconds to play; acks keep
+flowing meanwhile) and answered with a ``downlink_ack``; a kind this hub does not know is
+logged and acknowledged as unsupported, and never ends the connection.
+
 A panic or fall has its own deadline (``panic_ack_deadline_s``, a few seconds). A link can
 die without closing (a NAT timeout, a Wi-Fi ↔ 4G switch): bytes vanish and nothing says so.
 If the emergency is not acked in time, the socket is aborted at once (a close handshake on a
@@ -34,6 +39,7 @@ import json
 import logging
 import random
 import time
+import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -41,6 +47,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from pydantic import ValidationError
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
@@ -48,7 +55,15 @@ from device_agent.cellular import Modem, sms_text
 from device_agent.config import CellularConfig, UplinkConfig, endpoints
 from device_agent.health import AGENT_VERSION
 from device_agent.outbox import PRIORITY_URGENT, Outbox, StoredEvent
-from eldercare_protocol import MAX_MESSAGE_BYTES, ErrorCode
+from eldercare_protocol import (
+    DOWNLINK_ADAPTER,
+    MAX_MESSAGE_BYTES,
+    Downlink,
+    DownlinkAck,
+    DownlinkKind,
+    DownlinkOutcome,
+    ErrorCode,
+)
 
 log = logging.getLogger(__name__)
 
@@ -198,6 +213,9 @@ def _read_ack(raw: dict[str, Any]) -> tuple[list[str], list[_ServerError]] | Non
 SmsSender = Callable[[str, str], Awaitable[object]]
 """Sends a text to a number (the cellular modem's ``send_sms``)."""
 
+DownlinkHandler = Callable[[Downlink], Awaitable[DownlinkOutcome]]
+"""Carries out one downlink (e.g. plays a prompt) and says how it went."""
+
 
 class Uplink:
     """Drains an ``Outbox`` to the server until cancelled; raises ``UplinkAuthError``."""
@@ -212,8 +230,10 @@ class Uplink:
         rng: random.Random | None = None,
         cellular: CellularConfig | None = None,
         sms_sender: SmsSender | None = None,
+        downlink: DownlinkHandler | None = None,
     ) -> None:
         self.outbox = outbox
+        self.downlink = downlink
         self.ws_url, self.http_url = endpoints(server_url)
         self._token = token
         self.settings = settings or UplinkConfig()
@@ -594,6 +614,7 @@ class _Session:
         self.batch_size = self.settings.batch_size
         self.paused_until = 0.0
         self.acks = 0
+        self.downlinks: set[asyncio.Task[None]] = set()
 
     async def run(self) -> None:
         tasks = [
@@ -606,9 +627,9 @@ class _Session:
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in tasks:
+            for task in [*tasks, *self.downlinks]:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(*tasks, *self.downlinks, return_exceptions=True)
         for task in done:
             task.result()  # re-raise what ended the connection
 
@@ -665,8 +686,40 @@ class _Session:
                 await self._on_ack(ids)
             elif kind == "error":
                 await self._on_error(_read_error(message))
+            elif kind == "downlink":
+                task = asyncio.create_task(self._on_downlink(message), name="uplink-downlink")
+                self.downlinks.add(task)
+                task.add_done_callback(self.downlinks.discard)
             else:
                 log.warning("ignored a frame of unknown type %r", str(kind)[:32])
+
+    async def _on_downlink(self, message: dict[str, Any]) -> None:
+        """Carries out one downlink and acknowledges it; a bad one is logged, never fatal."""
+        raw_id = message.get("id")
+        handler = self.uplink.downlink
+        try:
+            downlink_id = uuid.UUID(str(raw_id))
+        except ValueError:
+            log.warning("ignored a downlink without a usable id")
+            return
+        outcome = DownlinkOutcome.UNSUPPORTED
+        known = {k.value for k in DownlinkKind}
+        if handler is None or message.get("kind") not in known:
+            log.warning("ignored a downlink of unknown kind %r", str(message.get("kind"))[:32])
+        else:
+            try:
+                downlink = DOWNLINK_ADAPTER.validate_python(message)
+            except ValidationError:
+                log.warning("ignored a malformed %s downlink %s", message.get("kind"), raw_id)
+            else:
+                try:
+                    outcome = await handler(downlink)
+                except Exception:  # the speaker must never take the uplink down
+                    log.exception("downlink %s failed", downlink_id)
+                    outcome = DownlinkOutcome.FAILED
+        ack = DownlinkAck(id=downlink_id, outcome=outcome)
+        with contextlib.suppress(ConnectionClosed):
+            await self.ws.send(ack.model_dump_json())
 
     async def _on_ack(self, ids: list[str]) -> None:
         self.acks += 1

@@ -8,6 +8,15 @@ event only after committing it, so the agent can delete exactly what was acked.
 Agent → server: ``{"type": "events", "events": [Event, ...]}``
 Server → agent: ``{"type": "ack", "ids": [...]}`` and ``{"type": "error", ...}`` frames.
 
+Downlink (server → agent, WebSocket only): ``{"type": "downlink", "id": ..., "kind": ...}``
+asks the hub to do something in the home, e.g. ``kind: "say"`` plays a shipped audio prompt
+("help is coming") through its speaker. The hub answers each with
+``{"type": "downlink_ack", "id": ..., "outcome": ...}`` (played, no speaker, or not
+understood); the server sends it again on the next connection until it is acknowledged, so
+the hub may see one twice and plays a repeated id once. A downlink is not an answer to an
+events message and never takes an ack's place in their order. A hub ignores (and logs) a
+``type`` or a downlink ``kind`` it does not know, acknowledging the latter as unsupported.
+
 Order on the WebSocket: the server answers each events message, in the order received, with
 an error frame for each bad event in it (``index`` in that message, ``event_id`` if readable)
 and then exactly one ack frame (its ``ids`` may be empty), also after a message-level error
@@ -117,6 +126,9 @@ class HeartbeatPayload(_Model):
     uptime_s: float = Field(ge=0)
     outbox_depth: int = Field(ge=0)
     adapter_ok: bool = True
+    # Whether the hub can play a spoken prompt (a player such as aplay/paplay and an audio
+    # device); None from a hub that does not say.
+    speaker_ok: bool | None = None
     devices: list[DeviceHealth] = Field(default_factory=list, max_length=32)
 
 
@@ -214,6 +226,43 @@ class AckMessage(_Model):
     # The HTTP batch endpoint answers with one AckMessage, so it carries the per-event errors
     # a WebSocket sends as separate error frames. Empty on the WebSocket.
     errors: list[ErrorMessage] = Field(default_factory=list)
+
+
+class DownlinkKind(StrEnum):
+    SAY = "say"  # play a shipped audio prompt
+
+
+class Prompt(StrEnum):
+    """The audio prompts a hub ships (device_agent/prompts/<name>.wav)."""
+
+    HELP_COMING = "help_coming"  # the centre has the alert: help is coming
+    RESPONDER_COMING = "responder_coming"  # a responder is on the way
+
+
+class SayDownlink(_Model):
+    type: Literal["downlink"] = "downlink"
+    id: UUID
+    kind: Literal[DownlinkKind.SAY] = DownlinkKind.SAY
+    prompt: Prompt
+    # The alert it is about (the server's timeline), opaque to the hub.
+    alert_id: UUID | None = None
+
+
+Downlink = SayDownlink
+DOWNLINK_ADAPTER: TypeAdapter[Downlink] = TypeAdapter(Downlink)
+
+
+class DownlinkOutcome(StrEnum):
+    PLAYED = "played"
+    NO_SPEAKER = "no_speaker"  # understood, but the hub has nothing to play it through
+    FAILED = "failed"  # the player ran and failed
+    UNSUPPORTED = "unsupported"  # a kind (or prompt) this hub does not know
+
+
+class DownlinkAck(_Model):
+    type: Literal["downlink_ack"] = "downlink_ack"
+    id: UUID
+    outcome: DownlinkOutcome
 
 
 class EventProblem(_Model):

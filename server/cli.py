@@ -91,7 +91,10 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from server.db import make_engine
     from server.devices.config import DevicesSettings
     from server.devices.store import project_readings
+    from server.wiring import install_domain_hooks
 
+    # Readings can raise alerts here: their chains must start as they do in the server.
+    install_domain_hooks()
     engine = make_engine(settings.database_url)
     devices = DevicesSettings()
     stop = threading.Event()

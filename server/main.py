@@ -29,6 +29,7 @@ from server.db import make_engine
 from server.devices import router as devices
 from server.devices import ui as devices_ui
 from server.devices.config import DevicesSettings
+from server.devices.downlink import DownlinkRelay
 from server.devices.ingest import Ingestor
 from server.devices.supervision import supervision_loop
 from server.elders.router import router as elders_router
@@ -41,7 +42,6 @@ from server.inbound_sms.router import router as inbound_sms_router
 from server.manager.router import router as manager_router
 from server.metrics.router import router as metrics_router
 from server.notify.line import router as line_router
-from server.oncall import install as install_oncall
 from server.oncall.phone import router as twilio_router
 from server.oncall.router import router as oncall_router
 from server.oncall.ui import router as oncall_pages
@@ -51,7 +51,6 @@ from server.reports.config import survey_settings
 from server.reports.invitations import invitation_loop
 from server.reports.router import router as reports_router
 from server.reports.ui import router as reports_pages
-from server.responders import install as install_responders
 from server.responders.ui import router as responder_pages
 from server.sync.router import router as sync_router
 from server.telehealth.router import router as telehealth_router
@@ -59,6 +58,7 @@ from server.telehealth.voice import body_limit_overrides
 from server.telemetry.logs import RequestIdMiddleware
 from server.telemetry.responses import ResponseCountMiddleware
 from server.volunteers.router import router as volunteers_router
+from server.wiring import install_domain_hooks
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,7 @@ async def background_work(app: FastAPI) -> AsyncIterator[None]:
     - the hub ingestor: the writer that stores hub events, and the readings projector that
       triages them into observations (unless `eldercare worker` processes do that);
     - hub supervision: a hub silent past its check-in deadline raises hub_offline;
+    - the downlink relay: spoken prompts ("help is coming") down connected hubs' sockets;
     - the on-call worker: due escalation steps, then the outbox of SMS, calls and LINE
       messages (through Twilio and LINE when configured; recorded otherwise);
     - survey invitations: a satisfaction-survey link to families after resolved alerts and
@@ -90,6 +91,9 @@ async def background_work(app: FastAPI) -> AsyncIterator[None]:
             ingestor = Ingestor(engine, devices_settings)
             ingestor.start()
             app.state.ingestor = ingestor
+            downlinks = DownlinkRelay(engine)
+            downlinks.start()
+            app.state.downlinks = downlinks
             loops = [
                 asyncio.create_task(
                     supervision_loop(engine, devices_settings), name="hub-supervision"
@@ -112,6 +116,7 @@ async def background_work(app: FastAPI) -> AsyncIterator[None]:
                 for loop in loops:
                     with suppress(asyncio.CancelledError):
                         await loop
+                await downlinks.stop()
                 await ingestor.stop()
     finally:
         stop_listener(engine)
@@ -130,8 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="eldercare", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine
-    install_oncall()
-    install_responders()
+    install_domain_hooks()
     web.install(app)
     app.add_middleware(
         web.BodyLimitMiddleware,

@@ -175,6 +175,7 @@ def raise_alert(
         device_id=device_id, occurred_at=occurred_at or now, now=now, policy=policy,
     )  # fmt: skip
     _schedule_timers(session, alert, policy=policy, now=now)
+    hooks.check_wired()
     for hook in hooks.opened:  # e.g. the on-call chain, with the policy in force copied
         hook(session, alert)
     if _family_hears(alert, policy):
@@ -444,6 +445,8 @@ def transition(
     if rule.target == AlertStatus.ACKNOWLEDGED:
         alert.seconds_to_acknowledge = (now - alert.created_at).total_seconds()
         metrics.observe_acknowledge(str(alert.priority), alert.seconds_to_acknowledge)
+        for ack_hook in hooks.acknowledged:  # e.g. the hub says "help is coming"
+            ack_hook(session, alert)
     if rule.target == AlertStatus.ON_SCENE:
         alert.seconds_to_on_scene = (now - alert.created_at).total_seconds()
         if alert.due_at is not None and now > alert.due_at:

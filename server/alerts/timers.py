@@ -30,6 +30,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from server.alerts import hooks
 from server.alerts.config import AlertSettings
 from server.alerts.models import Alert, AlertEvent, AlertTimer, TimerStatus
 from server.alerts.policy import Action, Policy, Step
@@ -89,14 +90,19 @@ def _supervisor_params(
 
 
 def _notify_supervisors(
-    session: Session, *, alert: Alert, step: Step, supervisors: list[User] | None = None
+    session: Session,
+    *,
+    alert: Alert,
+    step: Step,
+    supervisors: list[User] | None = None,
+    sms: bool = True,
 ) -> None:
+    """The console line for supervisors, and an SMS to each unless the alert's phone
+    escalation belongs to its on-call chain (one owner: nobody is texted twice)."""
     elder = session.get(Elder, alert.elder_id)
     name = elder_display_name(elder) if elder else "?"
     template = step.name if step.name in SUPERVISOR_TEMPLATES else "generic"
     notifier = get_notifier()
-    if supervisors is None:
-        supervisors = _supervisors(session)
     key = f"notify.supervisor.{template}"
     notifier.console(
         session,
@@ -106,6 +112,10 @@ def _notify_supervisors(
         subject="alert",
         subject_id=alert.id,
     )
+    if not sms:
+        return
+    if supervisors is None:
+        supervisors = _supervisors(session)
     for person in supervisors:
         if person.phone:
             locale: Locale = "en" if person.locale == "en" else "th"
@@ -135,6 +145,7 @@ def _fire(
     policy: Policy,
     now: datetime,
     supervisors: list[User] | None = None,
+    phone_owned: bool = False,
 ) -> TimerStatus:
     step = policy.step(timer.step)
     if step is None:
@@ -168,7 +179,9 @@ def _fire(
         )
     )
     if Action.NOTIFY_SUPERVISORS in step.actions:
-        _notify_supervisors(session, alert=alert, step=step, supervisors=supervisors)
+        _notify_supervisors(
+            session, alert=alert, step=step, supervisors=supervisors, sms=not phone_owned
+        )
     mark_changed(session, alert.id)
     return TimerStatus.FIRED
 
@@ -219,6 +232,9 @@ def _run_batch(engine: Engine, *, policy: Policy, now: datetime | None, batch: i
         # The batch's elders in one query (a supervisor message names the elder), and the
         # timeline rows and messages written in one flush at commit, not one per timer.
         alert_ids = [t.alert_id for t in timers if t.id in claimed]
+        # Alerts whose on-call chain calls and texts people: their steps here stay on the
+        # console (one query for the batch).
+        owned = hooks.phone_owned(session, alert_ids)
         session.exec(
             select(Elder).where(
                 col(Elder.id).in_(select(Alert.elder_id).where(col(Alert.id).in_(alert_ids)))
@@ -230,9 +246,21 @@ def _run_batch(engine: Engine, *, policy: Policy, now: datetime | None, batch: i
                     continue
                 metrics.observe_timer(timer.due_at, fired_at)
                 step = policy.step(timer.step)
-                if supervisors is None and step and Action.NOTIFY_SUPERVISORS in step.actions:
+                if (
+                    supervisors is None
+                    and timer.alert_id not in owned
+                    and step
+                    and Action.NOTIFY_SUPERVISORS in step.actions
+                ):
                     supervisors = _supervisors(session)
-                status = _fire(session, timer, policy=policy, now=fired_at, supervisors=supervisors)
+                status = _fire(
+                    session,
+                    timer,
+                    policy=policy,
+                    now=fired_at,
+                    supervisors=supervisors,
+                    phone_owned=timer.alert_id in owned,
+                )
                 if status == TimerStatus.SKIPPED:
                     skipped.append(timer.id)
         if skipped:

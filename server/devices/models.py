@@ -90,6 +90,8 @@ class HubStatus(SQLModel, table=True):
     agent_version: str | None = Field(default=None, max_length=32)
     outbox_depth: int | None = None
     adapter_ok: bool | None = None
+    # Whether the hub can say a prompt aloud (False: no player or no audio device).
+    speaker_ok: bool | None = None
     # Per-peripheral health from that heartbeat: [{device, reachable, battery, ...}].
     devices: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
     # Set when missed check-ins raised a hub_offline alert: the last time it was heard.
@@ -112,3 +114,24 @@ class PendingReading(SQLModel, table=True):
 
     event_id: uuid.UUID = Field(foreign_key="agent_events.id", primary_key=True)
     queued_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+class HubDownlink(SQLModel, table=True):
+    """A message for a hub (e.g. "say: help is coming"), written with the change that calls
+    for it and sent down the hub's WebSocket once it is connected, until the hub acks it."""
+
+    __tablename__ = "hub_downlinks"
+    __table_args__ = (sa.Index("ix_hub_downlinks_pending", "hub_id", "acked_at"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    hub_id: uuid.UUID = Field(foreign_key="devices.id")
+    kind: str = Field(max_length=16)
+    # The message's fields besides type, id and kind (e.g. {"prompt": "help_coming"}).
+    body: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    alert_id: uuid.UUID | None = Field(default=None, index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    attempts: int = 0
+    acked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The hub's answer: played, no_speaker, failed, unsupported.
+    outcome: str | None = Field(default=None, max_length=16)

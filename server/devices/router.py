@@ -7,6 +7,7 @@ and these do not accept user tokens). Handlers are thin: `Ingestor` and `service
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -25,7 +26,7 @@ from server.auth.models import Role, User
 from server.auth.service import user_from_token
 from server.config import Settings
 from server.deps import AdminUser, RequestId, SessionDep, require_roles
-from server.devices import service
+from server.devices import downlink, service
 from server.devices.config import DevicesSettings
 from server.devices.ingest import Ingestor
 from server.devices.models import DeviceKind
@@ -129,6 +130,18 @@ async def agent_socket(websocket: WebSocket) -> None:
     ingestor: Ingestor = app.state.ingestor
     await websocket.accept()
     checked = time.monotonic()
+    # Two writers (answers to events, downlinks): one frame at a time on the socket.
+    sending = asyncio.Lock()
+
+    async def send(text: str) -> None:
+        async with sending:
+            await websocket.send_text(text)
+
+    relay: downlink.DownlinkRelay = app.state.downlinks
+    ready = relay.connect(hub.device_id)
+    pump = asyncio.create_task(
+        downlink.pump(engine, hub.device_id, ready, send), name="hub-downlink-pump"
+    )
     try:
         while True:
             message = await websocket.receive()
@@ -142,10 +155,19 @@ async def agent_socket(websocket: WebSocket) -> None:
                 )
                 if again is None:
                     error = ErrorMessage(code=ErrorCode.UNAUTHORIZED, message="hub token revoked")
-                    await websocket.send_text(error.model_dump_json())
+                    await send(error.model_dump_json())
                     await websocket.close(code=1008, reason="hub token revoked")
                     return
                 checked = time.monotonic()
+            if downlink.is_downlink_ack(data):
+                # An answer to a downlink: no events, and no ack in reply (the hub pairs
+                # acks with its events messages by order).
+                ack = downlink.parse_ack(data)
+                if ack is None:
+                    log.warning("hub %s sent a malformed downlink_ack", hub.device_id)
+                else:
+                    await anyio.to_thread.run_sync(downlink.record_ack, engine, hub.device_id, ack)
+                continue
             try:
                 reply = await ingestor.handle(hub, data)
             except Exception:
@@ -153,10 +175,15 @@ async def agent_socket(websocket: WebSocket) -> None:
                 await websocket.close(code=1011, reason="events not stored; reconnect and resend")
                 return
             for error in reply.errors:
-                await websocket.send_text(error.model_dump_json())
-            await websocket.send_text(reply.ack().model_dump_json(exclude={"errors"}))
+                await send(error.model_dump_json())
+            await send(reply.ack().model_dump_json(exclude={"errors"}))
     except WebSocketDisconnect:
         return
+    finally:
+        relay.disconnect(hub.device_id, ready)
+        pump.cancel()
+        # A pump that failed to send on a socket that was closing ends with it.
+        await asyncio.gather(pump, return_exceptions=True)
 
 
 async def _deny(websocket: WebSocket, status: int, reason: str) -> None:

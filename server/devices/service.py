@@ -49,6 +49,8 @@ class HubRow:
     offline_since: datetime | None
     agent_version: str | None
     tokens: list[TokenRow]
+    # False: the hub said it has no speaker (the elder hears no spoken prompt).
+    speaker_ok: bool | None = None
 
 
 def hub_state(
@@ -103,6 +105,7 @@ def list_hubs(session: Session, *, now: datetime, settings: DevicesSettings) -> 
                 ),
                 agent_version=status.agent_version if status else None,
                 tokens=tokens.get(device.id, []),
+                speaker_ok=status.speaker_ok if status else None,
             )
         )
     return result

@@ -445,6 +445,7 @@ def _supervise(
             status.agent_version = payload.agent_version
             status.outbox_depth = payload.outbox_depth
             status.adapter_ok = payload.adapter_ok
+            status.speaker_ok = payload.speaker_ok
             status.devices = [d.model_dump(mode="json") for d in payload.devices]
             for health in payload.devices:
                 if health.battery is not None:

@@ -168,18 +168,17 @@ class LinkCodeOut(BaseModel):
     expires_at: str
 
 
-@router.post("/link-codes", status_code=201)
-def issue_code(body: LinkCodeIn, session: SessionDep, user: Staff) -> LinkCodeOut:
-    """A one-time code the contact sends to the centre's LINE account to link it."""
-    contact = session.get(EmergencyContact, body.contact_id)
-    if contact is None:
-        raise ApiError(404, "not_found", "common.not_found")
+def issue_link_code(
+    session: Session, *, contact: EmergencyContact, actor: User, send_sms: bool
+) -> LinkCodeOut:
+    """A one-time code for the contact to send to the centre's LINE account (adds; the
+    caller commits). Sent by SMS to the contact's own number if asked."""
     code = f"{secrets.randbelow(1_000_000):06d}"
     expires = utcnow() + timedelta(minutes=CODE_MINUTES)
     session.add(
-        LineLink(contact_id=contact.id, code=code, code_expires_at=expires, created_by=user.id)
+        LineLink(contact_id=contact.id, code=code, code_expires_at=expires, created_by=actor.id)
     )
-    if body.send_sms:
+    if send_sms:
         get_notifier().send_sms(
             session,
             to=contact.phone,
@@ -188,8 +187,18 @@ def issue_code(body: LinkCodeIn, session: SessionDep, user: Staff) -> LinkCodeOu
             subject="contact",
             subject_id=contact.id,
         )
-    session.commit()
     return LinkCodeOut(code=code, expires_at=expires.isoformat())
+
+
+@router.post("/link-codes", status_code=201)
+def issue_code(body: LinkCodeIn, session: SessionDep, user: Staff) -> LinkCodeOut:
+    """A one-time code the contact sends to the centre's LINE account to link it."""
+    contact = session.get(EmergencyContact, body.contact_id)
+    if contact is None:
+        raise ApiError(404, "not_found", "common.not_found")
+    issued = issue_link_code(session, contact=contact, actor=user, send_sms=body.send_sms)
+    session.commit()
+    return issued
 
 
 def link_by_code(session: Session, *, code: str, line_user_id: str) -> LineLink | None:

@@ -12,7 +12,9 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 import uuid
+import weakref
 from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -27,7 +29,7 @@ from server.common.time import utcnow
 from server.notify.config import NotifySettings
 from server.notify.line import fall_back_to_sms
 from server.notify.models import Channel, Notification, NotificationStatus
-from server.notify.service import RecordingNotifier, mask_recipient
+from server.notify.service import RecordingNotifier
 from server.notify.twilio_api import SendFailed
 
 log = logging.getLogger(__name__)
@@ -80,10 +82,22 @@ def _recent_counts(session: Session, numbers: Iterable[str], since: datetime) ->
     return Counter({to: int(n) for to, n in rows})
 
 
+# When each engine's database was last looked at for stale rows (one look every few
+# seconds is plenty: a row is stale only after minutes).
+_stale_looked: weakref.WeakKeyDictionary[Engine, float] = weakref.WeakKeyDictionary()
+STALE_LOOK_EVERY_S = 5.0
+
+
 def _give_up_stale(session: Session, *, settings: NotifySettings, now: datetime) -> None:
     """A row claimed by a process that died mid-send: whether it went out is unknown. It is
     failed, not sent again (a second call or SMS is the worse mistake), and said on the
     timeline; the escalation chain goes on by time regardless."""
+    engine = session.get_bind()
+    assert isinstance(engine, Engine)
+    looked = _stale_looked.get(engine)
+    if looked is not None and time.monotonic() - looked < STALE_LOOK_EVERY_S:
+        return
+    _stale_looked[engine] = time.monotonic()
     cutoff = now - timedelta(seconds=settings.request_timeout_seconds * 3 + 30)
     stale = session.exec(
         select(Notification).where(
@@ -114,6 +128,8 @@ def _give_up_stale(session: Session, *, settings: NotifySettings, now: datetime)
 def _claim(
     engine: Engine, *, channels: frozenset[Channel], settings: NotifySettings, now: datetime
 ) -> list[Notification]:
+    """Claims up to a batch of due rows in one conditional UPDATE (a row another process
+    claimed first is not returned); a number over its per-minute limit waits."""
     with Session(engine, expire_on_commit=False) as session:
         _give_up_stale(session, settings=settings, now=now)
         query = (
@@ -133,39 +149,48 @@ def _claim(
             session.commit()
             return []
         counts = _recent_counts(session, (r.to for r in rows), now - timedelta(minutes=1))
-        claimed: list[Notification] = []
+        allowed: list[Notification] = []
+        waiting: list[uuid.UUID] = []
         for row in rows:
             if counts[row.to] >= settings.per_number_per_minute:
-                session.execute(
-                    sa.update(Notification)
-                    .where(col(Notification.id) == row.id)
-                    .values(next_attempt_at=now + timedelta(seconds=10)),
-                    execution_options=NO_SYNC,
-                )
-                log.warning(
-                    "sender: %s is over its per-minute limit; waits", mask_recipient(row.to)
-                )
+                waiting.append(row.id)
                 continue
-            result = session.execute(
+            counts[row.to] += 1
+            allowed.append(row)
+        if waiting:
+            session.execute(
                 sa.update(Notification)
-                .where(
-                    col(Notification.id) == row.id,
-                    col(Notification.status) == NotificationStatus.QUEUED,
-                )
-                .values(
-                    status=NotificationStatus.SENDING,
-                    claimed_by=PROCESS_ID,
-                    attempts=Notification.attempts + 1,
-                    sent_at=now,
-                    updated_at=now,
-                ),
+                .where(col(Notification.id).in_(waiting))
+                .values(next_attempt_at=now + timedelta(seconds=10)),
                 execution_options=NO_SYNC,
             )
-            if result.rowcount == 1:  # type: ignore[attr-defined]
-                counts[row.to] += 1
-                row.attempts += 1
-                claimed.append(row)
+            log.warning(
+                "sender: %d messages wait for their number's per-minute limit", len(waiting)
+            )
+        claimed_ids: set[uuid.UUID] = set()
+        if allowed:
+            claimed_ids = set(
+                session.execute(
+                    sa.update(Notification)
+                    .where(
+                        col(Notification.id).in_([r.id for r in allowed]),
+                        col(Notification.status) == NotificationStatus.QUEUED,
+                    )
+                    .values(
+                        status=NotificationStatus.SENDING,
+                        claimed_by=PROCESS_ID,
+                        attempts=Notification.attempts + 1,
+                        sent_at=now,
+                        updated_at=now,
+                    )
+                    .returning(col(Notification.id)),
+                    execution_options=NO_SYNC,
+                ).scalars()
+            )
         session.commit()
+        claimed = [r for r in allowed if r.id in claimed_ids]
+        for row in claimed:
+            row.attempts += 1
         return claimed
 
 
@@ -179,34 +204,66 @@ def _attempt(transport: Transport, row: Notification) -> tuple[str | None, SendF
         return None, SendFailed(f"error: {type(exc).__name__}", retry=True)
 
 
-def _record(
+def _record_all(
     session: Session,
-    row: Notification,
+    outcomes: list[tuple[Notification, str | None, SendFailed | None]],
     *,
-    ref: str | None,
-    error: SendFailed | None,
     settings: NotifySettings,
     now: datetime,
 ) -> None:
-    values: dict[str, object] = {"updated_at": now}
-    if error is None:
-        values.update(status=NotificationStatus.SENT, provider_ref=ref, provider_status="queued")
-    elif error.retry and row.attempts < settings.max_attempts:
-        values.update(
-            status=NotificationStatus.QUEUED,
-            next_attempt_at=now + _backoff(row.attempts, settings),
-            error=str(error)[:500],
-            sent_at=None,
+    """Every outcome of a pass in a few executemany UPDATEs (one per kind of outcome)."""
+    sent: list[dict[str, object]] = []
+    again: list[dict[str, object]] = []
+    failed: list[dict[str, object]] = []
+    for row, ref, error in outcomes:
+        if error is None:
+            sent.append({"nid": row.id, "ref": ref})
+        elif error.retry and row.attempts < settings.max_attempts:
+            again.append(
+                {"nid": row.id, "due": now + _backoff(row.attempts, settings),
+                 "err": str(error)[:500]}
+            )  # fmt: skip
+        else:
+            failed.append({"nid": row.id, "err": str(error)[:500]})
+            fall_back_to_sms(session, row)
+            for hook in failed_hooks:
+                hook(session, row)
+    # Core, not ORM, statements: a list of parameters is then one executemany (pipelined
+    # by psycopg), not an ORM bulk update by primary key.
+    table: sa.Table = Notification.__table__  # type: ignore[attr-defined]
+    by_id = table.c.id == sa.bindparam("nid")
+    if sent:
+        session.execute(
+            sa.update(table)
+            .where(by_id)
+            .values(
+                status=NotificationStatus.SENT,
+                provider_ref=sa.bindparam("ref"),
+                provider_status="queued",
+                updated_at=now,
+            ),
+            sent,
         )
-    else:
-        values.update(status=NotificationStatus.FAILED, error=str(error)[:500])
-        fall_back_to_sms(session, row)
-        for hook in failed_hooks:
-            hook(session, row)
-    session.execute(
-        sa.update(Notification).where(col(Notification.id) == row.id).values(**values),
-        execution_options=NO_SYNC,
-    )
+    if again:
+        session.execute(
+            sa.update(table)
+            .where(by_id)
+            .values(
+                status=NotificationStatus.QUEUED,
+                next_attempt_at=sa.bindparam("due"),
+                error=sa.bindparam("err"),
+                sent_at=None,
+                updated_at=now,
+            ),
+            again,
+        )
+    if failed:
+        session.execute(
+            sa.update(table)
+            .where(by_id)
+            .values(status=NotificationStatus.FAILED, error=sa.bindparam("err"), updated_at=now),
+            failed,
+        )
 
 
 def send_due(
@@ -217,18 +274,23 @@ def send_due(
     now: datetime | None = None,
     pool: ThreadPoolExecutor | None = None,
 ) -> int:
-    """One pass: claims what is due, sends it, records each outcome. Returns how many tried."""
+    """One pass: claims what is due, sends it (at most `pool`'s threads at once), records
+    each outcome. Returns how many it tried."""
     claimed = _claim(engine, channels=transport.channels, settings=settings, now=now or utcnow())
     if not claimed:
         return 0
     if pool is not None and len(claimed) > 1:
-        outcomes = list(pool.map(lambda r: _attempt(transport, r), claimed))
+        results = list(pool.map(lambda r: _attempt(transport, r), claimed))
     else:
-        outcomes = [_attempt(transport, r) for r in claimed]
+        results = [_attempt(transport, r) for r in claimed]
     finished = now or utcnow()
     with Session(engine, expire_on_commit=False) as session:
-        for row, (ref, error) in zip(claimed, outcomes, strict=True):
-            _record(session, row, ref=ref, error=error, settings=settings, now=finished)
+        _record_all(
+            session,
+            [(row, ref, error) for row, (ref, error) in zip(claimed, results, strict=True)],
+            settings=settings,
+            now=finished,
+        )
         session.commit()
     return len(claimed)
 

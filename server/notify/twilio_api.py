@@ -14,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from fastapi import Depends, Request
+from requests.adapters import HTTPAdapter
 from starlette.datastructures import FormData
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
@@ -52,8 +53,12 @@ class RedirectedHttpClient(TwilioHttpClient):  # type: ignore[misc]
         return super().request(method, url, *args, **kwargs)
 
 
-def twilio_client(settings: Settings, *, timeout: float = 10.0) -> Any:
-    """The SDK's `Client` (imported here: a process without Twilio never loads it)."""
+def twilio_client(settings: Settings, *, timeout: float = 10.0, connections: int = 8) -> Any:
+    """The SDK's `Client` (imported here: a process without Twilio never loads it).
+
+    Its connection pool holds `connections` (the sender's concurrency): the SDK's default
+    (cores + 4) would drop and re-open (a new TLS handshake) a connection on most sends once
+    more requests than that run at once."""
     from twilio.rest import Client
 
     http_client = (
@@ -61,6 +66,10 @@ def twilio_client(settings: Settings, *, timeout: float = 10.0) -> Any:
         if settings.twilio_api_base
         else TwilioHttpClient(timeout=timeout)
     )
+    if http_client.session is not None:
+        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max(1, connections))
+        http_client.session.mount("https://", adapter)
+        http_client.session.mount("http://", adapter)
     return Client(settings.twilio_account_sid, settings.twilio_auth_token, http_client=http_client)
 
 
@@ -85,9 +94,12 @@ class TwilioTransport:
 
     channels = frozenset({Channel.SMS, Channel.VOICE})
 
-    def __init__(self, settings: Settings, *, timeout: float = 10.0) -> None:
+    def __init__(self, settings: Settings, *, timeout: float = 10.0, connections: int = 8) -> None:
         self.settings = settings
-        self.client = twilio_client(settings, timeout=timeout)
+        self.client = twilio_client(settings, timeout=timeout, connections=connections)
+        # The SDK imports its (large, generated) API modules on first use: done now, at
+        # start-up, so the first call of the process's life is not seconds late.
+        _ = (self.client.calls, self.client.messages)
 
     def send(self, notification: Notification) -> str:
         try:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session
+import uuid
+from collections.abc import Collection
+
+from sqlmodel import Session, col, select
 
 from server.alerts import hooks as alert_hooks
 from server.alerts.models import Alert, AlertEvent
@@ -24,6 +27,18 @@ def _start_chain(session: Session, alert: Alert) -> None:
     )
 
 
+def _chain_owns_phone(session: Session, alert_ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
+    """An alert with an on-call chain (running or run out) is called and texted by the
+    chain alone; the alerts' own policy keeps only its console steps for it."""
+    from server.oncall.models import AlertEscalation
+
+    return set(
+        session.exec(
+            select(AlertEscalation.alert_id).where(col(AlertEscalation.alert_id).in_(alert_ids))
+        ).all()
+    )
+
+
 def _failed_on_timeline(session: Session, row: Notification) -> None:
     """A message about an alert that could not be sent says so on the alert's timeline."""
     if row.subject != "alert" or row.subject_id is None:
@@ -40,6 +55,8 @@ def _failed_on_timeline(session: Session, row: Notification) -> None:
 
 
 def install() -> None:
-    """Starts each new alert's chain and puts failed messages on timelines (idempotent)."""
+    """Starts each new alert's chain, makes the chain the one owner of its phone escalation,
+    and puts failed messages on timelines (idempotent)."""
     alert_hooks.on_opened(_start_chain)
+    alert_hooks.on_phone_owned(_chain_owns_phone)
     sender.on_failed(_failed_on_timeline)

@@ -105,6 +105,17 @@ def add_member(
     )
 
 
+@router.delete("/teams/{team_id}/members/{member_id}", status_code=204)
+def remove_member(
+    team_id: uuid.UUID, member_id: uuid.UUID, session: SessionDep, _user: Manager
+) -> None:
+    member = session.get(TeamMember, member_id)
+    if member is None or member.team_id != team_id:
+        raise ApiError(404, "not_found", "common.not_found")
+    service.remove_member(session, member_id=member_id)
+    session.commit()
+
+
 @router.get("/teams/{team_id}/shifts")
 def list_shifts(team_id: uuid.UUID, session: SessionDep, _user: Reader) -> list[ShiftOut]:
     rows = session.exec(
@@ -118,6 +129,12 @@ def add_shift(team_id: uuid.UUID, body: ShiftIn, session: SessionDep, _user: Man
     shift = service.add_shift(session, team_id=team_id, values=body.model_dump())
     session.commit()
     return ShiftOut.model_validate(shift, from_attributes=True)
+
+
+@router.delete("/shifts/{shift_id}", status_code=204)
+def end_shift(shift_id: uuid.UUID, session: SessionDep, _user: Manager) -> None:
+    service.end_shift(session, shift_id=shift_id)
+    session.commit()
 
 
 @router.post("/teams/{team_id}/overrides", status_code=201)

@@ -145,10 +145,22 @@ def on_duty(session: Session, *, at: datetime | None = None) -> list[OnDuty]:
     """Everyone on duty at `at` (default now), shifts in Asia/Bangkok time, overrides applied."""
     at = at or utcnow()
     local = at.astimezone(BANGKOK)
-    teams = {t.id: t for t in session.exec(select(Team).where(col(Team.active).is_(True))).all()}
-    shifts = session.exec(
-        select(Shift).where(col(Shift.active).is_(True), col(Shift.team_id).in_(teams))
-    ).all()
+    # Active teams with their active shifts in one query (a team without shifts still
+    # counts: an override may put someone on duty for it).
+    teams: dict[uuid.UUID, Team] = {}
+    shifts: list[Shift] = []
+    for team, shift in session.exec(
+        select(Team, Shift)
+        .join(
+            Shift,
+            sa.and_(col(Shift.team_id) == col(Team.id), col(Shift.active).is_(True)),
+            isouter=True,
+        )
+        .where(col(Team.active).is_(True))
+    ).all():
+        teams[team.id] = team
+        if shift is not None:
+            shifts.append(shift)
     # (team, duty, user) -> (backup user id, until, via override)
     found: dict[tuple[uuid.UUID, Duty, uuid.UUID], tuple[uuid.UUID | None, datetime, bool]] = {}
     for shift in shifts:
@@ -178,16 +190,25 @@ def on_duty(session: Session, *, at: datetime | None = None) -> list[OnDuty]:
             backup = replaced[0] if replaced else None
         found[(o.team_id, o.duty, o.user_id)] = (backup, o.ends_at, True)
     user_ids = {k[2] for k in found} | {v[0] for v in found.values() if v[0]}
-    users = (
-        {u.id: u for u in session.exec(select(User).where(col(User.id).in_(user_ids))).all()}
-        if user_ids
-        else {}
-    )
-    phones = {
-        (m.team_id, m.user_id): m.phone
-        for m in session.exec(select(TeamMember).where(col(TeamMember.team_id).in_(teams))).all()
-        if m.phone
-    }
+    users: dict[uuid.UUID, User] = {}
+    phones: dict[tuple[uuid.UUID, uuid.UUID], str] = {}
+    if user_ids:
+        # The people with their team phones in one query.
+        for person, member in session.exec(
+            select(User, TeamMember)
+            .join(
+                TeamMember,
+                sa.and_(
+                    col(TeamMember.user_id) == col(User.id),
+                    col(TeamMember.team_id).in_(teams),
+                ),
+                isouter=True,
+            )
+            .where(col(User.id).in_(user_ids))
+        ).all():
+            users[person.id] = person
+            if member is not None and member.phone:
+                phones[(member.team_id, member.user_id)] = member.phone
     result = []
     for (team_id, duty, user_id), (backup_id, until, via) in found.items():
         user = users.get(user_id)
@@ -335,11 +356,11 @@ def _run_step(
     round_: int,
     index: int,
     alert: Alert,
+    elder: Elder | None,
     now: datetime,
     roster: dict[str, list[OnDuty]],
 ) -> None:
     step = body.steps[index]
-    elder = session.get(Elder, alert.elder_id)
     step_ref = f"{round_ + 1}.{index + 1}"
     seconds = _offset(body, round_, index)
     notifier = get_notifier()
@@ -412,16 +433,82 @@ def _run_step(
             },
         )
     )
-    mark_changed(session, alert.id)
+
+
+def _due_positions(
+    body: PolicyBody, chain: AlertEscalation, *, cutoff: datetime
+) -> tuple[list[tuple[int, int]], tuple[int, int] | None]:
+    """The chain's steps due by `cutoff`, in order, and the first one not yet due.
+
+    The next step is due at the row's `next_due_at`, which "need backup" brings forward to
+    now; the steps after it at their times in the policy."""
+    due: list[tuple[int, int]] = []
+    position: tuple[int, int] | None = (chain.round, chain.step_index)
+    while position is not None:
+        at = chain.started_at + timedelta(seconds=_offset(body, *position))
+        if not due and chain.next_due_at is not None:
+            at = min(at, chain.next_due_at)
+        if at > cutoff:
+            break
+        due.append(position)
+        position = _following(body, *position)
+    return due, position
+
+
+def _skipped_on_timeline(
+    session: Session,
+    *,
+    alert_id: uuid.UUID,
+    body: PolicyBody,
+    skipped: list[tuple[int, int]],
+    now: datetime,
+    version: int,
+) -> None:
+    for round_, index in skipped:
+        step = body.steps[index]
+        session.add(
+            AlertEvent(
+                alert_id=alert_id,
+                at=now,
+                action="escalation_skipped",
+                note_key="oncall.timeline.skipped",
+                params={
+                    "step": f"{round_ + 1}.{index + 1}",
+                    "action": step.action.value,
+                    "target": step.target.value,
+                    "seconds": _offset(body, round_, index),
+                    "round": round_ + 1,
+                    "version": version,
+                },
+            )
+        )
 
 
 def _advance(
-    session: Session, chain: AlertEscalation, *, now: datetime, roster: dict[str, list[OnDuty]]
-) -> bool:
-    """Claims and runs the chain's next step; False if another process had it or it ended."""
+    session: Session,
+    chain: AlertEscalation,
+    *,
+    cutoff: datetime,
+    now: datetime,
+    roster: dict[str, list[OnDuty]],
+    alerts: dict[uuid.UUID, Alert],
+    elders: dict[uuid.UUID, Elder],
+) -> int:
+    """Claims the chain's due steps and runs the latest of them; returns how many ran.
+
+    Normally one step (or a few due at the same moment) is due. After downtime several may
+    be overdue: calling the dispatcher, the supervisor and the backup all at once helps
+    nobody, so only the latest due step runs (with any due at the same moment) and the
+    earlier ones are put on the timeline as skipped. The one conditional UPDATE names the
+    step it expects and moves the chain past them all: a second process loses it cleanly.
+    """
     body = PolicyBody.model_validate(chain.body)
-    round_, index = chain.round, chain.step_index
-    following = _following(body, round_, index)
+    due, following = _due_positions(body, chain, cutoff=cutoff)
+    if not due:
+        return 0
+    latest = _offset(body, *due[-1])
+    run = [p for p in due if _offset(body, *p) == latest]
+    skipped = [p for p in due if _offset(body, *p) < latest]
     values: dict[str, object] = {"last_fired_by": PROCESS_ID}
     if following is None:
         values.update(status=ChainStatus.EXHAUSTED, next_due_at=None)
@@ -429,24 +516,22 @@ def _advance(
         values.update(
             round=following[0],
             step_index=following[1],
-            next_due_at=chain.started_at
-            + timedelta(seconds=_offset(body, following[0], following[1])),
+            next_due_at=chain.started_at + timedelta(seconds=_offset(body, *following)),
         )
-    # The claim names the step it expects: a second process loses it cleanly.
     claim = session.execute(
         sa.update(AlertEscalation)
         .where(
             col(AlertEscalation.alert_id) == chain.alert_id,
             col(AlertEscalation.status) == ChainStatus.RUNNING,
-            col(AlertEscalation.round) == round_,
-            col(AlertEscalation.step_index) == index,
+            col(AlertEscalation.round) == chain.round,
+            col(AlertEscalation.step_index) == chain.step_index,
         )
         .values(**values),
         execution_options=NO_SYNC,
     )
     if claim.rowcount != 1:  # type: ignore[attr-defined]
-        return False
-    alert = session.get(Alert, chain.alert_id, populate_existing=True)
+        return 0
+    alert = alerts.get(chain.alert_id)
     if alert is None or alert.status not in CHAIN_STATUSES:
         session.execute(
             sa.update(AlertEscalation)
@@ -454,27 +539,49 @@ def _advance(
             .values(status=ChainStatus.STOPPED, next_due_at=None),
             execution_options=NO_SYNC,
         )
-        return False
-    _run_step(
-        session,
-        chain=chain,
-        body=body,
-        round_=round_,
-        index=index,
-        alert=alert,
-        now=now,
-        roster=roster,
-    )
-    if following is None:
-        chain.next_due_at = None
-    else:
-        chain.round, chain.step_index = following
-        chain.next_due_at = values["next_due_at"]  # type: ignore[assignment]
-    return True
+        return 0
+    if skipped:
+        log.info("escalation: %s had %d overdue steps; ran the latest", alert.id, len(skipped))
+        _skipped_on_timeline(
+            session, alert_id=alert.id, body=body, skipped=skipped, now=now,
+            version=chain.policy_version,
+        )  # fmt: skip
+    for round_, index in run:
+        _run_step(
+            session,
+            chain=chain,
+            body=body,
+            round_=round_,
+            index=index,
+            alert=alert,
+            elder=elders.get(alert.elder_id),
+            now=now,
+            roster=roster,
+        )
+    mark_changed(session, alert.id)
+    return len(run)
+
+
+def seconds_until_next_due(engine: Engine, *, longest: float) -> float:
+    """How long the worker may sleep: until the soonest running chain's next step, at most
+    `longest` (chains started meanwhile, messages to retry)."""
+    with engine.connect() as conn:
+        due = conn.execute(
+            sa.select(sa.func.min(col(AlertEscalation.next_due_at))).where(
+                col(AlertEscalation.status) == ChainStatus.RUNNING
+            )
+        ).scalar_one_or_none()
+    if due is None:
+        return longest
+    if isinstance(due, str):  # SQLite's min() returns the stored text
+        due = datetime.fromisoformat(due)
+    if due.tzinfo is None:
+        due = due.replace(tzinfo=utcnow().tzinfo)
+    return min(longest, max(0.0, (due - utcnow()).total_seconds()))
 
 
 def run_due(engine: Engine, *, now: datetime | None = None, batch: int = 100) -> int:
-    """Runs every chain step due by `now`; returns how many steps ran."""
+    """Runs the chain steps due by `now` (the latest due per chain); returns how many ran."""
     done = 0
     while True:
         ran, claimed = _run_batch(engine, now=now, batch=batch)
@@ -487,8 +594,12 @@ def _run_batch(engine: Engine, *, now: datetime | None, batch: int) -> tuple[int
     cutoff = now or utcnow()
     ran = 0
     with Session(engine, expire_on_commit=False) as session:
+        # The due chains with their alerts and elders in one query; only the chains' rows
+        # are locked (an acknowledgement is never kept waiting by a tick).
         query = (
-            select(AlertEscalation)
+            select(AlertEscalation, Alert, Elder)
+            .join(Alert, col(Alert.id) == col(AlertEscalation.alert_id))
+            .join(Elder, col(Elder.id) == col(Alert.elder_id))
             .where(
                 AlertEscalation.status == ChainStatus.RUNNING,
                 col(AlertEscalation.next_due_at) <= cutoff,
@@ -497,18 +608,25 @@ def _run_batch(engine: Engine, *, now: datetime | None, batch: int) -> tuple[int
             .limit(batch)
         )
         if engine.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        chains = list(session.exec(query).all())
-        roster: dict[str, list[OnDuty]] = {}
+            query = query.with_for_update(skip_locked=True, of=AlertEscalation)
+        rows = session.exec(query).all()
+        if not rows:
+            session.commit()
+            return 0, 0
+        chains = [chain for chain, _, _ in rows]
+        alerts = {a.id: a for _, a, _ in rows}
+        elders = {e.id: e for _, _, e in rows}
         for chain in chains:
             # Detached: `_advance` moves it on with conditional UPDATEs, not by the ORM.
             session.expunge(chain)
-        for chain in chains:
-            # Steps due together (the backup's call and the team's SMS) run in one pass.
-            while chain.next_due_at is not None and chain.next_due_at <= cutoff:
-                if not _advance(session, chain, now=now or utcnow(), roster=roster):
-                    break
-                ran += 1
+        roster: dict[str, list[OnDuty]] = {}
+        fired_at = now or utcnow()
+        with session.no_autoflush:
+            for chain in chains:
+                ran += _advance(
+                    session, chain, cutoff=cutoff, now=fired_at, roster=roster,
+                    alerts=alerts, elders=elders,
+                )  # fmt: skip
         session.commit()
         return ran, len(chains)
 
@@ -578,3 +696,23 @@ def add_override(
     session.add(override)
     session.flush()
     return override
+
+
+def remove_member(session: Session, *, member_id: uuid.UUID) -> TeamMember:
+    """Takes a person off a team (kept, inactive: past calls still name them)."""
+    member = session.get(TeamMember, member_id)
+    if member is None or not member.active:
+        raise ApiError(404, "not_found", "common.not_found")
+    member.active = False
+    session.add(member)
+    return member
+
+
+def end_shift(session: Session, *, shift_id: uuid.UUID) -> Shift:
+    """A shift no longer worked (kept, inactive)."""
+    shift = session.get(Shift, shift_id)
+    if shift is None or not shift.active:
+        raise ApiError(404, "not_found", "common.not_found")
+    shift.active = False
+    session.add(shift)
+    return shift

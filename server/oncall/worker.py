@@ -1,8 +1,9 @@
 """The background loop of a server process: run due escalation steps, then send what is queued.
 
 Both halves are safe with several processes (see `oncall.service` and `notify.sender`), so
-every process runs one. Sending follows the step in the same pass, which keeps "step due"
-to "request made" within about one tick.
+every process runs one. Sending follows the step in the same pass, and the loop sleeps until
+the next step is due (at most a tick), which keeps "step due" to "request made" to the time
+the pass takes.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ from server.oncall import service
 from server.oncall.config import OncallSettings
 
 log = logging.getLogger(__name__)
+
+# A step due now that another process holds is looked at again after this, not in a spin.
+MIN_SLEEP_S = 0.01
 
 
 def one_pass(
@@ -67,11 +71,16 @@ def running(
 
     def loop() -> None:
         while not stop.is_set():
+            sleep = oncall.tick_seconds
             try:
                 one_pass(engine, transport=transport, oncall=oncall, notify=notify, pool=pool)
+                # Wake when the next step is due, not up to a tick after it.
+                sleep = service.seconds_until_next_due(engine, longest=oncall.tick_seconds)
+            except sa.exc.OperationalError as exc:
+                log.warning("oncall worker: look failed (%s); will retry", type(exc).__name__)
             except Exception:  # the loop outlives any one bad pass
                 log.exception("oncall worker: pass failed")
-            stop.wait(oncall.tick_seconds)
+            stop.wait(max(sleep, MIN_SLEEP_S))
 
     thread = threading.Thread(target=loop, name="oncall-worker", daemon=True)
     thread.start()
@@ -92,7 +101,13 @@ def oncall_worker(app: FastAPI) -> Iterator[None]:
     transports: list[Transport] = []
     sends: set[Channel] = set()
     if settings.phone_escalation:
-        transports.append(TwilioTransport(settings, timeout=notify.request_timeout_seconds))
+        transports.append(
+            TwilioTransport(
+                settings,
+                timeout=notify.request_timeout_seconds,
+                connections=notify.concurrency,
+            )
+        )
         sends |= {Channel.SMS, Channel.VOICE}
         log.info("phone escalation is on: SMS and calls go out through Twilio")
     else:

@@ -94,6 +94,9 @@ class FakeWsServer:
         self.store = Store()
         self.refuse_status: int | None = None
         self.garbage_before_ack = False
+        # Downlink messages sent (once) before the next ack; the hub's answers to them.
+        self.downlinks_before_ack: list[str] = []
+        self.downlink_acks: list[dict[str, Any]] = []
         self._acks_released = asyncio.Event()
         self._acks_released.set()
         self.handshakes = 0
@@ -148,6 +151,9 @@ class FakeWsServer:
         async for raw in ws:
             self.frames += 1
             message = json.loads(raw)
+            if message["type"] == "downlink_ack":
+                self.downlink_acks.append(message)
+                continue
             assert message["type"] == "events"
             acked, errors = self.store.commit(message["events"])
             for error in errors:
@@ -157,6 +163,9 @@ class FakeWsServer:
                 await ws.send('{"type": "surprise", "ids": []}')
                 await ws.send('{"type": "ack", "ids": "not a list"}')
                 await ws.send("[1, 2, 3]")
+            for downlink in self.downlinks_before_ack:
+                await ws.send(downlink)
+            self.downlinks_before_ack = []
             await self._acks_released.wait()
             await ws.send(AckMessage(ids=acked).model_dump_json())  # type: ignore[arg-type]
 

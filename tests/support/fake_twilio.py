@@ -16,7 +16,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from email.utils import formatdate
 from typing import Any
 from xml.etree import ElementTree
@@ -185,6 +185,13 @@ def _app(fake: FakeTwilio) -> FastAPI:
     async def messages(request: Request, sid: str) -> JSONResponse:
         return await handle(request, sid, "sms")
 
+    @app.get("/_fake/requests")
+    async def recorded() -> JSONResponse:
+        """What the fake received, for a test or bench running it in another process."""
+        with fake.lock:
+            items = list(fake.requests)
+        return JSONResponse([asdict(item) for item in items])
+
     return app
 
 
@@ -194,3 +201,80 @@ def fake_twilio() -> Iterator[FakeTwilio]:
     with serve(_app(fake)) as url:
         fake.url = url
         yield fake
+
+
+class RemoteFakeTwilio:
+    """A fake running in a process of its own (`fake_twilio_process`): the sender under test
+    then shares neither its interpreter nor its GIL with the fake, as with the real Twilio."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def recorded(self) -> list[Recorded]:
+        items = httpx.get(f"{self.url}/_fake/requests", timeout=30).json()
+        return [Recorded(**item) for item in items]
+
+    def accepted(self, kind: str | None = None) -> list[Recorded]:
+        return [r for r in self.recorded() if r.status == 201 and kind in (None, r.kind)]
+
+    def wait_for(
+        self, predicate: Callable[[list[Recorded]], bool], timeout: float = 15.0
+    ) -> list[Recorded]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            got = self.accepted()
+            if predicate(got):
+                return got
+            time.sleep(0.2)
+        raise AssertionError(f"the fake did not see what was expected in {timeout} s")
+
+
+@contextmanager
+def fake_twilio_process(*, failure_rate: float = 0.0) -> Iterator[RemoteFakeTwilio]:
+    """The fake in a separate process (`python -m tests.support.fake_twilio`)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.support.live import free_port
+
+    port = free_port()
+    root = Path(__file__).resolve().parents[2]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.fake_twilio", "--port", str(port),
+         "--failure-rate", str(failure_rate)],
+        cwd=root, env={**os.environ, "PYTHONPATH": str(root)},
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                httpx.get(f"{url}/_fake/requests", timeout=1)
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("the fake Twilio process did not start") from None
+                time.sleep(0.1)
+        yield RemoteFakeTwilio(url)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _main() -> None:
+    import argparse
+
+    import uvicorn
+
+    parser = argparse.ArgumentParser(description="a fake Twilio REST API on loopback")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--failure-rate", type=float, default=0.0)
+    args = parser.parse_args()
+    fake = FakeTwilio(url=f"http://127.0.0.1:{args.port}", failure_rate=args.failure_rate)
+    uvicorn.run(_app(fake), host="127.0.0.1", port=args.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    _main()

@@ -102,3 +102,9 @@ def add_override(
         )
     session.commit()
     return _page(request, session, notice=translate("oncall.override_saved", locale))
+
+
+# The editing pages (roster, policies, LINE link codes) share this router.
+from server.oncall.ui.manage import router as _manage  # noqa: E402
+
+router.include_router(_manage)

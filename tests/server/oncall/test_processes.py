@@ -14,14 +14,19 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
+from server.alerts.models import AlertEvent
+from server.common.time import utcnow
 from server.db import make_engine
 from server.notify.models import Channel, Notification
 from server.notify.phones import to_e164
+from server.oncall import service
+from server.oncall.models import AlertEscalation
+from server.oncall.schemas import PolicyBody, PolicyStep, StepAction, Target
 from tests.server.alerts.procs import stop_server, wait_ready
 from tests.server.conftest import TEST_SECRET
 from tests.server.oncall.helpers import (
+    BACKUP_PHONE,
     DISPATCHER_PHONE,
-    SUPERVISOR_PHONE,
     make_roster,
     save_short_policy,
 )
@@ -99,32 +104,53 @@ def test_two_processes_place_each_call_exactly_once(
     engine.dispose()
 
 
-def test_a_restart_mid_chain_resumes_it(db_url: str, fake: FakeTwilio, password_hash: str) -> None:
+def test_a_restart_mid_chain_resumes_it_with_the_latest_due_step(
+    db_url: str, fake: FakeTwilio, password_hash: str
+) -> None:
     engine = make_engine(db_url)
     with Session(engine, expire_on_commit=False) as session:
         make_roster(session, password_hash)
-        save_short_policy(session, scale=1 / 10)  # dispatcher 6 s, supervisor 12 s
+        service.save_policy(
+            session,
+            priority="RED",
+            body=PolicyBody(
+                steps=(
+                    PolicyStep(after_seconds=3, action=StepAction.CALL, target=Target.DISPATCHER),
+                    PolicyStep(after_seconds=6, action=StepAction.CALL, target=Target.SUPERVISOR),
+                    PolicyStep(after_seconds=9, action=StepAction.CALL, target=Target.BACKUP),
+                ),
+            ),
+            actor=None,
+        )
+        session.commit()
         elder = make_elder(session)
     with phone_servers(db_url, fake, 1):
         with Session(engine, expire_on_commit=False) as session:
-            panic(session, elder.id)
+            alert_id = panic(session, elder.id).alert_id
+            chain = session.get(AlertEscalation, alert_id)
+            assert chain is not None
+            started = chain.started_at
         fake.wait_for(lambda got: any(r.kind == "call" for r in got), timeout=20)
-    # The server is down when the supervisor's step comes due; a new one picks it up.
     assert [c.to for c in fake.accepted("call")] == [to_e164(DISPATCHER_PHONE)]
-    time.sleep(7)
+    # The server is down while the supervisor's (6 s) and the backup's (9 s) steps come
+    # due; the next one runs only the latest, and says on the timeline what it skipped.
+    time.sleep(max(0.0, (started - utcnow()).total_seconds() + 10))
     with phone_servers(db_url, fake, 1):
         fake.wait_for(lambda got: len([r for r in got if r.kind == "call"]) >= 2, timeout=20)
         time.sleep(1.0)
     calls = [c.to for c in fake.accepted("call")]
-    # Overdue steps go out together (in any order) once a server is back.
-    assert calls[0] == to_e164(DISPATCHER_PHONE) and to_e164(SUPERVISOR_PHONE) in calls[1:]
-    # Every step ran once: the first process's call is not placed again after the restart
-    # (steps that came due while no server ran are placed late, once each).
+    assert calls == [to_e164(DISPATCHER_PHONE), to_e164(BACKUP_PHONE)]
     with Session(engine) as session:
         rows = session.exec(select(Notification).where(Notification.channel == Channel.VOICE)).all()
-        steps = Counter((r.step, r.to) for r in rows)
-        assert set(steps.values()) == {1}
-        assert ("1.2", DISPATCHER_PHONE) in steps and ("1.3", SUPERVISOR_PHONE) in steps
+        assert sorted((r.step, r.to) for r in rows) == [
+            ("1.1", DISPATCHER_PHONE),
+            ("1.3", BACKUP_PHONE),
+        ]
         assert len({r.claimed_by for r in rows}) == 2  # two processes, one after the other
-    assert len(calls) == len(rows)
+        skipped = session.exec(
+            select(AlertEvent.params).where(
+                AlertEvent.alert_id == alert_id, AlertEvent.action == "escalation_skipped"
+            )
+        ).all()
+        assert [p["step"] for p in skipped] == ["1.2"]
     engine.dispose()
