@@ -118,6 +118,9 @@ class HeartbeatPayload(_Model):
     outbox_depth: int = Field(ge=0)
     adapter_ok: bool = True
     devices: list[DeviceHealth] = Field(default_factory=list, max_length=32)
+    # The hub's own disk: None when the outbox writes, else what is wrong ("disk full").
+    # Events are then kept in memory and still sent; the server raises a device alert.
+    storage_problem: str | None = Field(default=None, max_length=200)
 
 
 class BatteryPayload(_Model):
