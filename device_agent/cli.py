@@ -71,7 +71,9 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--state-dir", type=Path, default=Path("var/simulate"))
     sim.add_argument("--count", type=int, default=None, help="readings per hub, then stop")
     sim.add_argument(
-        "--exit-when-drained", action="store_true", help="exit once --count is sent and acked"
+        "--exit-when-drained",
+        action="store_true",
+        help="exit once --count is sent and acked (or, any time, send SIGUSR1)",
     )
     sim.add_argument("--id-log", type=Path, default=None, help="append every stored event id")
     sim.add_argument("--seed", type=int, default=None)
@@ -191,8 +193,15 @@ def _simulate(args: argparse.Namespace) -> int:
             backoff_cap_s=args.backoff_cap, backoff_base_s=min(0.5, args.backoff_cap)
         ),
     )
+
+    async def simulate() -> None:
+        # SIGUSR1: stop making events and exit once everything made has been acknowledged.
+        options.drain = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, options.drain.set)
+        await run_simulation(options)
+
     try:
-        _until_signalled(run_simulation(options))
+        _until_signalled(simulate())
     except UplinkAuthError as exc:
         print(f"eldercare-agent: {exc}", file=sys.stderr)
         return EXIT_AUTH

@@ -121,6 +121,8 @@ class SimulationOptions:
     state_dir: Path = Path("var/simulate")
     count: int | None = None  # readings per hub, then stop producing
     exit_when_drained: bool = False
+    # Set (e.g. on SIGUSR1): stop making events now, exit once every outbox is empty.
+    drain: asyncio.Event | None = None
     id_log: Path | None = None
     seed: int | None = None
     uplink: UplinkConfig = field(default_factory=UplinkConfig)
@@ -258,14 +260,18 @@ async def run_simulation(
     try:
         async with asyncio.TaskGroup() as group:
             producers: list[asyncio.Task[None]] = []
+            readings: list[asyncio.Task[None]] = []
             for hub in hubs:
                 group.create_task(hub.uplink.run(), name=f"{hub.name}-uplink")
-                group.create_task(hub.produce_readings(), name=f"{hub.name}-readings")
+                readings.append(
+                    group.create_task(hub.produce_readings(), name=f"{hub.name}-readings")
+                )
                 producers.append(group.create_task(hub.press_panics(), name=f"{hub.name}-panics"))
                 producers.append(group.create_task(hub.heartbeats(), name=f"{hub.name}-heartbeats"))
             if on_started is not None:
                 on_started(hubs)
-            if options.exit_when_drained:
+            if options.exit_when_drained or options.drain is not None:
+                await _drain_when_asked(hubs, readings, options)
                 await _wait_drained(hubs, producers)
                 raise _Drained
     except* _Drained:
@@ -281,6 +287,28 @@ async def run_simulation(
 
 class _Drained(Exception):
     pass
+
+
+async def _drain_when_asked(
+    hubs: list[SimulatedHub], readings: list[asyncio.Task[None]], options: SimulationOptions
+) -> None:
+    """Until the readings are all made (``exit_when_drained``) or ``drain`` is set."""
+    waits: list[asyncio.Future[object]] = []
+    if options.exit_when_drained:
+        waits.append(
+            asyncio.ensure_future(asyncio.gather(*(h.producing_done.wait() for h in hubs)))
+        )
+    if options.drain is not None:
+        waits.append(asyncio.ensure_future(options.drain.wait()))
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()
+    if options.drain is not None and options.drain.is_set():
+        log.info("draining: no new events; exiting once every outbox is empty")
+        for task in readings:
+            task.cancel()
 
 
 async def _wait_drained(hubs: list[SimulatedHub], producers: list[asyncio.Task[None]]) -> None:
