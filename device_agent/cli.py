@@ -21,7 +21,12 @@ from typing import TYPE_CHECKING, Any
 from device_agent.config import ConfigError, UplinkConfig, load_config, parse_config
 from device_agent.outbox import DeadLetter, Outbox
 from device_agent.runtime import run_agent
-from device_agent.simulate import SimulationOptions, run_simulated_ble_hub, run_simulation
+from device_agent.simulate import (
+    SimulatedHub,
+    SimulationOptions,
+    run_simulated_ble_hub,
+    run_simulation,
+)
 from device_agent.uplink import UplinkAuthError
 
 if TYPE_CHECKING:
@@ -196,9 +201,22 @@ def _simulate(args: argparse.Namespace) -> int:
 
     async def simulate() -> None:
         # SIGUSR1: stop making events and exit once everything made has been acknowledged.
+        # SIGUSR2: every simulated hub's panic button is pressed now (a test of one moment).
+        loop = asyncio.get_running_loop()
         options.drain = asyncio.Event()
-        asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, options.drain.set)
-        await run_simulation(options)
+        loop.add_signal_handler(signal.SIGUSR1, options.drain.set)
+        presses: set[asyncio.Task[None]] = set()
+
+        def press_all(hubs: list[SimulatedHub]) -> None:
+            for hub in hubs:
+                task = asyncio.ensure_future(hub.press())
+                presses.add(task)
+                task.add_done_callback(presses.discard)
+
+        def started(hubs: list[SimulatedHub]) -> None:
+            loop.add_signal_handler(signal.SIGUSR2, press_all, hubs)
+
+        await run_simulation(options, on_started=started)
 
     try:
         _until_signalled(simulate())

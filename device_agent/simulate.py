@@ -217,15 +217,19 @@ class SimulatedHub:
             return
         while True:
             await asyncio.sleep(self.rng.uniform(0.5, 1.5) * self.options.panic_every_s)
-            event = PanicEvent(
-                id=uuid4(),
-                device=self.button,
-                occurred_at=utc_now(),
-                payload=PanicPayload(source="simulated", press=PressType.LONG),
-            )
-            self.health.update(self.button, reachable=True, battery=self._battery())
-            await self.sink.emit(event)
-            log.info("%s: panic %s pressed", self.name, event.id)
+            await self.press()
+
+    async def press(self) -> None:
+        """A long press of the panic button, now."""
+        event = PanicEvent(
+            id=uuid4(),
+            device=self.button,
+            occurred_at=utc_now(),
+            payload=PanicPayload(source="simulated", press=PressType.LONG),
+        )
+        self.health.update(self.button, reachable=True, battery=self._battery())
+        await self.sink.emit(event)
+        log.info("%s: panic %s pressed", self.name, event.id)
 
     async def heartbeats(self) -> None:
         await heartbeat_loop(

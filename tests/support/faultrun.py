@@ -91,7 +91,7 @@ class RunSize:
     database: Literal["postgresql", "sqlite"] = "postgresql"
     rate: float = 2.0  # readings per second per hub
     panic_every_s: float = 16.0  # per hub, on average
-    fault_s: float = 50.0  # how long faults are played
+    fault_s: float = 40.0  # how long faults are played
     fault_every_s: float = 3.0
     # Faults go on past ``fault_s`` (up to ``max_fault_s``) until the agents have made this
     # many readings and panics: a loaded machine makes them more slowly.
@@ -476,8 +476,8 @@ class ConsoleWatcher:
                     f"ws://127.0.0.1:{port}/api/v1/console/ws",
                     additional_headers={"Cookie": f"eldercare_session={self.cookie}"},
                     open_timeout=5,
-                    ping_interval=2,
-                    ping_timeout=4,
+                    ping_interval=5,
+                    ping_timeout=20,
                     max_size=None,
                 ) as ws:
                     async for message in ws:
@@ -516,6 +516,8 @@ class FaultRun:
         self.t0 = 0.0
         self.storage_alerts: list[tuple[bool, bool]] = []  # per disk fill: raised, cleared
         self.server_start_failures: list[str] = []
+        self.full_disks: list[tuple[int, float, float]] = []  # agent, from, to
+        self.clear_watchers: list[asyncio.Task[None]] = []
         self.busy_agents: set[int] = set()
         self.busy_servers: set[int] = set()
 
@@ -581,6 +583,7 @@ class FaultRun:
     async def _run(self) -> None:
         size = self.size
         hubs = size.agents * size.hubs_per_agent
+        self.t0 = time.time()
         tokens, hub_ids, cookie = await asyncio.to_thread(make_fleet, self.db_url, hubs)
         policy = self.base / "policy.json"
         policy.write_text(json.dumps(POLICY))
@@ -603,15 +606,19 @@ class FaultRun:
             )
             await agent.proxy.start()
             self.agents.append(agent)
-        self.t0 = time.time()
         for agent in self.agents:
             await agent.start()
         console = ConsoleWatcher(ports, cookie)
         watching = asyncio.create_task(console.run())
         minding = asyncio.create_task(self._mind_agents())
         try:
+            started_faults = time.time()
             await self._play_faults()
             await self._heal_all()
+            if self.clear_watchers:
+                await asyncio.gather(*self.clear_watchers)
+            self.report.numbers["start_s"] = started_faults - self.t0
+            self.report.numbers["faults_s"] = time.time() - started_faults
             self.say(f"faults done at {time.time() - self.t0:.0f} s; draining")
             minding.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -770,10 +777,17 @@ class FaultRun:
             await asyncio.to_thread(agent.fill_disk)
             within = self.size.heartbeat_s * 3 + 10
             raised = await self._wait_storage_alert(agent, open_=True, within=within)
+            if agent.alive():  # a press on the full disk: it must reach the console all the same
+                assert agent.proc is not None
+                agent.proc.send_signal(signal.SIGUSR2)
             await asyncio.sleep(rng.uniform(2.0, 5.0))
             agent.free_disk()
-            cleared = raised and await self._wait_storage_alert(agent, open_=False, within=within)
-            self.storage_alerts.append((raised, cleared))
+            self.full_disks.append((agent.index, start, time.time()))
+            # The clearing heartbeat may wait behind other faults: watched on the side, and
+            # awaited before the agents are drained.
+            self.clear_watchers.append(
+                asyncio.create_task(self._storage_cleared(agent, raised=raised))
+            )
             # Not a path fault: a hub with a full disk must still get its panics out.
             self._mark(fault, start, frozenset())
         else:  # pragma: no cover
@@ -792,6 +806,12 @@ class FaultRun:
                 self.say(f"server {server.index} failed to start: {exc}")
                 await asyncio.sleep(1.0)
         raise RuntimeError(f"server {server.index} would not start again")
+
+    async def _storage_cleared(self, agent: AgentProc, *, raised: bool) -> None:
+        cleared = raised and await self._wait_storage_alert(
+            agent, open_=False, within=self.size.heartbeat_s * 3 + 60
+        )
+        self.storage_alerts.append((raised, cleared))
 
     async def _wait_storage_alert(self, agent: AgentProc, *, open_: bool, within: float) -> bool:
         """Wait until the hub's disk alert is open (or closed again)."""
@@ -1038,6 +1058,15 @@ class FaultRun:
         if bad:
             failures.append(f"{len(bad)} answers 5xx, e.g. {bad[:3]}")
 
+        on_full = [
+            p
+            for p, (_, pressed, agent_index) in panics.items()
+            if any(a == agent_index and t0 <= pressed <= t1 for a, t0, t1 in self.full_disks)
+        ]
+        rows.append((
+            "panics pressed on a full disk / alerted",
+            f"{len(on_full)} / {sum(1 for p in on_full if by_event.get(p))}",
+        ))  # fmt: skip
         raised = sum(1 for r, _ in self.storage_alerts if r)
         cleared = sum(1 for _, c in self.storage_alerts if c)
         rows.append(("disks filled / device alert raised / cleared",
@@ -1051,7 +1080,11 @@ class FaultRun:
         exits = [(a.index, a.unexpected_exits) for a in self.agents if a.unexpected_exits]
         rows.append(("agent outboxes at the end / dead letters", f"{depth} / {dead}"))
         rows.append(("agents that exited by themselves", str(exits or 0)))
-        rows.append(("drain after the faults, s", f"{report.numbers.get('drain_s', 0):.1f}"))
+        rows.append((
+            "phases, s: start / faults / drain",
+            f"{report.numbers.get('start_s', 0):.0f} / {report.numbers.get('faults_s', 0):.0f}"
+            f" / {report.numbers.get('drain_s', 0):.0f}",
+        ))  # fmt: skip
         if depth:
             failures.append(f"{depth} events still in agent outboxes")
         if dead:
