@@ -776,7 +776,9 @@ class FaultRun:
             # keep sending; once freed, the alert clears.
             assert agent is not None
             await asyncio.to_thread(agent.fill_disk)
-            within = self.size.heartbeat_s * 3 + 10
+            # The disk stays full until the server has heard (a link or server fault may be
+            # holding the heartbeat back), or a minute has passed.
+            within = self.size.heartbeat_s * 3 + 60
             raised = await self._wait_storage_alert(agent, open_=True, within=within)
             if agent.alive():  # a press on the full disk: it must reach the console all the same
                 assert agent.proc is not None
