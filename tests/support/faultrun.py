@@ -805,6 +805,9 @@ class FaultRun:
                 await server.ready()
                 return
             except RuntimeError as exc:
+                server.kill()  # a slow start still under way must not race the next one
+                if server.proc is not None:
+                    await server.proc.wait()
                 self.server_start_failures.append(str(exc))
                 self.say(f"server {server.index} failed to start: {exc}")
                 await asyncio.sleep(1.0)
