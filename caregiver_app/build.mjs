@@ -2,7 +2,8 @@
 //   assets/app-<hash>.js, assets/app-<hash>.css  (cached for a year)
 //   index.html, manifest.webmanifest, icons/     (revalidated)
 //   sw.js                                        (the service worker, with the precache list)
-// and build/triage.mjs (the browser triage for Node, used by the agreement test).
+// and build/triage.mjs, build/gatt.mjs (the browser triage and GATT parsers for Node, used by
+// the agreement tests).
 // generated/ (rule set and server texts) comes first, from `python -m server.careapp.export`.
 import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -102,6 +103,8 @@ const { count, size, warnings } = await injectManifest({
 for (const w of warnings) console.warn(w);
 
 await esbuild.build({ bundle: true, entryPoints: [`${here}src/triage.ts`], outfile: `${tmp}/triage.mjs`, format: "esm", platform: "node", logLevel: "warning" });
+// The GATT parsers for Node: test/gatt.test.mjs runs them on the vectors Python's tests share.
+await esbuild.build({ bundle: true, entryPoints: [`${here}src/bluetooth/index.ts`], outfile: `${tmp}/gatt.mjs`, format: "esm", platform: "node", logLevel: "warning" });
 
 const digest = createHash("sha256").update(readFileSync(`${dist}/assets/${js}`)).digest("hex").slice(0, 12);
 console.log(`caregiver_app: dist/assets/${js} (${digest}), ${count} files precached (${size} bytes)`);

@@ -199,8 +199,8 @@ function registerWorker(): void {
   wb.addEventListener("waiting", async () => {
     // Never swap the app under a visit in progress: offer the update between visits.
     if ((await db.drafts.count()) > 0) return;
-    const bar = h("div", { class: "notice", role: "status" }, t("common.update_ready"), " ",
-      h("button", { type: "button", onclick: () => {
+    const bar = h("div", { class: "notice", role: "status", id: "update-ready" }, t("common.update_ready"), " ",
+      h("button", { type: "button", id: "update-now", onclick: () => {
         wb.addEventListener("controlling", () => location.reload());
         wb.messageSkipWaiting();
       } }, t("common.update_now")));

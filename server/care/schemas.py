@@ -251,6 +251,11 @@ class ObservationIn(_In):
     source: Literal["visit", "manual"] = "visit"
     on_oxygen: bool = False
     consciousness: triage.Consciousness | None = None
+    # Read from a Bluetooth device on the tablet: the device's own clock (kept even when it
+    # looked wrong and observed_at is the time of saving instead) and the bytes it sent.
+    device_time: AwareDatetime | None = None
+    device_clock_suspect: bool = False
+    raw_hex: str | None = Field(default=None, max_length=1024, pattern=r"^[0-9a-f]*$")
 
     @model_validator(mode="after")
     def _something_measured(self) -> Self:

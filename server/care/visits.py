@@ -300,6 +300,9 @@ def record_reading(
         visit_id=visit.id if visit else None,
         on_oxygen=data.on_oxygen,
         consciousness=data.consciousness.value if data.consciousness else None,
+        device_time=data.device_time,
+        device_clock_suspect=data.device_clock_suspect,
+        raw_hex=data.raw_hex,
     )
     if recorded.observation.elder_id != elder.id:
         raise ApiError(409, "id_in_use", "visits.id_in_use", field="id")

@@ -113,8 +113,9 @@ def rules_data() -> dict[str, Any]:
     }
 
 
-# Server catalogue domains the app shows as they are (the reason texts of triage).
-SHARED_DOMAINS = ("triage.",)
+# Server catalogue domains the app shows as they are (the reason texts of triage, the
+# Bluetooth reader's messages).
+SHARED_DOMAINS = ("triage.", "bluetooth.")
 
 
 def texts() -> dict[str, dict[str, str]]:

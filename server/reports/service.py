@@ -475,29 +475,35 @@ def _adl_changes(
     session: Session, *, scope: Scope, start: datetime, end: datetime
 ) -> tuple[dict[str, int], int]:
     """Group changes at assessments in the month, against each elder's previous assessment."""
-    assessments = (
-        sa.select(
-            col(Visit.elder_id).label("elder_id"),
-            col(Visit.ended_at).label("ended_at"),
-            col(Visit.adl_score).label("score"),
-            # The previous score comes from the database (a window), not a year of rows.
-            sa.func.lag(col(Visit.adl_score))
-            .over(partition_by=col(Visit.elder_id), order_by=col(Visit.ended_at))
-            .label("before"),
-        )
+    earlier = sa.orm.aliased(Visit)
+    # Each assessment of the month looks up only its own elder's one before it (an index walk
+    # per row), rather than ranking a year of every elder's visits.
+    previous_score = (
+        sa.select(col(earlier.adl_score))
         .where(
-            col(Visit.adl_score).is_not(None), col(Visit.ended_at).is_not(None),
-            col(Visit.ended_at) < end, col(Visit.status) == VisitStatus.COMPLETED.value,
+            col(earlier.elder_id) == col(Visit.elder_id),
+            col(earlier.ended_at) < col(Visit.ended_at),
+            col(earlier.adl_score).is_not(None),
+            col(earlier.status) == VisitStatus.COMPLETED.value,
         )
-    )  # fmt: skip
+        .order_by(col(earlier.ended_at).desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    # The month's range picks the rows (by the ended_at index); the status is checked on them
+    # in Python, or SQLite walks every completed visit by the status index instead.
+    query = sa.select(col(Visit.adl_score), previous_score, col(Visit.status)).where(
+        col(Visit.adl_score).is_not(None), col(Visit.ended_at) >= start, col(Visit.ended_at) < end
+    )
     if scope.community:
-        assessments = assessments.join(Elder, col(Elder.id) == col(Visit.elder_id)).where(
+        query = query.join(Elder, col(Elder.id) == col(Visit.elder_id)).where(
             col(Elder.community) == scope.community
         )
-    window = assessments.subquery()
-    rows = session.execute(
-        sa.select(window.c.score, window.c.before).where(window.c.ended_at >= start)
-    ).all()
+    rows = [
+        (score, previous)
+        for score, previous, status in session.execute(query).all()
+        if status == VisitStatus.COMPLETED.value
+    ]
     changes: dict[str, int] = defaultdict(int)
     for score, before in rows:
         after_group, before_group = adl_group(score), adl_group(before)

@@ -10,13 +10,18 @@ from server.i18n import catalogue
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = ("server", "caregiver_app", "device_agent", "triage")
+SKIP = {"locales", "node_modules", "generated", "dist", "build"}
 
 
 def _source() -> str:
     parts = []
     for folder in SOURCES:
         for path in (ROOT / folder).rglob("*"):
-            if path.suffix in {".py", ".html", ".js", ".json"} and "locales" not in path.parts:
+            # The care app's TypeScript counts; what is built or installed from it does not
+            # (generated/ holds the exported catalogue itself).
+            if path.suffix in {".py", ".html", ".js", ".ts", ".json"} and not SKIP & set(
+                path.parts
+            ):
                 parts.append(path.read_text(encoding="utf-8", errors="ignore"))
     return "\n".join(parts)
 

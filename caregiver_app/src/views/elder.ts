@@ -5,7 +5,7 @@ import { h } from "../dom";
 import { fmtDate, fmtDateTime, t } from "../i18n";
 import { state } from "../state";
 import { assessVitals, type Overrides } from "../triage";
-import { startVisit } from "./visit";
+import { openVisits, startVisit } from "./visit";
 import { elderName, field, priorityBadge, reasonList, section } from "./common";
 
 // The band where NEWS2 gives 0 points: "normal" for pulse and SpO2, from the rule set.
@@ -71,7 +71,12 @@ export async function elderView(id: string): Promise<HTMLElement> {
       { class: "actions" },
       volunteer
         ? null
-        : h("button", { type: "button", id: "start-visit", onclick: async () => startVisit(id) }, t(draft ? "elder.continue_visit" : "elder.start_visit")),
+        : h("button", { type: "button", id: "start-visit", onclick: async (ev: Event) => {
+            // With more than one visit due, the caregiver says which one this visit logs.
+            const open = draft ? [] : await openVisits(id);
+            if (open.length < 2) return startVisit(id);
+            (ev.target as HTMLElement).replaceWith(visitChoice(id, open));
+          } }, t(draft ? "elder.continue_visit" : "elder.start_visit")),
       h("a", { href: `#/contact/${id}`, class: "button secondary", id: "edit-contact" }, t("elder.edit_contact")),
     ),
   );
@@ -169,4 +174,15 @@ export async function elderView(id: string): Promise<HTMLElement> {
     section(t("elder.consults"), h("ul", { class: "list" }, consults.map((c) => h("li", {}, `${fmtDate(String(c.created_at))} · ${String(c.status)} · ${String(c.question)}`)))),
   );
   return h("div", {}, parts);
+}
+
+function visitChoice(elderId: string, open: Row[]): HTMLElement {
+  const now = Date.now();
+  return h("fieldset", { class: "stack", id: "visit-choice" }, h("legend", {}, t("visit.choose")),
+    open.map((v) => {
+      const overdue = Boolean(v.overdue) || (v.due_by ? Date.parse(String(v.due_by)) < now : false);
+      return h("button", { type: "button", class: "secondary", "data-visit": v.id, onclick: async () => startVisit(elderId, v.id) },
+        t(`reason.${String(v.reason)}`), " · ", t(overdue ? "today.overdue" : "today.due"), v.due_by ? ` ${fmtDate(String(v.due_by))}` : "");
+    }),
+    h("button", { type: "button", class: "secondary", "data-visit": "", onclick: async () => startVisit(elderId, null) }, t("visit.unscheduled")));
 }

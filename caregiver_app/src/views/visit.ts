@@ -33,16 +33,25 @@ async function adlDue(elderId: string, plan: Row | undefined): Promise<boolean> 
   return Date.now() - last >= every * 86400_000;
 }
 
-export async function startVisit(elderId: string): Promise<void> {
+/** This elder's open visits assigned to me, the most urgent (earliest due) first. */
+export async function openVisits(elderId: string): Promise<Row[]> {
+  const due = (v: Row): number => Date.parse(String(v.due_by ?? v.due_from ?? "9999-12-31"));
+  return (await db.visits.where("elder_id").equals(elderId).toArray())
+    .filter((v) => (v.status === "scheduled" || v.status === "in_progress") && v.assigned_to === state.session?.user_id)
+    .sort((a, b) => due(a) - due(b));
+}
+
+/** Start (or go back to) a visit. `visitId`: the scheduled visit this one logs; null for an
+ * unscheduled visit; left out, the most urgent open visit (or an unscheduled one). */
+export async function startVisit(elderId: string, visitId?: string | null): Promise<void> {
   const existing = (await db.drafts.where("elder_id").equals(elderId).toArray())[0];
   if (existing) {
     go(`#/visit/${existing.id}`);
     return;
   }
   const plan = (await db.care_plans.where("elder_id").equals(elderId).toArray())[0];
-  const scheduled = (await db.visits.where("elder_id").equals(elderId).toArray()).find(
-    (v) => (v.status === "scheduled" || v.status === "in_progress") && v.assigned_to === state.session?.user_id,
-  );
+  const open = await openVisits(elderId);
+  const scheduled = visitId === null ? undefined : visitId === undefined ? open[0] : open.find((v) => v.id === visitId);
   const now = new Date().toISOString();
   const draft: VisitDraft = {
     id: scheduled ? scheduled.id : crypto.randomUUID(),
@@ -156,13 +165,20 @@ export async function visitView(id: string): Promise<HTMLElement> {
       if (Object.keys(readings).length === 0 && !level.value) return;
       const a = assessVitals(readings, { overrides, onOxygen: oxygen.checked, consciousness: level.value || null });
       const obsId = crypto.randomUUID();
-      const observedAt = new Date().toISOString();
+      // A reading from a device carries the device's own time and bytes (views/bluetooth.ts).
+      const device = form.dataset.device ? (JSON.parse(form.dataset.device) as Record<string, unknown>) : null;
+      const observedAt = (device?.observed_at as string | null) ?? new Date().toISOString();
       const data: Record<string, unknown> = {
         elder_id: draft.elder_id, visit_id: draft.id, observed_at: observedAt, source: "visit",
         readings: Object.entries(readings).map(([code, value]) => ({ code, value, unit: units[code] })),
         on_oxygen: oxygen.checked,
       };
       if (level.value) data.consciousness = level.value;
+      if (device) {
+        if (device.device_time) data.device_time = device.device_time;
+        if (device.device_clock_suspect) data.device_clock_suspect = true;
+        data.raw_hex = device.raw_hex;
+      }
       const entry = await queue("observation", data, { id: obsId, group: draft.id, elder_id: draft.elder_id, urgent: a.priority === "RED" });
       await db.outbox.update(entry.id, { priority: a.priority });
       await db.observations.put({ id: obsId, elder_id: draft.elder_id, visit_id: draft.id, observed_at: observedAt,

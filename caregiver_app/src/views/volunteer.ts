@@ -63,7 +63,8 @@ export async function contactView(id: string): Promise<HTMLElement> {
     if (f.type === "area") return h("label", {}, label, h("textarea", { name: f.name, rows: 2 }, String(e[f.name] ?? "")));
     return h("label", {}, label, h("input", { type: f.type, name: f.name, value: String(e[f.name] ?? "") }));
   });
-  const form = h("form", { class: "stack", id: "contact-form" }, inputs, h("button", { type: "submit" }, t("contact.save"))) as HTMLFormElement;
+  const people = emergencyContacts((e.emergency_contacts as Row[] | null) ?? []);
+  const form = h("form", { class: "stack", id: "contact-form" }, inputs, people.box, h("button", { type: "submit" }, t("contact.save"))) as HTMLFormElement;
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const changes: Record<string, unknown> = {};
@@ -72,6 +73,8 @@ export async function contactView(id: string): Promise<HTMLElement> {
       const value = f.type === "bool" ? (el as HTMLInputElement).checked : el.value.trim() || null;
       if (value !== (e[f.name] ?? (f.type === "bool" ? false : null))) changes[f.name] = value;
     }
+    const contacts = people.read();
+    if (JSON.stringify(contacts) !== JSON.stringify(people.initial)) changes.emergency_contacts = contacts;
     if (Object.keys(changes).length === 0) return;
     // One waiting edit per elder: a second change joins it rather than racing it.
     const pending = (await db.outbox.toArray()).find((o) => o.type === "elder_update" && o.target_id === id && o.state === "waiting");
@@ -84,4 +87,46 @@ export async function contactView(id: string): Promise<HTMLElement> {
     state.kick();
   });
   return h("div", {}, section(`${t("elder.edit_contact")}: ${elderName(e)}`, form));
+}
+
+type Person = { name: string; relation: string; phone: string; notify_on_alerts: boolean };
+
+// The elder's emergency contacts, edited as a whole list (the server replaces the list).
+// A row's name, relation and phone are required; a row left wholly empty is dropped.
+function emergencyContacts(stored: Row[]): { box: HTMLElement; initial: Person[]; read: () => Person[] } {
+  const initial: Person[] = stored.map((c) => ({
+    name: String(c.name ?? ""), relation: String(c.relation ?? ""), phone: String(c.phone ?? ""), notify_on_alerts: c.notify_on_alerts !== false,
+  }));
+  const rows = h("ul", { class: "list", id: "emergency-contacts" });
+  const add = (p: Person): void => {
+    const text = (name: string, label: string, value: string, type = "text"): HTMLElement =>
+      // Keyed by data-person, not name: the elder's own "phone" field is in the same form.
+      h("label", {}, label, h("input", { type, value, "data-person": name }));
+    const row: HTMLElement = h("li", { class: "person" },
+      text("name", t("contact.name"), p.name),
+      text("relation", t("contact.relation"), p.relation),
+      text("phone", t("elder.phone"), p.phone, "tel"),
+      h("label", { class: "check" }, h("input", { type: "checkbox", "data-person": "notify_on_alerts", checked: p.notify_on_alerts }), t("contact.notify")),
+      h("button", { type: "button", class: "secondary", onclick: () => row.remove() }, t("contact.remove")));
+    for (const input of row.querySelectorAll<HTMLInputElement>("input:not([type=checkbox])")) {
+      input.addEventListener("input", () => {
+        const filled = [...row.querySelectorAll<HTMLInputElement>("input:not([type=checkbox])")].some((i) => i.value.trim());
+        for (const other of row.querySelectorAll<HTMLInputElement>("input:not([type=checkbox])")) other.required = filled;
+      });
+      input.required = Boolean(p.name || p.phone || p.relation);
+    }
+    rows.append(row);
+  };
+  initial.forEach(add);
+  const read = (): Person[] =>
+    [...rows.querySelectorAll<HTMLElement>("li.person")]
+      .map((row) => {
+        const value = (key: string): string => (row.querySelector<HTMLInputElement>(`[data-person="${key}"]`)?.value ?? "").trim();
+        const notify = row.querySelector<HTMLInputElement>('[data-person="notify_on_alerts"]')?.checked ?? true;
+        return { name: value("name"), relation: value("relation"), phone: value("phone"), notify_on_alerts: notify };
+      })
+      .filter((p) => p.name || p.relation || p.phone);
+  const box = h("fieldset", { class: "stack", id: "emergency-box" }, h("legend", {}, t("contact.emergency")), rows,
+    h("button", { type: "button", class: "secondary", id: "add-contact", onclick: () => add({ name: "", relation: "", phone: "", notify_on_alerts: true }) }, t("contact.add")));
+  return { box, initial, read };
 }
