@@ -1,7 +1,7 @@
 """a hub whose disk is full: the open device alert it raised
 
 Revision ID: 0170
-Revises: 0100
+Revises: 0190
 Create Date: 2026-11-30 01:40:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0170"
-down_revision: str | None = "0100"
+down_revision: str | None = "0190"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
