@@ -35,8 +35,10 @@ from server.elders.router import router as elders_router
 from server.elders.ui import router as elders_pages
 from server.eligibility.router import router as eligibility_router
 from server.eligibility.ui import router as eligibility_pages
+from server.errors import API_RESPONSES
 from server.fhir.router import router as fhir_router
 from server.inbound_sms.router import router as inbound_sms_router
+from server.manager.router import router as manager_router
 from server.metrics.router import router as metrics_router
 from server.notify.line import router as line_router
 from server.oncall import install as install_oncall
@@ -152,7 +154,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def favicon() -> RedirectResponse:
         return RedirectResponse("/static/favicon.svg", status_code=301)
 
-    @app.get("/api/v1/health", tags=["health"])
+    @app.get(
+        "/api/v1/health",
+        tags=["health"],
+        responses={503: {"description": "The database is unreachable"}},
+    )
     def health() -> JSONResponse:
         try:
             with Session(engine) as session:
@@ -177,6 +183,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         care_router,
         telehealth_router,
         volunteers_router,
+        manager_router,
         sync_router,
         eligibility_router,
         eligibility_pages,
@@ -196,5 +203,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         careapp.api,
         careapp.router,
     ):
-        app.include_router(router)
+        app.include_router(router, responses=API_RESPONSES)
     return app

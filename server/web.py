@@ -14,13 +14,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.auth.models import Role, User
 from server.auth.service import csrf_token
 from server.config import Settings
-from server.errors import ApiError
+from server.errors import ApiError, from_data_error, from_integrity_error
 from server.i18n import (
     DEFAULT_LOCALE,
     Locale,
@@ -241,6 +241,17 @@ def install(app: FastAPI) -> None:
             body["field"] = exc.field
         body.update(exc.extra)
         return JSONResponse({"detail": body}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(IntegrityError)
+    async def integrity_error(request: Request, exc: IntegrityError) -> Response:
+        # The request's session rolled back; the caller learns which row or field is wrong.
+        log.info("constraint refused: %s", type(exc.orig).__name__)
+        return await api_error(request, from_integrity_error(exc))
+
+    @app.exception_handler(DataError)
+    async def data_error(request: Request, exc: DataError) -> Response:
+        log.info("value refused by the database: %s", type(exc.orig).__name__)
+        return await api_error(request, from_data_error(exc))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

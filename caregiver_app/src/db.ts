@@ -32,6 +32,7 @@ export interface OutboxEntry {
   review_id?: string;
   result?: Record<string, unknown>;
   server?: Record<string, unknown>; // the server's values of a conflicting edit's fields
+  base?: Record<string, unknown>; // an edit's fields as this tablet had them before it
   sent_at?: string;
   user_id?: string;
   priority?: string | null; // triage colour of a reading, as judged on the tablet

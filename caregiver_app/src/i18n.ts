@@ -1,6 +1,7 @@
 // Texts: the app's own (strings.json, Thai and English, bundled so they work offline) and
 // the server's triage reasons (exported from the server catalogue at build time).
 import SERVER from "../generated/server-texts.json";
+import MANAGER from "./manager/strings.json";
 import STRINGS from "./strings.json";
 
 export type Locale = "th" | "en";
@@ -20,6 +21,7 @@ export function t(key: string, params: Record<string, string | number> = {}): st
   const loc = locale();
   const text =
     (STRINGS[loc] as Record<string, string>)[key] ??
+    (MANAGER[loc] as Record<string, string>)[key] ??
     (SERVER[loc] as Record<string, string>)[key] ??
     (STRINGS.en as Record<string, string>)[key] ??
     key;
@@ -29,16 +31,26 @@ export function t(key: string, params: Record<string, string | number> = {}): st
 const ZONE = "Asia/Bangkok";
 
 // Thai dates are in the Buddhist Era (th-TH's calendar is buddhist: 2026 -> 2569).
-export function fmtDate(iso: string | Date): string {
-  const d = typeof iso === "string" ? new Date(iso) : iso;
+// A formatter is costly to make and lists of hundreds of rows format a date each: one per
+// locale and style, made once.
+const formatters = new Map<string, Intl.DateTimeFormat>();
+function formatter(style: "date" | "datetime"): Intl.DateTimeFormat {
   const loc = locale() === "th" ? "th-TH-u-ca-buddhist" : "en-GB";
-  return new Intl.DateTimeFormat(loc, { day: "numeric", month: "short", year: "numeric", timeZone: ZONE }).format(d);
+  const key = `${loc}|${style}`;
+  let f = formatters.get(key);
+  if (!f) {
+    f = new Intl.DateTimeFormat(loc, style === "date"
+      ? { day: "numeric", month: "short", year: "numeric", timeZone: ZONE }
+      : { day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", timeZone: ZONE });
+    formatters.set(key, f);
+  }
+  return f;
+}
+
+export function fmtDate(iso: string | Date): string {
+  return formatter("date").format(typeof iso === "string" ? new Date(iso) : iso);
 }
 
 export function fmtDateTime(iso: string | Date): string {
-  const d = typeof iso === "string" ? new Date(iso) : iso;
-  const loc = locale() === "th" ? "th-TH-u-ca-buddhist" : "en-GB";
-  return new Intl.DateTimeFormat(loc, {
-    day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", timeZone: ZONE,
-  }).format(d);
+  return formatter("datetime").format(typeof iso === "string" ? new Date(iso) : iso);
 }

@@ -1,12 +1,15 @@
 // The app's start: the shell, the session, pull and push, and the screens by URL hash.
 import { Workbox } from "workbox-window";
-import { fetchSession, Offline, request, SignedOut } from "./api";
+import { fetchSession, Offline, SignedOut } from "./api";
 import { DATA_TABLES, db, getMeta, setMeta } from "./db";
 import { h, mount } from "./dom";
-import { fmtDate, fmtDateTime, locale, setLocale, t } from "./i18n";
+import { fmtDateTime, locale, setLocale, t } from "./i18n";
+import { managerNav, managerPassive, managerScreen } from "./manager";
 import { state } from "./state";
 import { counts, drain, onSync, pull } from "./sync";
-import { section } from "./views/common";
+import { forgetVoices } from "./clinician/answers";
+import { consultView } from "./clinician/consult";
+import { queueView } from "./clinician/queue";
 import { elderView } from "./views/elder";
 import { outboxView } from "./views/outbox";
 import { todayView } from "./views/today";
@@ -49,24 +52,13 @@ function header(): HTMLElement {
     h("nav", { "aria-label": t("app.title") },
       h("a", { href: "#/", class: "button secondary" }, t("nav.today")),
       h("a", { href: "#/outbox", class: "button secondary" }, t("nav.outbox")),
+      role === "care_manager" ? managerNav() : null,
       role === "care_manager" || role === "clinician" ? h("a", { href: "/elders", class: "button secondary" }, t("nav.server_pages")) : null,
       h("button", { type: "button", class: "secondary", id: "lang", lang: locale() === "th" ? "en" : "th", onclick: () => {
         setLocale(locale() === "th" ? "en" : "th");
         void render();
       } }, t("nav.lang"))),
     state.session ? h("span", { class: "who" }, state.session.full_name) : null);
-}
-
-async function clinicianView(): Promise<HTMLElement> {
-  if (!state.online) return section(t("clinician.title"), h("p", {}, t("clinician.online_only")));
-  try {
-    const res = await request("/api/v1/consults?limit=50");
-    const items = res.ok ? ((await res.json()) as Record<string, unknown>[]) : [];
-    return section(t("clinician.title"), h("ul", { class: "list" }, items.map((c) =>
-      h("li", {}, `${fmtDate(String(c.created_at))} · ${String(c.urgency)} · ${String(c.status)} · ${String(c.question)}`))));
-  } catch {
-    return section(t("clinician.title"), h("p", {}, t("clinician.online_only")));
-  }
 }
 
 async function screen(): Promise<HTMLElement> {
@@ -76,8 +68,10 @@ async function screen(): Promise<HTMLElement> {
   if (name === "visit" && id && role !== "volunteer") return visitView(id);
   if (name === "contact" && id) return contactView(id);
   if (name === "outbox") return outboxView();
+  if (name === "m" && role === "care_manager") return managerScreen(location.hash);
   if (role === "volunteer") return volunteerView();
-  if (role === "clinician") return clinicianView();
+  if (name === "consult" && id && role === "clinician") return consultView(id);
+  if (role === "clinician") return queueView();
   return todayView();
 }
 
@@ -98,7 +92,7 @@ async function renderChrome(): Promise<void> {
 // Screens with a form being filled are not redrawn by background events (a pull, a send).
 function passive(): boolean {
   const name = location.hash.replace(/^#/, "").split("/")[1] ?? "";
-  return !["visit", "contact"].includes(name);
+  return !["visit", "contact", "consult"].includes(name) && managerPassive(location.hash);
 }
 
 let rendering = Promise.resolve();
@@ -135,6 +129,7 @@ async function refreshSession(): Promise<void> {
         await db.drafts.clear();
         await db.meta.delete("cursor");
       });
+      await forgetVoices();
     }
     state.session = fresh;
     state.signedOut = false;

@@ -10,6 +10,7 @@ export interface QueueOptions {
   group?: string;
   elder_id?: string;
   urgent?: boolean;
+  base?: Record<string, unknown>;
 }
 
 export async function queue(type: RecordType, data: Record<string, unknown>, opts: QueueOptions = {}): Promise<OutboxEntry> {
@@ -21,6 +22,7 @@ export async function queue(type: RecordType, data: Record<string, unknown>, opt
       data,
       target_id: opts.target_id,
       base_version: opts.base_version,
+      base: opts.base,
       state: "waiting",
       urgent: opts.urgent ? 1 : 0,
       seq: await nextSeq(),

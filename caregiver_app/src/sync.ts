@@ -82,6 +82,7 @@ function wire(entry: OutboxEntry): Record<string, unknown> {
   const record: Record<string, unknown> = { id: entry.id, type: entry.type, data: entry.data };
   if (entry.target_id) record.target_id = entry.target_id;
   if (entry.base_version) record.base_version = entry.base_version;
+  if (entry.base) record.base = entry.base;
   return record;
 }
 

@@ -159,6 +159,8 @@ def list_responders(session: SessionDep, user: Dispatcher) -> list[ResponderOut]
 def create_responder(
     body: ResponderIn, session: SessionDep, user: ResponderManager
 ) -> ResponderOut:
+    if body.user_id is not None and session.get(User, body.user_id) is None:
+        raise ApiError(422, "unknown_reference", "errors.unknown_reference", field="user_id")
     responder = Responder(**body.model_dump())
     session.add(responder)
     session.commit()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from server.alerts.models import AlertKind, AlertStatus, ResponderKind, ResponderStatus
 from triage import Priority
@@ -38,11 +39,22 @@ class ResponderIn(BaseModel):
 
 
 class ResponderUpdate(BaseModel):
+    """Only the fields sent change. `status` and `active` may be left out, never null: the
+    schema says so (SkipJsonSchema), and an explicit null is a 422 naming the field."""
+
     model_config = ConfigDict(extra="forbid")
 
-    status: ResponderStatus | None = None
-    active: bool | None = None
+    status: ResponderStatus | SkipJsonSchema[None] = None
+    active: bool | SkipJsonSchema[None] = None
     phone: str | None = Field(default=None, max_length=32)
+
+    @field_validator("status", "active")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        # Defaults are not validated, so this sees only values the caller sent.
+        if value is None:
+            raise ValueError("may be left out, but not null")
+        return value
 
 
 class ActionIn(BaseModel):

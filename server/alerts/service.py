@@ -39,7 +39,7 @@ from server.auth.models import User
 from server.common.time import utcnow
 from server.db import updated_one
 from server.elders.models import Elder, EmergencyContact
-from server.errors import ApiError
+from server.errors import ApiError, from_integrity_error
 from server.notify.line import message_contact
 from server.realtime import mark_changed
 from server.telemetry import instruments as metrics
@@ -412,16 +412,21 @@ def transition(
         values["responder_id"] = responder_id
     came_from: AlertStatus | None = None
     responder: Responder | None = None
-    for source in rule.sources:
-        if updated_one(
-            session,
-            sa.update(Alert)
-            .where(col(Alert.id) == alert_id, col(Alert.status) == source)
-            .values(**values),
-            options=NO_SYNC,
-        ):
-            came_from = source
-            break
+    try:
+        for source in rule.sources:
+            if updated_one(
+                session,
+                sa.update(Alert)
+                .where(col(Alert.id) == alert_id, col(Alert.status) == source)
+                .values(**values),
+                options=NO_SYNC,
+            ):
+                came_from = source
+                break
+    except sa.exc.IntegrityError as exc:
+        # A responder id that names no responder: the foreign key refuses it. Caught here
+        # rather than looked up first, so the UPDATE stays the transaction's first statement.
+        raise from_integrity_error(exc, field="responder_id") from None
     if came_from is None:
         error = _conflict(session, alert_id)
         raise error

@@ -371,11 +371,13 @@ class ConsultAnswer(_In):
     # Changes the care plan's targets (and so triage) when given.
     targets: triage.Overrides | None = None
     follow_up: Literal["urgent_visit", "alert"] | None = None
+    # Spoken advice: voice notes the clinician uploaded to this consultation (purpose=advice).
+    voice_note_ids: list[uuid.UUID] = Field(default_factory=list, max_length=10)
 
     @model_validator(mode="after")
     def _says_something(self) -> Self:
-        if not (self.advice or self.targets or self.follow_up):
-            raise ValueError("an answer needs advice, targets or a follow-up")
+        if not (self.advice or self.targets or self.follow_up or self.voice_note_ids):
+            raise ValueError("an answer needs advice, targets, a follow-up or a voice note")
         return self
 
 
@@ -397,6 +399,9 @@ class ConsultOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     voice_note_ids: list[uuid.UUID] = Field(default_factory=list)
+    # When an answer is due for its urgency, and whether an open one has waited past it.
+    answer_due_by: datetime | None = None
+    overdue: bool = False
 
 
 # --- voice notes ------------------------------------------------------------------------
@@ -472,6 +477,8 @@ class SyncRecord(_In):
     target_id: uuid.UUID | None = None
     base_version: int | None = Field(default=None, ge=1)
     data: dict[str, Any] = Field(default_factory=dict)
+    # The edited fields as the tablet had them at base_version: shown beside a conflict.
+    base: dict[str, Any] | None = None
 
 
 class SyncPush(BaseModel):

@@ -106,6 +106,16 @@ def rules_data() -> dict[str, Any]:
             "category_priority": _priorities(s.category_priority),
         },
         "consciousness_critical": sorted(rs.consciousness.critical),
+        # The bounds a care plan's personal targets must stay within (the plan editor).
+        "override_limits": {
+            "spo2_target": [rs.override_limits.spo2_target_min, rs.override_limits.spo2_target_max],
+            "glucose_target": [
+                rs.override_limits.glucose_target_min,
+                rs.override_limits.glucose_target_max,
+            ],
+            "bp_systolic_max": list(rs.override_limits.bp_systolic_max_range),
+            "bp_diastolic_max": list(rs.override_limits.bp_diastolic_max_range),
+        },
         "plausible": {
             code: {"low": r.low, "high": r.high, "unit": r.unit}
             for code, r in rs.plausible.ranges.items()

@@ -90,6 +90,10 @@ def read_message(data: str | bytes) -> tuple[list[Any], Reply | None]:
         return [], _refuse(ErrorCode.MALFORMED_JSON, "message is not UTF-8 text", 400)
     except ValueError as exc:
         return [], _refuse(ErrorCode.MALFORMED_JSON, f"message is not valid JSON: {exc}", 400)
+    except RecursionError:
+        # "[[[[…" a hundred thousand deep fits in the size limit; it is the sender's fault,
+        # not a reason to drop the connection as if the database had failed.
+        return [], _refuse(ErrorCode.MALFORMED_JSON, "message is nested too deeply", 400)
     if not isinstance(message, dict):
         return [], _refuse(
             ErrorCode.INVALID_MESSAGE,
@@ -175,7 +179,7 @@ def read_events(data: str | bytes) -> tuple[list[Event], Reply]:
         # as parsing the JSON and then each event. Anything wrong takes the slow path,
         # which says exactly what and keeps the good events.
         with contextlib.suppress(ValidationError):
-            return list(_WireMessage.model_validate_json(data).events), Reply()
+            return _without_nul(data, list(_WireMessage.model_validate_json(data).events), Reply())
     raw, refused = read_message(data)
     if refused is not None:
         return [], refused
@@ -189,7 +193,39 @@ def read_events(data: str | bytes) -> tuple[list[Event], Reply]:
         )
         for p in problems
     ]
-    return good, Reply(errors=errors)
+    return _without_nul(data, good, Reply(errors=errors))
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def _without_nul(data: str | bytes, events: list[Event], reply: Reply) -> tuple[list[Event], Reply]:
+    """Refuses, by id, events carrying a NUL character. PostgreSQL cannot store one in text
+    or JSON, so such an event would fail its whole message on every resend, a panic beside
+    it included. JSON can only spell NUL as an escape, so most messages skip the walk."""
+    found = "\\u0000" in data if isinstance(data, str) else b"\\u0000" in data
+    if not found:
+        return events, reply
+    kept: list[Event] = []
+    for event in events:
+        if _has_nul(event.model_dump()):
+            reply.errors.append(
+                ErrorMessage(
+                    code=ErrorCode.INVALID_EVENT,
+                    message="a text field contains a NUL character",
+                    event_id=str(event.id),
+                )
+            )
+        else:
+            kept.append(event)
+    return kept, reply
 
 
 @dataclass

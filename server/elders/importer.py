@@ -13,12 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from server.audit import service as audit
 from server.auth.models import User
 from server.common.time import utcnow
-from server.elders import service as elders_service
 from server.elders.models import Elder, EmergencyContact
 from server.elders.schemas import ContactIn, ElderCreate
 
@@ -52,24 +51,94 @@ class ImportReport:
         return not self.errors
 
 
-def read_rows(path: Path) -> list[dict[str, str]]:
-    if path.suffix.lower() == ".xlsx":
-        from openpyxl import load_workbook
+class UnreadableFile(ValueError):
+    """The file is not a table this importer can read exactly; the message says why."""
 
-        sheet = load_workbook(path, read_only=True, data_only=True).active
-        values = [
-            ["" if c is None else _cell_text(c) for c in row]
-            for row in sheet.iter_rows(values_only=True)
-        ]
-        if not values:
-            return []
-        header = [h.strip() for h in values[0]]
-        return [dict(zip(header, row, strict=False)) for row in values[1:]]
-    text = path.read_text(encoding="utf-8-sig")
-    return [
-        {k.strip(): (v or "") for k, v in row.items() if k}
-        for row in csv.DictReader(io.StringIO(text))
-    ]
+
+# A cell longer than any column allows is refused by the row checks; this bounds what is read.
+MAX_CELL_CHARS = 10_000
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    """The rows of a CSV (UTF-8) or .xlsx file, each a dict by header. Raises `UnreadableFile`
+    for a file that cannot be read exactly: another encoding, a formula, a row with more cells
+    than the header, a header naming a column twice, NUL bytes, a cell past MAX_CELL_CHARS."""
+    if path.suffix.lower() == ".xlsx":
+        return _xlsx_rows(path)
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UnreadableFile(
+            f"the file is not UTF-8 text (byte {exc.start} is not valid UTF-8); save it as "
+            "'CSV UTF-8' (Thai Windows files are often TIS-620 / Windows-874)"
+        ) from None
+    if "\x00" in text:
+        raise UnreadableFile("the file contains NUL bytes: it is not a CSV text file")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    table: list[list[str]] = []
+    try:
+        table.extend(reader)
+    except csv.Error as exc:
+        reason = (
+            f"a cell is longer than {MAX_CELL_CHARS} characters, or a quote is never closed"
+            if "field limit" in str(exc)
+            else f"the CSV is malformed ({exc})"
+        )
+        raise UnreadableFile(f"line {reader.line_num}: {reason}") from None
+    return _as_dicts(table)
+
+
+def _xlsx_rows(path: Path) -> list[dict[str, str]]:
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=False)
+    except Exception as exc:  # openpyxl raises many kinds for a damaged or foreign file
+        raise UnreadableFile(f"not a readable .xlsx workbook ({type(exc).__name__})") from None
+    try:
+        table: list[list[str]] = []
+        for number, row in enumerate(book.active.iter_rows(), start=1):
+            cells: list[str] = []
+            for cell in row:
+                if getattr(cell, "data_type", None) == "f":
+                    raise UnreadableFile(
+                        f"row {number}: cell {cell.coordinate} is a formula; "
+                        "paste the sheet as values before importing"
+                    )
+                cells.append("" if cell.value is None else _cell_text(cell.value))
+            table.append(cells)
+    finally:
+        book.close()
+    return _as_dicts(table)
+
+
+def _as_dicts(table: list[list[str]]) -> list[dict[str, str]]:
+    while table and not any(c.strip() for c in table[-1]):
+        table.pop()
+    if not table:
+        return []
+    header = [h.strip() for h in table[0]]
+    while header and not header[-1]:
+        header.pop()
+    named = [h for h in header if h]
+    twice = sorted({h for h in named if named.count(h) > 1})
+    if twice:
+        raise UnreadableFile(f"the header names a column twice: {', '.join(twice)[:200]}")
+    rows: list[dict[str, str]] = []
+    for number, cells in enumerate(table[1:], start=2):
+        extra = [c for c in cells[len(header) :] if c.strip()]
+        if extra:
+            raise UnreadableFile(f"row {number} has more cells than the header has columns")
+        for c in cells:
+            if len(c) > MAX_CELL_CHARS:
+                raise UnreadableFile(
+                    f"row {number} has a cell of {len(c)} characters (at most {MAX_CELL_CHARS})"
+                )
+        if not any(c.strip() for c in cells):
+            continue  # a blank line between records
+        padded = [*cells[: len(header)], *[""] * (len(header) - len(cells))]
+        rows.append({h: v for h, v in zip(header, padded, strict=True) if h})
+    return rows
 
 
 def _cell_text(value: Any) -> str:
@@ -125,7 +194,7 @@ def _convert(raw: dict[str, str]) -> tuple[dict[str, Any], list[tuple[str, str]]
         try:
             data[column] = converters.get(column, str)(value)
         except ValueError as exc:
-            problems.append((column, str(exc)))
+            problems.append((column, str(exc)[:200]))
     if (raw.get("contact_name") or "").strip():
         data["emergency_contacts"] = [
             {
@@ -143,7 +212,7 @@ def validate(rows: list[dict[str, str]]) -> tuple[list[ElderCreate], list[RowErr
     seen: dict[str, int] = {}
     unknown = sorted({k for row in rows for k in row} - set(COLUMNS))
     for column in unknown:
-        errors.append(RowError(row=1, column=column, reason="unknown column"))
+        errors.append(RowError(row=1, column=column[:100], reason="unknown column"))
     for index, raw in enumerate(rows, start=2):
         data, problems = _convert(raw)
         errors.extend(RowError(row=index, column=c, reason=r) for c, r in problems)
@@ -178,14 +247,18 @@ def import_elders(
     report = ImportReport(errors=errors)
     if errors:
         return report
+    known = _existing(session, [r.national_id for r in valid])
     for record in valid:
         values = record.model_dump(exclude={"emergency_contacts"})
-        existing = elders_service.find_by_national_id(session, record.national_id)
+        existing = known.get(record.national_id)
         if existing is None:
+            # A new record: no lookups and no flush per row, so 100,000 rows stay quick.
             elder = Elder(**values)
             session.add(elder)
-            session.flush()
-            _set_contacts(session, elder, record.emergency_contacts)
+            for position, contact in enumerate(record.emergency_contacts):
+                session.add(
+                    EmergencyContact(elder_id=elder.id, position=position, **contact.model_dump())
+                )
             report.created += 1
             action = "create"
             changed = list(values)
@@ -214,6 +287,16 @@ def import_elders(
         )  # fmt: skip
     session.flush()
     return report
+
+
+def _existing(session: Session, national_ids: list[str]) -> dict[str, Elder]:
+    """The elders already registered under these national IDs, in a few queries."""
+    found: dict[str, Elder] = {}
+    for start in range(0, len(national_ids), 1000):
+        chunk = national_ids[start : start + 1000]
+        for elder in session.exec(select(Elder).where(col(Elder.national_id).in_(chunk))):
+            found[elder.national_id] = elder
+    return found
 
 
 def _contacts_differ(session: Session, elder: Elder, contacts: list[ContactIn]) -> bool:

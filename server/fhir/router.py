@@ -18,13 +18,20 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from server.auth.models import Role, User
 from server.common.time import as_utc, utcnow
 from server.deps import RequestId, SessionDep, require_roles
-from server.errors import ApiError
+from server.errors import ApiError, ErrorOut
 from server.fhir import bulk, service
 from server.i18n import translate
 
 router = APIRouter(prefix="/fhir", tags=["fhir"])
 Exporter = Annotated[User, Depends(require_roles(Role.ADMIN))]
 FHIR_JSON = "application/fhir+json"
+# What the schema documents for a search: a Bundle as FHIR JSON (not FastAPI's JSON default).
+BUNDLE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "A searchset Bundle",
+        "content": {FHIR_JSON: {"schema": {"type": "object"}}},
+    }
+}
 
 
 def _search(
@@ -77,7 +84,7 @@ CountParam = Annotated[int, Query(alias="_count", ge=1, le=1000)]
 OffsetParam = Annotated[int, Query(alias="_offset", ge=0)]
 
 
-@router.get("/Patient")
+@router.get("/Patient", response_class=Response, responses=BUNDLE)
 def patients(
     request: Request, session: SessionDep, user: Exporter, rid: RequestId,
     count: CountParam = 100, offset: OffsetParam = 0, patient: PatientParam = None,
@@ -85,7 +92,7 @@ def patients(
     return _search("Patient", request, session, user, rid, patient, None, count, offset)
 
 
-@router.get("/Observation")
+@router.get("/Observation", response_class=Response, responses=BUNDLE)
 def observations(
     request: Request, session: SessionDep, user: Exporter, rid: RequestId,
     count: CountParam = 100, offset: OffsetParam = 0, patient: PatientParam = None,
@@ -94,7 +101,7 @@ def observations(
     return _search("Observation", request, session, user, rid, patient, since, count, offset)
 
 
-@router.get("/Encounter")
+@router.get("/Encounter", response_class=Response, responses=BUNDLE)
 def encounters(
     request: Request, session: SessionDep, user: Exporter, rid: RequestId,
     count: CountParam = 100, offset: OffsetParam = 0, patient: PatientParam = None,
@@ -103,7 +110,7 @@ def encounters(
     return _search("Encounter", request, session, user, rid, patient, since, count, offset)
 
 
-@router.get("/Flag")
+@router.get("/Flag", response_class=Response, responses=BUNDLE)
 def flags(
     request: Request, session: SessionDep, user: Exporter, rid: RequestId,
     count: CountParam = 100, offset: OffsetParam = 0, patient: PatientParam = None,
@@ -112,7 +119,15 @@ def flags(
     return _search("Flag", request, session, user, rid, patient, since, count, offset)
 
 
-@router.get("/$export", status_code=202)
+@router.get(
+    "/$export",
+    status_code=202,
+    response_class=Response,
+    responses={
+        202: {"description": "Started; the status URL is in Content-Location"},
+        400: {"model": ErrorOut, "description": "A resource type that is not exported"},
+    },
+)
 def bulk_export(
     request: Request, user: Exporter, rid: RequestId,
     types: Annotated[str | None, Query(alias="_type", max_length=200)] = None,
@@ -172,14 +187,23 @@ def bulk_status(job_id: uuid.UUID, request: Request, user: Exporter) -> Response
     })  # fmt: skip
 
 
-@router.delete("/$export-status/{job_id}", status_code=202)
+@router.delete(
+    "/$export-status/{job_id}",
+    status_code=202,
+    response_class=Response,
+    responses={202: {"description": "Cancelled, or the finished export's files deleted"}},
+)
 def bulk_cancel(job_id: uuid.UUID, request: Request, user: Exporter) -> Response:
     """Cancels a running export or deletes a finished one's files."""
     bulk.cancel(request.app.state.settings.data_dir, _job(request, job_id, user))
     return Response(status_code=202)
 
 
-@router.get("/$export-file/{job_id}/{resource_type}.ndjson")
+@router.get(
+    "/$export-file/{job_id}/{resource_type}.ndjson",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/fhir+ndjson": {}}}},
+)
 def bulk_file(
     job_id: uuid.UUID, resource_type: str, request: Request, user: Exporter
 ) -> FileResponse:

@@ -28,6 +28,7 @@ from server.reports.tables import (
 )
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 REPORT_ROLES = (Role.ADMIN, Role.SUPERVISOR)
 Reader = Annotated[User, Depends(require_roles(*REPORT_ROLES))]
@@ -114,7 +115,19 @@ def _record_export(
     )  # fmt: skip
 
 
-@router.get("/export.{fmt}")
+@router.get(
+    "/export.{fmt}",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The report as CSV or xlsx",
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                XLSX: {"schema": {"type": "string", "format": "binary"}},
+            },
+        }
+    },
+)
 def download(
     fmt: Literal["csv", "xlsx"],
     session: SessionDep,
@@ -134,12 +147,23 @@ def download(
         )
     return Response(
         export.to_xlsx(tables),
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        media_type=XLSX,
         headers=headers,
     )
 
 
-@router.get("/monthly.pdf")
+@router.get(
+    "/monthly.pdf",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The public monthly report",
+            "content": {
+                "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+            },
+        }
+    },
+)
 def monthly_pdf(
     request: Request,
     session: SessionDep,

@@ -260,6 +260,7 @@ class Batch:
                     "base_version": base_version, "server_version": visit.version,
                     "server": visit_out(visit).model_dump(mode="json"),
                     "client": data.model_dump(mode="json", include=set(changes)),
+                    "base": {k: v for k, v in (record.base or {}).items() if k in changes},
                 },
             )  # fmt: skip
             # The edit is not applied; the review (kept by this savepoint) holds both versions.
@@ -333,6 +334,7 @@ class Batch:
                 "entity": "elder", "record_id": str(record.id), "base_version": base_version,
                 "server_version": elder.version, "server": current,
                 "client": data.model_dump(mode="json", include=given),
+                "base": {k: v for k, v in (record.base or {}).items() if k in given},
             },
         )  # fmt: skip
         result = base.model_copy(

@@ -8,8 +8,9 @@ urgent visit or an alert on the emergency path.
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 import triage
@@ -26,6 +27,7 @@ from server.care.models import (
     ReviewKind,
     Visit,
     VoiceNote,
+    VoicePurpose,
 )
 from server.care.schemas import ConsultAnswer, ConsultCreate, ConsultOut
 from server.care.seq import next_seq
@@ -43,15 +45,48 @@ STATUS_RANK = {
     ConsultStatus.CLOSED: 3,
 }
 URGENT_VISIT_WITHIN = timedelta(hours=24)
+# How long a question may wait for a clinician before the care manager is told: an urgent
+# one within the shift, a soon one within the day, a routine one within three days.
+ANSWER_WITHIN = {
+    ConsultUrgency.URGENT: timedelta(hours=2),
+    ConsultUrgency.SOON: timedelta(hours=24),
+    ConsultUrgency.ROUTINE: timedelta(hours=72),
+}
+OPEN = (ConsultStatus.REQUESTED, ConsultStatus.IN_REVIEW)
 
 
-def consult_out(session: Session, consult: Consult) -> ConsultOut:
+def answer_due_by(consult: Consult) -> datetime:
+    return consult.created_at + ANSWER_WITHIN[consult.urgency]
+
+
+def is_overdue(consult: Consult, now: datetime) -> bool:
+    """Still waiting for a clinician after its urgency's time."""
+    return consult.status in OPEN and now > answer_due_by(consult)
+
+
+def overdue_clause(now: datetime) -> sa.ColumnElement[bool]:
+    """`is_overdue` as SQL, for the care manager's list of late questions."""
+    late = [
+        sa.and_(col(Consult.urgency) == urgency, col(Consult.created_at) < now - within)
+        for urgency, within in ANSWER_WITHIN.items()
+    ]
+    return sa.and_(col(Consult.status).in_(OPEN), sa.or_(*late))
+
+
+def consult_out(session: Session, consult: Consult, now: datetime | None = None) -> ConsultOut:
     voice = session.exec(
         select(VoiceNote.id)
         .where(VoiceNote.consult_id == consult.id)
         .order_by(col(VoiceNote.recorded_at))
     ).all()
-    return ConsultOut.model_validate({**consult.model_dump(), "voice_note_ids": list(voice)})
+    return ConsultOut.model_validate(
+        {
+            **consult.model_dump(),
+            "voice_note_ids": list(voice),
+            "answer_due_by": answer_due_by(consult),
+            "overdue": is_overdue(consult, now or utcnow()),
+        }
+    )
 
 
 def _touch(session: Session, consult: Consult) -> None:
@@ -110,8 +145,11 @@ def list_consults(
     elder_id: uuid.UUID | None,
     limit: int,
     request_id: str | None,
+    overdue: bool | None = None,
 ) -> list[ConsultOut]:
-    """Clinicians get the queue: open first, most urgent first, oldest first."""
+    """Clinicians get the queue: open first, most urgent first, oldest first.
+    `overdue=True` is the care manager's list of questions waiting past their time."""
+    now = utcnow()
     query = select(Consult)
     visible = elders.visible_elder_ids(session, user)
     if visible is not None:
@@ -124,6 +162,10 @@ def list_consults(
         )
     if elder_id is not None:
         query = query.where(Consult.elder_id == elder_id)
+    if overdue is True:
+        query = query.where(overdue_clause(now))
+    elif overdue is False:
+        query = query.where(sa.not_(overdue_clause(now)))
     rows = list(
         session.exec(
             query.order_by(col(Consult.urgency_rank), col(Consult.created_at)).limit(limit)
@@ -134,7 +176,7 @@ def list_consults(
         session, actor=user, entity="consult", elder_ids=sorted({c.elder_id for c in rows}),
         fields=["consult"], request_id=request_id,
     )  # fmt: skip
-    return [consult_out(session, c) for c in rows]
+    return [consult_out(session, c, now) for c in rows]
 
 
 def get_consult(session: Session, *, user: User, consult_id: uuid.UUID) -> Consult:
@@ -202,6 +244,10 @@ def answer(
         )  # fmt: skip
     elder = elder_for(session, user=user, elder_id=consult.elder_id)
     outcome = dict(consult.outcome)
+    if data.voice_note_ids:
+        outcome["advice_voice_note_ids"] = _spoken_advice(
+            session, user=user, consult=consult, note_ids=data.voice_note_ids
+        )
     if "targets" in data.model_fields_set:
         plan = plan_for_elder(session, elder.id)
         if plan is None:
@@ -246,6 +292,26 @@ def answer(
     )  # fmt: skip
     session.flush()
     return consult
+
+
+def _spoken_advice(
+    session: Session, *, user: User, consult: Consult, note_ids: list[uuid.UUID]
+) -> list[str]:
+    """The answer's voice notes: this clinician's advice, uploaded to this consultation."""
+    for note_id in note_ids:
+        note = session.get(VoiceNote, note_id)
+        if (
+            note is None
+            or note.consult_id != consult.id
+            or note.purpose != VoicePurpose.ADVICE
+            or note.author_id != user.id
+            or not note.stored
+        ):
+            raise ApiError(
+                422, "unknown_voice_note", "clinician.unknown_voice_note",
+                field="voice_note_ids", id=str(note_id),
+            )  # fmt: skip
+    return [str(n) for n in note_ids]
 
 
 def close(

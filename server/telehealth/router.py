@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
@@ -20,9 +20,33 @@ from server.care.schemas import (
     VoiceNoteOut,
 )
 from server.deps import RequestId, SessionDep, SettingsDep, require_roles
-from server.telehealth import consults, voice
+from server.errors import ErrorOut
+from server.telehealth import case, consults, voice
+from server.telehealth.schemas import ConsultCase, QueueItem
 
 router = APIRouter(prefix="/api/v1", tags=["visits"])
+
+# The audio itself is the body: the schema names the types taken (FastAPI cannot infer it).
+AUDIO_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            t: {"schema": {"type": "string", "format": "binary"}} for t in voice.AUDIO_TYPES
+        },
+    }
+}
+UPLOAD: dict[int | str, dict[str, Any]] = {
+    415: {
+        "model": ErrorOut,
+        "description": "Not an accepted audio type, or the bytes are not the type declared",
+    },
+}
+_AUDIO_OUT = {t: {"schema": {"type": "string", "format": "binary"}} for t in voice.AUDIO_TYPES}
+PLAYBACK: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The recording", "content": _AUDIO_OUT},
+    206: {"description": "The range asked for", "content": _AUDIO_OUT},
+    416: {"description": "A range outside the recording"},
+}
 
 ConsultReader = Annotated[User, Depends(require_roles(*access.CONSULT_READERS))]
 ConsultRequester = Annotated[User, Depends(require_roles(*access.CONSULT_REQUESTERS))]
@@ -43,10 +67,25 @@ def list_consults(
     status: ConsultStatus | None = None,
     elder_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
+    overdue: bool | None = None,
 ) -> list[ConsultOut]:
+    """`overdue=true`: open questions waiting past their urgency's time (the care manager's
+    list); every item carries `overdue` and `answer_due_by`."""
     return consults.list_consults(
-        session, user=user, status=status, elder_id=elder_id, limit=limit, request_id=rid
-    )
+        session, user=user, status=status, elder_id=elder_id, limit=limit, request_id=rid,
+        overdue=overdue,
+    )  # fmt: skip
+
+
+@router.get("/consults/queue")
+def consult_queue(
+    session: SessionDep,
+    user: ConsultReader,
+    rid: RequestId,
+    limit: Annotated[int, Query(ge=1, le=500)] = 200,
+) -> list[QueueItem]:
+    """The open questions with the elders' names: the clinician's queue in the care app."""
+    return case.queue(session, user=user, limit=limit, request_id=rid)
 
 
 @router.post("/consults", status_code=201)
@@ -63,6 +102,14 @@ def get_consult(
     consult_id: uuid.UUID, session: SessionDep, user: ConsultReader, rid: RequestId
 ) -> ConsultOut:
     return consults.read_consult(session, user=user, consult_id=consult_id, request_id=rid)
+
+
+@router.get("/consults/{consult_id}/case")
+def open_case(
+    consult_id: uuid.UUID, session: SessionDep, user: ConsultReader, rid: RequestId
+) -> ConsultCase:
+    """The question with its elder, care plan, visit, voice notes and nearby readings."""
+    return case.open_case(session, user=user, consult_id=consult_id, request_id=rid)
 
 
 @router.post("/consults/{consult_id}/review")
@@ -151,7 +198,9 @@ def _playback(
     )
 
 
-@router.post("/visits/{visit_id}/voice-notes", status_code=201)
+@router.post(
+    "/visits/{visit_id}/voice-notes", status_code=201, responses=UPLOAD, openapi_extra=AUDIO_BODY
+)
 async def upload_visit_voice(
     visit_id: uuid.UUID,
     request: Request,
@@ -172,7 +221,11 @@ async def upload_visit_voice(
     )  # fmt: skip
 
 
-@router.get("/visits/{visit_id}/voice-notes/{note_id}", response_class=StreamingResponse)
+@router.get(
+    "/visits/{visit_id}/voice-notes/{note_id}",
+    response_class=StreamingResponse,
+    responses=PLAYBACK,
+)
 def play_visit_voice(
     visit_id: uuid.UUID,
     note_id: uuid.UUID,
@@ -185,7 +238,12 @@ def play_visit_voice(
     return _playback(request, session, settings, user, rid, voice.Owner("visit", visit_id), note_id)
 
 
-@router.post("/consults/{consult_id}/voice-notes", status_code=201)
+@router.post(
+    "/consults/{consult_id}/voice-notes",
+    status_code=201,
+    responses=UPLOAD,
+    openapi_extra=AUDIO_BODY,
+)
 async def upload_consult_voice(
     consult_id: uuid.UUID,
     request: Request,
@@ -206,7 +264,11 @@ async def upload_consult_voice(
     )  # fmt: skip
 
 
-@router.get("/consults/{consult_id}/voice-notes/{note_id}", response_class=StreamingResponse)
+@router.get(
+    "/consults/{consult_id}/voice-notes/{note_id}",
+    response_class=StreamingResponse,
+    responses=PLAYBACK,
+)
 def play_consult_voice(
     consult_id: uuid.UUID,
     note_id: uuid.UUID,

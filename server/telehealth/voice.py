@@ -58,6 +58,10 @@ def normalise_type(header: str | None) -> str | None:
     return base if base in AUDIO_TYPES else None
 
 
+# ISO base-media brands of images: a phone photo renamed .m4a must not pass for audio.
+IMAGE_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"hevx", b"mif1", b"msf1", b"avif", b"avis"})
+
+
 def sniff(head: bytes) -> str | None:
     """The audio type that the first bytes of a file show, if any we accept."""
     if head.startswith(b"\x1a\x45\xdf\xa3"):
@@ -67,7 +71,8 @@ def sniff(head: bytes) -> str | None:
     if head.startswith(b"RIFF") and head[8:12] == b"WAVE":
         return "audio/wav"
     if head[4:8] == b"ftyp":
-        return "audio/mp4"
+        # An ISO media file: audio unless its brand says it is a still image (HEIC, AVIF).
+        return None if head[8:12] in IMAGE_BRANDS else "audio/mp4"
     if head.startswith(b"ID3") or (len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
         return "audio/mpeg"  # ID3 tag or an MPEG audio frame sync
     return None

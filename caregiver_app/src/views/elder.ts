@@ -5,6 +5,7 @@ import { h } from "../dom";
 import { fmtDate, fmtDateTime, t } from "../i18n";
 import { state } from "../state";
 import { assessVitals, type Overrides } from "../triage";
+import { consultAnswers } from "../clinician/answers";
 import { openVisits, startVisit } from "./visit";
 import { elderName, field, priorityBadge, reasonList, section } from "./common";
 
@@ -18,7 +19,7 @@ function zeroBand(ladder: { steps: number[][]; above: number }): Band | null {
   return ladder.above === 0 ? { low: low + 1, high: 100 } : null;
 }
 
-function bands(targets: Overrides): Record<string, Band | null> {
+export function bands(targets: Overrides): Record<string, Band | null> {
   const g = RULES.glucose;
   const bp = RULES.blood_pressure;
   return {
@@ -33,7 +34,7 @@ function bands(targets: Overrides): Record<string, Band | null> {
   };
 }
 
-const CHARTS: { key: string; codes: string[]; label: string }[] = [
+export const CHARTS: { key: string; codes: string[]; label: string }[] = [
   { key: "bp", codes: ["systolic", "diastolic"], label: "chart.bp" },
   { key: "spo2", codes: ["spo2"], label: "chart.spo2" },
   { key: "pulse", codes: ["pulse"], label: "chart.pulse" },
@@ -56,7 +57,6 @@ export async function elderView(id: string): Promise<HTMLElement> {
   const visits = (await db.visits.where("elder_id").equals(id).toArray()).sort(
     (a, b) => Date.parse(String(b.ended_at ?? b.due_by ?? 0)) - Date.parse(String(a.ended_at ?? a.due_by ?? 0)),
   );
-  const consults = await db.consults.where("elder_id").equals(id).toArray();
   const draft = (await db.drafts.where("elder_id").equals(id).toArray())[0];
   const contacts = (e.emergency_contacts as Row[] | null) ?? [];
   const volunteer = state.session?.role === "volunteer";
@@ -142,7 +142,8 @@ export async function elderView(id: string): Promise<HTMLElement> {
   let days = 90;
   const draw = (): void => {
     chartBox.replaceChildren();
-    const width = Math.min(1100, Math.max(300, (document.querySelector("main")?.clientWidth ?? 700) - 48));
+    // The card's inner width: main's and the card's padding (1rem each side) come off.
+    const width = Math.min(1100, Math.max(300, (document.querySelector("main")?.clientWidth ?? 700) - 80));
     for (const c of CHARTS) {
       const data = series(obs, c.codes, days);
       const holder = h("div", { class: "chart", "data-chart": c.key }, h("h3", {}, t(c.label)));
@@ -171,7 +172,7 @@ export async function elderView(id: string): Promise<HTMLElement> {
   parts.push(
     section(t("elder.past_visits"), h("ul", { class: "list" }, visits.slice(0, 10).map((v) =>
       h("li", {}, `${fmtDate(String(v.ended_at ?? v.due_by ?? v.started_at ?? new Date().toISOString()))} · ${t(`reason.${String(v.reason ?? "unscheduled")}`)} · ${String(v.status)}${v.adl_score !== null && v.adl_score !== undefined ? ` · ADL ${String(v.adl_score)}` : ""}`)))),
-    section(t("elder.consults"), h("ul", { class: "list" }, consults.map((c) => h("li", {}, `${fmtDate(String(c.created_at))} · ${String(c.status)} · ${String(c.question)}`)))),
+    await consultAnswers(id),
   );
   return h("div", {}, parts);
 }

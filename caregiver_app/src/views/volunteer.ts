@@ -79,7 +79,9 @@ export async function contactView(id: string): Promise<HTMLElement> {
     // One waiting edit per elder: a second change joins it rather than racing it.
     const pending = (await db.outbox.toArray()).find((o) => o.type === "elder_update" && o.target_id === id && o.state === "waiting");
     if (!pending || !(await amendWaiting(pending.id, changes))) {
-      await queue("elder_update", changes, { target_id: id, base_version: Number(e.version), elder_id: id });
+      // What this tablet had before the edit: the care manager sees it beside both versions.
+      const base = Object.fromEntries(Object.keys(changes).map((k) => [k, e[k] ?? null]));
+      await queue("elder_update", changes, { target_id: id, base_version: Number(e.version), elder_id: id, base });
     }
     await db.elders.update(id, changes as Partial<Row>);
     state.flash(t("contact.saved"));

@@ -27,6 +27,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from device_agent.gatt._reader import as_bytes
+from device_agent.gatt.errors import ParseError
+
 SERVICE_UUID = "49535343-fe7d-4ae5-8fa9-9fafd205e455"
 NOTIFY_CHARACTERISTIC_UUID = "49535343-1e4d-4bd9-ba61-23c647249616"
 WRITE_CHARACTERISTIC_UUID = "49535343-8841-43f4-a8d4-ecbe34729bb3"
@@ -60,8 +63,17 @@ class Frame:
         return self.spo2 is not None and self.pulse_rate is not None and not self.no_finger
 
 
-def decode_frame(raw: bytes) -> Frame:
-    """Decode one complete, synchronised 5-byte frame (the ``FrameParser`` checks sync)."""
+def decode_frame(raw: bytes | bytearray | memoryview) -> Frame:
+    """Decode one complete, synchronised 5-byte frame (``ParseError`` for anything else)."""
+    raw = as_bytes(raw, what="BerryMed frame")
+    if len(raw) != FRAME_SIZE:
+        raise ParseError(
+            f"a frame is {FRAME_SIZE} bytes, got {len(raw)}",
+            field="frame", offset=min(len(raw), FRAME_SIZE), context="BerryMed frame",
+        )  # fmt: skip
+    if not raw[0] & SYNC_BIT:
+        raise ParseError("the first byte lacks the sync bit", field="frame", offset=0,
+                         context="BerryMed frame")  # fmt: skip
     b0, b1, b2, b3, b4 = raw
     pulse_rate = (b3 & 0x7F) | ((b2 & 0x40) << 1)
     spo2 = b4 & 0x7F

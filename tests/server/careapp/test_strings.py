@@ -11,7 +11,11 @@ from pathlib import Path
 from server.i18n import catalogue
 
 APP = Path(__file__).resolve().parents[3] / "caregiver_app"
-STRINGS = json.loads((APP / "src" / "strings.json").read_text(encoding="utf-8"))
+# The app's catalogue, with the screens' own files (src/<screens>/strings.json) merged in.
+STRINGS: dict[str, dict[str, str]] = {"th": {}, "en": {}}
+for _path in sorted((APP / "src").rglob("strings.json")):
+    for _loc, _texts in json.loads(_path.read_text(encoding="utf-8")).items():
+        STRINGS[_loc].update(_texts)
 
 
 def _names(text: str) -> set[str]:

@@ -160,6 +160,20 @@ AUDITED: dict[str, Callable[[World], Case]] = {
         "elder",
         None,
     ),
+    "/api/v1/consults/queue": lambda w: (
+        "GET",
+        "/api/v1/consults/queue",
+        Role.CLINICIAN,
+        "elder",
+        None,
+    ),
+    "/api/v1/consults/{consult_id}/case": lambda w: (
+        "GET",
+        f"/api/v1/consults/{w.ids['consult']}/case",
+        Role.CLINICIAN,
+        "elder",
+        None,
+    ),
     "/api/v1/consults/{consult_id}/voice-notes/{note_id}": lambda w: (
         "GET",
         f"/api/v1/consults/{w.ids['consult']}/voice-notes/{w.ids['consult_voice']}",
@@ -168,6 +182,34 @@ AUDITED: dict[str, Callable[[World], Case]] = {
         None,
     ),
     "/api/v1/reviews": lambda w: ("GET", "/api/v1/reviews", Role.CARE_MANAGER, "elder", None),
+    "/api/v1/manager/caseload": lambda w: (
+        "GET",
+        "/api/v1/manager/caseload",
+        Role.CARE_MANAGER,
+        "elder",
+        None,
+    ),
+    "/api/v1/manager/reviews": lambda w: (
+        "GET",
+        "/api/v1/manager/reviews",
+        Role.CARE_MANAGER,
+        "elder",
+        None,
+    ),
+    "/api/v1/manager/visits": lambda w: (
+        "GET",
+        "/api/v1/manager/visits",
+        Role.CARE_MANAGER,
+        "elder",
+        None,
+    ),
+    "/api/v1/manager/elders/{elder_id}/record": lambda w: (
+        "GET",
+        f"/api/v1/manager/elders/{w.elder.id}/record",
+        Role.CARE_MANAGER,
+        "elder",
+        None,
+    ),
     **{
         f"/fhir/{kind}": lambda w, kind=kind: ("GET", f"/fhir/{kind}", Role.ADMIN, "elder", None)
         for kind in ("Patient", "Observation", "Encounter", "Flag")
