@@ -20,6 +20,16 @@ heals or the restarted server answers, which is the part the agent controls.
 Then, with ``--idle-s``, the bytes an idle hub's connection carries (keepalive pings only).
 
 Run: python bench/faults.py [--db sqlite postgresql] [--presses 8] [--idle-s 0]
+
+``--fleet``: the whole system under faults instead (``tests/support/faultrun.py``, the same
+run ``tests/faults/`` makes at CI size): a fleet of real agent processes through fault
+proxies to two server processes on a private PostgreSQL cluster, faults every few seconds
+(agents killed, links cut, stalled, slowed and reset mid-frame, a server killed, PostgreSQL
+restarted, a hub's disk filled), then the table: events and panics sent against stored,
+alerts, timers, press → console, 5xx, outboxes left.
+
+Run: python bench/faults.py --fleet [--hubs 500] [--hubs-per-agent 10] [--minutes 10]
+     [--events 100000] [--panics 500] [--fault-every-s 4] [--db postgresql]
 """
 
 from __future__ import annotations
@@ -277,8 +287,48 @@ async def idle_cost(bench: Bench, tasks: list[asyncio.Task[None]], seconds: floa
     tasks[1] = asyncio.create_task(bench.background())
 
 
+def fleet(args: argparse.Namespace) -> None:
+    from tests.support.faultrun import RunSize, run_fault_run
+
+    seconds = args.minutes * 60
+    rate = args.events / args.hubs / seconds  # readings per hub per second
+    size = RunSize(
+        agents=max(1, args.hubs // args.hubs_per_agent),
+        hubs_per_agent=args.hubs_per_agent,
+        servers=1 if args.db[0] == "sqlite" else 2,
+        database="sqlite" if args.db[0] == "sqlite" else "postgresql",
+        rate=rate,
+        panic_every_s=args.hubs * seconds / args.panics,
+        fault_s=seconds,
+        fault_every_s=args.fault_every_s,
+        heartbeat_s=30.0,
+        console_bound_s=args.bound_s,
+        disk_mb=64,
+    )
+    print(
+        f"fleet: {size.agents * size.hubs_per_agent} hubs in {size.agents} agent processes, "
+        f"{size.servers} server process(es) on {size.database}; {rate:.2f} readings/s per hub, "
+        f"a press every ~{size.panic_every_s:.0f} s per hub; faults every "
+        f"~{args.fault_every_s:.0f} s for {args.minutes:g} min",
+        flush=True,
+    )
+    started = time.monotonic()
+    report = run_fault_run(size, say=lambda text: print(f"  {text}", flush=True))
+    print(report.table())
+    print(f"  wall time {time.monotonic() - started:.0f} s")
+    print("  RESULT: " + ("PASS" if not report.failures else "FAIL"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--fleet", action="store_true", help="the whole-system fault run")
+    parser.add_argument("--hubs", type=int, default=500)
+    parser.add_argument("--hubs-per-agent", type=int, default=10)
+    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--panics", type=int, default=500)
+    parser.add_argument("--fault-every-s", type=float, default=4.0)
+    parser.add_argument("--bound-s", type=float, default=10.0)
     parser.add_argument("--db", nargs="+", default=["sqlite", "postgresql"])
     parser.add_argument("--presses", type=int, default=8, help="presses per fault phase")
     parser.add_argument("--cut-s", type=float, default=5.0)
@@ -287,6 +337,9 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     print(machine_line())
+    if args.fleet:
+        fleet(args)
+        return
     print(
         f"one hub agent (default settings) through a fault proxy; {args.presses} presses per "
         f"fault phase ({args.presses * 2} without a fault); cut {args.cut_s:.0f} s, "

@@ -21,7 +21,12 @@ from typing import TYPE_CHECKING, Any
 from device_agent.config import ConfigError, UplinkConfig, load_config, parse_config
 from device_agent.outbox import DeadLetter, Outbox
 from device_agent.runtime import run_agent
-from device_agent.simulate import SimulationOptions, run_simulated_ble_hub, run_simulation
+from device_agent.simulate import (
+    SimulatedHub,
+    SimulationOptions,
+    run_simulated_ble_hub,
+    run_simulation,
+)
 from device_agent.uplink import UplinkAuthError
 
 if TYPE_CHECKING:
@@ -71,7 +76,9 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--state-dir", type=Path, default=Path("var/simulate"))
     sim.add_argument("--count", type=int, default=None, help="readings per hub, then stop")
     sim.add_argument(
-        "--exit-when-drained", action="store_true", help="exit once --count is sent and acked"
+        "--exit-when-drained",
+        action="store_true",
+        help="exit once --count is sent and acked (or, any time, send SIGUSR1)",
     )
     sim.add_argument("--id-log", type=Path, default=None, help="append every stored event id")
     sim.add_argument("--seed", type=int, default=None)
@@ -191,8 +198,28 @@ def _simulate(args: argparse.Namespace) -> int:
             backoff_cap_s=args.backoff_cap, backoff_base_s=min(0.5, args.backoff_cap)
         ),
     )
+
+    async def simulate() -> None:
+        # SIGUSR1: stop making events and exit once everything made has been acknowledged.
+        # SIGUSR2: every simulated hub's panic button is pressed now (a test of one moment).
+        loop = asyncio.get_running_loop()
+        options.drain = asyncio.Event()
+        loop.add_signal_handler(signal.SIGUSR1, options.drain.set)
+        presses: set[asyncio.Task[None]] = set()
+
+        def press_all(hubs: list[SimulatedHub]) -> None:
+            for hub in hubs:
+                task = asyncio.ensure_future(hub.press())
+                presses.add(task)
+                task.add_done_callback(presses.discard)
+
+        def started(hubs: list[SimulatedHub]) -> None:
+            loop.add_signal_handler(signal.SIGUSR2, press_all, hubs)
+
+        await run_simulation(options, on_started=started)
+
     try:
-        _until_signalled(run_simulation(options))
+        _until_signalled(simulate())
     except UplinkAuthError as exc:
         print(f"eldercare-agent: {exc}", file=sys.stderr)
         return EXIT_AUTH

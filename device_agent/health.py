@@ -114,6 +114,7 @@ def heartbeat_event(
     adapter_ok: bool,
     devices: list[DeviceHealth],
     speaker_ok: bool | None = None,
+    storage_problem: str | None = None,
 ) -> HeartbeatEvent:
     return HeartbeatEvent(
         id=uuid4(),
@@ -126,6 +127,7 @@ def heartbeat_event(
             adapter_ok=adapter_ok,
             speaker_ok=speaker_ok,
             devices=devices[:MAX_DEVICES_IN_HEARTBEAT],
+            storage_problem=storage_problem,
         ),
     )
 
@@ -139,10 +141,12 @@ async def heartbeat_loop(
     hub_device: str = "hub",
     started_monotonic: float | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    storage_problem: Callable[[], str | None] = lambda: None,
 ) -> None:
     """Emit a heartbeat at once and then every ``interval_s`` seconds, forever.
 
-    ``sleep`` is how it waits between heartbeats (tests step it by hand).
+    ``sleep`` is how it waits between heartbeats (tests step it by hand);
+    ``storage_problem`` reads the outbox's disk state (``Outbox.storage_problem``).
     """
     started = started_monotonic if started_monotonic is not None else time.monotonic()
     while True:
@@ -153,6 +157,7 @@ async def heartbeat_loop(
             adapter_ok=health.adapter_ok,
             devices=health.snapshot(),
             speaker_ok=health.speaker_ok,
+            storage_problem=storage_problem(),
         )
         await sink.emit(event)
         log.debug("heartbeat %s queued (outbox depth %d)", event.id, event.payload.outbox_depth)

@@ -100,6 +100,7 @@ class Agent:
                         health=self.health,
                         hub_device=config.hub_device,
                         started_monotonic=self.started,
+                        storage_problem=self.outbox.storage_state,
                     ),
                     name="heartbeats",
                 )

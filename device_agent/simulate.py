@@ -12,8 +12,10 @@ peripherals on a simulated radio, read by the real drivers (``simulate --ble``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,7 +26,7 @@ from uuid import uuid4
 from device_agent.clock import DEFAULT_DEVICE_TZ, utc_now, vitals_event
 from device_agent.config import AgentConfig, BleDeviceSpec, DeviceKind, UplinkConfig
 from device_agent.health import HubHealth, heartbeat_loop
-from device_agent.outbox import Outbox
+from device_agent.outbox import Outbox, StorageFull
 from device_agent.uplink import Uplink, UplinkAuthError
 from eldercare_protocol import (
     Event,
@@ -119,13 +121,21 @@ class SimulationOptions:
     state_dir: Path = Path("var/simulate")
     count: int | None = None  # readings per hub, then stop producing
     exit_when_drained: bool = False
+    # Set (e.g. on SIGUSR1): stop making events now, exit once every outbox is empty.
+    drain: asyncio.Event | None = None
     id_log: Path | None = None
     seed: int | None = None
     uplink: UplinkConfig = field(default_factory=UplinkConfig)
 
 
 class _Recorder:
-    """A sink in front of the outbox that notes each stored id (for tests and demos)."""
+    """A sink in front of the outbox that notes each stored id (for tests and demos).
+
+    Two lines per event: ``? <id> <kind> <unix time>`` before the outbox is asked to store it
+    and ``<id> <kind> <unix time>`` once it is stored. A process killed between the two leaves
+    only the first: that event may or may not have been committed, and a check can tell
+    "stored and then lost" (a bug) from "killed before it was stored" (no promise was made).
+    """
 
     def __init__(self, outbox: Outbox, log_file: TextIO | None) -> None:
         self.outbox = outbox
@@ -133,10 +143,24 @@ class _Recorder:
         self.emitted = 0
 
     async def emit(self, event: Event) -> None:
-        await self.outbox.emit(event)
+        if self.log_file is not None:
+            self.log_file.write(f"? {event.id} {event.kind} {time.time():.3f}\n")
+            self.log_file.flush()
+        storing = asyncio.ensure_future(self.outbox.emit(event))
+        try:
+            await asyncio.shield(storing)
+        except asyncio.CancelledError:
+            # Stopped mid-store: the row is committed all the same, so say so before going.
+            with contextlib.suppress(Exception):
+                await storing
+                self._stored(event)
+            raise
+        self._stored(event)
+
+    def _stored(self, event: Event) -> None:
         self.emitted += 1
         if self.log_file is not None:
-            self.log_file.write(f"{event.id} {event.kind}\n")
+            self.log_file.write(f"{event.id} {event.kind} {time.time():.3f}\n")
             self.log_file.flush()
 
 
@@ -176,7 +200,11 @@ class SimulatedHub:
                     clock_unset=self.clock_unset[device],
                 )
                 self.health.update(device, reachable=True, battery=self._battery())
-                await self.sink.emit(event)
+                try:
+                    await self.sink.emit(event)
+                except StorageFull:  # disk full and memory too: this reading is dropped
+                    log.warning("%s: disk full, reading %s dropped", self.name, event.id)
+                    continue
                 produced += 1
         finally:
             self.producing_done.set()
@@ -189,15 +217,19 @@ class SimulatedHub:
             return
         while True:
             await asyncio.sleep(self.rng.uniform(0.5, 1.5) * self.options.panic_every_s)
-            event = PanicEvent(
-                id=uuid4(),
-                device=self.button,
-                occurred_at=utc_now(),
-                payload=PanicPayload(source="simulated", press=PressType.LONG),
-            )
-            self.health.update(self.button, reachable=True, battery=self._battery())
-            await self.sink.emit(event)
-            log.info("%s: panic %s pressed", self.name, event.id)
+            await self.press()
+
+    async def press(self) -> None:
+        """A long press of the panic button, now."""
+        event = PanicEvent(
+            id=uuid4(),
+            device=self.button,
+            occurred_at=utc_now(),
+            payload=PanicPayload(source="simulated", press=PressType.LONG),
+        )
+        self.health.update(self.button, reachable=True, battery=self._battery())
+        await self.sink.emit(event)
+        log.info("%s: panic %s pressed", self.name, event.id)
 
     async def heartbeats(self) -> None:
         await heartbeat_loop(
@@ -206,6 +238,7 @@ class SimulatedHub:
             outbox_depth=self.outbox.depth,
             health=self.health,
             hub_device=self.name,
+            storage_problem=self.outbox.storage_state,
         )
 
 
@@ -230,15 +263,20 @@ async def run_simulation(
     log.info("simulating %d hub(s) against %s", len(hubs), options.server_url)
     try:
         async with asyncio.TaskGroup() as group:
+            producers: list[asyncio.Task[None]] = []
+            readings: list[asyncio.Task[None]] = []
             for hub in hubs:
                 group.create_task(hub.uplink.run(), name=f"{hub.name}-uplink")
-                group.create_task(hub.produce_readings(), name=f"{hub.name}-readings")
-                group.create_task(hub.press_panics(), name=f"{hub.name}-panics")
-                group.create_task(hub.heartbeats(), name=f"{hub.name}-heartbeats")
+                readings.append(
+                    group.create_task(hub.produce_readings(), name=f"{hub.name}-readings")
+                )
+                producers.append(group.create_task(hub.press_panics(), name=f"{hub.name}-panics"))
+                producers.append(group.create_task(hub.heartbeats(), name=f"{hub.name}-heartbeats"))
             if on_started is not None:
                 on_started(hubs)
-            if options.exit_when_drained:
-                await _wait_drained(hubs)
+            if options.exit_when_drained or options.drain is not None:
+                await _drain_when_asked(hubs, readings, options)
+                await _wait_drained(hubs, producers)
                 raise _Drained
     except* _Drained:
         log.info("all produced events acknowledged; %d in total", sum(h.sink.emitted for h in hubs))
@@ -255,9 +293,36 @@ class _Drained(Exception):
     pass
 
 
-async def _wait_drained(hubs: list[SimulatedHub]) -> None:
+async def _drain_when_asked(
+    hubs: list[SimulatedHub], readings: list[asyncio.Task[None]], options: SimulationOptions
+) -> None:
+    """Until the readings are all made (``exit_when_drained``) or ``drain`` is set."""
+    waits: list[asyncio.Future[object]] = []
+    if options.exit_when_drained:
+        waits.append(
+            asyncio.ensure_future(asyncio.gather(*(h.producing_done.wait() for h in hubs)))
+        )
+    if options.drain is not None:
+        waits.append(asyncio.ensure_future(options.drain.wait()))
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()
+    if options.drain is not None and options.drain.is_set():
+        log.info("draining: no new events; exiting once every outbox is empty")
+        for task in readings:
+            task.cancel()
+
+
+async def _wait_drained(hubs: list[SimulatedHub], producers: list[asyncio.Task[None]]) -> None:
+    """Once the readings are made, stop the presses and heartbeats, then wait for every
+    outbox to empty: "drained" must mean nothing was stored after the last look."""
     for hub in hubs:
         await hub.producing_done.wait()
+    for task in producers:
+        task.cancel()
+    await asyncio.wait(producers)
     while True:
         depths = [await hub.outbox.depth() for hub in hubs]
         if not any(depths):

@@ -130,6 +130,9 @@ class HeartbeatPayload(_Model):
     # device); None from a hub that does not say.
     speaker_ok: bool | None = None
     devices: list[DeviceHealth] = Field(default_factory=list, max_length=32)
+    # The hub's own disk: None when the outbox writes, else what is wrong ("disk full").
+    # Events are then kept in memory and still sent; the server raises a device alert.
+    storage_problem: str | None = Field(default=None, max_length=200)
 
 
 class BatteryPayload(_Model):

@@ -76,10 +76,38 @@ def _metrics_shared_by(settings: Settings, *, port: int) -> None:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)  # the workers inherit it
 
 
-def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+# A server started while its database restarts (a failover, a crash and recovery) waits for
+# it this long rather than exiting at once; past that it exits and its supervisor decides.
+DATABASE_WAIT_S = 120.0
+
+
+def _upgrade_when_reachable(url: str, *, wait_s: float = DATABASE_WAIT_S) -> None:
+    import time
+
+    from sqlalchemy.exc import OperationalError
+
     from server.migrate import upgrade
 
-    upgrade(settings.database_url)
+    deadline = time.monotonic() + wait_s
+    pause = 0.5
+    while True:
+        try:
+            upgrade(url)
+            return
+        except OperationalError as exc:
+            if time.monotonic() + pause > deadline:
+                raise
+            log.warning(
+                "database not reachable (%s); trying again in %.1f s",
+                str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__,
+                pause,
+            )
+            time.sleep(pause)
+            pause = min(pause * 2, 5.0)
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    _upgrade_when_reachable(settings.database_url)
     _serve(settings, host=args.host, port=args.port, workers=args.workers)
     return 0
 

@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.auth.models import Role, User
@@ -56,6 +56,8 @@ def nav_links(user: User | None) -> list[NavLink]:
 
 SERVER_ROOT = Path(__file__).parent
 LANG_COOKIE = "lang"
+# Seconds a client is told to wait when the database is unreachable (a restart takes a few).
+DATABASE_RETRY_AFTER_S = 2
 
 
 def _template_dirs() -> list[Path]:
@@ -271,4 +273,24 @@ def install(app: FastAPI) -> None:
                 }
             },
             status_code=422,
+        )
+
+    @app.exception_handler(OperationalError)
+    async def database_unavailable(request: Request, exc: OperationalError) -> Response:
+        # The database restarting, failing over or refusing connections is not a bug in the
+        # request: say so with 503 and when to try again (hubs and pages retry), not 500.
+        log.error(
+            "database unavailable during %s %s: %s",
+            request.method,
+            request.url.path,
+            str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__,
+        )
+        return await api_error(
+            request,
+            ApiError(
+                503,
+                "database_unavailable",
+                "faults.database_unavailable",
+                headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
+            ),
         )

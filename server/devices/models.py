@@ -99,6 +99,8 @@ class HubStatus(SQLModel, table=True):
     offline_alert_id: uuid.UUID | None = None
     # Peripherals with an open low-battery alert: {device name: alert id}.
     low_battery: dict[str, str] = Field(default_factory=dict, sa_type=sa.JSON)
+    # The open device alert raised because the hub's disk is full (from its heartbeat).
+    storage_alert_id: uuid.UUID | None = None
     # When devices.last_seen_at / battery in the registry were last refreshed from here.
     registry_synced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 

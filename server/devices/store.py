@@ -450,6 +450,7 @@ def _supervise(
             for health in payload.devices:
                 if health.battery is not None:
                     levels.setdefault(health.device, health.battery)
+            _storage(context, hub, status, payload.storage_problem)
         if levels:
             _batteries(context, hub, status, levels)
         synced = status.registry_synced_at
@@ -515,6 +516,32 @@ def _batteries(
             del open_alerts[name]
     if open_alerts != (status.low_battery or {}):
         status.low_battery = open_alerts
+
+
+def _storage(context: _Context, hub: HubIdentity, status: HubStatus, problem: str | None) -> None:
+    """A hub whose disk is full keeps events in memory: one WHITE device alert until the
+    heartbeat says the disk takes writes again (a power cut then would lose them)."""
+    assert hub.elder_id is not None
+    if problem is not None and status.storage_alert_id is None:
+        status.storage_alert_id = alerting.raise_alert(
+            context.session,
+            elder_id=hub.elder_id,
+            kind="device_problem",
+            priority=triage.Priority.WHITE,
+            reasons=[triage.Reason(key="faults.hub_storage_full")],
+            device_id=hub.device_id,
+        )
+        log.warning("hub %s reports its disk: %s", hub.device_id, problem)
+    elif problem is None and status.storage_alert_id is not None:
+        alerting.resolve_maintenance_alert(
+            context.session,
+            elder_id=hub.elder_id,
+            device_id=hub.device_id,
+            kind="device_problem",
+            note_key="faults.hub_storage_ok",
+            params={},
+        )
+        status.storage_alert_id = None
 
 
 def _sync_registry(context: _Context, hub: HubIdentity, status: HubStatus, now: datetime) -> None:

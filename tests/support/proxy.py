@@ -8,6 +8,12 @@ made afterwards pass (or, with ``new=True``, are swallowed the same way until ``
 ``cut()`` resets every connection and refuses new ones until ``heal()``.
 ``block_websockets`` swallows any connection whose request asks for a WebSocket upgrade
 while plain HTTP passes (a proxy or captive portal that blocks WebSockets).
+``stall(up=...)`` stops one direction of every open connection (a half-dead link: requests
+leave, answers never come, or the other way round). ``latency`` and ``jitter`` delay every
+chunk forwarded (a congested 3G link). ``reset_mid_frame()`` lets half of the next chunk of
+each open connection through and then resets it: a frame cut in the middle.
+With ``alternates`` it is also a load balancer: a connection the first target refuses goes
+to the next (a server process killed behind the balancer).
 
 It counts the bytes it forwards each way, so a test or benchmark can say what keepalives cost.
 """
@@ -16,6 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 _HEAD_LIMIT = 16_384
@@ -26,6 +34,9 @@ class _Link:
     client: asyncio.StreamWriter
     upstream: asyncio.StreamWriter | None = None
     frozen: bool = False
+    stalled_up: bool = False
+    stalled_down: bool = False
+    cut_mid_frame: bool = False
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def abort(self) -> None:
@@ -35,8 +46,18 @@ class _Link:
 
 
 class FaultProxy:
-    def __init__(self, target_host: str, target_port: int) -> None:
+    def __init__(
+        self,
+        target_host: str,
+        target_port: int,
+        *,
+        alternates: Sequence[tuple[str, int]] = (),
+    ) -> None:
         self.target = (target_host, target_port)
+        self.targets = [self.target, *alternates]
+        self.latency = 0.0  # seconds added to every forwarded chunk ...
+        self.jitter = 0.0  # ... plus up to this much more, at random
+        self._rng = random.Random(0)
         self.port = 0
         self.block_websockets = False
         self.bytes_up = 0  # client → server
@@ -84,9 +105,24 @@ class FaultProxy:
         for link in list(self._links):
             link.abort()
 
+    def stall(self, *, up: bool) -> None:
+        """Open connections stop forwarding one way for good (``up``: client → server)."""
+        for link in self._links:
+            if up:
+                link.stalled_up = True
+            else:
+                link.stalled_down = True
+
+    def reset_mid_frame(self) -> None:
+        """Each open connection forwards half of its next chunk, then is reset."""
+        for link in self._links:
+            link.cut_mid_frame = True
+
     def heal(self) -> None:
         self._refusing = False
         self._swallowing = False
+        self.latency = 0.0
+        self.jitter = 0.0
 
     # -- forwarding --------------------------------------------------------------------------
 
@@ -104,7 +140,7 @@ class FaultProxy:
             if link.frozen:
                 await self._thaw.wait()
                 return
-            up_reader, up_writer = await asyncio.open_connection(*self.target)
+            up_reader, up_writer = await self._connect()
             link.upstream = up_writer
             if self._refusing:
                 return
@@ -123,6 +159,16 @@ class FaultProxy:
             if not link.frozen:
                 link.abort()
             self._links.discard(link)
+
+    async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        error: OSError | None = None
+        for target in self.targets:
+            try:
+                return await asyncio.open_connection(*target)
+            except OSError as exc:
+                error = exc
+        assert error is not None
+        raise error
 
     @staticmethod
     async def _read_head(reader: asyncio.StreamReader) -> bytes:
@@ -143,9 +189,19 @@ class FaultProxy:
                 # Hold the socket open and let nothing through, ever; stop reading so the
                 # sender's buffers fill as they would on a dead link.
                 await self._thaw.wait()
+            if link.stalled_up if up else link.stalled_down:
+                await self._thaw.wait()  # nothing passes this way again
             if not data:
                 with contextlib.suppress(OSError):
                     writer.write_eof()
+                return
+            if self.latency or self.jitter:
+                await asyncio.sleep(self.latency + self._rng.uniform(0, self.jitter))
+            if link.cut_mid_frame and len(data) > 1:
+                writer.write(data[: len(data) // 2])
+                with contextlib.suppress(OSError):
+                    await writer.drain()
+                link.abort()
                 return
             writer.write(data)
             if up:

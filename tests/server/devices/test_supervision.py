@@ -129,3 +129,37 @@ def test_low_battery_raises_once_and_clears_when_charged(app: FastAPI, session: 
     assert alert.status == AlertStatus.RESOLVED
     receive(session, hub, beat(10))
     assert len(maintenance(session, AlertKind.LOW_BATTERY)) == 2
+
+
+def test_a_full_disk_on_the_hub_raises_one_white_alert_cleared_when_it_has_room(
+    app: FastAPI, session: Session
+) -> None:
+    hub = make_hub(session)
+
+    def beat(problem: str | None) -> dict:  # type: ignore[type-arg]
+        event = heartbeat_json()
+        event["payload"]["storage_problem"] = problem
+        return event
+
+    receive(session, hub, beat(None))
+    assert maintenance(session, AlertKind.DEVICE_PROBLEM) == []
+    receive(session, hub, beat("disk full"))
+    receive(session, hub, beat("disk full"))  # still full: the same alert, not a second
+    (alert,) = maintenance(session, AlertKind.DEVICE_PROBLEM)
+    assert alert.priority == "WHITE" and alert.status == AlertStatus.NEW
+    assert alert.device_id == hub.device_id and alert.press_count == 1
+    assert [r["key"] for r in alert.reasons] == ["faults.hub_storage_full"]
+    assert "ฮับ" in translate("faults.hub_storage_full", "th")
+    receive(session, hub, beat(None))
+    (alert,) = maintenance(session, AlertKind.DEVICE_PROBLEM)
+    assert alert.status == AlertStatus.RESOLVED
+    note = session.exec(
+        select(AlertEvent).where(
+            AlertEvent.alert_id == alert.id, AlertEvent.action == "auto_resolved"
+        )
+    ).one()
+    assert note.note_key == "faults.hub_storage_ok"
+    status = session.get(HubStatus, hub.device_id)
+    assert status is not None and status.storage_alert_id is None
+    receive(session, hub, beat("disk I/O error"))
+    assert len(maintenance(session, AlertKind.DEVICE_PROBLEM)) == 2
