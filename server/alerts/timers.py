@@ -90,9 +90,14 @@ def _supervisor_params(
 
 
 def _notify_supervisors(
-    session: Session, *, alert: Alert, step: Step, supervisors: list[User] | None = None
+    session: Session,
+    *,
+    alert: Alert,
+    step: Step,
+    supervisors: list[User] | None = None,
+    elder: Elder | None = None,
 ) -> None:
-    elder = session.get(Elder, alert.elder_id)
+    elder = elder or session.get(Elder, alert.elder_id)
     name = elder_display_name(elder) if elder else "?"
     template = step.name if step.name in SUPERVISOR_TEMPLATES else "generic"
     notifier = get_notifier()
@@ -270,11 +275,17 @@ def _tell_supervisors(session: Session, fired: list[tuple[Alert, Step]]) -> None
     """The batch's elders and the supervisors in one query each (a message names the
     elder); the messages are written in one flush at commit, not one per timer."""
     elder_ids = {alert.elder_id for alert, _ in fired}
-    session.exec(select(Elder).where(col(Elder.id).in_(elder_ids))).all()
+    elders = {e.id: e for e in session.exec(select(Elder).where(col(Elder.id).in_(elder_ids)))}
     supervisors = _supervisors(session)
     with session.no_autoflush:
         for alert, step in fired:
-            _notify_supervisors(session, alert=alert, step=step, supervisors=supervisors)
+            _notify_supervisors(
+                session,
+                alert=alert,
+                step=step,
+                supervisors=supervisors,
+                elder=elders.get(alert.elder_id),
+            )
 
 
 CHANNEL = "alert_timers"
