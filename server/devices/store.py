@@ -216,7 +216,11 @@ def store_group(
         for event in sub.events:
             if event.id not in owner:
                 owner[event.id] = index
-                firsts.append(event)
+                # A heartbeat is state, not record: it updates the hub's one status row
+                # (see _supervise) and is not kept as an event (a million hubs beating once
+                # a minute would be 1.4 billion rows a day).
+                if not isinstance(event, HeartbeatEvent):
+                    firsts.append(event)
         owned.append((sub, firsts))
     inserted = _store_new(session, owned)
     stored_by: dict[uuid.UUID, uuid.UUID] = {
@@ -239,6 +243,13 @@ def store_group(
             if event.id in seen:
                 continue
             seen.add(event.id)
+            if isinstance(event, HeartbeatEvent):
+                # Nothing stored to own; a re-sent or older beat changes nothing (_supervise
+                # keeps the newest by the hub's clock).
+                outcome.acked.append(event.id)
+                if owner[event.id] == index:
+                    fresh.append((sub, event))
+                continue
             if stored_by.get(event.id) != sub.hub.device_id:
                 outcome.refused.append(
                     ErrorMessage(
