@@ -212,7 +212,7 @@ def store_group(
     for index, sub in enumerate(submissions):
         if sub.hub.elder_id is None:
             raise ValueError("a hub without an elder cannot file events")
-        firsts = []
+        firsts: list[Event] = []
         for event in sub.events:
             if event.id not in owner:
                 owner[event.id] = index
