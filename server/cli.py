@@ -46,6 +46,8 @@ def _serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
 
     # JSON logs: uvicorn keeps its hands off the loggers, so its lines go out as JSON too.
     log_config = None if LogSettings().format == "json" else LOGGING_CONFIG
+    if workers > 1:
+        _metrics_shared_by(settings, port=port)
 
     uvicorn.run(
         "server.main:create_app",
@@ -57,6 +59,21 @@ def _serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
         log_config=log_config,
         ws_max_size=2 * 1_048_576,
     )
+
+
+def _metrics_shared_by(settings: Settings, *, port: int) -> None:
+    """Workers count into files that any worker's /metrics adds up (see
+    server.telemetry.instruments). Values left by an earlier run are cleared: counters start
+    again with the server, as a single process's do."""
+    import os
+    import shutil
+
+    folder = Path(
+        os.environ.get("PROMETHEUS_MULTIPROC_DIR") or settings.data_dir / f"metrics-{port}"
+    )
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)  # the workers inherit it
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:

@@ -45,6 +45,8 @@ from server.oncall.router import router as oncall_router
 from server.oncall.ui import router as oncall_pages
 from server.oncall.worker import oncall_worker
 from server.realtime import start_listener, stop_listener
+from server.reports.config import survey_settings
+from server.reports.invitations import invitation_loop
 from server.reports.router import router as reports_router
 from server.reports.ui import router as reports_pages
 from server.responders import install as install_responders
@@ -53,6 +55,7 @@ from server.sync.router import router as sync_router
 from server.telehealth.router import router as telehealth_router
 from server.telehealth.voice import body_limit_overrides
 from server.telemetry.logs import RequestIdMiddleware
+from server.telemetry.responses import ResponseCountMiddleware
 from server.volunteers.router import router as volunteers_router
 
 log = logging.getLogger(__name__)
@@ -70,7 +73,9 @@ async def background_work(app: FastAPI) -> AsyncIterator[None]:
       triages them into observations (unless `eldercare worker` processes do that);
     - hub supervision: a hub silent past its check-in deadline raises hub_offline;
     - the on-call worker: due escalation steps, then the outbox of SMS, calls and LINE
-      messages (through Twilio and LINE when configured; recorded otherwise).
+      messages (through Twilio and LINE when configured; recorded otherwise);
+    - survey invitations: a satisfaction-survey link to families after resolved alerts and
+      visits.
     """
     engine = app.state.engine
     devices_settings: DevicesSettings = (
@@ -83,16 +88,28 @@ async def background_work(app: FastAPI) -> AsyncIterator[None]:
             ingestor = Ingestor(engine, devices_settings)
             ingestor.start()
             app.state.ingestor = ingestor
-            supervision = asyncio.create_task(
-                supervision_loop(engine, devices_settings), name="hub-supervision"
-            )
+            loops = [
+                asyncio.create_task(
+                    supervision_loop(engine, devices_settings), name="hub-supervision"
+                ),
+                asyncio.create_task(
+                    invitation_loop(
+                        engine,
+                        app.state.settings,
+                        getattr(app.state, "survey_settings", None) or survey_settings(),
+                    ),
+                    name="survey-invitations",
+                ),
+            ]
             try:
                 with oncall_worker(app):
                     yield
             finally:
-                supervision.cancel()
-                with suppress(asyncio.CancelledError):
-                    await supervision
+                for loop in loops:
+                    loop.cancel()
+                for loop in loops:
+                    with suppress(asyncio.CancelledError):
+                        await loop
                 await ingestor.stop()
     finally:
         stop_listener(engine)
@@ -120,6 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         overrides=body_limit_overrides(settings),
     )
     # Outermost: the request id exists before anything else runs or logs.
+    app.add_middleware(ResponseCountMiddleware)
     app.add_middleware(RequestIdMiddleware)
     app.mount("/static/alerts", StaticFiles(directory=web.SERVER_ROOT / "alerts" / "ui" / "static"))
     app.mount(

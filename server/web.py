@@ -174,9 +174,9 @@ CONTENT_SECURITY_POLICY = "; ".join(
     (
         "default-src 'self'",
         "script-src 'self'",
-        # Inline styles are still allowed: the responder, reports and survey pages carry
-        # their own <style> blocks. Scripts are never inline.
-        "style-src 'self' 'unsafe-inline'",
+        # No inline CSS either: pages link their style sheets, and the report plots carry
+        # SVG presentation attributes instead of style (server/reports/plots.py).
+        "style-src 'self'",
         "img-src 'self' data:",
         "media-src 'self' blob:",
         "connect-src 'self'",

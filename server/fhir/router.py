@@ -20,6 +20,7 @@ from server.common.time import as_utc, utcnow
 from server.deps import RequestId, SessionDep, require_roles
 from server.errors import ApiError
 from server.fhir import bulk, service
+from server.i18n import translate
 
 router = APIRouter(prefix="/fhir", tags=["fhir"])
 Exporter = Annotated[User, Depends(require_roles(Role.ADMIN))]
@@ -113,20 +114,21 @@ def flags(
 
 @router.get("/$export", status_code=202)
 def bulk_export(
-    request: Request, session: SessionDep, user: Exporter, rid: RequestId,
+    request: Request, user: Exporter, rid: RequestId,
     types: Annotated[str | None, Query(alias="_type", max_length=200)] = None,
     since: SinceParam = None,
 ) -> Response:  # fmt: skip
-    """Bulk Data kick-off: 202 and the status URL in Content-Location."""
+    """Bulk Data kick-off: 202 at once, the status URL in Content-Location; files follow."""
     chosen: list[service.ResourceType] = []
     for name in (types or ",".join(service.RESOURCE_TYPES)).split(","):
         match = next((t for t in service.RESOURCE_TYPES if t == name.strip()), None)
         if match is None:
             raise ApiError(400, "unsupported_type", "fhir.unsupported_type", type=name.strip())
         chosen.append(match)
-    job = bulk.run_export(
-        session, data_dir=request.app.state.settings.data_dir, actor=user, request_id=rid,
-        request_url=str(request.url), types=chosen, since=as_utc(since) if since else None,
+    job = bulk.start_export(
+        engine=request.app.state.engine, data_dir=request.app.state.settings.data_dir,
+        actor=user, request_id=rid, request_url=str(request.url), types=chosen,
+        since=as_utc(since) if since else None,
     )  # fmt: skip
     base = str(request.base_url).rstrip("/")
     return Response(status_code=202,
@@ -140,9 +142,23 @@ def _job(request: Request, job_id: uuid.UUID, user: User) -> bulk.Job:
     return job
 
 
-@router.get("/$export-status/{job_id}")
-def bulk_status(job_id: uuid.UUID, request: Request, user: Exporter) -> JSONResponse:
+@router.get(
+    "/$export-status/{job_id}",
+    responses={202: {"description": "Still running; X-Progress says how far"},
+               500: {"description": "The export failed (an OperationOutcome)"}},
+)  # fmt: skip
+def bulk_status(job_id: uuid.UUID, request: Request, user: Exporter) -> Response:
     job = _job(request, job_id, user)
+    if job.state == bulk.JobState.IN_PROGRESS:
+        return Response(status_code=202,
+                        headers={"X-Progress": job.progress or "started", "Retry-After": "2"})  # fmt: skip
+    if job.state == bulk.JobState.FAILED:
+        outcome = {
+            "resourceType": "OperationOutcome",
+            "issue": [{"severity": "error", "code": "exception",
+                       "diagnostics": translate("fhir.export_failed", "en")}],
+        }  # fmt: skip
+        return JSONResponse(outcome, status_code=500, media_type=FHIR_JSON)
     base = str(request.base_url).rstrip("/")
     return JSONResponse({
         "transactionTime": job.started_at.isoformat(),
@@ -154,6 +170,13 @@ def bulk_status(job_id: uuid.UUID, request: Request, user: Exporter) -> JSONResp
         ],
         "error": [],
     })  # fmt: skip
+
+
+@router.delete("/$export-status/{job_id}", status_code=202)
+def bulk_cancel(job_id: uuid.UUID, request: Request, user: Exporter) -> Response:
+    """Cancels a running export or deletes a finished one's files."""
+    bulk.cancel(request.app.state.settings.data_dir, _job(request, job_id, user))
+    return Response(status_code=202)
 
 
 @router.get("/$export-file/{job_id}/{resource_type}.ndjson")

@@ -116,7 +116,7 @@ def metrics(request: Request) -> Response:
     state = read_state(engine, window=timedelta(minutes=settings.notifier_window_minutes))
     scrape = CollectorRegistry(auto_describe=False)
     scrape.register(_StateCollector(state, engine))
-    body = generate_latest(instruments.REGISTRY) + generate_latest(scrape)
+    body = generate_latest(instruments.scrape_registry()) + generate_latest(scrape)
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 

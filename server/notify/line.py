@@ -48,11 +48,12 @@ class LineTransport:
             **({"host": settings.line_api_base.rstrip("/")} if settings.line_api_base else {}),
         )
         self.api = MessagingApi(ApiClient(config))
+        self.base = settings.webhook_base  # links in messages (e.g. a survey) point here
 
     def send(self, notification: Notification) -> str:
         from linebot.v3.messaging import ApiException, PushMessageRequest, TextMessage
 
-        text = render_message(notification)
+        text = render_message(notification, base=self.base)
         try:
             self.api.push_message(
                 PushMessageRequest(to=notification.to, messages=[TextMessage(text=text)]),

@@ -51,6 +51,24 @@ class SatisfactionSurvey(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class SurveyInvitation(SQLModel, table=True):
+    """A link sent to a family by SMS or LINE: one per alert or visit, whichever process sends."""
+
+    __tablename__ = "survey_invitations"
+    __table_args__ = (
+        sa.UniqueConstraint("context", "subject_id", name="uq_survey_invitations_subject"),
+        sa.Index("ix_survey_invitations_elder", "elder_id", "context", "created_at"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    context: SurveyContext = Field(sa_type=str_enum(SurveyContext, 16))
+    subject_id: uuid.UUID
+    elder_id: uuid.UUID = Field(foreign_key="elders.id")
+    # The contact asked; the message itself is a notification row about this invitation.
+    contact_id: uuid.UUID | None = Field(default=None)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 # Indexes the monthly reports need on other domains' tables (a month's slice of a year of
 # data), declared here so those domains' models stay as they are. Creating them binds them to
 # the tables' metadata, so migrations and the schema check see them.

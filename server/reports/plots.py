@@ -8,6 +8,7 @@ announcement's Thai font) so Thai text renders wherever the server runs.
 from __future__ import annotations
 
 import io
+import re
 import threading
 from collections.abc import Sequence
 from functools import lru_cache
@@ -53,7 +54,33 @@ def _save(fig: Figure, fmt: str) -> bytes:
     fig.tight_layout()
     fig.savefig(buffer, format=fmt, metadata={"Date": None} if fmt == "svg" else None)
     plt.close(fig)
+    if fmt == "svg":
+        return styles_as_attributes(buffer.getvalue().decode()).encode()
     return buffer.getvalue()
+
+
+_STYLE_ATTRIBUTE = re.compile(r'style="([^"]*)"')
+_STYLE_ELEMENT = re.compile(r"<style[^>]*>\s*\*\s*\{([^}]*)\}\s*</style>")
+
+
+def _declarations(css: str) -> str:
+    pairs = (part.split(":", 1) for part in css.split(";") if ":" in part)
+    return " ".join(f'{name.strip()}="{value.strip()}"' for name, value in pairs)
+
+
+def styles_as_attributes(svg: str) -> str:
+    """The page's policy allows no inline CSS, and the plots are inlined in the page.
+
+    Every property matplotlib writes (fill, stroke*, opacity, font-size, font-family,
+    text-anchor) is also an SVG presentation attribute, so each `style="…"` becomes attributes
+    and the one `*{…}` rule moves to the root element, where the SVG inherits it.
+    """
+    root_rule = _STYLE_ELEMENT.search(svg)
+    svg = _STYLE_ELEMENT.sub("", svg)
+    svg = _STYLE_ATTRIBUTE.sub(lambda m: _declarations(m.group(1)), svg)
+    if root_rule:
+        svg = svg.replace("<svg ", f"<svg {_declarations(root_rule.group(1))} ", 1)
+    return svg
 
 
 def distribution(

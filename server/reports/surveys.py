@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from server.alerts.models import Alert, AlertStatus
 from server.audit import service as audit
 from server.auth.models import Role, User
 from server.care.models import Visit, VisitStatus
 from server.common.time import as_utc, utcnow
-from server.elders.models import Elder
-from server.elders.service import can_see
+from server.elders.models import Elder, EmergencyContact
+from server.elders.service import can_see, display_name, visible_elder_ids
 from server.reports.models import SatisfactionSurvey, SurveyContext
 from server.reports.schemas import SurveyIn
 
@@ -113,10 +115,16 @@ def make_link(
     _subject_elder(session, context=context, subject_id=subject_id, actor=actor)
     if _answered(session, context, subject_id):
         raise SurveyError(409, "already_answered")
-    token = URLSafeTimedSerializer(secret_key, salt=LINK_SALT).dumps(
+    token = link_token(context=context, subject_id=subject_id, secret_key=secret_key)
+    return f"{base_url.rstrip('/')}/survey/{token}"
+
+
+def link_token(*, context: SurveyContext, subject_id: uuid.UUID, secret_key: str) -> str:
+    """Signed, not stored: it names only what is asked about, and expires (LINK_MAX_AGE)."""
+    token: str = URLSafeTimedSerializer(secret_key, salt=LINK_SALT).dumps(
         {"c": context.value, "s": str(subject_id)}
     )
-    return f"{base_url.rstrip('/')}/survey/{token}"
+    return token
 
 
 def read_link(token: str, *, secret_key: str) -> tuple[SurveyContext, uuid.UUID]:
@@ -129,3 +137,76 @@ def read_link(token: str, *, secret_key: str) -> tuple[SurveyContext, uuid.UUID]
         raise SurveyError(410, "link_expired") from exc
     except (BadSignature, KeyError, ValueError, TypeError) as exc:
         raise SurveyError(404, "link_invalid") from exc
+
+
+# ---------------------------------------------------------------- staff asking by phone
+
+
+@dataclass(frozen=True)
+class ToAsk:
+    """A resolved alert or completed visit nobody has answered about yet."""
+
+    context: SurveyContext
+    subject_id: uuid.UUID
+    elder: str
+    community: str | None
+    ended_at: datetime
+    phone: str | None  # the first contact's, to call the family
+
+
+ASK_WITHIN = timedelta(days=14)
+
+
+def to_ask(session: Session, *, actor: User, now: datetime | None = None) -> list[ToAsk]:
+    """What this person may ask about, newest first: alerts for the response team, visits of
+    the elders they see for the care team."""
+    since = (now or utcnow()) - ASK_WITHIN
+    answered = sa.select(col(SatisfactionSurvey.subject_id))
+    found: list[tuple[SurveyContext, uuid.UUID, uuid.UUID, datetime]] = []
+    if actor.role in ALERT_ROLES:
+        ended = sa.func.coalesce(col(Alert.resolved_at), col(Alert.transported_at))
+        rows = session.execute(
+            sa.select(col(Alert.id), col(Alert.elder_id), ended).where(
+                col(Alert.test).is_(False),
+                col(Alert.status).in_(SURVEYED_ALERT_STATUSES),
+                ended >= since,
+                col(Alert.id).not_in(answered),
+            )
+        ).all()
+        found += [(SurveyContext.ALERT, a, e, at) for a, e, at in rows]
+    if actor.role in VISIT_ROLES:
+        visits = sa.select(col(Visit.id), col(Visit.elder_id), col(Visit.ended_at)).where(
+            col(Visit.status) == VisitStatus.COMPLETED, col(Visit.ended_at) >= since,
+            col(Visit.id).not_in(answered),
+        )  # fmt: skip
+        visible = visible_elder_ids(session, actor)
+        if visible is not None:
+            visits = visits.where(col(Visit.elder_id).in_(visible))
+        found += [(SurveyContext.VISIT, v, e, at) for v, e, at in session.execute(visits).all()]
+    elder_ids = {e for _c, _s, e, _a in found}
+    elders = {
+        e.id: e for e in session.exec(select(Elder).where(col(Elder.id).in_(elder_ids))).all()
+    }
+    phones: dict[uuid.UUID, str] = {}
+    for contact in session.exec(
+        select(EmergencyContact)
+        .where(col(EmergencyContact.elder_id).in_(elder_ids))
+        .order_by(col(EmergencyContact.position).desc())
+    ).all():
+        phones[contact.elder_id] = contact.phone  # the lowest position wins
+    return sorted(
+        (
+            ToAsk(
+                context=c,
+                subject_id=s,
+                elder=display_name(elders[e]),
+                community=elders[e].community,
+                ended_at=as_utc(at),
+                phone=phones.get(e),
+            )
+            for c, s, e, at in found
+            if e in elders
+        ),
+        key=lambda item: item.ended_at,
+        reverse=True,
+    )

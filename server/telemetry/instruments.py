@@ -1,16 +1,21 @@
 """The process's own counters and histograms. Domains call the small `observe_*` functions.
 
 They live on a registry of their own (not the library's global one) so tests and several apps
-in one process do not collide. Per process: with `--workers N` each worker counts its own
-(scrape each, or run one process per port); the database-derived gauges are the same anywhere.
+in one process do not collide. With `eldercare serve --workers N` every worker writes its
+values to files in PROMETHEUS_MULTIPROC_DIR (prometheus-client's multiprocess mode, chosen by
+that variable when the library is first imported), and a scrape of any worker adds them up;
+the database-derived gauges are the same in every process.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from datetime import datetime
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, multiprocess
+
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -37,6 +42,28 @@ TIMER_LATENESS = Histogram(
     buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300),
     registry=REGISTRY,
 )
+
+
+HTTP_RESPONSES = Counter(
+    "eldercare_http_responses",
+    "Responses by status class (5xx: the server failed a request)",
+    ["status"],
+    registry=REGISTRY,
+)
+
+
+def observe_response(status: int) -> None:
+    HTTP_RESPONSES.labels(status=f"{status // 100}xx").inc()
+
+
+def scrape_registry() -> CollectorRegistry:
+    """This process's registry, or every worker's values added up in multiprocess mode."""
+    folder = os.environ.get(MULTIPROCESS_DIR)
+    if not folder:
+        return REGISTRY
+    combined = CollectorRegistry(auto_describe=True)
+    multiprocess.MultiProcessCollector(combined, path=folder)  # type: ignore[no-untyped-call]
+    return combined
 
 
 def observe_ingest(kinds: Iterable[str], received_at: datetime, committed_at: datetime) -> None:

@@ -63,6 +63,9 @@ def test_pages_load_with_the_csp_and_no_violation(
         "committee": ["/committee", f"/committee/rounds/{round_.id}"],
         "admin": ["/admin/users", "/admin/devices", "/elders", f"/elders/{elder.id}"],
         "care_manager": ["/elders", f"/elders/{elder.id}"],
+        "supervisor": ["/reports", "/oncall"],
+        # Public pages reached from a text message, refused and not.
+        "": ["/r/not-a-link", "/survey/not-a-link"],
     }
     problems: list[str] = []
     for username, paths in visits.items():
@@ -72,10 +75,13 @@ def test_pages_load_with_the_csp_and_no_violation(
         messages: list[str] = []
         page.on("console", lambda m, into=messages: into.append(m.text))
         try:
-            login(page, live_url, username, TEST_PASSWORD)
+            if username:
+                login(page, live_url, username, TEST_PASSWORD)
             for path in paths:
                 response = page.goto(f"{live_url}{path}")
-                assert response is not None and response.status == 200, (path, response)
+                # The public links are forged: refused, with a page of their own.
+                expected = 200 if username else 404
+                assert response is not None and response.status == expected, (path, response)
                 assert "script-src 'self'" in (
                     response.headers.get("content-security-policy") or ""
                 )
@@ -86,6 +92,9 @@ def test_pages_load_with_the_csp_and_no_violation(
                     # The moved script runs: expanding a row fetches and draws the breakdown.
                     page.click("#ranking button.expand >> nth=0")
                     page.wait_for_selector("table.breakdown", timeout=15000)
+                if path == "/reports":
+                    # The plots are inlined SVG, drawn with attributes, not inline CSS.
+                    assert page.locator("figure svg").count() > 0
                 page.wait_for_load_state("networkidle")
                 violations = page.evaluate("window.__csp")
                 problems += [f"{username} {path}: {v}" for v in violations]

@@ -52,6 +52,7 @@ HEX_NUMBER = re.compile(r"(?=[0-9a-f]*[0-9])[0-9a-f]{6,}")
 
 def latin_words(text: str, data: frozenset[str] = frozenset()) -> list[str]:
     """Latin words in `text`; `data` are values people typed (user names), not wording."""
+    text = re.sub(r"\{base\}/[\w/-]*", "", text)  # a link's path is followed, not read
     text = re.sub(r"\{[^}]*\}", "", text)  # placeholders are filled in, not read
     return [
         word

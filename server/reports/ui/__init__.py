@@ -7,7 +7,7 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
 from server.auth.models import User
@@ -168,3 +168,42 @@ def survey_answer(
     except surveys.SurveyError as exc:
         return _survey_page(request, status_code=exc.status, problem=exc.code)
     return _survey_page(request, thanks=True)
+
+
+# ---------------------------------------------------------------- staff asking by phone
+
+register_nav("/surveys", "reports.surveys.nav", set(surveys.SURVEY_ROLES))
+SurveyPage = Annotated[User, Depends(require_roles(*surveys.SURVEY_ROLES))]
+
+
+@router.get("/surveys", response_class=HTMLResponse)
+def surveys_page(
+    request: Request, session: SessionDep, user: SurveyPage, done: bool = False
+) -> Response:
+    """Who to call back: each resolved alert or visit not yet asked about, with a form."""
+    return render(request, "surveys.html", items=surveys.to_ask(session, actor=user),
+                  done=done)  # fmt: skip
+
+
+@router.post("/surveys", response_class=HTMLResponse)
+def surveys_answer(
+    request: Request,
+    session: SessionDep,
+    user: SurveyPage,
+    rid: RequestId,
+    context: Annotated[SurveyContext, Form()],
+    subject_id: Annotated[uuid.UUID, Form()],
+    overall: Annotated[int, Form(ge=1, le=5)],
+    comment: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    try:
+        surveys.record(
+            session,
+            data=SurveyIn(context=context, subject_id=subject_id, channel=SurveyChannel.STAFF,
+                          overall=overall, comment=comment.strip() or None),
+            actor=user, request_id=rid,
+        )  # fmt: skip
+    except surveys.SurveyError as exc:
+        return render(request, "surveys.html", status_code=exc.status,
+                      items=surveys.to_ask(session, actor=user), problem=exc.code)  # fmt: skip
+    return RedirectResponse("/surveys?done=1", status_code=303)

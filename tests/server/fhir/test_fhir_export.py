@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -20,7 +21,10 @@ from server.alerts.models import Alert, AlertKind, AlertStatus
 from server.audit.models import AuditEntry
 from server.auth.models import Role, User
 from server.care.models import Visit, VisitStatus
+from server.common.time import utcnow
+from server.config import Settings
 from server.elders.models import Consent, Elder
+from server.fhir import bulk
 from server.fhir.resources import TH_CID
 from server.observations.models import Observation, ObservationSource, ObservationValue
 from tests.support.records import make_elder
@@ -205,7 +209,7 @@ def test_bulk_export_writes_ndjson_for_its_owner_only(
     kick = client.get("/fhir/$export", params={"_type": "Patient,Observation"}, headers=headers)
     assert kick.status_code == 202
     status_url = kick.headers["Content-Location"]
-    manifest = client.get(status_url, headers=headers).json()
+    manifest = _finished(client, status_url, headers)
     outputs = {o["type"]: o for o in manifest["output"]}
     assert set(outputs) == {"Patient", "Observation"} and outputs["Patient"]["count"] == 1
     got = client.get(outputs["Observation"]["url"], headers=headers)
@@ -219,3 +223,48 @@ def test_bulk_export_writes_ndjson_for_its_owner_only(
     assert client.get(status_url, headers=auth(other_admin)).status_code == 404
     bad = client.get("/fhir/$export", params={"_type": "MedicationRequest"}, headers=headers)
     assert bad.status_code == 400
+
+
+def _finished(client: TestClient, status_url: str, headers: dict[str, str]) -> Any:
+    """Polls the status URL as a client would: 202 while running, then the manifest."""
+    deadline = time.monotonic() + 30
+    while True:
+        status = client.get(status_url, headers=headers)
+        if status.status_code == 200:
+            return status.json()
+        assert status.status_code == 202, status.text
+        assert status.headers["retry-after"] and status.headers["x-progress"]
+        assert time.monotonic() < deadline, "the export did not finish"
+        time.sleep(0.05)
+
+
+def test_bulk_export_cancel_stall_and_expiry(
+    client: TestClient, elders: dict[str, Elder], users: dict[Role, User],
+    auth: Callable[[User], dict[str, str]], settings: Settings,
+) -> None:  # fmt: skip
+    headers = auth(users[Role.ADMIN])
+    kick = client.get("/fhir/$export", params={"_type": "Patient"}, headers=headers)
+    status_url = kick.headers["Content-Location"]
+    manifest = _finished(client, status_url, headers)
+    file_url = manifest["output"][0]["url"]
+    assert client.get(file_url, headers=headers).status_code == 200
+    # Deleting the job removes its files.
+    assert client.delete(status_url, headers=headers).status_code == 202
+    assert client.get(status_url, headers=headers).status_code == 404
+    assert client.get(file_url, headers=headers).status_code == 404
+
+    # A job whose worker died (its process stopped) is reported failed, not running forever.
+    job_id = uuid.UUID(client.get("/fhir/$export", params={"_type": "Patient"},
+                                  headers=headers).headers["Content-Location"].rsplit("/", 1)[1])  # fmt: skip
+    _finished(client, f"/fhir/$export-status/{job_id}", headers)
+    meta = settings.data_dir / "fhir-exports" / str(job_id) / "job.json"
+    record = json.loads(meta.read_text())
+    record |= {"state": "in-progress", "updated_at": (utcnow() - timedelta(hours=1)).isoformat()}
+    meta.write_text(json.dumps(record))
+    failed = client.get(f"/fhir/$export-status/{job_id}", headers=headers)
+    assert failed.status_code == 500 and failed.json()["resourceType"] == "OperationOutcome"
+
+    # Files live a day at most: the next kick-off removes older ones.
+    record |= {"started_at": (utcnow() - timedelta(hours=25)).isoformat()}
+    meta.write_text(json.dumps(record))
+    assert bulk.remove_expired(settings.data_dir) == 1 and not meta.exists()

@@ -7,5 +7,6 @@ RULES = [
 ] + [
     Rule("GET", "/fhir/$export", roles(Role.ADMIN), "bulk data kick-off"),
     Rule("GET", "/fhir/$export-status/{job_id}", roles(Role.ADMIN), "404 unless the caller's own"),
+    Rule("DELETE", "/fhir/$export-status/{job_id}", roles(Role.ADMIN), "cancel: 404 unless own"),
     Rule("GET", "/fhir/$export-file/{job_id}/{resource_type}.ndjson", roles(Role.ADMIN)),
 ]

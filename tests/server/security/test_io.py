@@ -146,8 +146,9 @@ def test_security_headers_on_every_response(
     assert reply.headers["referrer-policy"] == "no-referrer"
     assert reply.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
     directives = dict(part.split(" ", 1) for part in CONTENT_SECURITY_POLICY.split("; "))
-    # Scripts only from our own files; inline styles are still allowed (the plots' SVG).
+    # Scripts and styles only from our own files: nothing inline.
     assert directives["script-src"] == "'self'"
+    assert directives["style-src"] == "'self'"
     assert "frame-ancestors 'none'" in CONTENT_SECURITY_POLICY
     if not path.startswith("/static/"):
         assert reply.headers["cache-control"] == "no-store"
