@@ -86,7 +86,7 @@ def make_hubs(url: str, count: int) -> list[str]:
 
 @contextlib.contextmanager
 def server_process(
-    url: str, port: int, *, start_timeout_s: float = 30.0, **env: str
+    url: str, port: int, *, start_timeout_s: float = 90.0, **env: str
 ) -> Iterator[subprocess.Popen[bytes]]:
     environment = {
         **os.environ,

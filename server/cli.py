@@ -450,8 +450,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     from server.telemetry.logs import configure
 
     configure()
-    # The timer tick runs every second; its "running job" lines would drown everything else.
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
     try:
         settings = get_settings()

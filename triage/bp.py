@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from triage.memo import Memo, typed
 from triage.models import Priority, Reason
 from triage.overrides import Overrides
 from triage.reasons import BP_SHARED_CATEGORIES, reason
@@ -86,6 +87,31 @@ def assess_blood_pressure(
     deployment's set (default: the Thai guideline).
     """
     rules = rules or RULE_SET.blood_pressure
+    # The rules are long-lived settings and not hashable: keyed by identity, and a hit
+    # counts only if it was computed with this very object.
+    key = (typed(systolic), typed(diastolic), overrides, symptoms, id(rules))
+    found = _ASSESSED.get(key)
+    if found is not None and found[0] is rules:
+        return found[1]
+    assessed = _assess(
+        systolic=systolic, diastolic=diastolic, overrides=overrides, symptoms=symptoms,
+        rules=rules,
+    )  # fmt: skip
+    return _ASSESSED.put(key, (rules, assessed))[1]
+
+
+# Assessments by their inputs: a home's readings repeat (see triage.memo).
+_ASSESSED: Memo[tuple[BloodPressureRules, BloodPressureAssessment]] = Memo(50_000)
+
+
+def _assess(
+    *,
+    systolic: float,
+    diastolic: float,
+    overrides: Overrides | None,
+    symptoms: bool,
+    rules: BloodPressureRules,
+) -> BloodPressureAssessment:
     sys_value = check_reading("systolic", systolic)
     dia_value = check_reading("diastolic", diastolic)
     if dia_value >= sys_value:

@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from triage.memo import Memo, typed
 from triage.models import Consciousness, Priority, Reason, parse_consciousness
 from triage.reasons import NEWS2_NOT_VALIDATED, NEWS2_PARAMETERS, band_key, reason
 from triage.rules import RULE_SET, News2Band, News2Rules
@@ -74,6 +75,36 @@ def news2_score(
     `consciousness` is ACVPU: "alert", "new_confusion", "voice", "pain", "unresponsive".
     Source: RULE_SET.news2 (RCP 2017, charts 1 and 2).
     """
+    key = tuple(
+        typed(v)
+        for v in (spo2, spo2_scale, on_oxygen, systolic, pulse, respiration_rate,
+                  temperature_c, consciousness)
+    )  # fmt: skip
+    found = _SCORES.get(key)
+    if found is not None:
+        return found
+    return _SCORES.put(key, _news2_score(
+        spo2=spo2, spo2_scale=spo2_scale, on_oxygen=on_oxygen, systolic=systolic, pulse=pulse,
+        respiration_rate=respiration_rate, temperature_c=temperature_c,
+        consciousness=consciousness,
+    ))  # fmt: skip
+
+
+# Scores by their inputs: a home's readings repeat (see triage.memo).
+_SCORES: Memo[News2Result] = Memo(50_000)
+
+
+def _news2_score(
+    *,
+    spo2: float | None,
+    spo2_scale: int,
+    on_oxygen: bool | None,
+    systolic: float | None,
+    pulse: float | None,
+    respiration_rate: float | None,
+    temperature_c: float | None,
+    consciousness: Consciousness | str | None,
+) -> News2Result:
     rules = RULE_SET.news2
     scale = check_scale(spo2_scale)
     level = None if consciousness is None else parse_consciousness(consciousness)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from eldercare_protocol import DeviceStatus, MeasurementCode
+from triage.memo import Memo, typed_items
 from triage.models import ParamValue, Reason
 
 NEWS2_PARAMETERS: tuple[str, ...] = (
@@ -144,8 +145,21 @@ REASON_PARAMS: MappingProxyType[str, frozenset[str]] = MappingProxyType(_build()
 REASON_KEYS: frozenset[str] = frozenset(REASON_PARAMS)
 
 
+_REASONS: Memo[Reason] = Memo(50_000)
+
+
 def reason(key: str, **params: ParamValue) -> Reason:
-    """A reason whose key is registered and whose parameters are exactly the declared ones."""
+    """A reason whose key is registered and whose parameters are exactly the declared ones.
+
+    Reasons are frozen and repeat endlessly ("spo2 missing"), so each is built once."""
+    memo_key = (key, typed_items(params))
+    found = _REASONS.get(memo_key)
+    if found is not None:
+        return found
+    return _REASONS.put(memo_key, _reason(key, params))
+
+
+def _reason(key: str, params: dict[str, ParamValue]) -> Reason:
     declared = REASON_PARAMS.get(key)
     if declared is None:
         raise KeyError(f"unregistered triage reason key: {key!r}")

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 
 from triage.bp import BloodPressureAssessment, assess_blood_pressure
 from triage.glucose import GlucoseAssessment, assess_glucose
+from triage.memo import Memo, typed, typed_items
 from triage.models import (
     Consciousness,
     Priority,
@@ -69,6 +70,31 @@ def assess_vitals(
     `profile` is accepted for symmetry with `prioritise_event`; no vital-sign rule uses it.
     """
     del profile  # the profile orders alerts (risk); it never changes a reading's meaning
+    # The rules are long-lived settings and not hashable: keyed by identity, and a hit
+    # counts only if it was computed with this very object.
+    key = (typed_items(readings), overrides, typed(on_oxygen), typed(consciousness), id(bp_rules))
+    found = _ASSESSED.get(key)
+    if found is not None and found[0] is bp_rules:
+        return found[1]
+    assessed = _assess(
+        readings=readings, overrides=overrides, on_oxygen=on_oxygen,
+        consciousness=consciousness, bp_rules=bp_rules,
+    )  # fmt: skip
+    return _ASSESSED.put(key, (bp_rules, assessed))[1]
+
+
+# Whole assessments by their inputs: a home's readings repeat (see triage.memo).
+_ASSESSED: Memo[tuple[BloodPressureRules | None, VitalsAssessment]] = Memo(50_000)
+
+
+def _assess(
+    *,
+    readings: Mapping[str, float],
+    overrides: Overrides | None,
+    on_oxygen: bool,
+    consciousness: Consciousness | str | None,
+    bp_rules: BloodPressureRules | None,
+) -> VitalsAssessment:
     level = None if consciousness is None else parse_consciousness(consciousness)
     accepted: dict[str, float] = {}
     ignored: list[str] = []

@@ -18,9 +18,11 @@ import os
 import socket
 import threading
 import time
+import uuid
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -36,12 +38,11 @@ from server.alerts.models import Alert, AlertEvent, AlertTimer, TimerStatus
 from server.alerts.policy import Action, Policy, Step
 from server.auth.models import Role, User
 from server.common.time import utcnow
-from server.db import updated_one
 from server.elders.models import Elder
 from server.elders.service import display_name as elder_display_name
 from server.i18n import DEFAULT_LOCALE, Locale, catalogue, translate
 from server.notify import get_notifier
-from server.realtime import mark_changed
+from server.realtime import mark_many_changed
 from server.telemetry import instruments as metrics
 
 # Plain UPDATEs: the ORM need not scan the identity map for matching objects (which made
@@ -95,11 +96,12 @@ def _notify_supervisors(
     alert: Alert,
     step: Step,
     supervisors: list[User] | None = None,
+    elder: Elder | None = None,
     sms: bool = True,
 ) -> None:
     """The console line for supervisors, and an SMS to each unless the alert's phone
     escalation belongs to its on-call chain (one owner: nobody is texted twice)."""
-    elder = session.get(Elder, alert.elder_id)
+    elder = elder or session.get(Elder, alert.elder_id)
     name = elder_display_name(elder) if elder else "?"
     template = step.name if step.name in SUPERVISOR_TEMPLATES else "generic"
     notifier = get_notifier()
@@ -138,52 +140,70 @@ def _supervisors(session: Session) -> list[User]:
     )
 
 
-def _fire(
-    session: Session,
-    timer: AlertTimer,
-    *,
-    policy: Policy,
-    now: datetime,
-    supervisors: list[User] | None = None,
-    phone_owned: bool = False,
-) -> TimerStatus:
-    step = policy.step(timer.step)
-    if step is None:
-        log.warning("timers: step %r is not in policy %s; skipped", timer.step, policy.version)
-        return TimerStatus.SKIPPED
+@dataclass(frozen=True)
+class _Claimed:
+    id: uuid.UUID
+    alert_id: uuid.UUID
+    step: str
+    due_at: datetime
+
+
+def _claim(session: Session, *, cutoff: datetime, fired_at: datetime, batch: int) -> list[_Claimed]:
+    """Claims up to `batch` due timers in one statement and returns them, oldest first.
+
+    The inner SELECT picks the due rows (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so a second
+    process passes over rows the first holds); the outer UPDATE's `status = 'pending'` is
+    the claim itself (the whole of it on SQLite, where writers take turns).
+    """
+    due = (
+        sa.select(col(AlertTimer.id))
+        .where(col(AlertTimer.status) == TimerStatus.PENDING, col(AlertTimer.due_at) <= cutoff)
+        .order_by(col(AlertTimer.due_at))
+        .limit(batch)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    rows = session.execute(
+        sa.update(AlertTimer)
+        .where(
+            col(AlertTimer.id).in_(due.scalar_subquery()),
+            col(AlertTimer.status) == TimerStatus.PENDING,
+        )
+        .values(status=TimerStatus.FIRED, fired_at=fired_at, fired_by=PROCESS_ID)
+        .returning(
+            col(AlertTimer.id), col(AlertTimer.alert_id), col(AlertTimer.step),
+            col(AlertTimer.due_at),
+        ),
+        execution_options=NO_SYNC,
+    ).all()  # fmt: skip
+    claimed = [_Claimed(*row) for row in rows]
+    claimed.sort(key=lambda t: t.due_at)
+    return claimed
+
+
+def _fire_step(
+    session: Session, step: Step, timers: list[_Claimed], *, now: datetime
+) -> list[Alert]:
+    """Runs one step for all of its claimed timers: one UPDATE of the alerts whose status
+    still calls for it (the condition and the effect in one statement, so an acknowledge
+    racing this wins or loses cleanly); returns the alerts it changed."""
     values: dict[str, Any] = {"version": Alert.version + 1}
     if Action.REALARM in step.actions:
         values["escalated_at"] = now
     if Action.SLA_BREACH in step.actions:
         values["sla_breached"] = True
-    # The condition and the effect in one statement: an acknowledge racing this tick wins
-    # or loses cleanly.
-    if not updated_one(
-        session,
-        sa.update(Alert)
-        .where(col(Alert.id) == timer.alert_id, col(Alert.status).in_(step.when_status))
-        .values(**values),
-        options=NO_SYNC,
-    ):
-        return TimerStatus.SKIPPED
-    alert = session.get(Alert, timer.alert_id, populate_existing=True)
-    assert alert is not None
-    action = _timeline_action(step)
-    session.add(
-        AlertEvent(
-            alert_id=alert.id,
-            at=now,
-            action=action,
-            note_key=f"alerts.timeline.{action}",
-            params={"seconds": step.after_seconds},
-        )
+    return list(
+        session.execute(
+            sa.update(Alert)
+            .where(
+                col(Alert.id).in_({t.alert_id for t in timers}),
+                col(Alert.status).in_(step.when_status),
+            )
+            .values(**values)
+            .returning(Alert),
+            execution_options={**NO_SYNC, "populate_existing": True},
+        ).scalars()
     )
-    if Action.NOTIFY_SUPERVISORS in step.actions:
-        _notify_supervisors(
-            session, alert=alert, step=step, supervisors=supervisors, sms=not phone_owned
-        )
-    mark_changed(session, alert.id)
-    return TimerStatus.FIRED
 
 
 def run_due(
@@ -199,70 +219,52 @@ def run_due(
 
 
 def _run_batch(engine: Engine, *, policy: Policy, now: datetime | None, batch: int) -> int:
+    """One transaction, a fixed number of statements whatever the batch: the claim, one
+    UPDATE per step kind, the timeline rows and messages in one flush, the skipped ones
+    marked, one NOTIFY statement. A crash rolls all of it back and the timers stay due."""
     cutoff = now or utcnow()
+    fired_at = now or utcnow()
     with Session(engine, expire_on_commit=False) as session:
-        query = (
-            select(AlertTimer)
-            .where(AlertTimer.status == TimerStatus.PENDING, col(AlertTimer.due_at) <= cutoff)
-            .order_by(col(AlertTimer.due_at))
-            .limit(batch)
-        )
-        if engine.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        timers = list(session.exec(query).all())
-        if not timers:
+        claimed = _claim(session, cutoff=cutoff, fired_at=fired_at, batch=batch)
+        if not claimed:
             return 0
-        fired_at = now or utcnow()
-        # One conditional UPDATE claims the batch; rows another process claimed first (the
-        # claim on SQLite) are not returned and not run.
-        claimed = set(
-            session.execute(
-                sa.update(AlertTimer)
-                .where(
-                    col(AlertTimer.id).in_([t.id for t in timers]),
-                    col(AlertTimer.status) == TimerStatus.PENDING,
-                )
-                .values(status=TimerStatus.FIRED, fired_at=fired_at, fired_by=PROCESS_ID)
-                .returning(col(AlertTimer.id)),
-                execution_options=NO_SYNC,
-            ).scalars()
-        )
-        supervisors: list[User] | None = None
-        skipped: list[Any] = []
-        # The batch's elders in one query (a supervisor message names the elder), and the
-        # timeline rows and messages written in one flush at commit, not one per timer.
-        alert_ids = [t.alert_id for t in timers if t.id in claimed]
-        # Alerts whose on-call chain calls and texts people: their steps here stay on the
-        # console (one query for the batch).
-        owned = hooks.phone_owned(session, alert_ids)
-        session.exec(
-            select(Elder).where(
-                col(Elder.id).in_(select(Alert.elder_id).where(col(Alert.id).in_(alert_ids)))
-            )
-        ).all()
-        with session.no_autoflush:
+        by_step: dict[str, list[_Claimed]] = {}
+        for timer in claimed:
+            metrics.observe_timer(timer.due_at, fired_at)
+            by_step.setdefault(timer.step, []).append(timer)
+        skipped: list[uuid.UUID] = []
+        changed: list[uuid.UUID] = []
+        timeline: list[dict[str, Any]] = []
+        to_tell: list[tuple[Alert, Step]] = []
+        for name, timers in by_step.items():
+            step = policy.step(name)
+            if step is None:
+                log.warning("timers: step %r is not in policy %s; skipped", name, policy.version)
+                skipped.extend(t.id for t in timers)
+                continue
+            alerts = {a.id: a for a in _fire_step(session, step, timers, now=fired_at)}
+            action = _timeline_action(step)
             for timer in timers:
-                if timer.id not in claimed:
-                    continue
-                metrics.observe_timer(timer.due_at, fired_at)
-                step = policy.step(timer.step)
-                if (
-                    supervisors is None
-                    and timer.alert_id not in owned
-                    and step
-                    and Action.NOTIFY_SUPERVISORS in step.actions
-                ):
-                    supervisors = _supervisors(session)
-                status = _fire(
-                    session,
-                    timer,
-                    policy=policy,
-                    now=fired_at,
-                    supervisors=supervisors,
-                    phone_owned=timer.alert_id in owned,
-                )
-                if status == TimerStatus.SKIPPED:
+                alert = alerts.get(timer.alert_id)
+                if alert is None:
                     skipped.append(timer.id)
+                    continue
+                changed.append(alert.id)
+                timeline.append(
+                    {
+                        "alert_id": alert.id,
+                        "at": fired_at,
+                        "action": action,
+                        "note_key": f"alerts.timeline.{action}",
+                        "params": {"seconds": step.after_seconds},
+                    }
+                )
+                if Action.NOTIFY_SUPERVISORS in step.actions:
+                    to_tell.append((alert, step))
+        if timeline:
+            session.execute(sa.insert(AlertEvent), timeline)
+        if to_tell:
+            _tell_supervisors(session, to_tell)
         if skipped:
             session.execute(
                 sa.update(AlertTimer)
@@ -270,8 +272,29 @@ def _run_batch(engine: Engine, *, policy: Policy, now: datetime | None, batch: i
                 .values(status=TimerStatus.SKIPPED),
                 execution_options=NO_SYNC,
             )
+        mark_many_changed(session, changed)
         session.commit()
-        return len(timers)
+        return len(claimed)
+
+
+def _tell_supervisors(session: Session, fired: list[tuple[Alert, Step]]) -> None:
+    """The batch's elders and the supervisors in one query each (a message names the
+    elder); the messages are written in one flush at commit, not one per timer."""
+    elder_ids = {alert.elder_id for alert, _ in fired}
+    elders = {e.id: e for e in session.exec(select(Elder).where(col(Elder.id).in_(elder_ids)))}
+    # Alerts whose on-call chain calls and texts people: their steps here stay on the console.
+    owned = hooks.phone_owned(session, [alert.id for alert, _ in fired])
+    supervisors = _supervisors(session) if any(a.id not in owned for a, _ in fired) else []
+    with session.no_autoflush:
+        for alert, step in fired:
+            _notify_supervisors(
+                session,
+                alert=alert,
+                step=step,
+                supervisors=supervisors,
+                elder=elders.get(alert.elder_id),
+                sms=alert.id not in owned,
+            )
 
 
 CHANNEL = "alert_timers"

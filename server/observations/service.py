@@ -336,7 +336,8 @@ def _insert(
 def _assess(item: NewObservation, overrides: triage.Overrides | None) -> triage.VitalsAssessment:
     return triage.assess_vitals(
         readings=triage_input(item.readings),
-        profile=profile_for(item.elder),
+        # No profile: no vital-sign rule uses it (it orders alerts), and building one per
+        # reading was a measurable part of the cost.
         overrides=overrides,
         on_oxygen=item.on_oxygen,
         consciousness=item.consciousness,

@@ -6,7 +6,15 @@ when the transaction commits. On SQLite (one process) an after-commit hook publi
 in-process hub. Messages carry ids only; readers re-read the rows.
 """
 
-from server.realtime.hub import RESYNC, Hub, Subscription, hub_for, hub_key, mark_changed
+from server.realtime.hub import (
+    RESYNC,
+    Hub,
+    Subscription,
+    hub_for,
+    hub_key,
+    mark_changed,
+    mark_many_changed,
+)
 from server.realtime.listener import PgListener, start_listener, stop_listener
 
 __all__ = [
@@ -17,6 +25,7 @@ __all__ = [
     "hub_for",
     "hub_key",
     "mark_changed",
+    "mark_many_changed",
     "start_listener",
     "stop_listener",
 ]

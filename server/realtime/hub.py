@@ -88,6 +88,23 @@ def mark_changed(session: Session, alert_id: uuid.UUID) -> None:
     session.info["realtime_key"] = hub_key(bind)
 
 
+def mark_many_changed(session: Session, alert_ids: Iterable[uuid.UUID]) -> None:
+    """`mark_changed` for a batch: on PostgreSQL one statement for all of them."""
+    ids = sorted({str(i) for i in alert_ids})
+    if not ids:
+        return
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_notify(:channel, id) FROM unnest(CAST(:ids AS text[])) AS id"),
+            {"channel": CHANNEL, "ids": ids},
+        )
+        return
+    pending: set[str] = session.info.setdefault(_PENDING, set())
+    pending.update(ids)
+    session.info["realtime_key"] = hub_key(bind)
+
+
 @event.listens_for(Session, "after_commit")
 def _publish_after_commit(session: Session) -> None:
     pending: set[str] | None = session.info.pop(_PENDING, None)

@@ -168,12 +168,27 @@ def test_two_server_processes_fire_each_timer_exactly_once(
     # Half acknowledged, so escalations skip and reminders fire for those.
     acked = set(alert_ids[::2])
     session.execute(sa.update(Alert).where(col(Alert.id).in_(acked)).values(status="acknowledged"))
-    # Due in a moment, so both processes are up and racing when they come due.
-    session.execute(sa.update(AlertTimer).values(due_at=utcnow() + timedelta(seconds=6)))
+    # Not due until both processes are up (a batch fires in milliseconds, so the first one
+    # ready would otherwise take every timer before the second had started).
+    session.execute(sa.update(AlertTimer).values(due_at=utcnow() + timedelta(hours=1)))
     session.commit()
     total = len(session.exec(select(AlertTimer)).all())
     assert total == 120
     with servers(db_url, 2, tick=0.05, batch=3):
+        # Due one after another over the next few seconds, so both processes are looking
+        # while timers come due and each claims some.
+        start = utcnow() + timedelta(seconds=1)
+        order = [step.name for step in POLICY.steps]
+        rows = session.exec(select(AlertTimer.id, AlertTimer.step)).all()
+        # Steps of one alert come due in the policy's order, as they do in life.
+        ids = [i for i, _ in sorted(rows, key=lambda r: (order.index(r[1]), str(r[0])))]
+        for n, timer_id in enumerate(ids):
+            session.execute(
+                sa.update(AlertTimer)
+                .where(col(AlertTimer.id) == timer_id)
+                .values(due_at=start + timedelta(milliseconds=25 * n))
+            )
+        session.commit()
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             session.expire_all()

@@ -13,7 +13,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from eldercare_protocol import MAX_EVENTS_PER_BATCH, MAX_MESSAGE_BYTES, WS_PATH
-from server.devices.models import AgentEvent
+from server.devices.models import AgentEvent, HubStatus
 from server.devices.service import revoke_hub_token
 from tests.support.events import (
     bp_reading_json,
@@ -42,10 +42,11 @@ async def test_events_are_stored_under_the_hubs_elder_and_acked(
     assert errors == []
     assert sorted(ack["ids"]) == sorted(e["id"] for e in events)
     rows = stored(session)
-    assert {str(r.id) for r in rows} == {e["id"] for e in events}
+    # The heartbeat is acked and kept as the hub's latest state, not as an event row.
+    assert {str(r.id) for r in rows} == {e["id"] for e in events[1:]}
     assert {r.elder_id for r in rows} == {hub.elder.id}
     assert other.elder.id not in {r.elder_id for r in rows}
-    assert {r.kind for r in rows} == {"heartbeat", "vitals", "panic"}
+    assert {r.kind for r in rows} == {"vitals", "panic"}
     assert all(r.hub_id == hub.device_id and r.received_at >= r.occurred_at for r in rows)
 
 
@@ -86,7 +87,7 @@ async def test_a_bad_event_is_named_and_the_good_ones_are_stored(
     ]
     assert "unit" in errors[0]["message"]
     assert sorted(ack["ids"]) == sorted([good1["id"], good2["id"]])
-    assert {str(r.id) for r in stored(session)} == {good1["id"], good2["id"]}
+    assert {str(r.id) for r in stored(session)} == {good2["id"]}  # good1 is a heartbeat
 
 
 @pytest.mark.parametrize(
@@ -105,7 +106,7 @@ async def test_malformed_messages_get_an_error_frame_and_the_connection_stays(
     app: FastAPI, session: Session, message: str | bytes, code: str
 ) -> None:
     hub = make_hub(session)
-    good = heartbeat_json()
+    good = bp_reading_json()
     with live_server(app) as url:
         async with connect(url + WS_PATH, additional_headers=hub.headers) as ws:
             errors, ack = await exchange(ws, message)
@@ -131,7 +132,7 @@ async def test_oversized_and_overfull_messages_are_refused_and_the_connection_st
             errors, ack = await exchange(ws, overfull)
             assert [e["code"] for e in errors] == ["too_many_events"]
             assert ack["ids"] == []
-            good = heartbeat_json()
+            good = bp_reading_json()
             errors, ack = await exchange(ws, events_message(good))
             assert ack["ids"] == [good["id"]]
     assert len(stored(session)) == 1
@@ -180,7 +181,10 @@ async def test_a_token_revoked_while_connected_is_cut_off(app: FastAPI, session:
             assert closed.value.rcvd is not None
             assert closed.value.rcvd.code == 1008
             assert "revoked" in closed.value.rcvd.reason
-    assert len(stored(session)) == 1
+    # The one accepted heartbeat is the hub's status (heartbeats are not event rows).
+    assert stored(session) == []
+    status = session.get(HubStatus, hub.device_id)
+    assert status is not None and status.last_heartbeat_at is not None
 
 
 class ManualClock:
@@ -218,7 +222,8 @@ async def test_rate_limit_names_a_retry_time_and_never_holds_back_a_panic(
             clock.now += 0.5  # the wait the server named: accepted
             errors, ack = await exchange(ws, events_message(heartbeat_json(), heartbeat_json()))
             assert errors == [] and len(ack["ids"]) == 2
-    assert len(stored(session)) == 8
+    # The press is the one event row; the accepted heartbeats went to the hub's status.
+    assert [str(r.id) for r in stored(session)] == [press["id"]]
 
 
 async def test_an_event_id_of_another_hub_is_refused_not_refiled(

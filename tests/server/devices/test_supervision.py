@@ -11,7 +11,7 @@ from eldercare_protocol import EVENT_ADAPTER, DeviceHealth
 from server.alerts.models import Alert, AlertEvent, AlertKind, AlertStatus
 from server.common.time import BANGKOK
 from server.devices.config import DevicesSettings
-from server.devices.models import Device, HubStatus
+from server.devices.models import AgentEvent, Device, HubStatus
 from server.devices.service import authenticate_hub
 from server.devices.store import Submission, store_group
 from server.devices.supervision import check_missed_checkins
@@ -62,6 +62,24 @@ def test_heartbeat_updates_last_seen_and_device_health(app: FastAPI, session: Se
     assert hub_row is not None and hub_row.last_seen_at == at
     cuff = session.exec(select(Device).where(Device.ble_address == "AA:BB:CC:00:00:01")).one()
     assert cuff.battery == 64
+
+
+def test_heartbeats_are_the_hubs_latest_state_not_a_growing_event_table(
+    app: FastAPI, session: Session
+) -> None:
+    hub = make_hub(session)
+    t0 = now() - timedelta(hours=1)
+    beats = [heartbeat_json(at=t0 + timedelta(minutes=n)) for n in range(30)]
+    for n, beat in enumerate(beats):
+        receive(session, hub, beat, at=t0 + timedelta(minutes=n))
+    # The same beat re-sent (a lost ack) changes nothing.
+    receive(session, hub, beats[10], at=t0 + timedelta(minutes=31))
+    session.expire_all()
+    assert session.exec(select(AgentEvent).where(AgentEvent.hub_id == hub.device_id)).all() == []
+    statuses = session.exec(select(HubStatus).where(HubStatus.hub_id == hub.device_id)).all()
+    assert len(statuses) == 1
+    assert statuses[0].last_heartbeat_at == t0 + timedelta(minutes=29)
+    assert statuses[0].last_seen_at == t0 + timedelta(minutes=31)
 
 
 def test_missed_checkins_raise_one_white_alert_and_return_clears_it_with_the_duration(

@@ -1,0 +1,62 @@
+"""Bounded memo tables for triage's pure functions.
+
+Triage is a pure function of small inputs, and a home's readings repeat: the same
+blood-pressure pair, the same NEWS2 parameters, the same handful of reasons. Building and
+validating the result objects was most of a reading's cost, so each result is built once
+and shared (they are frozen). A table that fills up is emptied, not evicted entry by entry:
+the work saved is the same and the bookkeeping is none.
+
+Keys carry each value's type, because `1 == 1.0 == True` in Python while the results
+written for them differ (`1` versus `1.0` in a reason's parameters).
+
+`reference()` turns the tables off, so a test can compare the memoised path with the plain
+one over the same cases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Generic, TypeVar
+
+V = TypeVar("V")
+
+_state = {"enabled": True}
+
+
+def typed(value: object) -> tuple[type, object]:
+    return (type(value), value)
+
+
+def typed_items(values: Mapping[str, object]) -> tuple[tuple[str, type, object], ...]:
+    """A mapping as a key: order kept (it is the order of the result's lists and dicts)."""
+    return tuple((name, type(value), value) for name, value in values.items())
+
+
+class Memo(Generic[V]):
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._table: dict[Hashable, V] = {}
+
+    def get(self, key: Hashable) -> V | None:
+        if not _state["enabled"]:
+            return None
+        return self._table.get(key)
+
+    def put(self, key: Hashable, value: V) -> V:
+        if _state["enabled"]:
+            if len(self._table) >= self._size:
+                self._table.clear()
+            self._table[key] = value
+        return value
+
+
+@contextmanager
+def reference() -> Iterator[None]:
+    """Every result computed afresh while inside (the reference path, for tests)."""
+    before = _state["enabled"]
+    _state["enabled"] = False
+    try:
+        yield
+    finally:
+        _state["enabled"] = before
