@@ -902,6 +902,9 @@ class FaultRun:
         try:
             with engine.connect() as conn:
                 stored_rows = conn.execute(sa.text("SELECT id, kind FROM agent_events")).all()
+                hubs_heard = conn.execute(
+                    sa.text("SELECT count(*) FROM hub_status WHERE last_heartbeat_at IS NOT NULL")
+                ).scalar_one()
                 press_rows = conn.execute(
                     sa.text(
                         "SELECT source_event_id, alert_id, action, params FROM alert_events "
@@ -934,8 +937,13 @@ class FaultRun:
 
         stored_ids = [norm(r[0]) for r in stored_rows]
         stored = set(stored_ids)
-        committed = set(logged.stored)
-        intended = set(logged.intended)
+        # Heartbeats are not stored as events: each updates its hub's latest state. They are
+        # counted by the hubs heard from, and by the outboxes being empty at the end.
+        heartbeats = {
+            i for i, v in (logged.intended | logged.stored).items() if v[0] == "heartbeat"
+        }
+        committed = set(logged.stored) - heartbeats
+        intended = set(logged.intended) - heartbeats
         in_flight = intended - committed  # asked to store when a SIGKILL landed
         kinds = Counter(kind for kind, _, _ in logged.stored.values())
         lost = committed - stored
@@ -947,6 +955,10 @@ class FaultRun:
             ("events stored by agents (their id logs)", f"{len(committed)}  ({dict(kinds)})")
         )
         rows.append(("  of which readings", str(kinds.get("vitals", 0))))
+        hubs = len(self.agents) * self.size.hubs_per_agent
+        rows.append(("hubs whose heartbeat reached the server", f"{hubs_heard} of {hubs}"))
+        if hubs_heard < hubs:
+            failures.append(f"{hubs - hubs_heard} hubs' heartbeats never reached the server")
         rows.append(("events in flight at a SIGKILL", f"{len(in_flight)} "
                      f"(stored by the server: {len(in_flight & stored)})"))  # fmt: skip
         rows.append(("events stored by the server", str(len(stored_ids))))
