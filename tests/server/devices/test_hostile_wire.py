@@ -20,7 +20,7 @@ from websockets.asyncio.client import connect
 from eldercare_protocol import HTTP_EVENTS_PATH, WS_PATH
 from server.alerts.models import Alert
 from server.devices.models import AgentEvent
-from tests.support.events import bp_reading_json, events_message, heartbeat_json, panic_json
+from tests.support.events import bp_reading_json, events_message, panic_json
 from tests.support.hubs import Hub, exchange, live_server, make_hub
 
 
@@ -33,8 +33,8 @@ def _poisoned_events() -> list[tuple[str, dict[str, Any]]]:
     """Events that are valid JSON but that a database or a triage rule could choke on."""
     nul = bp_reading_json()
     nul["device"] = "bp\u0000monitor"
-    surrogate = heartbeat_json()
-    surrogate["device"] = "hub\ud800"
+    surrogate = bp_reading_json()
+    surrogate["device"] = "bp\ud800"
     nan = bp_reading_json()
     nan["payload"]["measurements"][0]["value"] = float("nan")
     infinite = bp_reading_json()
@@ -68,7 +68,7 @@ async def test_every_truncation_of_a_message_is_an_error_frame_and_the_stream_go
     app: FastAPI, session: Session
 ) -> None:
     hub = make_hub(session)
-    whole = events_message(heartbeat_json(), bp_reading_json())
+    whole = events_message(bp_reading_json(), bp_reading_json())
     cuts = sorted({*range(0, 40), *range(len(whole) - 40, len(whole)), len(whole) // 2})
     with live_server(app) as url:
         async with connect(url + WS_PATH, additional_headers=hub.headers) as ws:
@@ -82,7 +82,7 @@ async def test_every_truncation_of_a_message_is_an_error_frame_and_the_stream_go
                 # Bytes frames cut mid-character are not UTF-8: still an error frame.
                 errors, ack = await exchange(ws, whole.encode()[:cut] + b"\xe0\xb8")
                 assert len(errors) == 1 and ack["ids"] == []
-            good = heartbeat_json()
+            good = bp_reading_json()
             errors, ack = await exchange(ws, events_message(good))
     assert errors == [] and ack["ids"] == [good["id"]]
     assert [str(r.id) for r in stored(session)] == [good["id"]]
@@ -126,7 +126,7 @@ async def test_poisoned_events_are_named_and_never_block_the_good_ones(
 ) -> None:
     hub = make_hub(session)
     poisoned = _poisoned_events()
-    good = [heartbeat_json(), panic_json(test=True), bp_reading_json()]
+    good = [bp_reading_json(), panic_json(test=True), bp_reading_json()]
     events = [good[0], *(e for _, e in poisoned), good[1], good[2]]
     with live_server(app) as url:
         async with connect(url + WS_PATH, additional_headers=hub.headers) as ws:
@@ -136,7 +136,7 @@ async def test_poisoned_events_are_named_and_never_block_the_good_ones(
                 ws, _encode({"type": "events", "events": events})
             )
             # And the connection still carries plain events.
-            extra = heartbeat_json()
+            extra = bp_reading_json()
             _, last = await exchange(ws, events_message(extra))
     acked = set(ack["ids"])
     assert {g["id"] for g in good} <= acked
@@ -157,7 +157,7 @@ async def test_fragmented_and_binary_frames_carry_the_same_message(
     app: FastAPI, session: Session
 ) -> None:
     hub = make_hub(session)
-    first, second = heartbeat_json(), bp_reading_json()
+    first, second = bp_reading_json(), bp_reading_json()
     text = events_message(first)
     with live_server(app) as url:
         async with connect(url + WS_PATH, additional_headers=hub.headers) as ws:
@@ -194,7 +194,7 @@ async def test_a_hostile_hub_cannot_claim_or_replay_another_homes_events(
         async with connect(url + WS_PATH, additional_headers=victim.headers) as ws:
             _, ack = await exchange(ws, events_message(panic, *readings))
             assert len(ack["ids"]) == 4
-        own = heartbeat_json()
+        own = bp_reading_json()
         stolen = [*reversed(readings), panic]
         async with connect(url + WS_PATH, additional_headers=hostile.headers) as ws:
             errors, ack = await exchange(ws, events_message(*stolen, own, panic))
@@ -202,7 +202,7 @@ async def test_a_hostile_hub_cannot_claim_or_replay_another_homes_events(
             assert {e["code"] for e in errors} == {"forbidden_device"}
             assert {e["event_id"] for e in errors} == {e["id"] for e in stolen}
             # The connection stays: the hub's own events still go through.
-            own2 = heartbeat_json()
+            own2 = bp_reading_json()
             _, ack = await exchange(ws, events_message(own2))
             assert ack["ids"] == [own2["id"]]
         http_url = url.replace("ws://", "http://") + HTTP_EVENTS_PATH
@@ -243,7 +243,7 @@ def test_hostile_http_batches_get_a_clear_4xx(
     with live_server(app) as url:
         http_url = url.replace("ws://", "http://") + HTTP_EVENTS_PATH
         response = httpx.post(http_url, content=content, headers={**hub.headers, **headers})
-        good = heartbeat_json()
+        good = bp_reading_json()
         after = httpx.post(http_url, content=events_message(good), headers=hub.headers)
     assert response.status_code == status, response.text
     assert response.json()["type"] == "error" and response.json()["message"]
