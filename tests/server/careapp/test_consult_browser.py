@@ -91,7 +91,7 @@ def _ask_offline_with_voice(page: Page, live_url: str, team: Team) -> None:
     page.click("#finish-visit")
     page.wait_for_url(f"**/app/#/elder/{team.elder.id}")
     page.context.set_offline(False)
-    wait_all_sent(page, timeout=30_000)
+    wait_all_sent(page, timeout=60_000)  # a voice note and a visit, on a busy machine
 
 
 def test_offline_question_with_voice_answered_with_voice(

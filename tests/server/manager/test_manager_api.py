@@ -314,5 +314,6 @@ def test_the_caseload_costs_the_same_few_queries_for_any_size(
     few = statements()
     for n in range(20):
         make_elder(session, care_manager_id=team.cm.id, first_name=f"คนที่{n}")
-    # Sign-in bookkeeping may add or save one; 20 more elders add none.
-    assert few <= 10 and statements() <= few + 1
+    # Sign-in bookkeeping and the server's background loops (timers, supervision, surveys),
+    # which share the engine, may add a few; 20 more elders add none of their own.
+    assert few <= 10 and statements() <= few + 4

@@ -12,6 +12,8 @@ RULES = [
     Rule("POST", "/api/v1/oncall/teams/{team_id}/members", MANAGE),
     Rule("GET", "/api/v1/oncall/teams/{team_id}/shifts", READ),
     Rule("POST", "/api/v1/oncall/teams/{team_id}/shifts", MANAGE),
+    Rule("DELETE", "/api/v1/oncall/teams/{team_id}/members/{member_id}", MANAGE),
+    Rule("DELETE", "/api/v1/oncall/shifts/{shift_id}", MANAGE),
     Rule("POST", "/api/v1/oncall/teams/{team_id}/overrides", MANAGE),
     Rule("GET", "/api/v1/oncall/overrides", READ),
     Rule("GET", "/api/v1/oncall/policies", READ),
