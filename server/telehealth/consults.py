@@ -201,12 +201,34 @@ def read_consult(
 def start_review(
     session: Session, *, user: User, consult_id: uuid.UUID, request_id: str | None
 ) -> Consult:
+    """A clinician has opened the question: requested → in_review, once. Opening it again, or
+    a second clinician opening it, changes nothing (no new version for tablets to pull, no
+    second audit entry); the first to open it stays its clinician."""
     consult = get_consult(session, user=user, consult_id=consult_id)
-    if consult.status not in (ConsultStatus.REQUESTED, ConsultStatus.IN_REVIEW):
+    if consult.status == ConsultStatus.IN_REVIEW:
+        return consult
+    if consult.status != ConsultStatus.REQUESTED:
         raise _bad_transition(consult, ConsultStatus.IN_REVIEW)
-    consult.status = ConsultStatus.IN_REVIEW
-    consult.clinician_id = user.id
-    _touch(session, consult)
+    # Conditional on the row still being requested at the version read: two clinicians
+    # opening it at once make one change, and an answer that got in first is not undone.
+    result = session.execute(
+        sa.update(Consult)
+        .where(
+            col(Consult.id) == consult.id,
+            col(Consult.status) == ConsultStatus.REQUESTED,
+            col(Consult.version) == consult.version,
+        )
+        .values(
+            status=ConsultStatus.IN_REVIEW, clinician_id=user.id,
+            version=col(Consult.version) + 1, updated_at=utcnow(), seq=next_seq(session),
+        )
+        .execution_options(synchronize_session=False)
+    )  # fmt: skip
+    session.refresh(consult)
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        if consult.status == ConsultStatus.IN_REVIEW:
+            return consult
+        raise _bad_transition(consult, ConsultStatus.IN_REVIEW)
     audit.record(
         session, actor=user, action="update", entity="consult", entity_id=consult.id,
         elder_id=consult.elder_id, fields=["status", "clinician_id"], request_id=request_id,
