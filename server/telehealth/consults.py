@@ -226,7 +226,8 @@ def start_review(
     )  # fmt: skip
     session.refresh(consult)
     if result.rowcount != 1:  # type: ignore[attr-defined]
-        if consult.status == ConsultStatus.IN_REVIEW:
+        # Someone else moved it meanwhile: read afresh (the check above no longer holds).
+        if ConsultStatus(consult.status) == ConsultStatus.IN_REVIEW:
             return consult
         raise _bad_transition(consult, ConsultStatus.IN_REVIEW)
     audit.record(

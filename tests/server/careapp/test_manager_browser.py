@@ -240,7 +240,9 @@ def test_every_manager_screen_passes_axe_in_thai_and_english(
             page.select_option("#community-filter", "")
             page.select_option("#flag-filter", "")
             page.click("#show-map")
-            page.wait_for_selector("#caseload-map-part:not([hidden]) #caseload-map[data-markers='2']")
+            page.wait_for_selector(
+                "#caseload-map-part:not([hidden]) #caseload-map[data-markers='2']"
+            )
             assert page.is_hidden("#caseload-list")
             assert "no-tiles" in (page.get_attribute("#caseload-map", "class") or "")
             assert page.locator("#caseload-map img.leaflet-tile").count() == 0
@@ -258,9 +260,13 @@ def test_every_manager_screen_passes_axe_in_thai_and_english(
             # The alert in the console's words, not its codes.
             alert = page.locator("#alerts [data-kind='panic']")
             assert alert.locator(".alert-kind").inner_text() == translate("alerts.kind.panic", lang)
-            assert alert.locator(".alert-status").inner_text() == translate("alerts.status.new", lang)
-            assert alert.locator("[data-action='created']").inner_text().endswith(
-                translate("alerts.timeline.created", lang)
+            assert alert.locator(".alert-status").inner_text() == translate(
+                "alerts.status.new", lang
+            )
+            assert (
+                alert.locator("[data-action='created']")
+                .inner_text()
+                .endswith(translate("alerts.timeline.created", lang))
             )
             page.goto(f"{live_url}/app/#/m/caseload")
             page.click("#show-list")
