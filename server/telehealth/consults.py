@@ -8,6 +8,7 @@ urgent visit or an alert on the emergency path.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -74,19 +75,36 @@ def overdue_clause(now: datetime) -> sa.ColumnElement[bool]:
 
 
 def consult_out(session: Session, consult: Consult, now: datetime | None = None) -> ConsultOut:
-    voice = session.exec(
-        select(VoiceNote.id)
-        .where(VoiceNote.consult_id == consult.id)
+    [out] = consults_out(session, [consult], now)
+    return out
+
+
+def consults_out(
+    session: Session, consults: Sequence[Consult], now: datetime | None = None
+) -> list[ConsultOut]:
+    """Several consultations, their voice notes read in one query for all of them."""
+    if not consults:
+        return []
+    voice: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for consult_id, voice_id in session.exec(
+        select(VoiceNote.consult_id, VoiceNote.id)
+        .where(col(VoiceNote.consult_id).in_([c.id for c in consults]))
         .order_by(col(VoiceNote.recorded_at))
-    ).all()
-    return ConsultOut.model_validate(
-        {
-            **consult.model_dump(),
-            "voice_note_ids": list(voice),
-            "answer_due_by": answer_due_by(consult),
-            "overdue": is_overdue(consult, now or utcnow()),
-        }
-    )
+    ).all():
+        if consult_id is not None:
+            voice.setdefault(consult_id, []).append(voice_id)
+    at = now or utcnow()
+    return [
+        ConsultOut.model_validate(
+            {
+                **consult.model_dump(),
+                "voice_note_ids": voice.get(consult.id, []),
+                "answer_due_by": answer_due_by(consult),
+                "overdue": is_overdue(consult, at),
+            }
+        )
+        for consult in consults
+    ]
 
 
 def _touch(session: Session, consult: Consult) -> None:
