@@ -379,15 +379,15 @@ class Ingestor:
                     break
 
     def _project(self) -> int:
-        with (
-            self.gate.hold(urgent=False),
-            Session(self.engine, expire_on_commit=False) as session,
-        ):
+        # The gate only around storing: reading the queue and triage write nothing, so an
+        # emergency need not wait for them.
+        with Session(self.engine, expire_on_commit=False) as session:
             return project_readings(
                 session,
                 settings=self.settings,
                 limit=PROJECT_BATCH,
                 yield_to=lambda: self.gate.urgent_pending,
+                write_gate=lambda: self.gate.hold(urgent=False),
             )
 
     def _write(self, submissions: list[Submission], urgent: bool) -> list[StoreOutcome]:
