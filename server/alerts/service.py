@@ -41,7 +41,7 @@ from server.db import updated_one
 from server.elders.models import Elder, EmergencyContact
 from server.errors import ApiError, from_integrity_error
 from server.notify.line import message_contact
-from server.realtime import mark_changed
+from server.realtime import mark_changed, mark_many_changed
 from server.telemetry import instruments as metrics
 
 # Plain UPDATEs: the ORM need not scan the identity map for matching objects (which made
@@ -165,7 +165,7 @@ def raise_alert(
     )
     if existing is not None:
         _join_open(
-            session, existing, kind=kind, priority=priority, reasons=reason_dumps,
+            session, _OpenAlert.of(existing), kind=kind, priority=priority, reasons=reason_dumps,
             source_event_id=source_event_id, now=now,
         )  # fmt: skip
         return RaisedAlert(alert_id=existing.id, created=False, joined=True)
@@ -184,18 +184,146 @@ def raise_alert(
     return RaisedAlert(alert_id=alert.id, created=True, joined=False)
 
 
+@dataclass(frozen=True)
+class AlertRequest:
+    """One event that may open an alert, or join the open one (the arguments of
+    `raise_alert`, for `raise_alerts`)."""
+
+    elder_id: uuid.UUID
+    kind: AlertKind
+    priority: triage.Priority
+    reasons: Sequence[triage.Reason]
+    risk: float = 0.0
+    test: bool = False
+    source_event_id: uuid.UUID | None = None
+    observation_id: uuid.UUID | None = None
+    device_id: uuid.UUID | None = None
+    occurred_at: datetime | None = None
+
+
+def raise_alerts(session: Session, requests: Sequence[AlertRequest]) -> list[RaisedAlert]:
+    """`raise_alert` for many events at once (the abnormal readings of a batch), with the
+    same result as calling it for each in order: a re-sent event returns its alert, an
+    event joins the open alert of its home (one opened earlier in the batch included),
+    otherwise it opens one.
+
+    The lookups are one statement each for the whole batch (events already seen, the
+    homes' locks, their open alerts) instead of one each per event; opening an alert is
+    as in `raise_alert`. Not for device-problem kinds (they join by device). The caller
+    commits.
+    """
+    if not requests:
+        return []
+    if any(AlertKind(r.kind) in MAINTENANCE_KINDS for r in requests):
+        raise ValueError("raise_alerts is for events, not device problems")
+    now = utcnow()
+    policy = alert_settings().policy
+    sources = [r.source_event_id for r in requests if r.source_event_id is not None]
+    seen: dict[uuid.UUID, uuid.UUID] = {}
+    if sources:
+        rows = session.execute(
+            sa.select(col(AlertEvent.source_event_id), col(AlertEvent.alert_id)).where(
+                col(AlertEvent.source_event_id).in_(sources)
+            )
+        ).all()
+        seen = {source: alert_id for source, alert_id in rows if source is not None}
+    elders = sorted({r.elder_id for r in requests}, key=str)
+    if session.get_bind().dialect.name == "postgresql":
+        # In one order, so two processes raising for overlapping homes cannot deadlock.
+        session.execute(
+            sa.text(
+                "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) "
+                "FROM unnest(CAST(:keys AS text[])) WITH ORDINALITY AS t(k, n) ORDER BY n"
+            ),
+            {"keys": [f"alerts:{e}" for e in elders]},
+        )
+    window = timedelta(seconds=policy.join_window_seconds)
+    open_by_key: dict[tuple[uuid.UUID, AlertKind, bool], _OpenAlert] = {}
+    for alert in session.exec(
+        select(Alert)
+        .where(
+            col(Alert.elder_id).in_(elders),
+            col(Alert.kind).in_({AlertKind(r.kind) for r in requests}),
+            col(Alert.status).in_(OPEN_STATUSES),
+            Alert.last_pressed_at >= now - window,
+        )
+        .order_by(col(Alert.created_at).desc())
+    ).all():
+        open_by_key.setdefault((alert.elder_id, alert.kind, alert.test), _OpenAlert.of(alert))
+    results: list[RaisedAlert] = []
+    changed: set[uuid.UUID] = set()
+    for request in requests:
+        kind = AlertKind(request.kind)
+        priority = triage.Priority(request.priority)
+        source = request.source_event_id
+        if source is not None and source in seen:
+            results.append(RaisedAlert(alert_id=seen[source], created=False, joined=False))
+            continue
+        reason_dumps = [r.model_dump() for r in request.reasons]
+        key = (request.elder_id, kind, request.test)
+        existing = open_by_key.get(key)
+        if existing is not None:
+            _join_open(
+                session, existing, kind=kind, priority=priority, reasons=reason_dumps,
+                source_event_id=source, now=now, mark=False,
+            )  # fmt: skip
+            open_by_key[key] = existing.joined(priority)
+            result = RaisedAlert(alert_id=existing.id, created=False, joined=True)
+        else:
+            alert = _open_new(
+                session, elder_id=request.elder_id, kind=kind, priority=priority,
+                reasons=reason_dumps, risk=request.risk, test=request.test,
+                source_event_id=source, observation_id=request.observation_id,
+                device_id=request.device_id, occurred_at=request.occurred_at or now, now=now,
+                policy=policy,
+            )  # fmt: skip
+            _schedule_timers(session, alert, policy=policy, now=now)
+            hooks.check_wired()
+            for hook in hooks.opened:
+                hook(session, alert)
+            if _family_hears(alert, policy):
+                _notify_family(session, alert=alert, template_key="notify.family.alert_opened")
+            open_by_key[key] = _OpenAlert.of(alert)
+            result = RaisedAlert(alert_id=alert.id, created=True, joined=False)
+        if source is not None:
+            seen[source] = result.alert_id
+        changed.add(result.alert_id)
+        results.append(result)
+    mark_many_changed(session, changed)
+    return results
+
+
+@dataclass(frozen=True)
+class _OpenAlert:
+    """What joining an open alert needs to know of it."""
+
+    id: uuid.UUID
+    press_count: int
+    priority: triage.Priority
+
+    @classmethod
+    def of(cls, alert: Alert) -> _OpenAlert:
+        return cls(alert.id, alert.press_count, triage.Priority(alert.priority))
+
+    def joined(self, priority: triage.Priority) -> _OpenAlert:
+        more = priority.more_urgent_than(self.priority)
+        return _OpenAlert(self.id, self.press_count + 1, priority if more else self.priority)
+
+
 def _join_open(
     session: Session,
-    existing: Alert,
+    existing: _OpenAlert,
     *,
     kind: AlertKind,
     priority: triage.Priority,
     reasons: list[dict[str, Any]],
     source_event_id: uuid.UUID | None,
     now: datetime,
+    mark: bool = True,
 ) -> None:
     """A repeated press: counted on the open alert, which takes the new priority if it is
-    more urgent."""
+    more urgent. `existing` is the alert as this transaction last left it (a batch that
+    joins it twice carries its count and priority forward in memory)."""
     values: dict[str, Any] = {
         "press_count": Alert.press_count + 1,
         "last_pressed_at": now,
@@ -218,7 +346,8 @@ def _join_open(
             source_event_id=source_event_id,
         )
     )
-    mark_changed(session, existing.id)
+    if mark:
+        mark_changed(session, existing.id)
 
 
 def _open_new(

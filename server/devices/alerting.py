@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -44,6 +45,41 @@ def raise_alert(
     )
     alert_id: uuid.UUID = raised.alert_id
     return alert_id
+
+
+@dataclass(frozen=True)
+class ReadingAlert:
+    """An abnormal reading's alert, to raise with the others of its batch."""
+
+    elder_id: uuid.UUID
+    priority: triage.Priority
+    reasons: Sequence[triage.Reason]
+    risk: float
+    observation_id: uuid.UUID
+    device_id: uuid.UUID | None
+    occurred_at: datetime
+
+
+def raise_reading_alerts(session: Session, readings: Sequence[ReadingAlert]) -> None:
+    """Each reading opens an alert or joins its home's open one, as `raise_alert` would one
+    by one, in a few statements for the whole batch. The caller commits."""
+    alerts.raise_alerts(
+        session,
+        [
+            alerts.AlertRequest(
+                elder_id=r.elder_id,
+                kind=AlertKind.VITALS,
+                priority=r.priority,
+                reasons=r.reasons,
+                risk=r.risk,
+                source_event_id=r.observation_id,
+                observation_id=r.observation_id,
+                device_id=r.device_id,
+                occurred_at=r.occurred_at,
+            )
+            for r in readings
+        ],
+    )
 
 
 def resolve_maintenance_alert(

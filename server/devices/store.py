@@ -7,9 +7,11 @@ on once, and an event is always filed under the sending hub's own elder.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from collections.abc import Callable, Collection, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -40,6 +42,7 @@ from server.observations.models import ObservationSource
 from server.observations.service import (
     NewObservation,
     Reading,
+    assess_readings,
     profile_for,
     record_observations,
 )
@@ -312,30 +315,33 @@ def project_readings(
     settings: DevicesSettings,
     limit: int = 100,
     yield_to: Callable[[], bool] = lambda: False,
+    write_gate: Callable[[], AbstractContextManager[object]] = contextlib.nullcontext,
 ) -> int:
     """Turns up to `limit` queued readings into triaged observations (and alerts); commits.
 
-    Stops early, committing what is done, as soon as `yield_to()` says an emergency is
-    waiting to write. Returns how many were done. Several processes may run this: on
-    PostgreSQL each claims its rows with SKIP LOCKED.
+    Reading the queue and triage happen first, outside `write_gate`; only storing the
+    observations and alerts and committing happen inside it, so an emergency waiting for
+    the same gate waits for that short step alone. Stops triaging early, storing what is
+    done, as soon as `yield_to()` says an emergency is waiting. Returns how many were done.
+    Several processes may run this: on PostgreSQL each claims its rows with SKIP LOCKED.
     """
-    pending = session.exec(
-        select(PendingReading.event_id)
-        .order_by(col(PendingReading.queued_at))
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).all()
-    if not pending:
-        return 0
+    # The queue and the events in one statement; the lock (PostgreSQL) is on the queue rows.
     rows = session.execute(
         sa.select(
             col(AgentEvent.id), col(AgentEvent.hub_id), col(AgentEvent.elder_id),
             col(AgentEvent.device), col(AgentEvent.occurred_at), col(AgentEvent.payload),
-        ).where(col(AgentEvent.id).in_(pending))
+        )
+        .join(PendingReading, col(PendingReading.event_id) == col(AgentEvent.id))
+        .order_by(col(PendingReading.queued_at))
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=PendingReading)
     ).all()  # fmt: skip
+    if not rows:
+        session.rollback()
+        return 0
     context = _Context(session=session, settings=settings)
     context.preload({elder_id for _, _, elder_id, *_ in rows})
-    items: list[tuple[HubIdentity, NewObservation]] = []
+    items: list[NewObservation] = []
     for event_id, hub_id, elder_id, device, occurred_at, raw in rows:
         elder = context.elder(elder_id)
         if elder is None:
@@ -346,7 +352,7 @@ def project_readings(
         # reading's cost was rebuilding those models).
         measured = raw["measurements"]
         stamp = raw.get("device_time")
-        items.append((hub, NewObservation(
+        items.append(NewObservation(
             elder=elder,
             readings=[Reading(m["code"], float(m["value"]), m["unit"]) for m in measured],
             source=ObservationSource.DEVICE,
@@ -356,18 +362,24 @@ def project_readings(
             device_time=_device_time(datetime.fromisoformat(stamp) if stamp else None),
             device_clock_suspect=bool(raw.get("device_clock_suspect", False)),
             raw_hex=raw.get("raw_hex"),
-        )))  # fmt: skip
+        ))  # fmt: skip
     done: list[uuid.UUID] = [r[0] for r in rows if context.elders.get(r[2]) is None]
-    with session.no_autoflush:
-        # Triage stops early for an emergency (never before its first step, so a steady
-        # stream of them cannot starve the readings); what is triaged is stored in bulk.
-        recorded = record_observations(session, [item for _, item in items], yield_to=yield_to)
-        for (hub, item), result in zip(items, recorded, strict=False):
+    # Triage stops early for an emergency (never before its first step, so a steady stream
+    # of them cannot starve the readings).
+    triaged = assess_readings(session, items, yield_to=yield_to)
+    with write_gate(), session.no_autoflush:
+        chosen = [item for item in items if item.observation_id in triaged]
+        recorded = record_observations(session, chosen, assessments=triaged)
+        alerts: list[alerting.ReadingAlert] = []
+        for item, result in zip(chosen, recorded, strict=True):
             if result.created:
-                _alert_on_reading(context, hub, item, result.assessment)
+                alert = _reading_alert(item, result.assessment)
+                if alert is not None:
+                    alerts.append(alert)
             done.append(item.observation_id)
-    session.execute(sa.delete(PendingReading).where(col(PendingReading.event_id).in_(done)))
-    session.commit()
+        alerting.raise_reading_alerts(session, alerts)
+        session.execute(sa.delete(PendingReading).where(col(PendingReading.event_id).in_(done)))
+        session.commit()
     return len(done)
 
 
@@ -378,26 +390,22 @@ def _device_time(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=BANGKOK)
 
 
-def _alert_on_reading(
-    context: _Context, hub: HubIdentity, item: NewObservation, assessment: triage.VitalsAssessment
-) -> None:
+def _reading_alert(
+    item: NewObservation, assessment: triage.VitalsAssessment
+) -> alerting.ReadingAlert | None:
     # GREEN stays on the observation (priority "green": follow up at the next visit).
     if assessment.priority not in ALERTING_PRIORITIES:
-        return
+        return None
     result = triage.prioritise_event(
         kind="vitals", profile=profile_for(item.elder), vitals=assessment
     )
     if result.priority is None:
-        return
-    assert hub.elder_id is not None
-    alerting.raise_alert(
-        context.session,
-        elder_id=hub.elder_id,
-        kind="vitals",
+        return None
+    return alerting.ReadingAlert(
+        elder_id=item.elder.id,
         priority=result.priority,
         reasons=result.reasons,
         risk=result.risk,
-        source_event_id=item.observation_id,
         observation_id=item.observation_id,
         device_id=item.device_id,
         occurred_at=item.observed_at,

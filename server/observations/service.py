@@ -167,6 +167,28 @@ def assess_many(
     return {i.observation_id: _assess(i, targets.get(i.elder.id)) for i in items}
 
 
+def assess_readings(
+    session: Session,
+    items: Sequence[NewObservation],
+    *,
+    yield_to: Callable[[], bool] = lambda: False,
+) -> dict[uuid.UUID, triage.VitalsAssessment]:
+    """Triage of a prefix of `items` (all of them unless `yield_to()` says stop between
+    steps of `TRIAGE_STEP`), keyed by observation id in order, for `record_observations`.
+    Reads the elders' targets only; writes nothing, so it can run before the caller takes
+    its turn to write."""
+    if not items:
+        return {}
+    targets = targets_for(session, {i.elder.id for i in items})
+    assessed: dict[uuid.UUID, triage.VitalsAssessment] = {}
+    for start in range(0, len(items), TRIAGE_STEP):
+        if start and yield_to():
+            break
+        for item in items[start : start + TRIAGE_STEP]:
+            assessed[item.observation_id] = _assess(item, targets.get(item.elder.id))
+    return assessed
+
+
 def record_observations(
     session: Session,
     items: Sequence[NewObservation],

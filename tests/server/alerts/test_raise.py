@@ -16,7 +16,12 @@ from server.alerts.models import (
     AlertTimer,
     TimerStatus,
 )
-from server.alerts.service import raise_alert, resolve_maintenance_alert
+from server.alerts.service import (
+    AlertRequest,
+    raise_alert,
+    raise_alerts,
+    resolve_maintenance_alert,
+)
 from server.devices.models import Device, DeviceKind
 from server.elders.models import EmergencyContact
 from server.notify.models import Channel, Notification
@@ -180,3 +185,52 @@ def test_resolve_maintenance_refuses_emergency_kinds(session: Session) -> None:
             note_key="x",
             params={},
         )
+
+
+def _vitals(elder_id: uuid.UUID, priority: triage.Priority, source: uuid.UUID) -> AlertRequest:
+    reason = triage.Reason(key="triage.bp.crisis")
+    return AlertRequest(
+        elder_id=elder_id, kind=AlertKind.VITALS, priority=priority, reasons=[reason],
+        source_event_id=source, observation_id=None,
+    )  # fmt: skip
+
+
+def test_a_batch_raises_as_one_by_one_would(session: Session) -> None:
+    """Joins the home's open alert (one opened earlier in the batch too), counts a re-sent
+    event once, takes the more urgent priority, and opens one alert per other home."""
+    already, fresh = make_elder(session), make_elder(session)
+    before = raise_alert(
+        session, elder_id=already.id, kind=AlertKind.VITALS, priority=triage.Priority.YELLOW,
+        reasons=[], source_event_id=uuid.uuid4(),
+    )  # fmt: skip
+    session.commit()
+    a, b, c, d = (uuid.uuid4() for _ in range(4))
+    results = raise_alerts(session, [
+        _vitals(already.id, triage.Priority.YELLOW, a),
+        _vitals(fresh.id, triage.Priority.YELLOW, b),
+        _vitals(fresh.id, triage.Priority.RED, c),
+        _vitals(fresh.id, triage.Priority.YELLOW, d),
+        _vitals(fresh.id, triage.Priority.YELLOW, c),
+    ])  # fmt: skip
+    session.commit()
+    assert [(r.created, r.joined) for r in results] == [
+        (False, True), (True, False), (False, True), (False, True), (False, False),
+    ]  # fmt: skip
+    assert results[0].alert_id == before.alert_id
+    opened = results[1].alert_id
+    assert {r.alert_id for r in results[1:]} == {opened}
+    alert = session.get(Alert, opened, populate_existing=True)
+    assert alert is not None
+    assert (alert.press_count, alert.priority) == (3, triage.Priority.RED)
+    counts = session.exec(
+        select(AlertEvent.params)
+        .where(AlertEvent.alert_id == opened, AlertEvent.action == "pressed_again")
+        .order_by(col(AlertEvent.id))
+    ).all()
+    assert [p["count"] for p in counts] == [2, 3]
+    old = session.get(Alert, before.alert_id, populate_existing=True)
+    assert old is not None and old.press_count == 2
+    assert len(session.exec(select(Alert)).all()) == 2
+    # Raised again (a re-sent batch): nothing changes.
+    again = raise_alerts(session, [_vitals(fresh.id, triage.Priority.RED, b)])
+    assert (again[0].alert_id, again[0].created, again[0].joined) == (opened, False, False)
