@@ -1,4 +1,5 @@
-"""Shared by the alert benchmarks: the machine line, throwaway databases, a server thread."""
+"""Shared by the benchmarks: the machine line, throwaway databases, a server thread, and for
+the care app's benches a Chromium page logged in to it."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import os
 import platform
 import socket
 import statistics
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -13,11 +15,15 @@ from contextlib import contextmanager
 from datetime import date
 
 import uvicorn
+from playwright.sync_api import BrowserContext, Page, sync_playwright
 from sqlmodel import Session
 
+from server.careapp.router import DIST
 from server.common import thai_id
 from server.elders.models import Elder, EmergencyContact, Sex
+from tests.support.browser import CHROMIUM_ARGS
 from tests.support.databases import postgres_admin_url, scratch_database
+from tests.support.tiers import chromium_path
 
 PG_ADMIN = postgres_admin_url()
 
@@ -109,3 +115,48 @@ def serve(app: object) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def app_bench_start(name: str) -> None:
+    """The care app's benches: refuse to measure an app that is not built; say where and when."""
+    if not (DIST / "index.html").is_file():
+        sys.exit("the app is not built: run `make app`")
+    print(f"eldercare {name}")
+    print(machine())
+    print(f"load average at start: {load()}")
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+@contextmanager
+def logged_in_page(
+    base: str, username: str, password: str, *, height: int = 800, bypass_csp: bool = True
+) -> Iterator[tuple[BrowserContext, Page]]:
+    """Real Chromium signed in to the care app at `base`, on the app's first screen: its
+    context (to go offline, open more pages) and page. The browser is closed on the way out."""
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        try:
+            # bypass_csp: the bench (not the app) evaluates strings in the page; past the CSP
+            # for the harness only.
+            ctx = browser.new_context(
+                viewport={"width": 1280, "height": height}, bypass_csp=bypass_csp
+            )
+            page = ctx.new_page()
+            page.goto(f"{base}/login")
+            page.fill("input[name=username]", username)
+            page.fill("input[name=password]", password)
+            page.click("button[type=submit]")
+            page.wait_for_url(f"{base}/app/**")
+            yield ctx, page
+        finally:
+            browser.close()
+
+
+def wait_for_pull(page: Page, timeout_ms: int) -> None:
+    """Until the app's first pull of its data has ended (its `pull-end` mark)."""
+    page.wait_for_function(
+        "performance.getEntriesByName('pull-end').length > 0", timeout=timeout_ms
+    )
