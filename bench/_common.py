@@ -5,16 +5,12 @@ from __future__ import annotations
 
 import os
 import platform
-import socket
 import statistics
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 
-import uvicorn
 from playwright.sync_api import BrowserContext, Page, sync_playwright
 from sqlmodel import Session
 
@@ -23,6 +19,7 @@ from server.common import thai_id
 from server.elders.models import Elder, EmergencyContact, Sex
 from tests.support.browser import CHROMIUM_ARGS
 from tests.support.databases import postgres_admin_url, scratch_database
+from tests.support.live import serve as serve  # the one server thread, shared with the tests
 from tests.support.tiers import chromium_path
 
 PG_ADMIN = postgres_admin_url()
@@ -91,30 +88,6 @@ def make_elders(session: Session, count: int) -> list[Elder]:
         )
     session.commit()
     return elders
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@contextmanager
-def serve(app: object) -> Iterator[str]:
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")  # type: ignore[arg-type]
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def app_bench_start(name: str) -> None:

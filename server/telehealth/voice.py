@@ -58,6 +58,17 @@ def normalise_type(header: str | None) -> str | None:
     return base if base in AUDIO_TYPES else None
 
 
+def accepted_type(header: str | None) -> str:
+    """The accepted audio type a Content-Type header names, or a refusal that lists them."""
+    declared = normalise_type(header)
+    if declared is None:
+        raise ApiError(
+            415, "unsupported_audio", "telehealth.voice.unsupported_type",
+            types=", ".join(AUDIO_TYPES),
+        )  # fmt: skip
+    return declared
+
+
 # ISO base-media brands of images: a phone photo renamed .m4a must not pass for audio.
 IMAGE_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"hevx", b"mif1", b"msf1", b"avif", b"avis"})
 
@@ -133,12 +144,7 @@ def prepare_upload(
     """Checks before reading the body. Returns the stored note if this id is already here."""
     if purpose is not None:
         check_purpose(user, purpose)
-    declared = normalise_type(content_type)
-    if declared is None:
-        raise ApiError(
-            415, "unsupported_audio", "telehealth.voice.unsupported_type",
-            types=", ".join(AUDIO_TYPES),
-        )  # fmt: skip
+    declared = accepted_type(content_type)
     elder_id = owner_elder(session, user=user, owner=owner)
     existing = session.get(VoiceNote, note_id) if note_id else None
     if existing is not None:
@@ -265,12 +271,7 @@ def register_metadata(
 ) -> tuple[VoiceNote, bool]:
     """A voice note recorded offline: the record first (by sync), the audio when uploaded."""
     check_purpose(user, purpose)
-    declared = normalise_type(content_type)
-    if declared is None:
-        raise ApiError(
-            415, "unsupported_audio", "telehealth.voice.unsupported_type",
-            types=", ".join(AUDIO_TYPES),
-        )  # fmt: skip
+    declared = accepted_type(content_type)
     elder_id = owner_elder(session, user=user, owner=owner)
     existing = session.get(VoiceNote, note_id)
     if existing is not None:
