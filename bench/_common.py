@@ -1,23 +1,26 @@
-"""Shared by the alert benchmarks: the machine line, throwaway databases, a server thread."""
+"""Shared by the benchmarks: the machine line, throwaway databases, a server thread, and for
+the care app's benches a Chromium page logged in to it."""
 
 from __future__ import annotations
 
 import os
 import platform
-import socket
 import statistics
-import threading
-import time
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 
-import uvicorn
+from playwright.sync_api import BrowserContext, Page, sync_playwright
 from sqlmodel import Session
 
+from server.careapp.router import DIST
 from server.common import thai_id
 from server.elders.models import Elder, EmergencyContact, Sex
+from tests.support.browser import CHROMIUM_ARGS
 from tests.support.databases import postgres_admin_url, scratch_database
+from tests.support.live import serve as serve  # the one server thread, shared with the tests
+from tests.support.tiers import chromium_path
 
 PG_ADMIN = postgres_admin_url()
 
@@ -87,25 +90,46 @@ def make_elders(session: Session, count: int) -> list[Elder]:
     return elders
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+def app_bench_start(name: str) -> None:
+    """The care app's benches: refuse to measure an app that is not built; say where and when."""
+    if not (DIST / "index.html").is_file():
+        sys.exit("the app is not built: run `make app`")
+    print(f"eldercare {name}")
+    print(machine())
+    print(f"load average at start: {load()}")
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 @contextmanager
-def serve(app: object) -> Iterator[str]:
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")  # type: ignore[arg-type]
+def logged_in_page(
+    base: str, username: str, password: str, *, height: int = 800, bypass_csp: bool = True
+) -> Iterator[tuple[BrowserContext, Page]]:
+    """Real Chromium signed in to the care app at `base`, on the app's first screen: its
+    context (to go offline, open more pages) and page. The browser is closed on the way out."""
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        try:
+            # bypass_csp: the bench (not the app) evaluates strings in the page; past the CSP
+            # for the harness only.
+            ctx = browser.new_context(
+                viewport={"width": 1280, "height": height}, bypass_csp=bypass_csp
+            )
+            page = ctx.new_page()
+            page.goto(f"{base}/login")
+            page.fill("input[name=username]", username)
+            page.fill("input[name=password]", password)
+            page.click("button[type=submit]")
+            page.wait_for_url(f"{base}/app/**")
+            yield ctx, page
+        finally:
+            browser.close()
+
+
+def wait_for_pull(page: Page, timeout_ms: int) -> None:
+    """Until the app's first pull of its data has ended (its `pull-end` mark)."""
+    page.wait_for_function(
+        "performance.getEntriesByName('pull-end').length > 0", timeout=timeout_ms
     )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)

@@ -16,8 +16,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -30,6 +28,8 @@ from websockets.asyncio.server import ServerConnection, serve
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _server import machine_line
+
 from device_agent.clock import vitals_event
 from device_agent.config import UplinkConfig
 from device_agent.outbox import Outbox
@@ -37,20 +37,6 @@ from device_agent.uplink import Uplink
 from eldercare_protocol import Measurement, MeasurementCode, VitalsEvent
 
 TOKEN = "bench-token-000"
-
-
-def machine_line() -> str:
-    cpu = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    ram = psutil.virtual_memory().total / 2**30
-    return (
-        f"machine: {cpu}, {os.cpu_count()} cores, {ram:.1f} GiB RAM, "
-        f"Python {platform.python_version()}, {platform.system()} {platform.release()}"
-    )
 
 
 def bp_reading(i: int) -> VitalsEvent:

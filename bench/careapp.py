@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import sys
 import tempfile
 import time
@@ -34,10 +33,17 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import sqlalchemy as sa  # noqa: E402
-from playwright.sync_api import Page, sync_playwright  # noqa: E402
+from playwright.sync_api import Page  # noqa: E402
 from sqlmodel import Session, select  # noqa: E402
 
-from bench._common import database, machine, make_elders, serve  # noqa: E402
+from bench._common import (  # noqa: E402
+    app_bench_start,
+    database,
+    logged_in_page,
+    make_elders,
+    serve,
+    wait_for_pull,
+)
 from bench.sync import week_of_records  # noqa: E402
 from server.auth.models import Role, User  # noqa: E402
 from server.auth.service import hash_password  # noqa: E402
@@ -48,8 +54,6 @@ from server.observations import service as observations  # noqa: E402
 from server.observations.models import ObservationSource  # noqa: E402
 from server.sync import pull as sync_pull  # noqa: E402
 from server.sync import router as sync_router  # noqa: E402
-from tests.support.browser import CHROMIUM_ARGS  # noqa: E402
-from tests.support.tiers import chromium_path  # noqa: E402
 
 ELDERS = 40
 DAYS = 365
@@ -141,18 +145,8 @@ def run(kind: str) -> None:
     with tempfile.TemporaryDirectory() as tmp, database(kind) as url:
         app, elder_ids = seed(url, Path(tmp))
         server_cpu, statements, wire = server_pull(app)
-        with serve(app) as base, sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-            ctx = browser.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=True)
-            page = ctx.new_page()
-            page.goto(f"{base}/login")
-            page.fill("input[name=username]", "cg")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_url(f"{base}/app/**")
-            page.wait_for_function(
-                "performance.getEntriesByName('pull-end').length > 0", timeout=120_000
-            )
+        with serve(app) as base, logged_in_page(base, "cg", PASSWORD) as (ctx, page):
+            wait_for_pull(page, 120_000)
             first = mark(page, "first-render", last=False)
             # Where the time to the first screen goes: the login's POST and redirect, the
             # page, the script, and the app's own start (store opened, screen drawn).
@@ -245,7 +239,6 @@ def run(kind: str) -> None:
                 " t.onsuccess = () => { const c = {}; for (const e of t.result)"
                 " c[e.state] = (c[e.state] || 0) + 1; r(c); }; }; })"
             )
-            browser.close()
     print(f"\n[{kind}]")
     print(f"  first load after login: first screen {first:.0f} ms, data pulled {pulled:.0f} ms")
     print(f"    of which: login POST and redirect done {nav['redirect']:.0f} ms, page received "
@@ -267,14 +260,9 @@ def run(kind: str) -> None:
 
 
 def main() -> None:
-    if not (DIST / "index.html").is_file():
-        sys.exit("the app is not built: run `make app`")
-    print("eldercare bench/careapp.py")
-    print(machine())
-    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    app_bench_start("bench/careapp.py")
     print(f"app shell: {shell_size()}")
-    kinds = sys.argv[1:] or ["sqlite", "postgresql"]
-    for kind in kinds:
+    for kind in sys.argv[1:] or ["sqlite", "postgresql"]:
         run(kind)
 
 

@@ -15,7 +15,6 @@ compact form. Needs `make app` first.
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 import uuid
@@ -27,22 +26,27 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from playwright.sync_api import Page, sync_playwright  # noqa: E402
+from playwright.sync_api import Page  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
-from bench._common import database, machine, make_elders, serve, summary  # noqa: E402
+from bench._common import (  # noqa: E402
+    app_bench_start,
+    database,
+    load,
+    logged_in_page,
+    make_elders,
+    serve,
+    summary,
+)
 from server.auth.models import Role, User  # noqa: E402
 from server.auth.service import hash_password  # noqa: E402
 from server.care.models import Visit, VisitReason, VisitRole, VisitStatus, VoiceNote  # noqa: E402
 from server.care.schemas import ConsultCreate  # noqa: E402
-from server.careapp.router import DIST  # noqa: E402
 from server.config import Settings  # noqa: E402
 from server.main import create_app  # noqa: E402
 from server.observations import service as observations  # noqa: E402
 from server.observations.models import ObservationSource  # noqa: E402
 from server.telehealth.consults import create_consult  # noqa: E402
-from tests.support.browser import CHROMIUM_ARGS  # noqa: E402
-from tests.support.tiers import chromium_path  # noqa: E402
 
 DAYS = 365
 OPENS = 10
@@ -131,19 +135,13 @@ def open_once(page: Page, consult_id: str) -> dict[str, float]:
 def run(kind: str, per_day: int) -> None:
     with tempfile.TemporaryDirectory() as tmp, database(kind) as url:
         app, consult_id = seed(url, Path(tmp), per_day)
-        with serve(app) as base, sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-            ctx = browser.new_context(viewport={"width": 1280, "height": 900})
-            page = ctx.new_page()
-            page.goto(f"{base}/login")
-            page.fill("input[name=username]", "doc")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_url(f"{base}/app/**")
+        with (
+            serve(app) as base,
+            logged_in_page(base, "doc", PASSWORD, height=900, bypass_csp=False) as (_, page),
+        ):
             page.wait_for_selector("#app[data-ready='1']")
             open_once(page, consult_id)  # warm: the first open compiles uPlot's paths
             runs = [open_once(page, consult_id) for _ in range(OPENS)]
-            browser.close()
     points = int(runs[0]["points"])
     print(f"\n[{kind}, {per_day} reading set(s) a day for a year: {points} chart points "
           f"(one chart point per series per reading set)]")  # fmt: skip
@@ -152,16 +150,12 @@ def run(kind: str, per_day: int) -> None:
 
 
 def main() -> None:
-    if not (DIST / "index.html").is_file():
-        sys.exit("the app is not built: run `make app`")
-    print("eldercare bench/clinician.py")
-    print(machine())
-    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    app_bench_start("bench/clinician.py")
     kinds = sys.argv[1:] or ["sqlite", "postgresql"]
     for kind in kinds:
         for per_day in (1, 4):
             run(kind, per_day)
-    print(f"\nload average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"\nload average at end: {load()}")
 
 
 if __name__ == "__main__":

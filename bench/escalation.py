@@ -39,7 +39,7 @@ from server.notify.config import NotifySettings
 from server.notify.models import Notification, NotificationStatus
 from server.notify.sender import QueueingNotifier, send_due
 from server.notify.twilio_api import TwilioTransport
-from server.oncall import service
+from server.oncall import policies, roster
 from server.oncall.config import OncallSettings
 from server.oncall.models import AlertEscalation, Duty, TeamKind
 from server.oncall.schemas import PolicyBody, PolicyStep, StepAction, Target
@@ -66,14 +66,14 @@ def _roster(session: Session) -> None:
                 password_hash="x", phone="0811111111")  # fmt: skip
     session.add(user)
     session.flush()
-    team = service.add_team(session, name="Centre", kind=TeamKind.CENTRE)
-    service.add_shift(session, team_id=team.id, values={
+    team = roster.add_team(session, name="Centre", kind=TeamKind.CENTRE)
+    roster.add_shift(session, team_id=team.id, values={
         "name": "all", "duty": Duty.DISPATCHER, "weekdays": [], "starts": dtime(0),
         "ends": dtime(0, 0, 1), "user_id": user.id, "backup_user_id": None})  # fmt: skip
-    service.add_shift(session, team_id=team.id, values={
+    roster.add_shift(session, team_id=team.id, values={
         "name": "rest", "duty": Duty.DISPATCHER, "weekdays": [], "starts": dtime(0, 0, 1),
         "ends": dtime(0), "user_id": user.id, "backup_user_id": None})  # fmt: skip
-    service.save_policy(
+    policies.save_policy(
         session,
         priority="RED",
         body=PolicyBody(

@@ -19,7 +19,6 @@ Needs `make app` first.
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 import uuid
@@ -31,19 +30,24 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from playwright.sync_api import Page, sync_playwright  # noqa: E402
+from playwright.sync_api import Page  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
-from bench._common import database, machine, make_elders, serve, summary  # noqa: E402
+from bench._common import (  # noqa: E402
+    app_bench_start,
+    database,
+    logged_in_page,
+    make_elders,
+    serve,
+    summary,
+    wait_for_pull,
+)
 from server.auth.models import Role, User  # noqa: E402
 from server.auth.service import hash_password  # noqa: E402
 from server.care.models import ReviewItem, ReviewKind, Visit, VisitReason  # noqa: E402
-from server.careapp.router import DIST  # noqa: E402
 from server.config import Settings  # noqa: E402
 from server.main import create_app  # noqa: E402
 from server.observations.models import Observation, ObservationSource  # noqa: E402
-from tests.support.browser import CHROMIUM_ARGS  # noqa: E402
-from tests.support.tiers import chromium_path  # noqa: E402
 
 ELDERS = 300
 DAYS = 14
@@ -141,19 +145,8 @@ def screen_ms(page: Page, hash_: str, selector: str) -> float:
 def run(kind: str) -> None:
     with tempfile.TemporaryDirectory() as tmp, database(kind) as url:
         app = seed(url, Path(tmp))
-        with serve(app) as base, sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-            # The bench (not the app) evaluates strings in the page: past the CSP for the harness only.
-            ctx = browser.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=True)
-            page = ctx.new_page()
-            page.goto(f"{base}/login")
-            page.fill("input[name=username]", "cm")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_url(f"{base}/app/**")
-            page.wait_for_function(
-                "performance.getEntriesByName('pull-end').length > 0", timeout=180_000
-            )
+        with serve(app) as base, logged_in_page(base, "cm", PASSWORD) as (_, page):
+            wait_for_pull(page, 180_000)
             # One warm-up of each, then the measured runs.
             screen_ms(page, "#/m/caseload", f"#caseload-table[data-count='{ELDERS}']")
             screen_ms(page, "#/m/reviews", f"#review-list[data-total='{REVIEWS}'][data-count]")
@@ -168,7 +161,6 @@ def run(kind: str) -> None:
                 screen_ms(page, "#/m/reviews", f"#review-list[data-total='{REVIEWS}'][data-count]")
                 for _ in range(RUNS)
             ]
-            browser.close()
     print(f"\n[{kind}]")
     print(f"  caseload API ({ELDERS} elders):        {summary(caseload_api)}")
     print(f"  caseload screen drawn ({ELDERS} rows): {summary(caseload)}")
@@ -177,11 +169,7 @@ def run(kind: str) -> None:
 
 
 def main() -> None:
-    if not (DIST / "index.html").is_file():
-        sys.exit("the app is not built: run `make app`")
-    print("eldercare bench/manager.py")
-    print(machine())
-    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    app_bench_start("bench/manager.py")
     for kind in sys.argv[1:] or ["sqlite", "postgresql"]:
         run(kind)
 

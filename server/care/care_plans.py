@@ -73,7 +73,7 @@ def create_plan(
 ) -> tuple[CarePlan, Elder]:
     elder = elder_for(session, user=user, elder_id=data.elder_id)
     if session.exec(select(CarePlan.id).where(CarePlan.elder_id == elder.id)).first():
-        raise ApiError(409, "plan_exists", "visits.plan_exists", field="elder_id")
+        raise ApiError(409, "plan_exists", "care.plan_exists", field="elder_id")
     assignments: dict[str, Any] = {
         k: getattr(data, k) for k in ("caregiver_id", "volunteer_id") if k in data.model_fields_set
     }
@@ -102,7 +102,7 @@ def _stale(
         session, actor=user, entity="care_plan", elder_id=elder.id, request_id=request_id
     )
     return ApiError(
-        409, "stale_version", "visits.stale_version", field="version",
+        409, "stale_version", "common.stale_version", field="version",
         extra={"current": plan_out(plan, elder).model_dump(mode="json")},
     )  # fmt: skip
 

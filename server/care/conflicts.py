@@ -28,7 +28,7 @@ def resolve(
     item = reviews.get_open(session, user=user, review_id=review_id)
     if data.apply_client:
         if item.kind != ReviewKind.SYNC_CONFLICT:
-            raise ApiError(422, "not_a_conflict", "visits.review.not_a_conflict")
+            raise ApiError(422, "not_a_conflict", "care.review.not_a_conflict")
         client = dict(item.detail.get("client") or {})
         entity = item.detail.get("entity")
         target = uuid.UUID(str(item.entity_id))
@@ -52,7 +52,7 @@ def resolve(
             )  # fmt: skip
             item = reviews.get_open(session, user=user, review_id=review_id)
         else:
-            raise ApiError(422, "not_a_conflict", "visits.review.not_a_conflict")
+            raise ApiError(422, "not_a_conflict", "care.review.not_a_conflict")
     reviews.close(session, user=user, item=item, resolution=data.resolution, request_id=request_id)
     session.flush()
     return reviews.review_out(item)

@@ -29,7 +29,7 @@ def add_note(
     existing = session.get(CareNote, note_id)
     if existing is not None:
         if existing.elder_id != elder.id:
-            raise ApiError(409, "id_in_use", "visits.id_in_use", field="id")
+            raise ApiError(409, "id_in_use", "common.id_in_use", field="id")
         return existing, False
     owners: list[Visit | Consult | None] = []
     if data.visit_id is not None:
@@ -37,7 +37,7 @@ def add_note(
     if data.consult_id is not None:
         owners.append(session.get(Consult, data.consult_id))
     if any(row is None or row.elder_id != elder.id for row in owners):
-        raise ApiError(422, "visit_of_other_elder", "visits.visit_of_other_elder")
+        raise ApiError(422, "visit_of_other_elder", "care.visit_of_other_elder")
     return new_note(session, user=user, elder=elder, note_id=note_id, data=data,
                     request_id=request_id), True  # fmt: skip
 

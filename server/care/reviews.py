@@ -80,7 +80,7 @@ def get_open(session: Session, *, user: User, review_id: uuid.UUID) -> ReviewIte
         raise ApiError(404, "not_found", "common.not_found")
     elders.get_visible(session, user=user, elder_id=item.elder_id)
     if item.status != ReviewStatus.OPEN:
-        raise ApiError(409, "review_closed", "visits.review_closed")
+        raise ApiError(409, "review_closed", "care.review_closed")
     return item
 
 

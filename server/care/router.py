@@ -214,7 +214,7 @@ def elder_observations(
     unknown = sorted(set(kind or ()) - set(history.KINDS))
     if unknown:
         raise ApiError(
-            422, "unknown_kind", "visits.unknown_kind", field="kind",
+            422, "unknown_kind", "care.unknown_kind", field="kind",
             kinds=", ".join(history.KINDS),
         )  # fmt: skip
     out = history.elder_history(

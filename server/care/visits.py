@@ -116,7 +116,7 @@ def _check_changes(user: User, visit: Visit | None, changes: dict[str, Any]) -> 
     if user.role == Role.CAREGIVER:
         refused = sorted(set(changes) & SCHEDULING_FIELDS)
         if refused:
-            raise ApiError(403, "field_not_editable", "visits.field_not_editable", field=refused[0])
+            raise ApiError(403, "field_not_editable", "care.field_not_editable", field=refused[0])
     new_status = changes.get("status")
     if (
         visit is not None
@@ -125,7 +125,7 @@ def _check_changes(user: User, visit: Visit | None, changes: dict[str, Any]) -> 
         and new_status != visit.status
     ):
         raise ApiError(
-                422, "invalid_transition", "visits.invalid_transition", field="status",
+                422, "invalid_transition", "common.invalid_transition", field="status",
                 current=visit.status.value, wanted=str(new_status),
             )  # fmt: skip
 
@@ -197,7 +197,7 @@ def create_visit(
         existing = session.get(Visit, data.id)
         if existing is not None:
             if existing.elder_id != elder.id:
-                raise ApiError(409, "id_in_use", "visits.id_in_use", field="id")
+                raise ApiError(409, "id_in_use", "common.id_in_use", field="id")
             return existing, False
     visit, _ = new_visit(session, user=user, elder=elder, data=data, request_id=request_id)
     return visit, True
@@ -266,7 +266,7 @@ def update_visit(
             session, actor=user, entity="visit", elder_id=visit.elder_id, request_id=request_id
         )
         raise ApiError(
-            409, "stale_version", "visits.stale_version", field="version",
+            409, "stale_version", "common.stale_version", field="version",
             extra={"current": visit_out(visit).model_dump(mode="json")},
         )  # fmt: skip
     visit.version += 1
@@ -315,7 +315,7 @@ def record_reading(
     one is flagged with an earlier visit proposed, a RED one goes to the emergency path.
     Adds to the session; the caller commits."""
     if visit is not None and visit.elder_id != elder.id:
-        raise ApiError(422, "visit_of_other_elder", "visits.visit_of_other_elder", field="visit_id")
+        raise ApiError(422, "visit_of_other_elder", "care.visit_of_other_elder", field="visit_id")
     recorded = observations.record_observation(
         session,
         elder=elder,
@@ -332,7 +332,7 @@ def record_reading(
         raw_hex=data.raw_hex,
     )
     if recorded.observation.elder_id != elder.id:
-        raise ApiError(409, "id_in_use", "visits.id_in_use", field="id")
+        raise ApiError(409, "id_in_use", "common.id_in_use", field="id")
     out = reading_out(recorded.observation.id, recorded.assessment, created=recorded.created)
     if recorded.created:
         reading_recorded(

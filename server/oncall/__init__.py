@@ -16,7 +16,7 @@ from server.realtime import mark_changed
 
 
 def _start_chain(session: Session, alert: Alert) -> None:
-    from server.oncall.service import start_escalation
+    from server.oncall.escalation import start_escalation
 
     start_escalation(
         session,

@@ -27,7 +27,7 @@ from server.i18n import Locale, translate
 from server.notify.models import Channel, Notification, NotificationStatus
 from server.notify.service import mask_recipient
 from server.notify.twilio_api import TwilioForm
-from server.oncall.service import escalate_now
+from server.oncall.escalation import escalate_now
 from server.realtime import mark_changed
 
 router = APIRouter(prefix="/api/v1/twilio", tags=["twilio"])

@@ -13,7 +13,7 @@ from sqlmodel import col, select
 from server.auth.models import Role, User
 from server.deps import SessionDep, require_roles
 from server.errors import ApiError
-from server.oncall import service
+from server.oncall import policies, roster
 from server.oncall.models import Override, Shift, Team, TeamMember
 from server.oncall.schemas import (
     MemberIn,
@@ -39,7 +39,7 @@ Manager = Annotated[User, Depends(require_roles(Role.SUPERVISOR, Role.ADMIN))]
 router = APIRouter(prefix="/api/v1/oncall", tags=["oncall"])
 
 
-def _on_duty_out(entry: service.OnDuty) -> OnDutyOut:
+def _on_duty_out(entry: roster.OnDuty) -> OnDutyOut:
     return OnDutyOut(
         team_id=entry.team.id,
         team=entry.team.name,
@@ -60,7 +60,7 @@ def who_is_on_duty(
 ) -> list[OnDutyOut]:
     if at is not None and at.tzinfo is None:
         raise ApiError(422, "naive_time", "oncall.error.naive_time", field="at")
-    return [_on_duty_out(e) for e in service.on_duty(session, at=at)]
+    return [_on_duty_out(e) for e in roster.on_duty(session, at=at)]
 
 
 @router.get("/teams")
@@ -71,7 +71,7 @@ def list_teams(session: SessionDep, _user: Reader) -> list[TeamOut]:
 
 @router.post("/teams", status_code=201)
 def create_team(body: TeamIn, session: SessionDep, _user: Manager) -> TeamOut:
-    team = service.add_team(session, name=body.name, kind=body.kind)
+    team = roster.add_team(session, name=body.name, kind=body.kind)
     session.commit()
     return TeamOut(id=team.id, name=team.name, kind=team.kind, active=team.active)
 
@@ -93,7 +93,7 @@ def list_members(team_id: uuid.UUID, session: SessionDep, _user: Reader) -> list
 def add_member(
     team_id: uuid.UUID, body: MemberIn, session: SessionDep, _user: Manager
 ) -> MemberOut:
-    member = service.add_member(session, team_id=team_id, user_id=body.user_id, phone=body.phone)
+    member = roster.add_member(session, team_id=team_id, user_id=body.user_id, phone=body.phone)
     session.commit()
     user = session.get(User, member.user_id)
     return MemberOut(
@@ -112,7 +112,7 @@ def remove_member(
     member = session.get(TeamMember, member_id)
     if member is None or member.team_id != team_id:
         raise ApiError(404, "not_found", "common.not_found")
-    service.remove_member(session, member_id=member_id)
+    roster.remove_member(session, member_id=member_id)
     session.commit()
 
 
@@ -126,14 +126,14 @@ def list_shifts(team_id: uuid.UUID, session: SessionDep, _user: Reader) -> list[
 
 @router.post("/teams/{team_id}/shifts", status_code=201)
 def add_shift(team_id: uuid.UUID, body: ShiftIn, session: SessionDep, _user: Manager) -> ShiftOut:
-    shift = service.add_shift(session, team_id=team_id, values=body.model_dump())
+    shift = roster.add_shift(session, team_id=team_id, values=body.model_dump())
     session.commit()
     return ShiftOut.model_validate(shift, from_attributes=True)
 
 
 @router.delete("/shifts/{shift_id}", status_code=204)
 def end_shift(shift_id: uuid.UUID, session: SessionDep, _user: Manager) -> None:
-    service.end_shift(session, shift_id=shift_id)
+    roster.end_shift(session, shift_id=shift_id)
     session.commit()
 
 
@@ -141,7 +141,7 @@ def end_shift(shift_id: uuid.UUID, session: SessionDep, _user: Manager) -> None:
 def add_override(
     team_id: uuid.UUID, body: OverrideIn, session: SessionDep, user: Manager
 ) -> OverrideOut:
-    override = service.add_override(session, team_id=team_id, values=body.model_dump(), actor=user)
+    override = roster.add_override(session, team_id=team_id, values=body.model_dump(), actor=user)
     session.commit()
     return OverrideOut.model_validate(override, from_attributes=True)
 
@@ -152,7 +152,7 @@ def list_overrides(session: SessionDep, _user: Reader) -> list[OverrideOut]:
     return [OverrideOut.model_validate(r, from_attributes=True) for r in rows]
 
 
-def _policy_out(policy: service.PolicyVersion) -> PolicyOut:
+def _policy_out(policy: policies.PolicyVersion) -> PolicyOut:
     return PolicyOut(
         priority=policy.priority,
         version=policy.version,
@@ -164,13 +164,13 @@ def _policy_out(policy: service.PolicyVersion) -> PolicyOut:
 
 @router.get("/policies")
 def list_policies(session: SessionDep, _user: Reader) -> list[PolicyOut]:
-    found = (service.policy_in_force(session, priority=p) for p in service.POLICY_PRIORITIES)
+    found = (policies.policy_in_force(session, priority=p) for p in policies.POLICY_PRIORITIES)
     return [_policy_out(p) for p in found if p is not None]
 
 
 @router.get("/policies/{priority}")
 def get_policy(priority: str, session: SessionDep, _user: Reader) -> PolicyOut:
-    policy = service.policy_in_force(session, priority=priority.upper())
+    policy = policies.policy_in_force(session, priority=priority.upper())
     if policy is None:
         raise ApiError(404, "not_found", "common.not_found")
     return _policy_out(policy)
@@ -178,6 +178,6 @@ def get_policy(priority: str, session: SessionDep, _user: Reader) -> PolicyOut:
 
 @router.put("/policies/{priority}")
 def save_policy(priority: str, body: PolicyBody, session: SessionDep, user: Manager) -> PolicyOut:
-    policy = service.save_policy(session, priority=priority.upper(), body=body, actor=user)
+    policy = policies.save_policy(session, priority=priority.upper(), body=body, actor=user)
     session.commit()
     return _policy_out(policy)

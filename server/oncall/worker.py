@@ -1,6 +1,6 @@
 """The background loop of a server process: run due escalation steps, then send what is queued.
 
-Both halves are safe with several processes (see `oncall.service` and `notify.sender`), so
+Both halves are safe with several processes (see `oncall.escalation` and `notify.sender`), so
 every process runs one. Sending follows the step in the same pass, and the loop sleeps until
 the next step is due (at most a tick), which keeps "step due" to "request made" to the time
 the pass takes.
@@ -25,7 +25,7 @@ from server.notify.line import LineTransport, MultiTransport
 from server.notify.models import Channel
 from server.notify.sender import QueueingNotifier, Transport, send_due
 from server.notify.twilio_api import TwilioTransport
-from server.oncall import service
+from server.oncall import escalation
 from server.oncall.config import OncallSettings
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ def one_pass(
     pool: ThreadPoolExecutor | None = None,
 ) -> None:
     try:
-        service.run_due(engine, batch=oncall.batch)
+        escalation.run_due(engine, batch=oncall.batch)
     except sa.exc.OperationalError as exc:
         log.warning("escalation: tick failed (%s); will retry", type(exc).__name__)
     if transport is None:
@@ -75,7 +75,7 @@ def running(
             try:
                 one_pass(engine, transport=transport, oncall=oncall, notify=notify, pool=pool)
                 # Wake when the next step is due, not up to a tick after it.
-                sleep = service.seconds_until_next_due(engine, longest=oncall.tick_seconds)
+                sleep = escalation.seconds_until_next_due(engine, longest=oncall.tick_seconds)
             except sa.exc.OperationalError as exc:
                 log.warning("oncall worker: look failed (%s); will retry", type(exc).__name__)
             except Exception:  # the loop outlives any one bad pass

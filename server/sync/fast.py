@@ -214,7 +214,7 @@ class FastLane:
         existing = self.visits.get(record.id)
         if existing is not None:
             if existing.elder_id != elder.id:
-                raise ApiError(409, "id_in_use", "visits.id_in_use", field="id")
+                raise ApiError(409, "id_in_use", "common.id_in_use", field="id")
             return self.batch._created(base, False, existing.id, version=existing.version)
         visit, ended = visits.new_visit(
             self.session, user=self.user, elder=elder, data=data,
@@ -248,7 +248,7 @@ class FastLane:
         existing = self.notes.get(record.id)
         if existing is not None:
             if existing.elder_id != elder.id:
-                raise ApiError(409, "id_in_use", "visits.id_in_use", field="id")
+                raise ApiError(409, "id_in_use", "common.id_in_use", field="id")
             return self.batch._created(base, False, existing.id)
         owners: list[Visit | Consult | None] = []
         if data.visit_id is not None:
@@ -256,7 +256,7 @@ class FastLane:
         if data.consult_id is not None:
             owners.append(self.session.get(Consult, data.consult_id))
         if any(row is None or row.elder_id != elder.id for row in owners):
-            raise ApiError(422, "visit_of_other_elder", "visits.visit_of_other_elder")
+            raise ApiError(422, "visit_of_other_elder", "care.visit_of_other_elder")
         note = new_note(
             self.session, user=self.user, elder=elder, note_id=record.id, data=data,
             request_id=self.batch.request_id,
@@ -291,22 +291,22 @@ class FastLane:
         data: ObservationIn = self._typed(record)
         elder_id = record.data.get("elder_id")
         if elder_id is None:
-            raise ApiError(422, "missing_field", "visits.missing_field", field="elder_id")
+            raise ApiError(422, "missing_field", "sync.missing_field", field="elder_id")
         elder = elders.get_visible(self.session, user=self.user, elder_id=uuid.UUID(str(elder_id)))
         visit = None
         visit_id = record.data.get("visit_id")
         if visit_id is not None:
             visit = self.visits.get(uuid.UUID(str(visit_id)))
             if visit is None:
-                raise ApiError(422, "unknown_visit", "visits.unknown_visit", field="visit_id")
+                raise ApiError(422, "unknown_visit", "sync.unknown_visit", field="visit_id")
             if visit.elder_id != elder.id:
                 raise ApiError(
-                    422, "visit_of_other_elder", "visits.visit_of_other_elder", field="visit_id"
+                    422, "visit_of_other_elder", "care.visit_of_other_elder", field="visit_id"
                 )
         stored = self.stored_readings.get(record.id)
         if stored is not None:
             if stored[0] != elder.id:
-                raise ApiError(409, "id_in_use", "visits.id_in_use", field="id")
+                raise ApiError(409, "id_in_use", "common.id_in_use", field="id")
             assessment = triage.VitalsAssessment.model_validate(stored[1])
             out = visits.reading_out(record.id, assessment, created=False)
             result = batch._created(base, False, out.id, detail={"priority": out.priority})

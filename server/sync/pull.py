@@ -71,7 +71,7 @@ def decode_cursor(cursor: str) -> tuple[int, datetime]:
             raise ValueError(prefix)
         return int(seq), datetime.fromtimestamp(int(millis) / 1000, tz=UTC)
     except (ValueError, binascii.Error, UnicodeDecodeError, OverflowError, OSError):
-        raise ApiError(422, "invalid_cursor", "visits.sync.invalid_cursor", field="since") from None
+        raise ApiError(422, "invalid_cursor", "sync.invalid_cursor", field="since") from None
 
 
 def held_elder_ids(session: Session, user: User) -> set[uuid.UUID]:

@@ -111,7 +111,7 @@ class Batch:
         if receipt is None:
             return None
         if receipt.user_id != self.user.id or receipt.kind != record.type:
-            return self._rejected(base, ApiError(409, "id_in_use", "visits.id_in_use"))
+            return self._rejected(base, ApiError(409, "id_in_use", "common.id_in_use"))
         return base.model_copy(
             update={
                 "result": "duplicate", "target_id": receipt.target_id,
@@ -130,7 +130,7 @@ class Batch:
             # The database refused the record (e.g. a reference to a row that is not there).
             self.follow_ups.clear()
             self.receipts.pop(record.id, None)
-            return self._rejected(base, ApiError(422, "refused", "visits.sync.refused"))
+            return self._rejected(base, ApiError(422, "refused", "sync.refused"))
         except (ApiError, ValidationError) as error:
             # What the savepoint undid may be cached: forget it rather than reuse it.
             self.follow_ups.clear()
@@ -199,13 +199,13 @@ class Batch:
         visit_id = payload.pop("visit_id", None)
         data = ObservationIn.model_validate({**payload, "id": str(record.id)})
         if elder_id is None:
-            raise ApiError(422, "missing_field", "visits.missing_field", field="elder_id")
+            raise ApiError(422, "missing_field", "sync.missing_field", field="elder_id")
         elder = elders.get_visible(self.session, user=self.user, elder_id=uuid.UUID(str(elder_id)))
         visit = None
         if visit_id is not None:
             visit = self.session.get(Visit, uuid.UUID(str(visit_id)))
             if visit is None:
-                raise ApiError(422, "unknown_visit", "visits.unknown_visit", field="visit_id")
+                raise ApiError(422, "unknown_visit", "sync.unknown_visit", field="visit_id")
         out = visits.record_reading(
             self.session, user=self.user, elder=elder, data=data, visit=visit,
             request_id=self.request_id, follow_ups=self.follow_ups,
@@ -242,7 +242,7 @@ class Batch:
         payload = dict(record.data)
         elder_id = payload.pop("elder_id", None)
         if elder_id is None:
-            raise ApiError(422, "missing_field", "visits.missing_field", field="elder_id")
+            raise ApiError(422, "missing_field", "sync.missing_field", field="elder_id")
         data = CheckinIn.model_validate({**payload, "id": str(record.id)})
         row, created, review_id = add_checkin(
             self.session, user=self.user, elder_id=uuid.UUID(str(elder_id)), data=data,
@@ -261,9 +261,9 @@ class Batch:
 
     def _need_edit_fields(self, record: SyncRecord) -> tuple[uuid.UUID, int]:
         if record.target_id is None:
-            raise ApiError(422, "missing_field", "visits.missing_field", field="target_id")
+            raise ApiError(422, "missing_field", "sync.missing_field", field="target_id")
         if record.base_version is None:
-            raise ApiError(422, "missing_field", "visits.missing_field", field="base_version")
+            raise ApiError(422, "missing_field", "sync.missing_field", field="base_version")
         return record.target_id, record.base_version
 
     def _visit_update(self, record: SyncRecord, base: SyncResult) -> SyncResult:
@@ -301,7 +301,7 @@ class Batch:
             # The edit is not applied; the review (kept by this savepoint) holds both versions.
             return base.model_copy(
                 update={"result": "conflict", "reason": "stale_version",
-                        "message": translate("visits.sync.conflict", self.locale),
+                        "message": translate("sync.conflict", self.locale),
                         "target_id": str(visit.id), "version": visit.version,
                         "review_id": item.id}
             ), False  # fmt: skip
@@ -376,7 +376,7 @@ class Batch:
         )  # fmt: skip
         result = base.model_copy(
             update={"result": "conflict", "reason": "stale_version",
-                    "message": translate("visits.sync.conflict", self.locale),
+                    "message": translate("sync.conflict", self.locale),
                     "target_id": str(elder.id), "version": elder.version, "review_id": item.id}
         )  # fmt: skip
         return result

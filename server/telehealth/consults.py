@@ -123,19 +123,19 @@ def create_consult(
         existing = session.get(Consult, data.id)
         if existing is not None:
             if existing.elder_id != elder.id:
-                raise ApiError(409, "id_in_use", "visits.id_in_use", field="id")
+                raise ApiError(409, "id_in_use", "common.id_in_use", field="id")
             return existing, False
     for obs_id in data.observation_ids:
         observation = session.get(Observation, obs_id)
         if observation is None or observation.elder_id != elder.id:
             raise ApiError(
-                422, "unknown_observation", "visits.unknown_observation",
+                422, "unknown_observation", "telehealth.unknown_observation",
                 field="observation_ids", id=str(obs_id),
             )  # fmt: skip
     if data.visit_id is not None:
         visit = session.get(Visit, data.visit_id)
         if visit is None or visit.elder_id != elder.id:
-            raise ApiError(422, "visit_of_other_elder", "visits.visit_of_other_elder")
+            raise ApiError(422, "visit_of_other_elder", "care.visit_of_other_elder")
     consult = Consult(
         id=data.id or uuid.uuid4(),
         elder_id=elder.id,
@@ -258,7 +258,7 @@ def start_review(
 
 def _bad_transition(consult: Consult, wanted: ConsultStatus) -> ApiError:
     return ApiError(
-        409, "invalid_transition", "visits.invalid_transition", field="status",
+        409, "invalid_transition", "common.invalid_transition", field="status",
         current=consult.status.value, wanted=wanted.value,
     )  # fmt: skip
 
@@ -280,7 +280,7 @@ def answer(
             request_id=request_id,
         )  # fmt: skip
         raise ApiError(
-            409, "stale_version", "visits.stale_version", field="version",
+            409, "stale_version", "common.stale_version", field="version",
             extra={"current": consult_out(session, consult).model_dump(mode="json")},
         )  # fmt: skip
     elder = elder_for(session, user=user, elder_id=consult.elder_id)
@@ -292,7 +292,7 @@ def answer(
     if "targets" in data.model_fields_set:
         plan = plan_for_elder(session, elder.id)
         if plan is None:
-            raise ApiError(422, "no_care_plan", "visits.no_care_plan", field="targets")
+            raise ApiError(422, "no_care_plan", "care.no_care_plan", field="targets")
         apply_targets(session, plan=plan, targets=data.targets, user=user, request_id=request_id)
         outcome["targets_changed"] = True
         outcome["care_plan_version"] = plan.version
@@ -305,7 +305,7 @@ def answer(
     elif data.follow_up == "alert":
         raised = raise_vitals_alert(
             session, elder_id=elder.id, priority=triage.Priority.RED,
-            reasons=[triage.Reason(key="visits.reason.clinician_alert")],
+            reasons=[triage.Reason(key="telehealth.reason.clinician_alert")],
             observation_id=(
                 uuid.UUID(consult.observation_ids[0]) if consult.observation_ids else None
             ),

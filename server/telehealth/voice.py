@@ -58,6 +58,17 @@ def normalise_type(header: str | None) -> str | None:
     return base if base in AUDIO_TYPES else None
 
 
+def accepted_type(header: str | None) -> str:
+    """The accepted audio type a Content-Type header names, or a refusal that lists them."""
+    declared = normalise_type(header)
+    if declared is None:
+        raise ApiError(
+            415, "unsupported_audio", "telehealth.voice.unsupported_type",
+            types=", ".join(AUDIO_TYPES),
+        )  # fmt: skip
+    return declared
+
+
 # ISO base-media brands of images: a phone photo renamed .m4a must not pass for audio.
 IMAGE_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"hevx", b"mif1", b"msf1", b"avif", b"avis"})
 
@@ -133,17 +144,12 @@ def prepare_upload(
     """Checks before reading the body. Returns the stored note if this id is already here."""
     if purpose is not None:
         check_purpose(user, purpose)
-    declared = normalise_type(content_type)
-    if declared is None:
-        raise ApiError(
-            415, "unsupported_audio", "visits.voice.unsupported_type",
-            types=", ".join(AUDIO_TYPES),
-        )  # fmt: skip
+    declared = accepted_type(content_type)
     elder_id = owner_elder(session, user=user, owner=owner)
     existing = session.get(VoiceNote, note_id) if note_id else None
     if existing is not None:
         if existing.elder_id != elder_id or not _belongs(existing, owner):
-            raise ApiError(409, "id_in_use", "visits.id_in_use", field="id")
+            raise ApiError(409, "id_in_use", "common.id_in_use", field="id")
         if existing.stored:
             return existing
     return UploadPlan(
@@ -209,10 +215,10 @@ def finish_upload(
     try:
         check_purpose(user, purpose)
         if received.size == 0:
-            raise ApiError(422, "empty_audio", "visits.voice.empty")
+            raise ApiError(422, "empty_audio", "telehealth.voice.empty")
         if received.sniffed != plan.content_type:
             raise ApiError(
-                415, "audio_type_mismatch", "visits.voice.type_mismatch",
+                415, "audio_type_mismatch", "telehealth.voice.type_mismatch",
                 declared=plan.content_type, found=received.sniffed or "?",
             )  # fmt: skip
         note = session.get(VoiceNote, plan.note_id) if plan.existing else None
@@ -265,17 +271,12 @@ def register_metadata(
 ) -> tuple[VoiceNote, bool]:
     """A voice note recorded offline: the record first (by sync), the audio when uploaded."""
     check_purpose(user, purpose)
-    declared = normalise_type(content_type)
-    if declared is None:
-        raise ApiError(
-            415, "unsupported_audio", "visits.voice.unsupported_type",
-            types=", ".join(AUDIO_TYPES),
-        )  # fmt: skip
+    declared = accepted_type(content_type)
     elder_id = owner_elder(session, user=user, owner=owner)
     existing = session.get(VoiceNote, note_id)
     if existing is not None:
         if existing.elder_id != elder_id or not _belongs(existing, owner):
-            raise ApiError(409, "id_in_use", "visits.id_in_use", field="id")
+            raise ApiError(409, "id_in_use", "common.id_in_use", field="id")
         return existing, False
     note = VoiceNote(
         id=note_id,
@@ -337,7 +338,7 @@ def open_note(
     if note is None or not _belongs(note, owner):
         raise ApiError(404, "not_found", "common.not_found")
     if not note.stored:
-        raise ApiError(409, "audio_not_uploaded", "visits.voice.not_uploaded")
+        raise ApiError(409, "audio_not_uploaded", "telehealth.voice.not_uploaded")
     audit.record_reads(
         session, actor=user, entity="voice_note", elder_ids=[note.elder_id], fields=["audio"],
         request_id=request_id,

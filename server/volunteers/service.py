@@ -143,7 +143,7 @@ def add_checkin(
         existing = session.get(Checkin, data.id)
         if existing is not None:
             if existing.elder_id != elder.id:
-                raise ApiError(409, "id_in_use", "visits.id_in_use", field="id")
+                raise ApiError(409, "id_in_use", "common.id_in_use", field="id")
             return existing, False, None
     row = Checkin(
         id=data.id or uuid.uuid4(),

@@ -6,12 +6,12 @@ import { drawChart, series } from "../chart";
 import type { Row } from "../db";
 import { h } from "../dom";
 import { fmtDate, fmtDateTime, t } from "../i18n";
+import { canRecord, type Recording, recordButton } from "../recorder";
 import { state } from "../state";
 import type { Overrides } from "../triage";
 import { field, priorityBadge, section } from "../views/common";
 import { bands, CHARTS, readingsText } from "../views/elder";
 import { type ConsultRow, urgencyBadge, waited } from "./queue";
-import { type Recording, recorderPanel } from "./recorder";
 
 interface VoiceNote {
   id: string;
@@ -190,6 +190,32 @@ async function errorText(res: Response): Promise<string> {
   }
 }
 
+// The spoken advice: record, listen back, record again; the recording is held until the
+// answer is sent.
+function advicePanel(onChange: (rec: Recording | null) => void): HTMLElement {
+  const box = h("div", { class: "voice", id: "advice-voice" });
+  if (!canRecord()) {
+    box.append(h("p", {}, t("consult.no_microphone")));
+    return box;
+  }
+  const status = h("p", { "aria-live": "polite", id: "advice-voice-status" });
+  const preview = h("div", {});
+  const button: HTMLButtonElement = recordButton({
+    id: "advice-record",
+    status,
+    texts: { record: t("consult.record"), stop: t("consult.stop"), recording: t("consult.recording"), noMicrophone: t("consult.no_microphone") },
+    onStart: () => onChange(null),
+    onRecorded: (rec) => {
+      button.textContent = t("consult.record_again");
+      status.textContent = t("consult.voice_ready", { seconds: rec.seconds });
+      preview.replaceChildren(h("audio", { controls: true, src: URL.createObjectURL(rec.blob), id: "advice-preview", "aria-label": t("consult.voice_preview") }));
+      onChange(rec);
+    },
+  });
+  box.append(button, status, preview);
+  return box;
+}
+
 function answerForm(c: Case, onDone: () => void): HTMLElement {
   const consult = c.consult;
   const targets = c.plan?.targets ?? {};
@@ -199,7 +225,7 @@ function answerForm(c: Case, onDone: () => void): HTMLElement {
   const form = h("form", { id: "answer-form", novalidate: true },
     h("label", {}, t("consult.advice"), h("textarea", { name: "advice", id: "answer-advice", rows: 4 })),
     h("h3", {}, t("consult.voice_answer")),
-    recorderPanel((rec) => { recording = rec; }),
+    advicePanel((rec) => { recording = rec; }),
     c.plan ? targetsFieldset(targets) : h("p", { class: "muted" }, t("consult.no_plan")),
     h("label", {}, t("consult.follow_up"),
       h("select", { name: "follow_up", id: "answer-follow-up" },

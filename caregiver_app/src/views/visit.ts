@@ -2,6 +2,7 @@ import { db, type Row, type VisitDraft } from "../db";
 import { h } from "../dom";
 import { fmtDateTime, t } from "../i18n";
 import { amendWaiting, queue } from "../outbox";
+import { canRecord, recordButton } from "../recorder";
 import { go, state } from "../state";
 import { assessVitals, type Overrides } from "../triage";
 import { bluetoothPanel } from "./bluetooth";
@@ -249,49 +250,25 @@ async function voicePanel(draft: VisitDraft): Promise<HTMLElement> {
     const stored = await db.blobs.get(noteId);
     if (stored) box.append(h("audio", { controls: true, src: URL.createObjectURL(stored.blob), "data-note": noteId }));
   }
-  if (!navigator.mediaDevices?.getUserMedia || typeof MediaRecorder === "undefined") {
+  if (!canRecord()) {
     box.append(h("p", {}, t("visit.no_microphone")));
     return box;
   }
   const status = h("p", { "aria-live": "polite" });
-  let recorder: MediaRecorder | null = null;
-  let started = 0;
-  const button = h("button", { type: "button", class: "secondary", id: "voice-record" }, t("visit.record")) as HTMLButtonElement;
-  button.addEventListener("click", async () => {
-    if (recorder) {
-      recorder.stop();
-      return;
-    }
-    let stream: MediaStream;
-    try {
-      stream = await navigator.mediaDevices.getUserMedia({ audio: true });
-    } catch {
-      status.textContent = t("visit.no_microphone");
-      return;
-    }
-    const type = MediaRecorder.isTypeSupported("audio/webm;codecs=opus") ? "audio/webm;codecs=opus" : "";
-    recorder = new MediaRecorder(stream, type ? { mimeType: type } : {});
-    const chunks: Blob[] = [];
-    recorder.addEventListener("dataavailable", (ev) => chunks.push(ev.data));
-    recorder.addEventListener("stop", async () => {
-      for (const track of stream.getTracks()) track.stop();
-      const mime = (recorder?.mimeType || "audio/webm").split(";")[0];
-      const blob = new Blob(chunks, { type: mime });
-      const seconds = Math.round((performance.now() - started) / 100) / 10;
-      recorder = null;
+  const button = recordButton({
+    id: "voice-record",
+    status,
+    texts: { record: t("visit.record"), stop: t("visit.stop"), recording: t("visit.recording"), noMicrophone: t("visit.no_microphone") },
+    onRecorded: async ({ blob, contentType, seconds }) => {
       const noteId = crypto.randomUUID();
-      await db.blobs.put({ id: noteId, visit_id: draft.id, blob, content_type: mime, uploaded: 0 });
-      await queue("voice_note", { visit_id: draft.id, content_type: mime, size: blob.size, duration_s: seconds, recorded_at: new Date().toISOString() },
+      await db.blobs.put({ id: noteId, visit_id: draft.id, blob, content_type: contentType, uploaded: 0 });
+      await queue("voice_note", { visit_id: draft.id, content_type: contentType, size: blob.size, duration_s: seconds, recorded_at: new Date().toISOString() },
         { id: noteId, group: draft.id, elder_id: draft.elder_id });
       draft.voice_note_ids.push(noteId);
       await save(draft);
       status.textContent = t("visit.voice_saved", { seconds });
       state.render();
-    });
-    started = performance.now();
-    recorder.start();
-    button.textContent = t("visit.stop");
-    status.textContent = t("visit.recording");
+    },
   });
   box.append(button, status);
   return box;

@@ -16,7 +16,7 @@ from server.common.time import BANGKOK
 from server.deps import SessionDep, require_roles
 from server.errors import ApiError
 from server.i18n import translate
-from server.oncall import service
+from server.oncall import policies, roster
 from server.oncall.models import Duty, Override, Shift, Team
 from server.oncall.schemas import OverrideIn
 from server.web import register_nav, render
@@ -39,17 +39,17 @@ def _page(
     overrides = session.exec(
         select(Override).order_by(col(Override.starts_at).desc()).limit(20)
     ).all()
-    policies = [service.policy_in_force(session, priority=p) for p in service.POLICY_PRIORITIES]
+    in_force = [policies.policy_in_force(session, priority=p) for p in policies.POLICY_PRIORITIES]
     return render(
         request,
         "oncall.html",
         status_code=status_code,
-        on_duty=service.on_duty(session),
+        on_duty=roster.on_duty(session),
         teams=teams,
         shifts=shifts,
         users=users,
         overrides=overrides,
-        policies=[p for p in policies if p is not None],
+        policies=[p for p in in_force if p is not None],
         duties=list(Duty),
         phone_escalation=request.app.state.settings.phone_escalation,
         bangkok=BANGKOK,
@@ -86,7 +86,7 @@ def add_override(
             ends_at=datetime.fromisoformat(ends_at).replace(tzinfo=BANGKOK),
             note=note.strip() or None,
         )
-        service.add_override(session, team_id=team_id, values=body.model_dump(), actor=user)
+        roster.add_override(session, team_id=team_id, values=body.model_dump(), actor=user)
     except (ValueError, ValidationError):
         session.rollback()
         return _page(

@@ -19,7 +19,7 @@ from server.errors import ApiError
 from server.i18n import translate
 from server.notify.line import issue_link_code
 from server.notify.service import mask_recipient
-from server.oncall import service
+from server.oncall import policies, roster
 from server.oncall.models import Duty, Shift, Team, TeamKind, TeamMember
 from server.oncall.schemas import PolicyBody, PolicyStep, ShiftIn, StepAction, Target
 from server.web import register_nav, render
@@ -56,7 +56,7 @@ def _manage_page(
         .order_by(col(User.full_name))
     ).all()
     names = {u.id: u.full_name for u in people} | {u.id: u.full_name for _, u in members}
-    policies = [service.policy_in_force(session, priority=p) for p in service.POLICY_PRIORITIES]
+    in_force = [policies.policy_in_force(session, priority=p) for p in policies.POLICY_PRIORITIES]
     return render(
         request,
         "oncall_manage.html",
@@ -66,7 +66,7 @@ def _manage_page(
         shifts=shifts,
         people=people,
         names=names,
-        policies=[p for p in policies if p is not None],
+        policies=[p for p in in_force if p is not None],
         blank_steps=BLANK_STEPS,
         kinds=list(TeamKind),
         duties=list(Duty),
@@ -110,7 +110,7 @@ def add_team(
     if not name.strip():
         return _failed(request, session, "oncall_admin.error.team_name")
     try:
-        service.add_team(session, name=name, kind=kind)
+        roster.add_team(session, name=name, kind=kind)
     except ApiError as exc:
         return _refused(request, session, exc)
     return _done(request, session, "oncall_admin.saved.team")
@@ -126,7 +126,7 @@ def add_member(
     phone: Annotated[str, Form(max_length=32)] = "",
 ) -> Response:
     try:
-        service.add_member(session, team_id=team_id, user_id=user_id, phone=phone.strip() or None)
+        roster.add_member(session, team_id=team_id, user_id=user_id, phone=phone.strip() or None)
     except ApiError as exc:
         return _refused(request, session, exc)
     return _done(request, session, "oncall_admin.saved.member")
@@ -137,7 +137,7 @@ def remove_member(
     request: Request, session: SessionDep, _user: Manager, member_id: uuid.UUID
 ) -> Response:
     try:
-        service.remove_member(session, member_id=member_id)
+        roster.remove_member(session, member_id=member_id)
     except ApiError as exc:
         return _refused(request, session, exc)
     return _done(request, session, "oncall_admin.saved.member_removed")
@@ -168,7 +168,7 @@ def add_shift(
             user_id=user_id,
             backup_user_id=uuid.UUID(backup_user_id) if backup_user_id else None,
         )
-        service.add_shift(session, team_id=team_id, values=body.model_dump())
+        roster.add_shift(session, team_id=team_id, values=body.model_dump())
     except (ValueError, ValidationError):
         return _failed(request, session, "oncall_admin.error.shift")
     except ApiError as exc:
@@ -181,7 +181,7 @@ def end_shift(
     request: Request, session: SessionDep, _user: Manager, shift_id: uuid.UUID
 ) -> Response:
     try:
-        service.end_shift(session, shift_id=shift_id)
+        roster.end_shift(session, shift_id=shift_id)
     except ApiError as exc:
         return _refused(request, session, exc)
     return _done(request, session, "oncall_admin.saved.shift_removed")
@@ -216,7 +216,7 @@ def save_policy(
     except (ValueError, ValidationError):
         return _failed(request, session, "oncall_admin.error.policy")
     try:
-        service.save_policy(session, priority=priority.upper(), body=body, actor=user)
+        policies.save_policy(session, priority=priority.upper(), body=body, actor=user)
     except ApiError as exc:
         return _refused(request, session, exc)
     return _done(request, session, "oncall_admin.saved.policy")

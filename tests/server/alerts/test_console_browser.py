@@ -245,6 +245,8 @@ def test_contrast_arithmetic_matches_wcag() -> None:
     assert contrast("rgb(245, 245, 245)", "rgb(232, 234, 237)") < 1.2
 
 
+# Colours on the page, not what is stored: one database is enough.
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_every_badge_is_readable(
     browser: Browser, live_url: str, session: Session, users: dict[Role, User]
 ) -> None:

@@ -39,14 +39,16 @@ def _timeline(session: Session, alert_id: object) -> list[str]:
 def test_escalation_fires_once_at_60_s_and_tells_supervisors(
     session: Session, users: dict[Role, User]
 ) -> None:
-    from server.oncall import service as oncall
+    from server.oncall import policies
 
     supervisor = users[Role.SUPERVISOR]
     supervisor.phone = "0811111111"
     session.add(supervisor)
     # No on-call chain applies (a RED policy with only the console): this policy texts the
     # supervisors (with a chain, the chain alone calls and texts: tests/server/oncall).
-    oncall.save_policy(session, priority="RED", body=oncall.DEFAULT_POLICIES["WHITE"], actor=None)
+    policies.save_policy(
+        session, priority="RED", body=policies.DEFAULT_POLICIES["WHITE"], actor=None
+    )
     session.commit()
     engine = session.get_bind()
     elder = make_elder(session)

@@ -163,6 +163,8 @@ def test_a_refused_record_shows_the_reason_and_is_kept(
     assert page.locator(".outbox-item[data-state='refused']").count() == 1
 
 
+# What the screens look like, not what is stored: one database is enough.
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_every_caregiver_screen_has_no_serious_accessibility_violation(
     context: BrowserContext, live_url: str, team: Team
 ) -> None:

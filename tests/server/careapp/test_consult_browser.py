@@ -180,6 +180,8 @@ def test_offline_question_with_voice_answered_with_voice(
     assert errors == []
 
 
+# What the screens look like, not what is stored: one database is enough.
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_clinician_screens_in_english_have_no_serious_violation(
     media_browser_context: BrowserContext,
     live_url: str,

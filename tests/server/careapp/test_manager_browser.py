@@ -11,6 +11,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, BrowserContext, Page
 from sqlmodel import Session, col, select
@@ -186,6 +187,9 @@ def test_raising_a_systolic_target_recolours_then_triages_the_next_reading(
         ctx.close()
 
 
+# What the screens look like; the caseload's flags are tested on both databases through
+# the API (tests/server/manager).
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_every_manager_screen_passes_axe_in_thai_and_english(
     media_browser: Browser, live_url: str, team: Team, client: TestClient, session: Session
 ) -> None:

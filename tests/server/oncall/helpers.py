@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from server.auth.models import Role, User
 from server.common.time import BANGKOK, utcnow
-from server.oncall import service
+from server.oncall import policies, roster
 from server.oncall.models import Duty, TeamKind
 from server.oncall.schemas import PolicyBody, PolicyStep, StepAction, Target
 
@@ -53,18 +53,18 @@ def make_roster(session: Session, password_hash: str) -> Roster:
         session, Role.SUPERVISOR, "Somchai Supervisor", SUPERVISOR_PHONE, password_hash
     )
     backup = _person(session, Role.DISPATCHER, "Ben Backup", BACKUP_PHONE, password_hash)
-    centre = service.add_team(session, name="Monitoring centre", kind=TeamKind.CENTRE)
-    sups = service.add_team(session, name="Supervisors", kind=TeamKind.SUPERVISORS)
+    centre = roster.add_team(session, name="Monitoring centre", kind=TeamKind.CENTRE)
+    sups = roster.add_team(session, name="Supervisors", kind=TeamKind.SUPERVISORS)
     starts, ends = around_now()
     for team, user in ((centre, dispatcher), (centre, backup), (sups, supervisor)):
-        service.add_member(session, team_id=team.id, user_id=user.id, phone=None)
-    service.add_shift(
+        roster.add_member(session, team_id=team.id, user_id=user.id, phone=None)
+    roster.add_shift(
         session,
         team_id=centre.id,
         values={"name": "night", "duty": Duty.DISPATCHER, "weekdays": [], "starts": starts,
                 "ends": ends, "user_id": dispatcher.id, "backup_user_id": backup.id},
     )  # fmt: skip
-    service.add_shift(
+    roster.add_shift(
         session,
         team_id=sups.id,
         values={"name": "night", "duty": Duty.SUPERVISOR, "weekdays": [], "starts": starts,
@@ -76,7 +76,7 @@ def make_roster(session: Session, password_hash: str) -> Roster:
 
 def short_red_policy(scale: float = 1 / 30) -> PolicyBody:
     """The default RED policy's shape with its times scaled down (60 s → 2 s at 1/30)."""
-    default = service.DEFAULT_POLICIES["RED"]
+    default = policies.DEFAULT_POLICIES["RED"]
     steps = tuple(
         PolicyStep(after_seconds=round(s.after_seconds * scale), action=s.action, target=s.target)
         for s in default.steps
@@ -90,7 +90,7 @@ def short_red_policy(scale: float = 1 / 30) -> PolicyBody:
 
 def save_short_policy(session: Session, scale: float = 1 / 30) -> PolicyBody:
     body = short_red_policy(scale)
-    service.save_policy(session, priority="RED", body=body, actor=None)
+    policies.save_policy(session, priority="RED", body=body, actor=None)
     session.commit()
     return body
 

@@ -8,7 +8,7 @@ from sqlmodel import Session, col, select
 
 from server.alerts.models import Alert, AlertEvent
 from server.notify.models import Channel, Notification
-from server.oncall import service
+from server.oncall import escalation, policies
 from server.oncall.models import AlertEscalation, ChainStatus
 from tests.server.oncall.helpers import (
     BACKUP_PHONE,
@@ -42,12 +42,12 @@ def test_default_red_chain_calls_dispatcher_supervisor_backup_then_repeats(
     chain = session.get(AlertEscalation, alert_id)
     assert chain is not None and chain.policy_version == 0  # the built-in policy, copied
     created = chain.started_at
-    assert service.run_due(engine, now=created + timedelta(seconds=59)) == 0
-    assert service.run_due(engine, now=created + timedelta(seconds=60)) == 1
+    assert escalation.run_due(engine, now=created + timedelta(seconds=59)) == 0
+    assert escalation.run_due(engine, now=created + timedelta(seconds=60)) == 1
     assert _sent(session) == [("voice", DISPATCHER_PHONE, "1.2")]
-    assert service.run_due(engine, now=created + timedelta(seconds=60.5)) == 0
-    assert service.run_due(engine, now=created + timedelta(seconds=120)) == 1
-    assert service.run_due(engine, now=created + timedelta(seconds=180)) == 2
+    assert escalation.run_due(engine, now=created + timedelta(seconds=60.5)) == 0
+    assert escalation.run_due(engine, now=created + timedelta(seconds=120)) == 1
+    assert escalation.run_due(engine, now=created + timedelta(seconds=180)) == 2
     calls = _sent(session)
     assert calls[1:] == [
         ("voice", SUPERVISOR_PHONE, "1.3"),
@@ -56,7 +56,7 @@ def test_default_red_chain_calls_dispatcher_supervisor_backup_then_repeats(
         ("sms", SUPERVISOR_PHONE, "1.5"),
     ]
     # Round two: the dispatcher again at 180 + 60 s.
-    assert service.run_due(engine, now=created + timedelta(seconds=240)) == 1
+    assert escalation.run_due(engine, now=created + timedelta(seconds=240)) == 1
     assert _sent(session)[-1] == ("voice", DISPATCHER_PHONE, "2.2")
     timeline = session.exec(
         select(AlertEvent.action, AlertEvent.params)
@@ -93,7 +93,9 @@ def test_acknowledged_alert_stops_its_chain_and_later_edits_do_not_change_it(
     elder = make_elder(session)
     alert_id = panic(session, elder.id).alert_id
     # A new version saved after the alert opened does not touch the running chain.
-    service.save_policy(session, priority="RED", body=service.DEFAULT_POLICIES["WHITE"], actor=None)
+    policies.save_policy(
+        session, priority="RED", body=policies.DEFAULT_POLICIES["WHITE"], actor=None
+    )
     session.commit()
     chain = session.get(AlertEscalation, alert_id)
     assert chain is not None and chain.policy_version == 0
@@ -101,7 +103,7 @@ def test_acknowledged_alert_stops_its_chain_and_later_edits_do_not_change_it(
     dispatcher = users[Role.DISPATCHER]  # type: ignore[index]
     transition(session, alert_id=alert_id, action=Action.ACKNOWLEDGE, actor=dispatcher)
     session.commit()
-    assert service.run_due(engine, now=created + timedelta(seconds=600)) == 0
+    assert escalation.run_due(engine, now=created + timedelta(seconds=600)) == 0
     assert _sent(session) == []
     session.expire_all()
     assert session.get(AlertEscalation, alert_id).status == ChainStatus.STOPPED  # type: ignore[union-attr]

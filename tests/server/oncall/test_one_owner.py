@@ -15,7 +15,7 @@ from server.alerts.config import alert_settings
 from server.alerts.models import Alert, AlertEvent
 from server.alerts.timers import run_due as run_alert_timers
 from server.notify.models import Channel, Notification
-from server.oncall import service
+from server.oncall import escalation, policies
 from server.oncall.models import AlertEscalation, ChainStatus
 from server.oncall.schemas import PolicyBody, PolicyStep, StepAction, Target
 from tests.server.oncall.helpers import (
@@ -52,7 +52,7 @@ def test_with_a_chain_the_older_policy_texts_nobody_but_still_realarms(
     created = session.get(Alert, alert_id).created_at  # type: ignore[union-attr]
     assert session.get(AlertEscalation, alert_id) is not None
     at = created + timedelta(seconds=61)
-    assert service.run_due(engine, now=at) == 1  # the chain calls the dispatcher
+    assert escalation.run_due(engine, now=at) == 1  # the chain calls the dispatcher
     assert run_alert_timers(engine, policy=alert_settings().policy, now=at) >= 1
     # Only the chain's call: no "notify.supervisor.escalate" SMS besides it.
     assert _messages(session, alert_id) == [("voice", DISPATCHER_PHONE, "notify.oncall.call")]
@@ -75,7 +75,9 @@ def test_without_a_chain_the_older_policy_still_texts_supervisors(
 ) -> None:
     make_roster(session, password_hash)
     # A RED policy with only the console: no chain starts, the older policy keeps the phone.
-    service.save_policy(session, priority="RED", body=service.DEFAULT_POLICIES["WHITE"], actor=None)
+    policies.save_policy(
+        session, priority="RED", body=policies.DEFAULT_POLICIES["WHITE"], actor=None
+    )
     session.commit()
     engine = session.get_bind()
     alert_id = panic(session, make_elder(session).id).alert_id
@@ -96,7 +98,7 @@ def test_after_downtime_only_the_latest_due_step_runs_and_the_rest_are_on_the_ti
     created = chain.started_at
     # Down from before 60 s to 185 s: the dispatcher's (60 s) and supervisor's (120 s) calls
     # are overdue; the backup's call and the team's SMS (both 180 s) are the latest.
-    assert service.run_due(engine, now=created + timedelta(seconds=185)) == 2
+    assert escalation.run_due(engine, now=created + timedelta(seconds=185)) == 2
     assert _messages(session, alert_id) == [
         ("voice", BACKUP_PHONE, "notify.oncall.call"),
         ("sms", DISPATCHER_PHONE, "notify.oncall.sms"),
@@ -118,7 +120,7 @@ def test_after_downtime_only_the_latest_due_step_runs_and_the_rest_are_on_the_ti
     session.expire_all()
     chain = session.get(AlertEscalation, alert_id)
     assert chain is not None and (chain.round, chain.step_index) == (1, 1)
-    assert service.run_due(engine, now=created + timedelta(seconds=240)) == 1
+    assert escalation.run_due(engine, now=created + timedelta(seconds=240)) == 1
     assert _messages(session, alert_id)[-1] == ("voice", DISPATCHER_PHONE, "notify.oncall.call")
 
 
@@ -126,7 +128,7 @@ def test_a_chain_overdue_past_its_last_round_runs_the_last_step_once_and_ends(
     session: Session, password_hash: str
 ) -> None:
     make_roster(session, password_hash)
-    service.save_policy(
+    policies.save_policy(
         session,
         priority="RED",
         body=PolicyBody(
@@ -143,7 +145,7 @@ def test_a_chain_overdue_past_its_last_round_runs_the_last_step_once_and_ends(
     engine = session.get_bind()
     alert_id = panic(session, make_elder(session).id).alert_id
     created = session.get(AlertEscalation, alert_id).started_at  # type: ignore[union-attr]
-    assert service.run_due(engine, now=created + timedelta(hours=1)) == 1
+    assert escalation.run_due(engine, now=created + timedelta(hours=1)) == 1
     assert _messages(session, alert_id) == [("voice", SUPERVISOR_PHONE, "notify.oncall.call")]
     chain = session.get(AlertEscalation, alert_id)
     assert chain is not None and chain.status == ChainStatus.EXHAUSTED

@@ -19,7 +19,7 @@ from server.common.time import utcnow
 from server.db import make_engine
 from server.notify.models import Channel, Notification
 from server.notify.phones import to_e164
-from server.oncall import service
+from server.oncall import policies
 from server.oncall.models import AlertEscalation
 from server.oncall.schemas import PolicyBody, PolicyStep, StepAction, Target
 from tests.server.alerts.procs import stop_server, wait_ready
@@ -110,7 +110,7 @@ def test_a_restart_mid_chain_resumes_it_with_the_latest_due_step(
     engine = make_engine(db_url)
     with Session(engine, expire_on_commit=False) as session:
         make_roster(session, password_hash)
-        service.save_policy(
+        policies.save_policy(
             session,
             priority="RED",
             body=PolicyBody(

@@ -10,12 +10,12 @@ from sqlmodel import Session
 
 from server.auth.models import Role, User
 from server.common.time import BANGKOK
-from server.oncall import service
+from server.oncall import roster
 from server.oncall.models import Duty, TeamKind
 
 
 def _names(session: Session, at: datetime) -> list[tuple[str, str]]:
-    return [(d.duty.value, d.user.full_name) for d in service.on_duty(session, at=at)]
+    return [(d.duty.value, d.user.full_name) for d in roster.on_duty(session, at=at)]
 
 
 def test_night_shift_crosses_midnight_in_bangkok(
@@ -24,12 +24,12 @@ def test_night_shift_crosses_midnight_in_bangkok(
     night, day, backup = (make_user(Role.DISPATCHER) for _ in range(3))
     night.full_name, day.full_name, backup.full_name = "Night", "Day", "Backup"
     session.add_all([night, day, backup])
-    team = service.add_team(session, name="Centre", kind=TeamKind.CENTRE)
+    team = roster.add_team(session, name="Centre", kind=TeamKind.CENTRE)
     # Night: Mondays only, 20:00 → 08:00 the next morning. Day: every day 08:00 → 20:00.
-    service.add_shift(session, team_id=team.id, values={
+    roster.add_shift(session, team_id=team.id, values={
         "name": "night", "duty": Duty.DISPATCHER, "weekdays": [0], "starts": time(20),
         "ends": time(8), "user_id": night.id, "backup_user_id": backup.id})  # fmt: skip
-    service.add_shift(session, team_id=team.id, values={
+    roster.add_shift(session, team_id=team.id, values={
         "name": "day", "duty": Duty.DISPATCHER, "weekdays": [], "starts": time(8),
         "ends": time(20), "user_id": day.id, "backup_user_id": None})  # fmt: skip
     session.commit()
@@ -39,7 +39,7 @@ def test_night_shift_crosses_midnight_in_bangkok(
     assert _names(session, monday.replace(hour=20)) == [("dispatcher", "Night")]
     # 03:00 on Tuesday is still Monday's night shift (and its end is Tuesday 08:00 local).
     tuesday_3am = monday + timedelta(days=1, hours=3)
-    entries = service.on_duty(session, at=tuesday_3am)
+    entries = roster.on_duty(session, at=tuesday_3am)
     assert [(e.user.full_name, e.backup.full_name if e.backup else None) for e in entries] == [
         ("Night", "Backup")
     ]
@@ -56,20 +56,20 @@ def test_override_replaces_for_its_window_and_keeps_the_backup(
     regular, sick_cover, backup = (make_user(Role.DISPATCHER) for _ in range(3))
     regular.full_name, sick_cover.full_name = "Regular", "Cover"
     session.add_all([regular, sick_cover])
-    team = service.add_team(session, name="Centre", kind=TeamKind.CENTRE)
-    service.add_shift(session, team_id=team.id, values={
+    team = roster.add_team(session, name="Centre", kind=TeamKind.CENTRE)
+    roster.add_shift(session, team_id=team.id, values={
         "name": "all day", "duty": Duty.DISPATCHER, "weekdays": [], "starts": time(0),
         "ends": time(0, 0, 1), "user_id": regular.id, "backup_user_id": backup.id})  # fmt: skip
-    service.add_shift(session, team_id=team.id, values={
+    roster.add_shift(session, team_id=team.id, values={
         "name": "rest", "duty": Duty.DISPATCHER, "weekdays": [], "starts": time(0, 0, 1),
         "ends": time(0), "user_id": regular.id, "backup_user_id": backup.id})  # fmt: skip
     start = datetime(2026, 12, 1, 22, tzinfo=BANGKOK)
-    service.add_override(session, team_id=team.id, actor=users[Role.SUPERVISOR], values={
+    roster.add_override(session, team_id=team.id, actor=users[Role.SUPERVISOR], values={
         "duty": Duty.DISPATCHER, "user_id": sick_cover.id, "replaces_user_id": regular.id,
         "starts_at": start, "ends_at": start + timedelta(hours=10), "note": "sick"})  # fmt: skip
     session.commit()
     assert _names(session, start - timedelta(minutes=1)) == [("dispatcher", "Regular")]
-    during = service.on_duty(session, at=start + timedelta(hours=5))
+    during = roster.on_duty(session, at=start + timedelta(hours=5))
     assert [
         (e.user.full_name, e.via_override, e.backup.id if e.backup else None) for e in during
     ] == [("Cover", True, backup.id)]
