@@ -23,6 +23,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,8 +33,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import sqlalchemy as sa  # noqa: E402
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
-from sqlmodel import Session  # noqa: E402
+from sqlmodel import Session, select  # noqa: E402
 
 from bench._common import database, machine, make_elders, serve  # noqa: E402
 from bench.sync import week_of_records  # noqa: E402
@@ -44,6 +46,8 @@ from server.config import Settings  # noqa: E402
 from server.main import create_app  # noqa: E402
 from server.observations import service as observations  # noqa: E402
 from server.observations.models import ObservationSource  # noqa: E402
+from server.sync import pull as sync_pull  # noqa: E402
+from server.sync import router as sync_router  # noqa: E402
 from tests.support.browser import CHROMIUM_ARGS  # noqa: E402
 from tests.support.tiers import chromium_path  # noqa: E402
 
@@ -99,6 +103,31 @@ def seed(url: str, data_dir: Path) -> tuple[Any, list[str]]:
     return app, ids
 
 
+def server_pull(app: Any) -> tuple[float, int, int]:
+    """The server's share of a first full pull, in process and before the browser starts:
+    CPU seconds (this process, all threads; the server is idle then), the SQL statements
+    and the gzipped bytes. Rolled back, so the browser's pull is still the first."""
+    engine: sa.Engine = app.state.engine
+    seen: list[str] = []
+
+    def count(*args: Any) -> None:
+        seen.append(str(args[2]))
+
+    with Session(engine, expire_on_commit=False) as session:
+        user = session.exec(select(User).where(User.username == "cg")).one()
+        sa.event.listen(engine, "before_cursor_execute", count)
+        started = time.process_time()
+        try:
+            held = sync_pull.record_access(session, user=user)
+            pulled = sync_pull.pull(session, user=user, held=held, since=None, request_id="b")
+            body = gzip.compress(pulled.to_json(), compresslevel=sync_router.GZIP_LEVEL, mtime=0)
+        finally:
+            cpu = time.process_time() - started
+            sa.event.remove(engine, "before_cursor_execute", count)
+            session.rollback()
+    return cpu, len(seen), len(body)
+
+
 def mark(page: Page, name: str, last: bool = True) -> float:
     value: float = page.evaluate(
         "([n, last]) => { const e = performance.getEntriesByName(n);"
@@ -111,6 +140,7 @@ def mark(page: Page, name: str, last: bool = True) -> float:
 def run(kind: str) -> None:
     with tempfile.TemporaryDirectory() as tmp, database(kind) as url:
         app, elder_ids = seed(url, Path(tmp))
+        server_cpu, statements, wire = server_pull(app)
         with serve(app) as base, sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
             ctx = browser.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=True)
@@ -133,15 +163,26 @@ def run(kind: str) -> None:
             )
             pulled = mark(page, "pull-end", last=False)
             pull_ms = pulled - mark(page, "pull-start", last=False)
+            # The pull's two halves: the answer fetched and parsed (server, network, JSON),
+            # then written into IndexedDB.
+            parsed_ms = mark(page, "pull-parsed", last=False) - mark(page, "pull-start", last=False)
+            response = page.evaluate(
+                "(() => { const r = performance.getEntriesByType('resource')"
+                ".filter(e => e.name.includes('/api/v1/sync') && e.initiatorType === 'fetch')[0];"
+                " return r ? {ttfb: r.responseStart - r.requestStart,"
+                " bytes: r.encodedBodySize, raw: r.decodedBodySize} : null; })()"
+            )
             page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=120_000)
             usage = page.evaluate(
                 "navigator.storage.estimate().then(e => ({total: e.usage,"
                 " idb: (e.usageDetails || {}).indexedDB || null}))"
             )
+            # Pulled readings are held as month blocks (`history`), each with its reading sets.
             rows = page.evaluate(
                 "new Promise(r => { const q = indexedDB.open('eldercare-care'); q.onsuccess = () =>"
-                " { const t = q.result.transaction('observations').objectStore('observations').count();"
-                " t.onsuccess = () => r(t.result); }; })"
+                " { const t = q.result.transaction('history').objectStore('history').getAll();"
+                " t.onsuccess = () => r([t.result.length,"
+                " t.result.reduce((n, b) => n + b.readings.length, 0)]); }; })"
             )
 
             page.goto(f"{base}/app/#/elder/{elder_ids[0]}")
@@ -210,9 +251,15 @@ def run(kind: str) -> None:
     print(f"    of which: login POST and redirect done {nav['redirect']:.0f} ms, page received "
           f"{nav['response']:.0f} ms, DOM interactive {nav['interactive']:.0f} ms, scripts run "
           f"{nav['loaded']:.0f} ms")  # fmt: skip
-    print(f"  pull of {ELDERS} elders x {DAYS} days: {pull_ms:.0f} ms; {rows} reading sets in "
-          f"IndexedDB; storage {usage['total'] / 1e6:.1f} MB"
+    print(f"  pull of {ELDERS} elders x {DAYS} days: {pull_ms:.0f} ms; {rows[1]} reading sets in "
+          f"IndexedDB ({rows[0]} month blocks); storage {usage['total'] / 1e6:.1f} MB"
           + (f" (IndexedDB {usage['idb'] / 1e6:.1f} MB)" if usage["idb"] else ""))  # fmt: skip
+    print(f"    of which: fetched and parsed {parsed_ms:.0f} ms"
+          + (f" (server to first byte {response['ttfb']:.0f} ms, {response['bytes'] / 1e6:.1f} MB"
+             f" on the wire, {response['raw'] / 1e6:.1f} MB of JSON)" if response else "")
+          + f", written into IndexedDB {pull_ms - parsed_ms:.0f} ms")  # fmt: skip
+    print(f"    server's share, in process: {server_cpu * 1000:.0f} ms CPU, {statements} SQL "
+          f"statements, {wire / 1e6:.1f} MB gzipped")  # fmt: skip
     print(f"  one-year chart drawn: worst chart of four, 5 draws: "
           f"{', '.join(f'{d:.0f}' for d in draws)} ms")  # fmt: skip
     print(f"  offline cold start to Today: {', '.join(f'{c:.0f}' for c in cold)} ms")

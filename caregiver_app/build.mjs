@@ -32,8 +32,13 @@ const app = await esbuild.build({
   outdir: `${dist}/assets`,
   entryNames: "[name]-[hash]",
   format: "esm",
+  // Screens only some roles open (the caseload map) load as their own chunk on first use.
+  splitting: true,
   metafile: true,
   sourcemap: false,
+  // Leaflet's sheet names a few small images (the layer switcher, the default marker):
+  // inlined, so the bundle stays one file each for JS and CSS.
+  loader: { ".png": "dataurl" },
 });
 const outputs = Object.keys(app.metafile.outputs).map((p) => p.split("/").pop());
 const js = outputs.find((n) => n.startsWith("app-") && n.endsWith(".js"));

@@ -122,6 +122,11 @@ class DeviceHealth(_Model):
 
 
 class HeartbeatPayload(_Model):
+    # A heartbeat is the hub's state report, not a record: fields a newer hub adds are
+    # dropped here instead of refusing the beat, so hubs may be upgraded before servers
+    # (an older server refused them, and a hub upgraded first looked silent).
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
     agent_version: str = Field(max_length=32)
     uptime_s: float = Field(ge=0)
     outbox_depth: int = Field(ge=0)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET = "dev-insecure-secret-change-me"
@@ -52,6 +54,13 @@ class Settings(BaseSettings):
     # The monitoring centre's phone, offered by the care app beside 1669 on a RED reading.
     centre_phone: str | None = Field(default=None, max_length=32)
 
+    # The care manager's caseload map. A tile URL template (`https://tiles.example.org/{z}/{x}/{y}.png`)
+    # draws a street map under the markers, and the page's CSP then lets images come from
+    # its origin; empty (the default) draws markers on a plain background, no tiles fetched.
+    map_tile_url: str = Field(default="", max_length=500)
+    # Credit the tile provider asks for (OpenStreetMap's licence does), shown on the map.
+    map_tile_attribution: str = Field(default="", max_length=300)
+
     # Phone and SMS through Twilio. Without all three, messages are recorded, not sent.
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None
@@ -82,6 +91,35 @@ class Settings(BaseSettings):
     @property
     def webhook_base(self) -> str:
         return (self.public_url or self.base_url).rstrip("/")
+
+    @property
+    def map_tile_origin(self) -> str | None:
+        """Where tiles come from (scheme, host and port), for the CSP; None without tiles."""
+        if not self.map_tile_url:
+            return None
+        parts = urlsplit(self.map_tile_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @field_validator("map_tile_url")
+    @classmethod
+    def _tile_url_shape(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            return ""
+        parts = urlsplit(value)
+        # The origin goes into the CSP as it is: no wildcard subdomains ({s}), no quotes or
+        # spaces that would end the directive.
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.netloc
+            or not re.fullmatch(r"[A-Za-z0-9.\-]+(:[0-9]{1,5})?", parts.netloc)
+            or not all(f"{{{p}}}" in value for p in ("z", "x", "y"))
+        ):
+            raise ValueError(
+                "ELDERCARE_MAP_TILE_URL must be an http(s) URL with {z}, {x} and {y} and a "
+                "plain host (no {s} subdomains), e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+            )
+        return value
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

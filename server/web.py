@@ -173,31 +173,39 @@ def _locale_from_headers(headers: dict[bytes, bytes]) -> Locale:
 
 # Pages load scripts and styles from this server only and run no inline script; nothing may
 # frame them (clickjacking). WebSockets to this host count as 'self'.
-CONTENT_SECURITY_POLICY = "; ".join(
-    (
-        "default-src 'self'",
-        "script-src 'self'",
-        # No inline CSS either: pages link their style sheets, and the report plots carry
-        # SVG presentation attributes instead of style (server/reports/plots.py).
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "media-src 'self' blob:",
-        "connect-src 'self'",
-        "font-src 'self'",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
+def content_security_policy(tile_origin: str | None = None) -> str:
+    """The policy; `tile_origin` (the caseload map's tile server, when one is configured) is
+    the one other place images may come from."""
+    images = "img-src 'self' data:" + (f" {tile_origin}" if tile_origin else "")
+    return "; ".join(
+        (
+            "default-src 'self'",
+            "script-src 'self'",
+            # No inline CSS either: pages link their style sheets, and the report plots carry
+            # SVG presentation attributes instead of style (server/reports/plots.py). Scripts
+            # setting element.style (the map places its markers so) are not inline CSS.
+            "style-src 'self'",
+            images,
+            "media-src 'self' blob:",
+            "connect-src 'self'",
+            "font-src 'self'",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        )
     )
-)
 
 
-def add_security_headers(path: str, headers: Any) -> None:
+CONTENT_SECURITY_POLICY = content_security_policy()
+
+
+def add_security_headers(path: str, headers: Any, csp: str = CONTENT_SECURITY_POLICY) -> None:
     """On every response. Pages and API answers may carry health data: never cached."""
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Referrer-Policy", "no-referrer")
-    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("Content-Security-Policy", csp)
     # A route that chose its own caching keeps it (the care app's hashed shell files, which
     # carry no personal data); every other page and API answer is never stored.
     if not path.startswith("/static/") and path != "/favicon.ico":
@@ -206,6 +214,7 @@ def add_security_headers(path: str, headers: Any) -> None:
 
 def install(app: FastAPI) -> None:
     """Middleware and error handlers shared by every route."""
+    csp = content_security_policy(app.state.settings.map_tile_origin)
 
     @app.middleware("http")
     async def request_context(request: Request, call_next: Any) -> Response:
@@ -222,7 +231,7 @@ def install(app: FastAPI) -> None:
         )
         response: Response = await call_next(request)
         response.headers["X-Request-ID"] = rid
-        add_security_headers(request.url.path, response.headers)
+        add_security_headers(request.url.path, response.headers, csp)
         chosen = normalise_locale(request.query_params.get("lang"))
         if chosen:
             response.set_cookie(LANG_COOKIE, chosen, samesite="lax", max_age=365 * 86400)

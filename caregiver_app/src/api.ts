@@ -11,6 +11,9 @@ export interface AppSession {
   locale: string | null;
   csrf_token: string;
   centre_phone: string | null;
+  // The caseload map's tile URL template and its credit; empty: no tiles (a plain map).
+  map_tile_url?: string;
+  map_tile_attribution?: string;
 }
 
 export class SignedOut extends Error {}

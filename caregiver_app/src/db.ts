@@ -71,12 +71,40 @@ export interface Row {
   [key: string]: unknown;
 }
 
+// The pulled readings of one elder in one month (UTC, by `observed_at`), kept as one row: a
+// year for 40 elders is ~15,000 reading sets, and writing each as its own row (with its
+// index entries) was most of a first pull's time. Readings made on this tablet stay rows of
+// `observations` until they come back from the server.
+export interface HistoryBlock {
+  id: string; // `${elder_id}/${month}`
+  elder_id: string;
+  month: string; // YYYY-MM
+  readings: Row[]; // the reading sets as the server sent them (`SyncObservation`)
+}
+
+/** Reading sets grouped into their blocks, by block id. */
+export function toBlocks(readings: Row[]): Map<string, HistoryBlock> {
+  const blocks = new Map<string, HistoryBlock>();
+  for (const r of readings) {
+    const month = String(r.observed_at).slice(0, 7);
+    const id = `${String(r.elder_id)}/${month}`;
+    let block = blocks.get(id);
+    if (!block) {
+      block = { id, elder_id: String(r.elder_id), month, readings: [] };
+      blocks.set(id, block);
+    }
+    block.readings.push(r);
+  }
+  return blocks;
+}
+
 export class CareDb extends Dexie {
   meta!: Table<{ key: string; value: unknown }, string>;
   elders!: Table<Row, string>;
   care_plans!: Table<Row, string>;
   visits!: Table<Row, string>;
   observations!: Table<Row, string>;
+  history!: Table<HistoryBlock, string>;
   notes!: Table<Row, string>;
   voice_notes!: Table<Row, string>;
   consults!: Table<Row, string>;
@@ -101,6 +129,16 @@ export class CareDb extends Dexie {
       blobs: "id, uploaded",
       drafts: "id, elder_id",
     });
+    // Pulled readings move to `history` (nothing read `observations` by time). A tablet
+    // upgraded from version 1 keeps its cursor, so the rows it pulled move into blocks here;
+    // those made on the tablet stay.
+    this.version(2)
+      .stores({ observations: "id, elder_id", history: "id, elder_id" })
+      .upgrade(async (tx) => {
+        const pulled = await tx.table<Row, string>("observations").filter((o) => !o.local).toArray();
+        await tx.table<HistoryBlock, string>("history").bulkPut([...toBlocks(pulled).values()]);
+        await tx.table("observations").bulkDelete(pulled.map((o) => o.id));
+      });
   }
 }
 
@@ -122,6 +160,18 @@ export const DATA_TABLES = [
   "checkins",
 ] as const;
 export type DataTable = (typeof DATA_TABLES)[number];
+
+/** Every reading set held for an elder, pulled or made here, in no particular order. The
+ * server's copy of a reading made here wins (it carries the server's triage reasons). */
+export async function elderReadings(elderId: string): Promise<Row[]> {
+  const [own, blocks] = await Promise.all([
+    db.observations.where("elder_id").equals(elderId).toArray(),
+    db.history.where("elder_id").equals(elderId).toArray(),
+  ]);
+  const byId = new Map<string, Row>(own.map((o) => [o.id, o]));
+  for (const block of blocks) for (const o of block.readings) byId.set(o.id, o);
+  return [...byId.values()];
+}
 
 export async function getMeta<T>(key: string): Promise<T | undefined> {
   const row = await db.meta.get(key);

@@ -126,8 +126,9 @@ async function refreshSession(): Promise<void> {
     const known = state.session;
     if (known && known.user_id !== fresh.user_id) {
       // Another person on this tablet: their data goes; the outbox keeps each record's owner.
-      await db.transaction("rw", [...DATA_TABLES.map((n) => db[n]), db.meta, db.drafts], async () => {
+      await db.transaction("rw", [...DATA_TABLES.map((n) => db[n]), db.history, db.meta, db.drafts], async () => {
         for (const n of DATA_TABLES) await db[n].clear();
+        await db.history.clear();
         await db.drafts.clear();
         await db.meta.delete("cursor");
       });

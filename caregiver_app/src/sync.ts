@@ -2,7 +2,7 @@
 // One drainer at a time across tabs and the service worker (a Web Lock). Dexie transactions
 // never span a fetch: read, send, then mark in a new transaction.
 import { type AppSession, Offline, request, SignedOut } from "./api";
-import { DATA_TABLES, type DataTable, db, getMeta, type OutboxEntry, type Row, setMeta } from "./db";
+import { DATA_TABLES, type DataTable, db, getMeta, type OutboxEntry, type Row, setMeta, toBlocks } from "./db";
 
 // What a volunteer's tablet may hold of an elder: contact and living situation, nothing
 // clinical (no conditions, medicines, allergies, mobility, falls, ADL, devices).
@@ -13,8 +13,9 @@ export const VOLUNTEER_FIELDS = [
 ] as const;
 
 const BATCH = 200;
-// Rows per IndexedDB transaction when a pull is written.
+// Rows per IndexedDB transaction when a pull is written (a history block is a month).
 const PULL_CHUNK = 2000;
+const BLOCK_CHUNK = 200;
 
 // Named moments for the benchmark (Performance API); harmless elsewhere.
 function mark(name: string): void {
@@ -49,6 +50,8 @@ export async function pull(session: AppSession): Promise<boolean> {
   }
   if (!res.ok) return false;
   const body = (await res.json()) as Record<string, unknown> & { cursor: string; full: boolean };
+  // Received and parsed: what follows is IndexedDB's share of the pull.
+  mark("pull-parsed");
   const volunteer = session.role === "volunteer";
   const rows: [DataTable, Row[]][] = [];
   for (const name of DATA_TABLES) {
@@ -56,31 +59,62 @@ export async function pull(session: AppSession): Promise<boolean> {
     const given = (body[name] as Row[]) ?? [];
     rows.push([name, volunteer && name === "elders" ? given.map(forVolunteer) : given]);
   }
-  // Written in chunks, each its own short transaction: a year of readings is ~15,000 rows,
-  // and one transaction over every table would hold the screens' reads until all of it is
-  // in. The cursor is saved last, with the removals: a pull cut short leaves the old rows
-  // and the old cursor, and the next pull sends the same changes again.
+  // Pulled readings go into month blocks (db.ts, HistoryBlock), not one row each. A reading
+  // made here that the server now sends back is also updated where it lies, as before: the
+  // visit being done reads its own readings by id.
+  const pulledReadings = rows.find(([name]) => name === "observations")?.[1] ?? [];
+  const blocks = toBlocks(pulledReadings);
+  const local = new Set(await db.observations.toCollection().primaryKeys());
+  const pulledIds = new Set(pulledReadings.map((r) => r.id));
+  const ownCopies = pulledReadings.filter((r) => local.has(r.id));
+  const blockList = [...blocks.values()];
+  // Written in chunks, each its own short transaction: a year of readings is ~15,000 reading
+  // sets, and one transaction over every table would hold the screens' reads until all of
+  // it is in. The cursor is saved last, with the removals: a pull cut short leaves the old
+  // rows and the old cursor, and the next pull sends the same changes again.
   for (const [name, list] of rows) {
-    for (let at = 0; at < list.length; at += PULL_CHUNK) {
-      await db[name].bulkPut(list.slice(at, at + PULL_CHUNK));
+    const put = name === "observations" ? ownCopies : list;
+    for (let at = 0; at < put.length; at += PULL_CHUNK) {
+      await db[name].bulkPut(put.slice(at, at + PULL_CHUNK));
     }
   }
+  for (let at = 0; at < blockList.length; at += BLOCK_CHUNK) {
+    const chunk = blockList.slice(at, at + BLOCK_CHUNK);
+    await db.transaction("rw", db.history, async () => {
+      if (!body.full) {
+        // Changes since the cursor join the readings the blocks already hold.
+        const held = await db.history.bulkGet(chunk.map((b) => b.id));
+        chunk.forEach((block, i) => {
+          const byId = new Map((held[i]?.readings ?? []).map((r) => [r.id, r]));
+          for (const r of block.readings) byId.set(r.id, r);
+          block.readings = [...byId.values()];
+        });
+      }
+      await db.history.bulkPut(chunk);
+    });
+  }
   const tables = DATA_TABLES.map((name) => db[name]);
-  await db.transaction("rw", [...tables, db.meta], async () => {
+  await db.transaction("rw", [...tables, db.history, db.meta], async () => {
     if (body.full) {
       // A full pull replaces: what the tablet held and the server no longer sent goes.
       for (const [name, list] of rows) {
-        const kept = new Set(list.map((r) => r.id));
+        const kept = name === "observations" ? pulledIds : new Set(list.map((r) => r.id));
         const stale = (await db[name].toCollection().primaryKeys()).filter((id) => !kept.has(id));
         if (stale.length) await db[name].bulkDelete(stale);
       }
-      if (volunteer) for (const name of DATA_TABLES) if (name !== "elders" && name !== "checkins") await db[name].clear();
+      const staleBlocks = (await db.history.toCollection().primaryKeys()).filter((id) => !blocks.has(id));
+      if (staleBlocks.length) await db.history.bulkDelete(staleBlocks);
+      if (volunteer) {
+        for (const name of DATA_TABLES) if (name !== "elders" && name !== "checkins") await db[name].clear();
+        await db.history.clear();
+      }
     }
     for (const tomb of (body.tombstones as { id: string }[]) ?? []) {
       await db.elders.delete(tomb.id);
       for (const name of DATA_TABLES) {
         if (name !== "elders") await db[name].where("elder_id").equals(tomb.id).delete();
       }
+      await db.history.where("elder_id").equals(tomb.id).delete();
     }
     await db.meta.put({ key: "cursor", value: body.cursor });
     await db.meta.put({ key: "pulled_at", value: new Date().toISOString() });

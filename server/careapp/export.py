@@ -124,8 +124,9 @@ def rules_data() -> dict[str, Any]:
 
 
 # Server catalogue domains the app shows as they are (the reason texts of triage, the
-# Bluetooth reader's messages).
-SHARED_DOMAINS = ("triage.", "bluetooth.")
+# Bluetooth reader's messages, and an alert's kind, status and timeline in the console's own
+# words, so the care manager and the dispatcher name a thing alike).
+SHARED_DOMAINS = ("triage.", "bluetooth.", "alerts.kind.", "alerts.status.", "alerts.timeline.")
 
 
 def texts() -> dict[str, dict[str, str]]:

@@ -44,6 +44,9 @@ class AppSession(BaseModel):
     locale: str | None
     csrf_token: str
     centre_phone: str | None
+    # The caseload map's tiles: empty draws the markers on a plain background.
+    map_tile_url: str
+    map_tile_attribution: str
 
 
 @api.get("/session")
@@ -54,7 +57,8 @@ def app_session(request: Request, settings: SettingsDep, user: AppUser) -> AppSe
         user_id=str(user.id), username=user.username, full_name=user.full_name,
         role=user.role, locale=user.locale,
         csrf_token=csrf_token(cookie, settings=settings) if cookie else "",
-        centre_phone=settings.centre_phone,
+        centre_phone=settings.centre_phone, map_tile_url=settings.map_tile_url,
+        map_tile_attribution=settings.map_tile_attribution,
     )  # fmt: skip
 
 

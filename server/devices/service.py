@@ -11,6 +11,7 @@ supervision in supervision.py.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -197,11 +198,18 @@ def device_out(device: Device) -> DeviceOut:
     return DeviceOut.model_validate(device.model_dump())
 
 
-def elder_devices(session: Session, elder_id: uuid.UUID) -> list[ElderDevice]:
+def elder_devices(
+    session: Session, elder_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[ElderDevice]]:
+    """The devices of each of these elders, oldest first, in one query."""
     devices = session.exec(
-        select(Device).where(Device.elder_id == elder_id).order_by(col(Device.created_at))
+        select(Device).where(col(Device.elder_id).in_(elder_ids)).order_by(col(Device.created_at))
     ).all()
-    return [ElderDevice.model_validate(d.model_dump()) for d in devices]
+    out: dict[uuid.UUID, list[ElderDevice]] = {}
+    for d in devices:
+        if d.elder_id is not None:
+            out.setdefault(d.elder_id, []).append(ElderDevice.model_validate(d.model_dump()))
+    return out
 
 
 elders.show_devices_with(elder_devices)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any, Protocol
 
@@ -36,7 +37,8 @@ from server.elders.schemas import (
 )
 from server.errors import ApiError
 
-DeviceLister = Callable[[Session, uuid.UUID], Sequence[ElderDevice]]
+# The devices of many elders at once, by elder (a caseload's page is one query, not one each).
+DeviceLister = Callable[[Session, Sequence[uuid.UUID]], Mapping[uuid.UUID, Sequence[ElderDevice]]]
 _device_lister: DeviceLister | None = None
 
 
@@ -223,27 +225,50 @@ def hidden_fields(session: Session, elder: Elder, *, user: User) -> set[str]:
 
 
 def to_out(session: Session, elder: Elder, *, user: User) -> ElderOut:
-    hidden = hidden_fields(session, elder, user=user)
-    data: dict[str, Any] = elder.model_dump()
-    data["age"] = age_on(elder.birth_date)
-    data["adl_group"] = adl_group(elder.adl_score)
-    if user.role != Role.ADMIN:
-        data["national_id"] = mask_national_id(elder.national_id)
-    contacts = session.exec(
+    [out] = to_out_many(session, [elder], user=user)
+    return out
+
+
+def to_out_many(session: Session, rows: Sequence[Elder], *, user: User) -> list[ElderOut]:
+    """Several elders as `to_out` writes each, with their contacts, consents and devices read
+    in one query each for all of them (a caseload of 40 was 120 queries)."""
+    if not rows:
+        return []
+    ids = [e.id for e in rows]
+    hidden = {e.id: hidden_fields(session, e, user=user) for e in rows}
+    contacts: dict[uuid.UUID, list[ContactOut]] = defaultdict(list)
+    for c in session.exec(
         select(EmergencyContact)
-        .where(EmergencyContact.elder_id == elder.id)
-        .order_by(col(EmergencyContact.position))
-    ).all()
-    data["emergency_contacts"] = [ContactOut.model_validate(c.model_dump()) for c in contacts]
-    if "consents" not in hidden:
-        consents = session.exec(select(Consent).where(Consent.elder_id == elder.id)).all()
-        data["consents"] = [ConsentOut.model_validate(c.model_dump()) for c in consents]
-    if "devices" not in hidden and _device_lister is not None:
-        data["devices"] = list(_device_lister(session, elder.id))
-    for name in hidden:
-        data[name] = None
-    data["hidden_fields"] = sorted(hidden)
-    return ElderOut.model_validate(data)
+        .where(col(EmergencyContact.elder_id).in_(ids))
+        .order_by(col(EmergencyContact.elder_id), col(EmergencyContact.position))
+    ).all():
+        contacts[c.elder_id].append(ContactOut.model_validate(c.model_dump()))
+    consents: dict[uuid.UUID, list[ConsentOut]] = defaultdict(list)
+    consent_ids = [i for i in ids if "consents" not in hidden[i]]
+    if consent_ids:
+        for consent in session.exec(
+            select(Consent).where(col(Consent.elder_id).in_(consent_ids))
+        ).all():
+            consents[consent.elder_id].append(ConsentOut.model_validate(consent.model_dump()))
+    device_ids = [i for i in ids if "devices" not in hidden[i]]
+    devices = _device_lister(session, device_ids) if device_ids and _device_lister else {}
+    out = []
+    for elder in rows:
+        data: dict[str, Any] = elder.model_dump()
+        data["age"] = age_on(elder.birth_date)
+        data["adl_group"] = adl_group(elder.adl_score)
+        if user.role != Role.ADMIN:
+            data["national_id"] = mask_national_id(elder.national_id)
+        data["emergency_contacts"] = contacts.get(elder.id, [])
+        if "consents" not in hidden[elder.id]:
+            data["consents"] = consents.get(elder.id, [])
+        if "devices" not in hidden[elder.id] and _device_lister is not None:
+            data["devices"] = list(devices.get(elder.id, []))
+        for name in hidden[elder.id]:
+            data[name] = None
+        data["hidden_fields"] = sorted(hidden[elder.id])
+        out.append(ElderOut.model_validate(data))
+    return out
 
 
 def read_elder(

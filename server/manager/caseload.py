@@ -123,10 +123,12 @@ def caseload(session: Session, *, user: User, request_id: str | None) -> Caseloa
                 last_reading_at=last_reading.get(e.id),
             )
         )  # fmt: skip
-    # ADL, mobility and reading colours are health data: every elder shown is a read.
+    # ADL, mobility and reading colours are health data, and where someone lives is personal
+    # data the map shows (PDPA): every elder shown is a read, the home location named in it.
     audit.record_reads(
         session, actor=user, entity="caseload", elder_ids=[e.id for e in elders],
-        fields=["adl_group", "mobility", "reading_priority", "follow_ups"], request_id=request_id,
+        fields=["adl_group", "mobility", "reading_priority", "follow_ups", "home_location"],
+        request_id=request_id,
     )  # fmt: skip
     staff = {i for e in elders for i in (e.caregiver_id, e.volunteer_id) if i is not None}
     return CaseloadOut(

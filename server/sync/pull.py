@@ -45,7 +45,7 @@ from server.elders import service as elders
 from server.elders.models import Elder
 from server.errors import ApiError
 from server.observations.models import Observation, ObservationValue
-from server.telehealth.consults import consult_out
+from server.telehealth.consults import consults_out
 from server.telehealth.voice import note_out as voice_out
 from server.volunteers.service import checkin_out
 
@@ -175,7 +175,7 @@ def pull(
             else col(Elder.updated_at) >= since_at
         )
     elder_rows = session.exec(elder_query).all()
-    out.elders = [elders.to_out(session, e, user=user) for e in elder_rows]
+    out.elders = elders.to_out_many(session, elder_rows, user=user)
     sent: set[uuid.UUID] = {e.id for e in elder_rows}
 
     window = _Window(fresh=fresh, known=known, last_seq=last_seq, upto=upto)
@@ -235,10 +235,12 @@ def _care_side(
     out = pulled.out
     plans = session.exec(window.changed(CarePlan, sa.true())).all()
     plan_elders = {e.id: e for e in elder_rows}
-    for plan in plans:
-        elder = plan_elders.get(plan.elder_id) or session.get(Elder, plan.elder_id)
-        assert elder is not None
-        out.care_plans.append(plan_out(plan, elder))
+    missing = {p.elder_id for p in plans} - plan_elders.keys()
+    if missing:
+        plan_elders |= {
+            e.id: e for e in session.exec(select(Elder).where(col(Elder.id).in_(missing))).all()
+        }
+    out.care_plans = [plan_out(plan, plan_elders[plan.elder_id]) for plan in plans]
     open_or_recent = col(Visit.status).in_([VisitStatus.SCHEDULED, VisitStatus.IN_PROGRESS]) | (
         col(Visit.updated_at) >= window_start
     )
@@ -251,7 +253,7 @@ def _care_side(
     ).all()
     out.voice_notes = [voice_out(v) for v in voice]
     consults = session.exec(window.changed(Consult, col(Consult.created_at) >= window_start)).all()
-    out.consults = [consult_out(session, c) for c in consults]
+    out.consults = consults_out(session, consults)
     pulled.observations = _observations(
         session, fresh=window.fresh, known=window.known, window_start=window_start,
         since_at=since_at,

@@ -8,6 +8,7 @@ urgent visit or an alert on the emergency path.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -74,19 +75,36 @@ def overdue_clause(now: datetime) -> sa.ColumnElement[bool]:
 
 
 def consult_out(session: Session, consult: Consult, now: datetime | None = None) -> ConsultOut:
-    voice = session.exec(
-        select(VoiceNote.id)
-        .where(VoiceNote.consult_id == consult.id)
+    [out] = consults_out(session, [consult], now)
+    return out
+
+
+def consults_out(
+    session: Session, consults: Sequence[Consult], now: datetime | None = None
+) -> list[ConsultOut]:
+    """Several consultations, their voice notes read in one query for all of them."""
+    if not consults:
+        return []
+    voice: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for consult_id, voice_id in session.exec(
+        select(VoiceNote.consult_id, VoiceNote.id)
+        .where(col(VoiceNote.consult_id).in_([c.id for c in consults]))
         .order_by(col(VoiceNote.recorded_at))
-    ).all()
-    return ConsultOut.model_validate(
-        {
-            **consult.model_dump(),
-            "voice_note_ids": list(voice),
-            "answer_due_by": answer_due_by(consult),
-            "overdue": is_overdue(consult, now or utcnow()),
-        }
-    )
+    ).all():
+        if consult_id is not None:
+            voice.setdefault(consult_id, []).append(voice_id)
+    at = now or utcnow()
+    return [
+        ConsultOut.model_validate(
+            {
+                **consult.model_dump(),
+                "voice_note_ids": voice.get(consult.id, []),
+                "answer_due_by": answer_due_by(consult),
+                "overdue": is_overdue(consult, at),
+            }
+        )
+        for consult in consults
+    ]
 
 
 def _touch(session: Session, consult: Consult) -> None:
@@ -201,12 +219,35 @@ def read_consult(
 def start_review(
     session: Session, *, user: User, consult_id: uuid.UUID, request_id: str | None
 ) -> Consult:
+    """A clinician has opened the question: requested → in_review, once. Opening it again, or
+    a second clinician opening it, changes nothing (no new version for tablets to pull, no
+    second audit entry); the first to open it stays its clinician."""
     consult = get_consult(session, user=user, consult_id=consult_id)
-    if consult.status not in (ConsultStatus.REQUESTED, ConsultStatus.IN_REVIEW):
+    if consult.status == ConsultStatus.IN_REVIEW:
+        return consult
+    if consult.status != ConsultStatus.REQUESTED:
         raise _bad_transition(consult, ConsultStatus.IN_REVIEW)
-    consult.status = ConsultStatus.IN_REVIEW
-    consult.clinician_id = user.id
-    _touch(session, consult)
+    # Conditional on the row still being requested at the version read: two clinicians
+    # opening it at once make one change, and an answer that got in first is not undone.
+    result = session.execute(
+        sa.update(Consult)
+        .where(
+            col(Consult.id) == consult.id,
+            col(Consult.status) == ConsultStatus.REQUESTED,
+            col(Consult.version) == consult.version,
+        )
+        .values(
+            status=ConsultStatus.IN_REVIEW, clinician_id=user.id,
+            version=col(Consult.version) + 1, updated_at=utcnow(), seq=next_seq(session),
+        )
+        .execution_options(synchronize_session=False)
+    )  # fmt: skip
+    session.refresh(consult)
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        # Someone else moved it meanwhile: read afresh (the check above no longer holds).
+        if ConsultStatus(consult.status) == ConsultStatus.IN_REVIEW:
+            return consult
+        raise _bad_transition(consult, ConsultStatus.IN_REVIEW)
     audit.record(
         session, actor=user, action="update", entity="consult", entity_id=consult.id,
         elder_id=consult.elder_id, fields=["status", "clinician_id"], request_id=request_id,

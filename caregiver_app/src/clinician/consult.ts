@@ -271,6 +271,12 @@ export async function consultView(id: string): Promise<HTMLElement> {
   const caseRes = await request(`/api/v1/consults/${id}/case`);
   if (!caseRes.ok) return section(title, h("p", { role: "alert" }, t(caseRes.status === 404 ? "consult.not_found" : "consult.load_failed")));
   const c = (await caseRes.json()) as Case;
+  // A clinician opening a waiting question takes it into review: the caregiver's app shows
+  // it after its next pull. The server makes the change once however often it is opened.
+  if (c.consult.status === "requested" && state.session?.role === "clinician") {
+    const reviewed = await request(`/api/v1/consults/${id}/review`, { method: "POST" });
+    if (reviewed.ok) c.consult = { ...c.consult, ...((await reviewed.json()) as Partial<Case["consult"]>) };
+  }
   const rows = compactRows(c.history);
   const consult = c.consult;
   const open = consult.status === "requested" || consult.status === "in_review";

@@ -3,6 +3,7 @@
 import { h } from "../dom";
 import { fmtDate, t } from "../i18n";
 import { section } from "../views/common";
+import type { Map as LeafletMap } from "leaflet";
 import { getJson, nameOf, type Person } from "./net";
 
 interface CaseloadElder {
@@ -73,7 +74,20 @@ function options(values: [string, string][], selected: string): HTMLElement[] {
   return values.map(([value, text]) => h("option", { value, selected: value === selected }, text));
 }
 
-const view = { community: "", flag: "", sort: "risk" };
+const view = { community: "", flag: "", sort: "risk", mode: "list" };
+// The one map on screen: removed before another is drawn (it listens on the window).
+let current: LeafletMap | null = null;
+
+function dropMap(): void {
+  current?.remove();
+  current = null;
+}
+
+// Leaflet measures its box, so the map is drawn once the screen is in the page.
+async function inPage(el: HTMLElement): Promise<boolean> {
+  for (let i = 0; i < 120 && !el.isConnected; i++) await new Promise((r) => requestAnimationFrame(r));
+  return el.isConnected;
+}
 
 export async function caseloadView(): Promise<HTMLElement> {
   performance.mark("caseload-start");
@@ -90,6 +104,18 @@ export async function caseloadView(): Promise<HTMLElement> {
         t("manager.col.flags"), t("manager.col.next_due"), t("manager.col.caregiver"), t("manager.col.open")]
         .map((c) => h("span", { role: "columnheader" }, c)))),
     rows);
+
+  const flagText = (f: string): string => t(FLAG_TEXT[f] ?? f);
+  const statusText = (s: string): string => t(STATUS_TEXT[s] ?? s);
+  const listPart = h("div", { class: "table-wrap", id: "caseload-list", hidden: view.mode !== "list" }, table);
+  const mapBox = h("div", { id: "caseload-map", class: "cmap", role: "region", "aria-label": t("manager.map.title") });
+  const unplaced = h("p", { class: "muted", id: "map-unplaced" });
+  const legend = h("ul", { class: "map-legend", "aria-label": t("manager.map.legend") },
+    [...Object.keys(FLAG_TEXT), "none"].map((f) => h("li", {},
+      h("span", { class: `pin pin-${f}`, "aria-hidden": "true" }, t(`manager.map.short.${f}`)),
+      " ", f === "none" ? t("manager.map.no_flag") : flagText(f))));
+  const mapPart = h("div", { id: "caseload-map-part", hidden: view.mode !== "map" },
+    h("p", { class: "muted" }, t("manager.map.explain")), mapBox, unplaced, legend);
 
   const draw = (): void => {
     const shown = data.elders
@@ -113,7 +139,31 @@ export async function caseloadView(): Promise<HTMLElement> {
         h("span", { role: "cell" }, h("a", { href: `#/m/plan/${e.id}`, class: "button secondary small" }, t("manager.caseload.plan"))))));
     count.textContent = t("manager.caseload.count", { n: shown.length, total: data.elders.length });
     table.dataset.count = String(shown.length);
+    dropMap();
+    if (view.mode === "map") {
+      const missing = shown.filter((e) => e.latitude === null || e.longitude === null).length;
+      unplaced.textContent = missing ? t("manager.map.unplaced", { n: missing }) : "";
+      // The map's code (Leaflet) loads when a map is first asked for: a caregiver's tablet
+      // never parses it.
+      void (async () => {
+        const { drawMap } = await import("./map");
+        if (!(await inPage(mapBox)) || view.mode !== "map") return;
+        dropMap();
+        current = drawMap(mapBox, shown, flagText, statusText);
+      })();
+    }
   };
+
+  const modeButton = (mode: string, label: string): HTMLElement =>
+    h("button", { type: "button", class: "secondary", id: `show-${mode}`, "aria-pressed": String(view.mode === mode), onclick: () => {
+      view.mode = mode;
+      listPart.hidden = mode !== "list";
+      mapPart.hidden = mode !== "map";
+      for (const b of modes.querySelectorAll("button")) b.setAttribute("aria-pressed", String(b.id === `show-${mode}`));
+      draw();
+    } }, label);
+  const modes = h("div", { class: "actions", role: "group", "aria-label": t("manager.map.show_as") },
+    modeButton("list", t("manager.map.as_list")), modeButton("map", t("manager.map.as_map")));
 
   const community = h("select", { id: "community-filter", onchange: (ev: Event) => {
     view.community = (ev.target as HTMLSelectElement).value;
@@ -136,6 +186,8 @@ export async function caseloadView(): Promise<HTMLElement> {
         labelled(t("manager.caseload.community"), community),
         labelled(t("manager.caseload.flag"), flag),
         labelled(t("manager.caseload.sort"), sort)),
+      modes,
       count,
-      h("div", { class: "table-wrap" }, table)));
+      listPart,
+      mapPart));
 }

@@ -3,7 +3,7 @@
 // them) and the assigned caregiver and volunteer. Changing a target recolours the last 30
 // days of readings under it, with the app's own triage, before anything is saved.
 import RULES from "../../generated/triage-rules.json";
-import { db, type Row } from "../db";
+import { db, elderReadings, type Row } from "../db";
 import { h } from "../dom";
 import { fmtDate, fmtDateTime, t } from "../i18n";
 import { state } from "../state";
@@ -110,7 +110,7 @@ export async function planView(elderId: string): Promise<HTMLElement> {
   const title = `${t("manager.plan.title")}: ${elder ? elderName(elder) : ""}`;
   const current = ((plan?.targets as Overrides | undefined) ?? {}) as Overrides;
   const since = Date.now() - PREVIEW_DAYS * 86400_000;
-  const observations = (await db.observations.where("elder_id").equals(elderId).toArray())
+  const observations = (await elderReadings(elderId))
     .filter((o) => Date.parse(String(o.observed_at)) >= since)
     .sort((a, b) => Date.parse(String(b.observed_at)) - Date.parse(String(a.observed_at)));
 

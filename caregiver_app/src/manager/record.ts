@@ -25,6 +25,14 @@ function table(caption: string, heads: string[], rows: HTMLElement[], id: string
     h("tbody", {}, rows)));
 }
 
+// An alert's kind, status and timeline steps in the console's words (the server's catalogue,
+// exported with the app); a code the catalogue does not know is shown as it is.
+function named(prefix: string, code: string): string {
+  const key = `${prefix}.${code}`;
+  const text = t(key);
+  return text === key ? code : text;
+}
+
 function adlGroup(score: number): string {
   return t(score >= 12 ? "manager.adl.social" : score >= 5 ? "manager.adl.home" : "manager.adl.bed");
 }
@@ -60,8 +68,10 @@ export async function recordView(id: string): Promise<HTMLElement> {
       "devices")),
     section(t("manager.record.alerts"), rec.alerts.length === 0 ? h("p", { class: "muted" }, t("manager.record.none")) :
       h("ul", { class: "list", id: "alerts" }, rec.alerts.map((a) =>
-        h("li", { "data-alert": a.id },
-          h("p", {}, priorityBadge(a.priority), ` ${a.kind} · ${a.status} · ${fmtDateTime(a.occurred_at)}`),
+        h("li", { "data-alert": a.id, "data-kind": a.kind, "data-status": a.status },
+          h("p", {}, priorityBadge(a.priority), " ",
+            h("span", { class: "alert-kind" }, named("alerts.kind", a.kind)), " · ",
+            h("span", { class: "alert-status" }, named("alerts.status", a.status)), ` · ${fmtDateTime(a.occurred_at)}`),
           h("ol", { class: "timeline" }, a.events.map((ev) =>
-            h("li", {}, `${fmtDateTime(ev.at)} · ${ev.action}${ev.to_status ? ` → ${ev.to_status}` : ""}${ev.actor_name ? ` · ${ev.actor_name}` : ""}${ev.note ? ` · ${ev.note}` : ""}`))))))));
+            h("li", { "data-action": ev.action }, [fmtDateTime(ev.at), named("alerts.timeline", ev.action), ev.actor_name, ev.note].filter(Boolean).join(" · ")))))))));
 }

@@ -1,6 +1,6 @@
 import RULES from "../../generated/triage-rules.json";
 import { type Band, drawChart, series } from "../chart";
-import { db, type Row } from "../db";
+import { db, elderReadings, type Row } from "../db";
 import { h } from "../dom";
 import { fmtDate, fmtDateTime, t } from "../i18n";
 import { state } from "../state";
@@ -51,7 +51,7 @@ export async function elderView(id: string): Promise<HTMLElement> {
   if (!e) return h("p", {}, t("elder.none"));
   const plan = (await db.care_plans.where("elder_id").equals(id).toArray())[0];
   const targets = ((plan?.targets as Overrides) ?? {}) as Overrides;
-  const obs = (await db.observations.where("elder_id").equals(id).toArray()).sort(
+  const obs = (await elderReadings(id)).sort(
     (a, b) => Date.parse(String(b.observed_at)) - Date.parse(String(a.observed_at)),
   );
   const visits = (await db.visits.where("elder_id").equals(id).toArray()).sort(

@@ -75,7 +75,8 @@ def test_volunteer_tablet_holds_nothing_clinical_and_checks_in_in_two_taps(
     assert elders[0]["phone"] == "0811111111"
     leaked = {k for e in elders for k, v in e.items() if k in CLINICAL and v is not None}
     assert leaked == set()
-    for store in ("care_plans", "visits", "observations", "notes", "voice_notes", "consults"):
+    stores = ("care_plans", "visits", "observations", "history", "notes", "voice_notes")
+    for store in (*stores, "consults"):
         assert idb_dump(page, store) == [], store
     # Nor on the screen.
     body = page.inner_text("body")

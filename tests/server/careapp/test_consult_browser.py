@@ -121,6 +121,13 @@ def test_offline_question_with_voice_answered_with_voice(
     assert axe_serious(page) == []
     page.click(f"li[data-consult='{consult.id}'] a.button")
     page.wait_for_selector("#consult[data-ready='1']", timeout=20_000)
+    # Opening it took the question into review; the caregiver's app shows so after a pull.
+    assert page.get_attribute("#consult-head", "data-status") == "in_review"
+    cg_page.click("#sync-now")
+    cg_page.wait_for_selector(
+        f"#consult-answers li[data-consult='{consult.id}'][data-status='in_review']",
+        timeout=20_000,
+    )
     assert page.locator("#consult-readings li[data-attached='1']").count() == 1
     assert page.locator("#consult-charts .chart[data-chart='bp'] canvas").count() == 1
     heard = page.evaluate(PLAYS, f"#consult-voice li[data-note='{spoken.id}'] audio")

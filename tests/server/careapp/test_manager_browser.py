@@ -19,9 +19,12 @@ from server.audit.models import AuditEntry
 from server.care.models import CarePlan, Consult, ReviewItem, ReviewStatus
 from server.common.time import utcnow
 from server.elders.models import Elder
+from server.i18n import translate
 from server.observations.models import Observation, TriageOverrides
 from tests.server.careapp.conftest import Team, idb_dump, sign_in, wait_all_sent, wait_pulled
 from tests.server.careapp.test_app_browser import axe_serious
+from tests.support.alerts import raise_panic_alert
+from tests.support.records import make_elder
 
 
 def edit_contact(page: Page, elder_id: str, phone: str, address: str) -> None:
@@ -211,6 +214,13 @@ def test_every_manager_screen_passes_axe_in_thai_and_english(
         json={"version": 1, "phone": "0844444444"}, headers=team.h(team.vol),
     )  # fmt: skip
     assert change.status_code == 200, change.text
+    # A second home on the caseload, in another community, for the map; and a panic alert
+    # for the record's alert list.
+    neighbour = make_elder(
+        session, care_manager_id=team.cm.id, community="ชุมชนบ้านใหม่", first_name="สมศรี",
+        latitude=13.30, longitude=100.95,
+    )  # fmt: skip
+    raise_panic_alert(session, team.elder.id)
     ctx, page = manager_page(media_browser, live_url, team)
     found: dict[str, Any] = {}
     try:
@@ -225,6 +235,42 @@ def test_every_manager_screen_passes_axe_in_thai_and_english(
                 "overdue", "followup", "alone",
             }  # fmt: skip
             found[f"caseload-{lang}"] = axe_serious(page)
+            # The map: one marker per elder on the caseload, labelled with the top flag in
+            # words; a marker opens the record. No tile server is set: a plain background.
+            page.select_option("#community-filter", "")
+            page.select_option("#flag-filter", "")
+            page.click("#show-map")
+            page.wait_for_selector(
+                "#caseload-map-part:not([hidden]) #caseload-map[data-markers='2']"
+            )
+            assert page.is_hidden("#caseload-list")
+            assert "no-tiles" in (page.get_attribute("#caseload-map", "class") or "")
+            assert page.locator("#caseload-map img.leaflet-tile").count() == 0
+            marker = page.locator(f"#caseload-map .pin[data-elder='{team.elder.id}']")
+            assert marker.get_attribute("data-flag") == "overdue"
+            assert marker.locator("[aria-hidden=true]").inner_text() == (
+                "เลยนัด" if lang == "th" else "LATE"
+            )
+            assert page.locator(f"#caseload-map .pin[data-elder='{neighbour.id}']").count() == 1
+            labels = page.locator("#caseload-map .community-label").all_inner_texts()
+            assert sorted(labels) == sorted([team.elder.community, "ชุมชนบ้านใหม่"])
+            found[f"map-{lang}"] = axe_serious(page)
+            marker.click()
+            page.wait_for_selector(f"#manager-record[data-elder='{team.elder.id}']")
+            # The alert in the console's words, not its codes.
+            alert = page.locator("#alerts [data-kind='panic']")
+            assert alert.locator(".alert-kind").inner_text() == translate("alerts.kind.panic", lang)
+            assert alert.locator(".alert-status").inner_text() == translate(
+                "alerts.status.new", lang
+            )
+            assert (
+                alert.locator("[data-action='created']")
+                .inner_text()
+                .endswith(translate("alerts.timeline.created", lang))
+            )
+            page.goto(f"{live_url}/app/#/m/caseload")
+            page.click("#show-list")
+            page.wait_for_selector(f"#caseload-table [data-elder='{team.elder.id}']")
             page.select_option("#community-filter", team.elder.community)
             page.select_option("#caseload-sort", "name")
             assert page.get_attribute("#caseload-table", "data-count") == "1"

@@ -64,6 +64,19 @@ def test_heartbeat_updates_last_seen_and_device_health(app: FastAPI, session: Se
     assert cuff.battery == 64
 
 
+def test_a_heartbeat_from_a_newer_hub_with_fields_this_server_does_not_know_is_kept(
+    app: FastAPI, session: Session
+) -> None:
+    """Hubs may be upgraded before their server: the beat counts, the new field is dropped."""
+    hub = make_hub(session)
+    at = now()
+    beat = heartbeat_json(at=at, devices=[])
+    beat["payload"]["cellular_signal_dbm"] = -87
+    receive(session, hub, beat, at=at)
+    status = session.get(HubStatus, hub.device_id)
+    assert status is not None and status.last_heartbeat_at == at
+
+
 def test_heartbeats_are_the_hubs_latest_state_not_a_growing_event_table(
     app: FastAPI, session: Session
 ) -> None:

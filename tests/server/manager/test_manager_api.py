@@ -70,6 +70,9 @@ def test_caseload_flags_the_elders_at_risk(
         select(AuditEntry).where(AuditEntry.entity == "caseload", AuditEntry.action == "read")
     ).all()
     assert [r.elder_id for r in reads] == [team.elder.id]
+    # The map's coordinates come with the caseload, and the read names them (PDPA).
+    assert (row["latitude"], row["longitude"]) == (team.elder.latitude, team.elder.longitude)
+    assert "home_location" in reads[0].fields
 
 
 def test_caseload_red_and_bedbound(client: TestClient, team: Team, session: Session) -> None:

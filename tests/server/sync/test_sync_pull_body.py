@@ -1,5 +1,6 @@
 """The pull's body, written from plain rows: the shape `SyncPullOut` describes, readings with
-their values and triage reasons, gzip when asked for, volunteers without readings."""
+their values and triage reasons, gzip when asked for, volunteers without readings; and the
+statements a full pull costs, the same for any number of elders."""
 
 from __future__ import annotations
 
@@ -7,13 +8,20 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+import sqlalchemy as sa
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from server.auth.models import User
 from server.care.schemas import SyncPullOut
+from server.elders.models import EmergencyContact
 from server.observations.models import Observation
+from server.sync import pull as sync_pull
 from server.sync import router as sync_router
+from tests.server.sync.test_sync_batch import statements_here
 from tests.support.care_team import Team
+from tests.support.records import make_elder
 
 
 def test_pull_body_matches_its_model_and_is_gzipped_on_request(
@@ -56,3 +64,35 @@ def test_pull_body_matches_its_model_and_is_gzipped_on_request(
     volunteer = client.get("/api/v1/sync", headers=team.h(team.vol)).json()
     assert volunteer["observations"] == [] and volunteer["visits"] == []
     assert set(volunteer["elders"][0]) >= {"id", "phone"}
+
+
+def test_statements_of_a_full_pull_do_not_grow_with_the_caseload(
+    app: FastAPI, session: Session, team: Team
+) -> None:
+    """Each elder's contacts, consents, devices and each consultation's voice notes were read
+    one by one: 3 queries an elder. Now the pull's statements are the same for 1 elder or 6."""
+
+    def pull_statements() -> int:
+        engine: sa.Engine = app.state.engine
+        with Session(engine, expire_on_commit=False) as own:
+            user = own.get(User, team.cg.id)
+            assert user is not None
+            held = sync_pull.record_access(own, user=user)
+            own.commit()
+            with statements_here(engine) as seen:
+                pulled = sync_pull.pull(own, user=user, held=held, since=None, request_id="t")
+            own.rollback()
+        assert len(pulled.out.elders) == len(held)
+        return len(seen)
+
+    one = pull_statements()
+    assert one <= 20
+    for n in range(5):
+        elder = make_elder(session, caregiver_id=team.cg.id, first_name=f"คนที่{n}")
+        session.add(
+            EmergencyContact(
+                elder_id=elder.id, name="ญาติ", relation="หลาน", phone="0800000001", position=1
+            )
+        )
+    session.commit()
+    assert pull_statements() == one

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from server.audit.models import AuditEntry
+from server.auth.models import Role
 from server.care.models import Consult, ConsultStatus, ConsultUrgency
 from server.telehealth.consults import is_overdue
 from tests.support.care_team import Team, plan_for
@@ -181,3 +183,38 @@ def test_roles_and_assignment_are_checked(client: TestClient, session: Session, 
         select(AuditEntry).where(col(AuditEntry.actor_id) == team.other_cg.id)
     ).all()
     assert [r for r in refused if r.action == "read" and r.entity == "consult"] == []
+
+
+def test_opening_takes_a_question_into_review_once(
+    client: TestClient, session: Session, team: Team, make_user: Any
+) -> None:
+    asked = _ask(client, team)
+    url = f"/api/v1/consults/{asked['id']}"
+    first = client.post(f"{url}/review", headers=team.h(team.clinician))
+    assert first.status_code == 200, first.text
+    assert first.json()["status"] == "in_review" and first.json()["version"] == 2
+    # Opened again, or by a second clinician: nothing changes, nothing new to pull or audit.
+    second_clinician = make_user(Role.CLINICIAN, "clinician-2")
+    for who in (team.clinician, second_clinician):
+        again = client.post(f"{url}/review", headers=team.h(who))
+        assert again.status_code == 200 and again.json()["version"] == 2
+    row = session.get(Consult, uuid.UUID(asked["id"]), populate_existing=True)
+    assert row is not None and row.status == ConsultStatus.IN_REVIEW
+    assert row.clinician_id == team.clinician.id
+    changes = session.exec(
+        select(AuditEntry).where(
+            AuditEntry.entity == "consult", AuditEntry.action == "update",
+            AuditEntry.entity_id == asked["id"],
+        )
+    ).all()  # fmt: skip
+    assert [(c.actor_id, c.fields) for c in changes] == [
+        (team.clinician.id, ["clinician_id", "status"])
+    ]
+    seen = client.get(url, headers=team.h(team.cg)).json()
+    assert seen["status"] == "in_review"
+    answered = client.post(f"{url}/answer", json={"version": 2, "advice": "วัดซ้ำพรุ่งนี้"},
+                           headers=team.h(team.clinician))  # fmt: skip
+    assert answered.status_code == 200, answered.text
+    # An answered question does not go back into review.
+    late = client.post(f"{url}/review", headers=team.h(second_clinician))
+    assert late.status_code == 409
