@@ -112,6 +112,11 @@ def _forget_after_rollback(session: Session) -> None:
     session.info.pop(_WRITTEN, None)
 
 
+def connected_hubs() -> int:
+    """Hub sockets open in this process."""
+    return sum(relay.connected for relay in list(_relays))
+
+
 class DownlinkRelay:
     """This process's connected hubs, each with an event its socket's pump waits on."""
 
@@ -133,6 +138,10 @@ class DownlinkRelay:
             self._poller.cancel()
             with anyio.CancelScope(shield=True):
                 await asyncio.gather(self._poller, return_exceptions=True)
+
+    @property
+    def connected(self) -> int:
+        return len(self._waiting)
 
     def connect(self, hub_id: uuid.UUID) -> asyncio.Event:
         ready = asyncio.Event()

@@ -17,9 +17,11 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy.engine import Engine
 
+from server.devices.downlink import connected_hubs
 from server.errors import ApiError
 from server.metrics.config import MetricsSettings
 from server.metrics.state import SystemState, failed_notifications, read_state
+from server.realtime import hub_for, hub_key
 from server.telemetry import instruments
 
 router = APIRouter(include_in_schema=False)
@@ -107,6 +109,17 @@ class _StateCollector(Collector):
             if callable(getter):
                 stats.add_metric([name], float(getter()))
         yield stats
+        # This process's sockets and the in-memory queue in front of its consoles: a soak
+        # watches these for a leak (a socket never let go, a console that never drains).
+        consoles = hub_for(hub_key(self.engine))
+        yield GaugeMetricFamily("eldercare_console_sockets",
+                                "Console WebSockets open in this process",
+                                value=consoles.subscribers)  # fmt: skip
+        yield GaugeMetricFamily("eldercare_console_queue_depth",
+                                "Alert-change notices waiting for this process's consoles",
+                                value=consoles.queued)  # fmt: skip
+        yield GaugeMetricFamily("eldercare_hub_sockets", "Hub WebSockets open in this process",
+                                value=connected_hubs())  # fmt: skip
 
 
 @router.get("/metrics")

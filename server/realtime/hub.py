@@ -44,6 +44,12 @@ class Hub:
         with self._lock:
             return len(self._subs)
 
+    @property
+    def queued(self) -> int:
+        """Notices published and not yet taken by their consoles: a slow console's backlog."""
+        with self._lock:
+            return sum(sub.queue.qsize() for sub in self._subs)
+
     def publish(self, ids: Iterable[str]) -> None:
         """Safe from any thread."""
         items = list(ids)

@@ -3,11 +3,14 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import sqlalchemy as sa
 from openpyxl import Workbook
 from sqlmodel import Session, func, select
 
+from server.audit.models import AuditEntry
+from server.auth.models import Role, User
 from server.elders.importer import COLUMNS, import_elders, read_rows
-from server.elders.models import Elder
+from server.elders.models import Elder, EmergencyContact
 from tests.support.records import thai_id
 
 
@@ -95,3 +98,61 @@ def test_xlsx_import(session: Session, tmp_path: Path) -> None:
     book.save(path)
     report = import_elders(session, rows=read_rows(path), actor=None)
     assert report.created == 1, report.errors
+
+
+def test_five_thousand_rows_import_exactly_in_a_few_statements(
+    session: Session, tmp_path: Path, users: dict[Role, User]
+) -> None:
+    """Bulk, not per row: one elder, one contact and one audit row per line of the file, no
+    national ID twice, in a handful of multi-row INSERTs; then an update changes only the
+    rows that differ."""
+    rows = [_row(last_name=f"ใจดี{i}") for i in range(5_000)]
+    path = _write_csv(tmp_path / "many.csv", rows)
+    engine = session.get_bind()
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        report = import_elders(session, rows=read_rows(path), actor=users[Role.ADMIN])
+        session.commit()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    assert (report.created, report.updated, report.unchanged, report.errors) == (5_000, 0, 0, [])
+    # 5 lookups of existing IDs (1,000 a query); elders, contacts, audit in batches of 2,000.
+    assert len(statements) <= 20, len(statements)
+    assert _count(session) == 5_000
+    distinct = session.exec(select(func.count(sa.distinct(Elder.national_id)))).one()
+    assert distinct == 5_000
+    assert {r["last_name"] for r in rows} == set(session.exec(select(Elder.last_name)).all())
+    contacts = session.exec(
+        select(EmergencyContact.elder_id, func.count()).group_by(EmergencyContact.elder_id)
+    ).all()
+    assert len(contacts) == 5_000 and {n for _, n in contacts} == {1}
+    audited = session.exec(
+        select(AuditEntry.elder_id, AuditEntry.action, AuditEntry.actor_username, AuditEntry.detail)
+        .where(AuditEntry.entity == "elder")
+    ).all()  # fmt: skip
+    assert len(audited) == 5_000 and len({a[0] for a in audited}) == 5_000
+    assert {(a[1], a[2], a[3]["source"]) for a in audited} == {("create", "admin", "import")}
+
+    rows[7]["phone"] = "0899999999"
+    rows[8]["contact_name"] = "สมหมาย"
+    again = import_elders(session, rows=read_rows(_write_csv(path, rows)), actor=None)
+    session.commit()
+    assert (again.created, again.updated, again.unchanged) == (0, 2, 4_998)
+    changed = session.exec(select(Elder).where(Elder.national_id == rows[7]["national_id"])).one()
+    assert (changed.phone, changed.version) == ("0899999999", 2)
+    other = session.exec(select(Elder).where(Elder.national_id == rows[8]["national_id"])).one()
+    names = session.exec(
+        select(EmergencyContact.name).where(EmergencyContact.elder_id == other.id)
+    ).all()
+    assert sorted(names) == ["สมหมาย", "สมใจ"]
+    assert (
+        session.exec(
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "update")
+        ).one()
+        == 2
+    )
