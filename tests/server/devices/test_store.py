@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import threading
-from collections.abc import Iterator
 from datetime import timedelta
 
 from fastapi import FastAPI
@@ -12,10 +9,9 @@ from sqlmodel import Session, col, select
 
 from eldercare_protocol import EVENT_ADAPTER, Event
 from server.devices.config import DevicesSettings
-from server.devices.ingest import WriteGate
 from server.devices.models import AgentEvent, PendingReading
 from server.devices.service import HubIdentity
-from server.devices.store import Submission, project_readings, store_group
+from server.devices.store import Submission, store_group
 from tests.support.events import bp_reading_json, heartbeat_json, now
 from tests.support.hubs import QUIET, Hub, make_hub
 
@@ -76,54 +72,4 @@ def test_a_group_of_messages_is_stored_once_each_under_its_own_hub(
     assert again[0].acked == outcomes[0].acked
     count = len(session.exec(select(AgentEvent.id).where(col(AgentEvent.id).is_not(None))).all())
     assert count == 2
-    assert session.exec(select(PendingReading)).all() == []
-
-
-def test_readings_are_triaged_before_the_write_gate_is_taken(
-    app: FastAPI, session: Session
-) -> None:
-    """An emergency waiting at the gate waits for storing alone, never for triage: between
-    triage steps the gate is free, and an urgent write gets it at once."""
-    hub = make_hub(session)
-    readings = [bp_reading_json(120 + n % 20, 80) for n in range(60)]
-    store_group(
-        session,
-        [Submission(hub=_identity(hub), events=_events(*readings), received_at=now())],
-        settings=SETTINGS,
-    )
-    session.commit()
-    gate = WriteGate(exclusive=True)
-    steps: list[bool] = []
-    stored_under_gate: list[int] = []
-
-    def between_steps() -> bool:
-        got = threading.Event()
-
-        def urgent() -> None:
-            with gate.hold(urgent=True):
-                got.set()
-
-        thread = threading.Thread(target=urgent)
-        thread.start()
-        thread.join(5)
-        steps.append(got.is_set())
-        return False
-
-    @contextlib.contextmanager
-    def write_gate() -> Iterator[None]:
-        with gate.hold(urgent=False):
-            stored_under_gate.append(len(steps))
-            yield
-
-    engine = session.get_bind()
-    with Session(engine, expire_on_commit=False) as projecting:
-        done = project_readings(
-            projecting, settings=SETTINGS, limit=100, yield_to=between_steps,
-            write_gate=write_gate,
-        )  # fmt: skip
-    assert done == 60
-    # 60 readings are three triage steps: two looks between them, both found the gate free,
-    # and the gate was taken once, after triage.
-    assert steps == [True, True]
-    assert stored_under_gate == [2]
     assert session.exec(select(PendingReading)).all() == []
