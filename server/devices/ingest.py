@@ -16,9 +16,7 @@ import asyncio
 import contextlib
 import json
 import logging
-import sys
 import threading
-import time
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -57,7 +55,6 @@ log = logging.getLogger(__name__)
 # Readings per projector transaction: small, so a panic never waits long for the writer.
 PROJECT_BATCH = 100
 PROJECT_SWEEP_S = 5.0
-SWITCH_INTERVAL_S = 0.001
 
 
 @dataclass
@@ -256,11 +253,6 @@ class Ingestor:
         self._readings_queued = asyncio.Event()
 
     def start(self) -> None:
-        # Readings work is CPU-bound Python in threads of this process; a press needs the
-        # interpreter several times on its way to the consoles (event loop, its writer
-        # thread, the console's re-read) and waited up to a full switch interval (5 ms by
-        # default) behind it at each step.
-        sys.setswitchinterval(SWITCH_INTERVAL_S)
         self._tasks.append(
             asyncio.create_task(
                 self._writer(self._urgent, self._urgent_thread, urgent=True),
@@ -394,15 +386,9 @@ class Ingestor:
                 session,
                 settings=self.settings,
                 limit=PROJECT_BATCH,
-                yield_to=self._between_steps,
+                yield_to=lambda: self.gate.urgent_pending,
                 write_gate=lambda: self.gate.hold(urgent=False),
             )
-
-    def _between_steps(self) -> bool:
-        # Hands the interpreter over between triage steps: a press's thread, the event loop
-        # and the consoles' re-reads run next, not after this thread's time slice ends.
-        time.sleep(0)
-        return self.gate.urgent_pending
 
     def _write(self, submissions: list[Submission], urgent: bool) -> list[StoreOutcome]:
         with self.gate.hold(urgent=urgent), Session(self.engine, expire_on_commit=False) as session:
