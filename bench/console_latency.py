@@ -236,6 +236,8 @@ def run(kind: str, count: int, rate: int, readings: str) -> None:
             loader.join(timeout=15)
             if loader.is_alive():
                 loader.terminate()
+            time.sleep(5.0)  # the floor: nothing left untriaged 5 s after the load stops
+            after = backlog(db_url)
         if worker is not None:
             worker.terminate()
             worker.wait(timeout=15)
@@ -243,7 +245,8 @@ def run(kind: str, count: int, rate: int, readings: str) -> None:
     kind = f"{kind}, readings {readings}"
     print(f"[{kind}] background: {achieved:.0f} readings/s acked over the agent WebSocket "
           f"(target {rate}, {LOAD_HUBS} hubs)")  # fmt: skip
-    print(f"[{kind}] readings stored but not yet triaged at the end: {waiting}")
+    print(f"[{kind}] readings stored but not yet triaged at the end: {waiting}; 5 s after the "
+          f"load stopped: {after} (floor 0: {'meets' if after == 0 else 'MISSES'})")  # fmt: skip
     print(f"[{kind}] press-to-console: {summary(latencies)}")
     if mqtt:
         print(f"[{kind}] mosquitto pub-to-sub (QoS 0, same run): {summary(mqtt)}")
