@@ -152,7 +152,7 @@ async function syncNow(): Promise<void> {
   if (!state.online) return;
   if (state.signedOut || !state.session) await refreshSession();
   if (!state.session || state.signedOut) return;
-  await drain();
+  const sent = await drain();
   const pulled = await pull(state.session);
   if (pulled && navigator.storage?.persist && state.persisted === null) {
     try {
@@ -165,9 +165,12 @@ async function syncNow(): Promise<void> {
   const c = await counts();
   window.clearTimeout(timer);
   if (c.waiting > 0) {
-    // Retry with backoff and jitter while something is waiting.
-    backoff = Math.min(backoff * 2, 300_000);
-    timer = window.setTimeout(() => void syncNow(), backoff * (0.5 + Math.random()));
+    // Retry with backoff and jitter while something is waiting, but look again soon while
+    // sending makes progress here or in the service worker: after a day offline the outbox
+    // empties in a few rounds, and growing pauses between them kept signal unused for minutes.
+    backoff = sent !== 0 ? 5_000 : Math.min(backoff * 2, 300_000);
+    const wait = sent !== 0 ? 2_000 : backoff * (0.5 + Math.random());
+    timer = window.setTimeout(() => void syncNow(), wait);
   } else backoff = 5_000;
 }
 

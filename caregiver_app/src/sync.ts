@@ -258,6 +258,7 @@ async function uploadVoice(entry: OutboxEntry): Promise<void> {
 let draining = false;
 
 /** Send what is waiting. Returns how many records were sent (0 when nothing or offline). */
+/** Sends what is waiting; returns how many went, or -1 if another context holds the outbox. */
 export async function drain(): Promise<number> {
   const run = async (): Promise<number> => {
     if (draining) return 0;
@@ -291,7 +292,8 @@ export async function drain(): Promise<number> {
     return sent;
   };
   if (typeof navigator !== "undefined" && navigator.locks) {
-    return navigator.locks.request("outbox", { ifAvailable: true }, async (lock) => (lock ? run() : 0));
+    // -1: another context (the service worker's Background Sync) is sending the outbox now.
+    return navigator.locks.request("outbox", { ifAvailable: true }, async (lock) => (lock ? run() : -1));
   }
   return run();
 }
