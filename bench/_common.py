@@ -4,7 +4,6 @@ the care app's benches a Chromium page logged in to it."""
 from __future__ import annotations
 
 import os
-import platform
 import statistics
 import sys
 from collections.abc import Iterator
@@ -14,6 +13,7 @@ from datetime import date
 from playwright.sync_api import BrowserContext, Page, sync_playwright
 from sqlmodel import Session
 
+from bench._server import machine_line
 from server.careapp.router import DIST
 from server.common import thai_id
 from server.elders.models import Elder, EmergencyContact, Sex
@@ -23,25 +23,6 @@ from tests.support.live import serve as serve  # the one server thread, shared w
 from tests.support.tiers import chromium_path
 
 PG_ADMIN = postgres_admin_url()
-
-
-def machine() -> str:
-    cpu = platform.processor() or "?"
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    try:
-        with open("/proc/meminfo", encoding="utf-8") as f:
-            kb = int(next(line.split()[1] for line in f if line.startswith("MemTotal")))
-        ram = f"{kb / 1024 / 1024:.1f} GiB"
-    except (OSError, StopIteration, ValueError):
-        ram = "?"
-    return (
-        f"machine: {cpu}; {os.cpu_count()} cores; RAM {ram}; "
-        f"Python {platform.python_version()}; {platform.system()} {platform.release()}"
-    )
 
 
 def pct(values: list[float], p: float) -> float:
@@ -95,7 +76,7 @@ def app_bench_start(name: str) -> None:
     if not (DIST / "index.html").is_file():
         sys.exit("the app is not built: run `make app`")
     print(f"eldercare {name}")
-    print(machine())
+    print(machine_line())
     print(f"load average at start: {load()}")
 
 

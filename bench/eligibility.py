@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import random
 import statistics
 import sys
@@ -29,6 +28,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from bench._server import machine_line
 from server.auth.models import Role, User
 from server.auth.service import issue_token
 from server.config import Settings
@@ -40,27 +40,6 @@ from server.main import create_app
 from server.migrate import upgrade
 
 COMMUNITIES = ["ชุมชนบ้านเหมือง", "ชุมชนหาดวอนนภา", "ชุมชนมาบมะยม", "ชุมชนแหลมแท่น", "ชุมชนดอนบน"]
-
-
-def machine() -> str:
-    cpu = platform.processor() or "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        import psutil
-
-        ram = f"{psutil.virtual_memory().total / 2**30:.1f} GiB"
-    except ImportError:
-        ram = "?"
-    return (
-        f"machine: {cpu}; {os.cpu_count()} cores; RAM {ram}; Python {platform.python_version()} "
-        f"({platform.python_implementation()}); {platform.system()} {platform.release()}"
-    )
 
 
 def random_answers(rng: random.Random) -> dict[str, scoring.Answer]:
@@ -249,7 +228,7 @@ def main() -> None:
     parser.add_argument("--page-applicants", type=int, default=5_000)
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
-    print(machine())
+    print(machine_line())
     print(load())
     bench_pure(args.applications)
     bench_page(args.page_applicants, args.database_url)

@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 import triage
-from bench._common import database, machine, make_elders, summary
+from bench._common import database, machine_line, make_elders, summary
 from server.alerts.models import AlertKind
 from server.alerts.service import raise_alert
 from server.auth.models import Role, User
@@ -203,7 +203,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=NotifySettings().concurrency)
     args = parser.parse_args()
     install_domain_hooks()  # alerts opened here start their chains, as in the server
-    print(machine())
+    print(machine_line())
     print(f"database: {args.db}")
     with database(args.db) as url:
         step_latency(url, args.alerts, args.measured)

@@ -17,7 +17,7 @@ import random
 import sys
 import time
 
-from bench._common import machine
+from bench._common import machine_line
 from device_agent.gatt import ParseError
 from tests.support.ble_fuzz import TARGETS, payload
 
@@ -56,7 +56,7 @@ def main() -> int:
     )
     for (name, what), (count, sample) in sorted(escaped.items()):
         print(f"  {name}: {what} ×{count}; e.g. {sample}")
-    print(machine())
+    print(machine_line())
     return 1 if escaped else 0
 
 

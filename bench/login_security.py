@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from bench._common import database, machine, pct, summary
+from bench._common import database, machine_line, pct, summary
 from server.auth.models import Role
 from server.auth.service import create_user
 from server.config import Settings
@@ -70,7 +70,7 @@ def run(kind: str, tmp: str) -> None:
 
 def main() -> None:
     logging.getLogger("server.auth.service").setLevel(logging.ERROR)  # one line per failure
-    print(machine())
+    print(machine_line())
     with tempfile.TemporaryDirectory() as tmp:
         for kind in ("sqlite", "postgresql"):
             try:

@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 import triage
-from bench._common import database, machine, make_elders
+from bench._common import database, machine_line, make_elders
 from eldercare_protocol import Measurement, MeasurementCode, VitalsEvent, VitalsPayload
 from server.db import make_engine
 from server.devices.config import DevicesSettings
@@ -149,7 +149,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
-    print(machine())
+    print(machine_line())
     for kind in args.db or ["sqlite", "postgresql"]:
         run(kind, readings=args.readings, hubs=args.hubs, batch=args.batch, profile=args.profile)
 

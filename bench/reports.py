@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import sqlalchemy as sa
 from sqlmodel import Session, SQLModel
 
-from bench._common import database, machine, make_elders, pct
+from bench._common import database, machine_line, make_elders, pct
 from server.alerts.models import Alert, AlertKind, AlertStatus
 from server.auth.models import Role, User
 from server.care.models import (
@@ -228,7 +228,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--databases", default="sqlite,postgresql")
     args = parser.parse_args()
-    print(machine())
+    print(machine_line())
     print(f"{args.elders} elders x 1 year; report month 2026-10 (trend: 12 months); "
           f"{args.runs} runs each; target <= 500 ms")  # fmt: skip
     for kind in args.databases.split(","):

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -36,6 +35,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event
 from sqlmodel import Session
 
+from bench._server import machine_line
 from server.auth.models import Role, User
 from server.auth.service import issue_token
 from server.care import history
@@ -50,27 +50,6 @@ from tests.support.databases import postgres_admin_url, scratch_postgres
 
 ELDERS = 10
 PG_ADMIN = postgres_admin_url()
-
-
-def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        mem_kb = next(
-            int(line.split()[1])
-            for line in Path("/proc/meminfo").read_text().splitlines()
-            if line.startswith("MemTotal")
-        )
-        ram = f"{mem_kb / 1024 / 1024:.1f} GiB RAM"
-    except (OSError, StopIteration):
-        ram = "RAM unknown"
-    return (
-        f"{cpu}, {os.cpu_count()} cores, {ram}, Python {platform.python_version()}, "
-        f"{platform.system()} {platform.release()}"
-    )
 
 
 def thai_id(n: int) -> str:
@@ -276,7 +255,7 @@ def year_pull(label: str, url: str, data_dir: Path, elders: int = 40, days: int 
 
 def main() -> None:
     print("eldercare bench/sync.py")
-    print(f"machine: {machine()}")
+    print(machine_line())
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory() as tmp:
         run("SQLite (file, WAL)", f"sqlite:///{tmp}/bench.db", Path(tmp) / "data")

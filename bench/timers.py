@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 import triage
-from bench._common import database, machine, make_elders, pct, summary
+from bench._common import database, machine_line, make_elders, pct, summary
 from server.alerts.config import AlertSettings
 from server.alerts.models import AlertKind, AlertTimer, TimerStatus
 from server.alerts.service import raise_alert
@@ -125,7 +125,7 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgresql"], action="append")
     parser.add_argument("--timers", type=int, default=1000)
     args = parser.parse_args()
-    print(machine())
+    print(machine_line())
     for kind in args.db or ["sqlite", "postgresql"]:
         run(kind, args.timers)
 
