@@ -39,20 +39,20 @@ LOAD_HUBS = 100
 READINGS_PER_MESSAGE = 5
 
 
-def _event(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+def wire_event(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
     return {"id": str(uuid.uuid4()), "device": "bench", "kind": kind,
             "occurred_at": datetime.now(UTC).isoformat(), "payload": payload}  # fmt: skip
 
 
 def _reading(rng: random.Random) -> dict[str, Any]:
-    return _event("vitals", {"measurements": [
+    return wire_event("vitals", {"measurements": [
         {"code": "systolic", "value": rng.randint(110, 150), "unit": "mm[Hg]"},
         {"code": "diastolic", "value": rng.randint(65, 90), "unit": "mm[Hg]"},
         {"code": "pulse", "value": rng.randint(60, 90), "unit": "/min"},
     ], "raw_hex": "1e8000500060"})  # fmt: skip
 
 
-def _message(*events: dict[str, Any]) -> str:
+def events_message(*events: dict[str, Any]) -> str:
     return json.dumps({"type": "events", "events": list(events)})
 
 
@@ -65,7 +65,7 @@ def background_load(url: str, tokens: list[str], rate: int, stop: Any, acked: An
             await asyncio.sleep(offset)
             next_at = time.monotonic()
             while not stop.is_set():
-                await ws.send(_message(*(_reading(rng) for _ in range(READINGS_PER_MESSAGE))))
+                await ws.send(events_message(*(_reading(rng) for _ in range(READINGS_PER_MESSAGE))))
                 while True:
                     frame = json.loads(await ws.recv())
                     if frame["type"] == "ack":
@@ -148,9 +148,9 @@ async def presses(base: str, token: str, cookie: str, db_url: str, count: int) -
     ):  # fmt: skip
         await console.recv()  # the first queue
         for _ in range(count):
-            press = _event("panic", {"press": "long", "source": "simulated"})
+            press = wire_event("panic", {"press": "long", "source": "simulated"})
             start = time.perf_counter()
-            await hub.send(_message(press))
+            await hub.send(events_message(press))
             alert_id = None
             while alert_id is None:
                 try:

@@ -40,10 +40,10 @@ from console_latency import (
     AGENT_WS,
     CONSOLE_WS,
     SECRET,
-    _event,
-    _message,
     background_load,
+    events_message,
     make_dispatcher,
+    wire_event,
 )
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -158,7 +158,9 @@ async def run_presses(
         for hub in hubs:
             before = [set(c.first_seen) for c in consoles]
             start = time.perf_counter()
-            await hub.send(_message(_event("panic", {"press": "long", "source": "simulated"})))
+            await hub.send(
+                events_message(wire_event("panic", {"press": "long", "source": "simulated"}))
+            )
             deadline = time.monotonic() + PRESS_WAIT_S
             while time.monotonic() < deadline:
                 if all(len(c.first_seen) > len(b) for c, b in zip(consoles, before, strict=True)):
