@@ -1,6 +1,9 @@
 # Two commands matter: `make demo` and `make test`. Everything else supports them.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
+# Two pytest workers, one test file to each at a time (a file's browser and fixtures stay with
+# it): most tests wait on sockets, browsers and child processes, so two share two cores well.
+PYTEST_ARGS ?= -n 2 --dist loadfile
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
