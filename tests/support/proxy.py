@@ -3,8 +3,11 @@
 A real link rarely dies with a clean close. A Wi-Fi ↔ 4G switch, a NAT timeout or a frozen
 router leaves the socket open with nothing moving through it; only a new connection (a new
 NAT mapping, the new interface) works again. ``freeze()`` plays that: every connection open
-at that moment stops forwarding in both directions, forever, without closing; connections
-made afterwards pass (or, with ``new=True``, are swallowed the same way until ``heal()``).
+at that moment stops forwarding in both directions without closing; connections made
+afterwards pass (or, with ``new=True``, are swallowed the same way until ``heal()``). A dead
+link is held ``dead_link_s`` (120 s) and then reset, as a middlebox forgets a dead mapping:
+the hub gave up on it long before, and a long fault run must not keep every socket it ever
+froze (a 10-minute run at 500 hubs ran out of file descriptors that way).
 ``cut()`` resets every connection and refuses new ones until ``heal()``.
 ``block_websockets`` swallows any connection whose request asks for a WebSocket upgrade
 while plain HTTP passes (a proxy or captive portal that blocks WebSockets).
@@ -67,7 +70,8 @@ class FaultProxy:
         self._server: asyncio.Server | None = None
         self._refusing = False
         self._swallowing = False
-        self._thaw = asyncio.Event()  # set only by stop(): a frozen link stays dead
+        self._thaw = asyncio.Event()  # set only by stop(): a frozen link stays dead ...
+        self.dead_link_s = 120.0  # ... until then, or this long
 
     async def start(self, port: int = 0) -> None:
         self._server = await asyncio.start_server(self._handle, "127.0.0.1", port or self.port)
@@ -138,7 +142,7 @@ class FaultProxy:
             if self.block_websockets and b"upgrade: websocket" in head.lower():
                 link.frozen = True
             if link.frozen:
-                await self._thaw.wait()
+                await self._hold()
                 return
             up_reader, up_writer = await self._connect()
             link.upstream = up_writer
@@ -156,9 +160,13 @@ class FaultProxy:
         finally:
             for task in link.tasks:
                 task.cancel()
-            if not link.frozen:
-                link.abort()
+            link.abort()
             self._links.discard(link)
+
+    async def _hold(self) -> None:
+        """A dead link: nothing passes until ``stop()`` or ``dead_link_s`` has gone by."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._thaw.wait(), self.dead_link_s)
 
     async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         error: OSError | None = None
@@ -185,12 +193,11 @@ class FaultProxy:
     ) -> None:
         while True:
             data = await reader.read(65536)
-            if link.frozen:
-                # Hold the socket open and let nothing through, ever; stop reading so the
-                # sender's buffers fill as they would on a dead link.
-                await self._thaw.wait()
-            if link.stalled_up if up else link.stalled_down:
-                await self._thaw.wait()  # nothing passes this way again
+            if link.frozen or (link.stalled_up if up else link.stalled_down):
+                # Hold the socket open and let nothing through (this way, for a stall); stop
+                # reading so the sender's buffers fill as they would on a dead link.
+                await self._hold()
+                return
             if not data:
                 with contextlib.suppress(OSError):
                     writer.write_eof()
