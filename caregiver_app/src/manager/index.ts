@@ -22,13 +22,21 @@ export function managerNav(): HTMLElement[] {
   ];
 }
 
-/** The plan editor holds a form being filled: background pulls do not redraw it. */
+// Whether the manager screen on show was drawn from the server's answer (online) or not.
+let drawnOnline: boolean | null = null;
+
+/** Whether a background event (a pull, a send) may redraw the screen. A manager screen is the
+ * server's answer, read and audited when drawn: redrawn on every pull it would add an audit row
+ * each time and redraw the map under the user's hand. It is redrawn when the connection it was
+ * drawn under has changed; the plan editor, a form being filled, never. */
 export function managerPassive(hash: string): boolean {
-  return !hash.startsWith("#/m/plan/");
+  if (!hash.startsWith("#/m/")) return true;
+  return !hash.startsWith("#/m/plan/") && drawnOnline !== state.online;
 }
 
 export async function managerScreen(hash: string): Promise<HTMLElement> {
   const [, , name, id] = hash.replace(/^#/, "").split("/");
+  drawnOnline = state.online;
   if (!state.online) return section(t("manager.title"), h("p", { id: "manager-offline" }, t("manager.online_only")));
   try {
     if (name === "reviews") return await reviewsView();
@@ -38,7 +46,10 @@ export async function managerScreen(hash: string): Promise<HTMLElement> {
     if (name === "record" && id) return await recordView(id);
     return await caseloadView();
   } catch (e) {
-    if (e instanceof Offline || e instanceof SignedOut) return section(t("manager.title"), h("p", {}, t("manager.online_only")));
+    if (e instanceof Offline || e instanceof SignedOut) {
+      drawnOnline = false;
+      return section(t("manager.title"), h("p", {}, t("manager.online_only")));
+    }
     if (e instanceof HttpError) return section(t("manager.title"), h("p", { role: "alert" }, e.message));
     throw e;
   }

@@ -7,6 +7,7 @@ and English."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -304,3 +305,52 @@ def test_every_manager_screen_passes_axe_in_thai_and_english(
         assert {k: v for k, v in found.items() if v} == {}
     finally:
         ctx.close()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_background_pull_does_not_read_or_redraw_the_caseload_again(
+    media_browser: Browser, live_url: str, team: Team, session: Session
+) -> None:
+    """The caseload (and its map) is the server's answer, read and audited once when drawn: the
+    tablet's background pulls leave it standing; going offline and back draws it afresh."""
+    make_elder(session, care_manager_id=team.cm.id, latitude=13.30, longitude=100.95)
+    ctx, page = manager_page(media_browser, live_url, team)
+    reads: list[str] = []
+    pulls: list[str] = []
+    page.on("request", lambda r: reads.append(r.url) if "/manager/caseload" in r.url else None)
+    page.on("requestfinished", lambda r: pulls.append(r.url) if "/api/v1/sync" in r.url else None)
+    try:
+        page.goto(f"{live_url}/app/#/m/caseload")
+        page.wait_for_selector(f"#caseload-table [data-elder='{team.elder.id}']")
+        page.click("#show-map")
+        page.wait_for_selector("#caseload-map[data-markers='2']")
+        page.evaluate("document.getElementById('caseload-map').dataset.drawn = 'first'")
+        audited = caseload_reads(session)
+        assert audited == 2  # one row per elder shown
+        for n in (1, 2):
+            before = len(pulls)
+            page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+            deadline = time.monotonic() + 15
+            while len(pulls) == before and time.monotonic() < deadline:
+                page.wait_for_timeout(100)
+            assert len(pulls) > before, f"background pull {n} did not run"
+            page.wait_for_timeout(500)  # a redraw, were there one, lands now
+        assert len(reads) == 1, reads
+        assert page.locator("#caseload-map[data-drawn='first']").count() == 1
+        assert caseload_reads(session) == audited
+
+        ctx.set_offline(True)
+        page.wait_for_selector("#manager-offline", timeout=10_000)
+        ctx.set_offline(False)  # back online: drawn afresh, still as a map
+        page.wait_for_selector("#caseload-map[data-markers='2']:not([data-drawn])", timeout=20_000)
+        assert len(reads) == 2, reads
+    finally:
+        ctx.close()
+
+
+def caseload_reads(session: Session) -> int:
+    session.expire_all()
+    rows = session.exec(
+        select(AuditEntry.id).where(AuditEntry.action == "read", AuditEntry.entity == "caseload")
+    ).all()  # fmt: skip
+    return len(rows)
