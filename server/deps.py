@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from server.auth.models import Role, User
 from server.auth.service import csrf_valid, session_id_of, user_from_token
@@ -69,13 +70,18 @@ async def get_optional_user(
     user: User | None = None
     if header.lower().startswith("bearer "):
         token = header[7:].strip()
-        user = user_from_token(session, token, settings=settings)
+        # The reads run off the event loop: waiting there for a pooled connection stops every
+        # request and socket of the process, the threads' answers that would give connections
+        # back included, and under load the process never recovers.
+        user = await run_in_threadpool(user_from_token, session, token, settings=settings)
         if user is not None:
             request.state.auth_session_id = session_id_of(token, settings=settings)
     else:
         cookie = request.cookies.get(settings.session_cookie)
         if cookie:
-            user = user_from_token(session, cookie, settings=settings, purpose="session")
+            user = await run_in_threadpool(
+                user_from_token, session, cookie, settings=settings, purpose="session"
+            )
             if user is not None:
                 request.state.auth_session_id = session_id_of(
                     cookie, settings=settings, purpose="session"

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import HTTPException
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 
 class ApiError(HTTPException):
@@ -54,6 +54,15 @@ class ErrorDetail(BaseModel):
 
 class ErrorOut(BaseModel):
     detail: ErrorDetail
+
+
+# Seconds a client is asked to wait while the database restarts or fails over (503).
+DATABASE_RETRY_AFTER_S = 2
+
+
+def database_down(exc: OperationalError) -> str:
+    """The driver's first line about a database that is unavailable, for one log line."""
+    return str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__
 
 
 def _error(description: str) -> dict[str, Any]:

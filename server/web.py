@@ -20,7 +20,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from server.auth.models import Role, User
 from server.auth.service import csrf_token
 from server.config import Settings
-from server.errors import ApiError, from_data_error, from_integrity_error
+from server.errors import (
+    DATABASE_RETRY_AFTER_S,
+    ApiError,
+    database_down,
+    from_data_error,
+    from_integrity_error,
+)
 from server.i18n import (
     DEFAULT_LOCALE,
     Locale,
@@ -56,8 +62,6 @@ def nav_links(user: User | None) -> list[NavLink]:
 
 SERVER_ROOT = Path(__file__).parent
 LANG_COOKIE = "lang"
-# Seconds a client is told to wait when the database is unreachable (a restart takes a few).
-DATABASE_RETRY_AFTER_S = 2
 
 
 def _template_dirs() -> list[Path]:
@@ -292,7 +296,7 @@ def install(app: FastAPI) -> None:
             "database unavailable during %s %s: %s",
             request.method,
             request.url.path,
-            str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__,
+            database_down(exc),
         )
         return await api_error(
             request,

@@ -26,6 +26,7 @@ from typing import Any, Literal
 import anyio
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from eldercare_protocol import (
@@ -49,6 +50,7 @@ from server.devices.store import (
     project_readings,
     store_group,
 )
+from server.errors import database_down
 from server.telemetry import instruments as metrics
 
 log = logging.getLogger(__name__)
@@ -329,9 +331,9 @@ class Ingestor:
                 outcomes = await anyio.to_thread.run_sync(
                     self._write, [j.submission for j in group], urgent, limiter=threads
                 )
-            except Exception:
-                log.exception(
-                    "storing a group of %d messages failed; storing one by one", len(group)
+            except Exception as exc:
+                _failed(
+                    exc, "storing a group of %d messages failed; storing one by one", len(group)
                 )
                 outcomes = None
             if any(e.kind == EventKind.VITALS for j in group for e in j.submission.events):
@@ -347,9 +349,7 @@ class Ingestor:
                         self._write, [j.submission], urgent, limiter=threads
                     )
                 except Exception as exc:
-                    log.exception(
-                        "storing a message from hub %s failed", j.submission.hub.device_id
-                    )
+                    _failed(exc, "storing a message from hub %s failed", j.submission.hub.device_id)
                     if not j.future.done():
                         j.future.set_exception(exc)
                 else:
@@ -372,8 +372,8 @@ class Ingestor:
                     await asyncio.sleep(0.05)
                 try:
                     done = await anyio.to_thread.run_sync(self._project, limiter=self._threads)
-                except Exception:
-                    log.exception("turning readings into observations failed; will retry")
+                except Exception as exc:
+                    _failed(exc, "turning readings into observations failed; will retry")
                     break
                 if done == 0:
                     break
@@ -414,3 +414,12 @@ def durable_commit(session: Session) -> None:
     """
     if session.get_bind().dialect.name == "postgresql":
         session.connection().exec_driver_sql("SET LOCAL synchronous_commit = on")
+
+
+def _failed(exc: Exception, message: str, *args: object) -> None:
+    """A database that is restarting or unreachable is one line (hundreds of hubs meet it at
+    once, and the hubs send again); anything else keeps its traceback."""
+    if isinstance(exc, OperationalError):
+        log.warning(message + " (database unavailable: %s)", *args, database_down(exc))
+    else:
+        log.exception(message, *args)

@@ -8,6 +8,7 @@ and these do not accept user tokens). Handlers are thin: `Ingestor` and `service
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 import uuid
@@ -17,6 +18,7 @@ import anyio
 from fastapi import APIRouter, Depends, Request, WebSocket
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 from starlette.requests import ClientDisconnect
 from starlette.websockets import WebSocketDisconnect
@@ -32,9 +34,11 @@ from server.devices.ingest import Ingestor
 from server.devices.models import DeviceKind
 from server.devices.schemas import DeviceIn, DeviceOut, HubTokenOut
 from server.devices.service import HubIdentity, authenticate_hub
-from server.errors import ApiError
+from server.errors import DATABASE_RETRY_AFTER_S, ApiError, database_down
 
 log = logging.getLogger(__name__)
+# The answer to a hub when the server cannot store or check anything now: send again.
+UNAVAILABLE = {"type": "error", "code": "unavailable"}
 
 
 router = APIRouter(tags=["agent"])
@@ -97,10 +101,7 @@ async def post_events(request: Request, hub: HubDep) -> Response:
         reply = await ingestor.handle(hub, data)
     except Exception:
         log.exception("HTTP batch from hub %s not stored", hub.device_id)
-        return JSONResponse(
-            {"type": "error", "code": "unavailable", "message": "not stored; send again"},
-            status_code=503,
-        )
+        return JSONResponse(UNAVAILABLE | {"message": "not stored; send again"}, status_code=503)
     if reply.status in (400, 413):
         return Response(reply.errors[0].model_dump_json(), status_code=reply.status,
                         media_type="application/json")  # fmt: skip
@@ -119,14 +120,21 @@ async def post_events(request: Request, hub: HubDep) -> Response:
 async def agent_socket(websocket: WebSocket) -> None:
     app = websocket.app
     engine: Engine = app.state.engine
-    settings: DevicesSettings = app.state.devices_settings
     authorization = websocket.headers.get("authorization")
-    hub, status, reason = await anyio.to_thread.run_sync(
-        identify_hub, engine, app.state.settings, authorization
-    )
+    try:
+        hub, status, reason = await anyio.to_thread.run_sync(
+            identify_hub, engine, app.state.settings, authorization
+        )
+    except OperationalError as exc:
+        # The database restarting is not a fault of the hub's: 503 and when to come back (the
+        # agent retries any refusal but 401/403), as the HTTP path answers; not a traceback.
+        log.warning("hub handshake refused, database unavailable: %s", database_down(exc))
+        await _deny(websocket, 503, "database unavailable; connect again shortly")
+        return
     if hub is None:
         await _deny(websocket, status, reason)
         return
+    settings: DevicesSettings = app.state.devices_settings
     ingestor: Ingestor = app.state.ingestor
     await websocket.accept()
     checked = time.monotonic()
@@ -150,9 +158,13 @@ async def agent_socket(websocket: WebSocket) -> None:
             text = message.get("text")
             data: str | bytes = text if text is not None else (message.get("bytes") or b"")
             if time.monotonic() - checked > settings.token_recheck_seconds:
-                again, _, _ = await anyio.to_thread.run_sync(
-                    identify_hub, engine, app.state.settings, authorization
-                )
+                try:
+                    again, _, _ = await anyio.to_thread.run_sync(
+                        identify_hub, engine, app.state.settings, authorization
+                    )
+                except OperationalError:
+                    again = hub  # the database is restarting: check again with the next message
+                    checked = time.monotonic() - settings.token_recheck_seconds
                 if again is None:
                     error = ErrorMessage(code=ErrorCode.UNAUTHORIZED, message="hub token revoked")
                     await send(error.model_dump_json())
@@ -187,15 +199,20 @@ async def agent_socket(websocket: WebSocket) -> None:
 
 
 async def _deny(websocket: WebSocket, status: int, reason: str) -> None:
-    body = ErrorMessage(
-        code=ErrorCode.UNAUTHORIZED if status == 401 else ErrorCode.FORBIDDEN_DEVICE, message=reason
-    )
-    response = Response(body.model_dump_json(), status_code=status, media_type="application/json")
+    headers: dict[str, str] = {}
+    if status == 503:
+        text = json.dumps(UNAVAILABLE | {"message": reason})
+        headers["Retry-After"] = str(DATABASE_RETRY_AFTER_S)
+    else:
+        code = ErrorCode.UNAUTHORIZED if status == 401 else ErrorCode.FORBIDDEN_DEVICE
+        text = ErrorMessage(code=code, message=reason).model_dump_json()
+    response = Response(text, status_code=status, headers=headers, media_type="application/json")
     try:
         await websocket.send_denial_response(response)
     except RuntimeError:
-        # The server cannot send an HTTP answer to a WebSocket handshake: close with the reason.
-        await websocket.close(code=1008, reason=reason)
+        # The server cannot send an HTTP answer to a WebSocket handshake: close with the reason
+        # (1013: try again later).
+        await websocket.close(code=1013 if status == 503 else 1008, reason=reason)
 
 
 # --- devices and hub tokens (admins) ---------------------------------------------------

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Query, UploadFile
 from fastapi.responses import FileResponse, Response
 from sqlmodel import col, select
+from starlette.concurrency import run_in_threadpool
 
 from server.audit import service as audit
 from server.auth.models import Role, User
@@ -321,7 +322,10 @@ async def add_attachment(
     rid: RequestId,
     file: Annotated[UploadFile, File()],
 ) -> AttachmentOut:
-    application = service.get_application(session, user=user, application_id=application_id)
+    # The database and the disk are used off the event loop.
+    application = await run_in_threadpool(
+        service.get_application, session, user=user, application_id=application_id
+    )
     content_type = (file.content_type or "").split(";")[0].strip()
     if content_type not in ATTACHMENT_TYPES:
         raise ApiError(415, "attachment_type", "eligibility.attachment_type", field="file")
@@ -335,22 +339,27 @@ async def add_attachment(
             415, "attachment_type", "security.upload_type", field="file",
             allowed=", ".join(sorted(ATTACHMENT_TYPES)),
         )  # fmt: skip
-    digest = hashlib.sha256(data).hexdigest()
-    folder = settings.data_dir / "eligibility" / str(application.id)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / digest).write_bytes(data)
-    row = Attachment(
-        application_id=application.id, filename=safe_filename(file.filename, default="evidence"),
-        content_type=content_type, size=len(data), sha256=digest, uploaded_by=user.id,
-    )  # fmt: skip
-    session.add(row)
-    audit.record(
-        session, actor=user, action="attach", entity="eligibility_application",
-        entity_id=application.id, elder_id=application.elder_id, request_id=rid,
-        detail={"attachment_id": str(row.id), "sha256": digest},
-    )  # fmt: skip
-    session.commit()
-    return AttachmentOut.model_validate(row.model_dump())
+    filename = safe_filename(file.filename, default="evidence")
+
+    def store() -> AttachmentOut:
+        digest = hashlib.sha256(data).hexdigest()
+        folder = settings.data_dir / "eligibility" / str(application.id)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / digest).write_bytes(data)
+        row = Attachment(
+            application_id=application.id, filename=filename, content_type=content_type,
+            size=len(data), sha256=digest, uploaded_by=user.id,
+        )  # fmt: skip
+        session.add(row)
+        audit.record(
+            session, actor=user, action="attach", entity="eligibility_application",
+            entity_id=application.id, elder_id=application.elder_id, request_id=rid,
+            detail={"attachment_id": str(row.id), "sha256": digest},
+        )  # fmt: skip
+        session.commit()
+        return AttachmentOut.model_validate(row.model_dump())
+
+    return await run_in_threadpool(store)
 
 
 @router.get("/applications/{application_id}/attachments")

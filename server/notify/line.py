@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
+from starlette.concurrency import run_in_threadpool
 
 from server.auth.models import Role, User
 from server.common.time import utcnow
@@ -236,11 +237,17 @@ async def webhook(request: Request, session: SessionDep) -> Response:
     except InvalidSignatureError:
         log.warning("line: refused a webhook with a bad signature")
         raise ApiError(403, "bad_signature", "twilio.error.bad_signature") from None
-    linked = 0
-    for event in events if isinstance(events, list) else []:
-        if isinstance(event, MessageEvent) and isinstance(event.message, TextMessageContent):
-            user_id = getattr(event.source, "user_id", None)
-            if user_id and link_by_code(session, code=event.message.text, line_user_id=user_id):
-                linked += 1
-    session.commit()
+    codes = [
+        (event.message.text, user_id)
+        for event in (events if isinstance(events, list) else [])
+        if isinstance(event, MessageEvent) and isinstance(event.message, TextMessageContent)
+        and (user_id := getattr(event.source, "user_id", None))
+    ]  # fmt: skip
+
+    def link_all() -> None:  # database work off the event loop
+        for code, user_id in codes:
+            link_by_code(session, code=code, line_user_id=user_id)
+        session.commit()
+
+    await run_in_threadpool(link_all)
     return Response(status_code=200)

@@ -19,6 +19,7 @@ from urllib.parse import urlparse
 from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -30,6 +31,7 @@ from server.auth.models import Role, User
 from server.auth.service import user_from_token
 from server.common.time import utcnow
 from server.config import Settings
+from server.errors import DATABASE_RETRY_AFTER_S, database_down
 from server.i18n import Locale, catalogue, normalise_locale
 from server.realtime import RESYNC, hub_for, hub_key
 from server.web import LANG_COOKIE, register_nav, render
@@ -160,8 +162,11 @@ def _same_origin(websocket: WebSocket) -> bool:
 async def _refuse(websocket: WebSocket, status: int, reason: str) -> None:
     """Refuse the handshake with an HTTP answer: a close before accepting reaches the client
     as a bare 403 whatever its code, so a page could not tell "log in again" from "no"."""
+    headers = {"Cache-Control": "no-store"}
+    if status == 503:
+        headers["Retry-After"] = str(DATABASE_RETRY_AFTER_S)
     await websocket.send_denial_response(
-        JSONResponse({"detail": reason}, status_code=status, headers={"Cache-Control": "no-store"})
+        JSONResponse({"detail": reason}, status_code=status, headers=headers)
     )
 
 
@@ -174,7 +179,14 @@ async def console_ws(websocket: WebSocket) -> None:
         await _refuse(websocket, 403, "cross_origin")
         return
     cookie = websocket.cookies.get(settings.session_cookie)
-    user = await run_in_threadpool(_user_for, engine, cookie, settings)
+    try:
+        user = await run_in_threadpool(_user_for, engine, cookie, settings)
+    except OperationalError as exc:
+        # The database restarting: the page connects again on its own (it retries every
+        # refusal within 5 s), so 503 and one log line, not a traceback.
+        log.warning("console refused, database unavailable: %s", database_down(exc))
+        await _refuse(websocket, 503, "database_unavailable")
+        return
     if user is None:
         await _refuse(websocket, 401, "login_required")
         return
@@ -221,6 +233,12 @@ async def console_ws(websocket: WebSocket) -> None:
             await websocket.send_text(text)
     except (WebSocketDisconnect, RuntimeError):
         pass
+    except OperationalError as exc:
+        # Mid-session: close with "try again later"; the page reconnects and gets a fresh
+        # snapshot once the database answers, so nothing shown is stale.
+        log.warning("console closed, database unavailable: %s", database_down(exc))
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+            await websocket.close(code=1013)
     finally:
         hub.unsubscribe(sub)
         reader.cancel()

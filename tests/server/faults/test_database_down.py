@@ -6,8 +6,13 @@ server sees while its database restarts), and a hub posts its batch.
 
 from __future__ import annotations
 
-from fastapi.testclient import TestClient
+import uuid
 
+import pytest
+from fastapi.testclient import TestClient
+from starlette.testclient import WebSocketDenialResponse
+
+from server.auth.service import _serializer
 from server.config import Settings
 from server.main import create_app
 from server.security import new_hub_token
@@ -29,3 +34,35 @@ def test_a_request_while_the_database_is_down_is_told_to_retry() -> None:
     detail = response.json()["detail"]
     assert detail["code"] == "database_unavailable"
     assert "try again" in detail["message"]
+
+
+def test_websocket_handshakes_while_the_database_is_down_are_told_to_retry() -> None:
+    """A hub and a console connecting while the database restarts get 503 and when to come
+    back (both reconnect on their own), not a 500 with a traceback in the log."""
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/gone?connect_timeout=2"
+    settings = Settings(database_url=url, secret_key=TEST_SECRET, env="test")
+    client = TestClient(create_app(settings), raise_server_exceptions=True)
+    with (
+        pytest.raises(WebSocketDenialResponse) as hub,
+        client.websocket_connect(
+            "/api/v1/agent/ws", headers={"Authorization": f"Bearer {new_hub_token().token}"}
+        ),
+    ):
+        pass
+    assert hub.value.status_code == 503
+    assert hub.value.headers["Retry-After"] == "2"
+    assert hub.value.json()["code"] == "unavailable"
+
+    # A well-signed session cookie: only the database can say whether its session stands.
+    signed = _serializer(settings, "session").dumps(
+        {"u": str(uuid.uuid4()), "s": str(uuid.uuid4())}
+    )
+    client.cookies.set(settings.session_cookie, signed)
+    with (
+        pytest.raises(WebSocketDenialResponse) as console,
+        client.websocket_connect("/api/v1/console/ws", headers={"Origin": "http://testserver"}),
+    ):
+        pass
+    assert console.value.status_code == 503
+    assert console.value.headers["Retry-After"] == "2"
+    assert console.value.json() == {"detail": "database_unavailable"}

@@ -1,0 +1,47 @@
+"""Signing in reads the database off the event loop: with every pooled connection taken, a
+request waiting for one does not stop the process answering everything else (a wait on the
+loop there once wedged a server under 600 syncing tablets: the threads that would have given
+connections back could not finish)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from server.auth.models import Role, User
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_request_waiting_for_the_pool_does_not_stop_the_process(
+    app: FastAPI, live_url: str, users: dict[Role, User],
+    auth: Callable[[User], dict[str, str]],
+) -> None:  # fmt: skip
+    headers = auth(users[Role.CAREGIVER])
+    assert httpx.get(f"{live_url}/api/v1/elders", headers=headers, timeout=10).status_code == 200
+    pool = app.state.engine.pool
+    held = [app.state.engine.connect() for _ in range(pool.size() + pool._max_overflow)]
+    answers: list[int] = []
+    waiting = threading.Thread(
+        target=lambda: answers.append(
+            httpx.get(f"{live_url}/api/v1/elders", headers=headers, timeout=60).status_code
+        )
+    )
+    try:
+        waiting.start()
+        time.sleep(0.5)  # it is waiting for a connection now
+        started = time.monotonic()
+        static = httpx.get(f"{live_url}/static/favicon.svg", timeout=10)
+        took = time.monotonic() - started
+        assert static.status_code == 200
+        assert took < 2.0, f"the process answered nothing for {took:.1f} s"
+        assert waiting.is_alive() and answers == []
+    finally:
+        for connection in held:
+            connection.close()
+    waiting.join(timeout=30)
+    assert answers == [200]
