@@ -5,10 +5,13 @@ Named `Annotated` aliases keep handlers short: `def handler(session: SessionDep,
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable, Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.routing import APIRoute
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -47,6 +50,36 @@ def get_session(request: Request) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
+class HandlerRoute(APIRoute):
+    """Every route of the server: a plain (``def``) handler commits its session in its own
+    worker thread, as it returns.
+
+    The framework writes a handler's answer in another worker thread before the session's
+    own commit (in ``get_session``) runs, and the handler's connection stays checked out
+    meanwhile. With more requests than pooled connections, every thread then waited for a
+    connection while every connection waited for a thread: 600 syncing tablets wedged the
+    process for good. A request now holds a connection only while one of its steps runs. The
+    commit in ``get_session`` stays, for what writing the answer reads; a failed commit here
+    is still the request's answer (500)."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        if not inspect.iscoroutinefunction(endpoint):
+            endpoint = _committing(endpoint)
+        super().__init__(path, endpoint, **kwargs)
+
+
+def _committing(handler: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(handler)
+    def run(*args: Any, **values: Any) -> Any:
+        answer = handler(*args, **values)
+        for value in values.values():
+            if isinstance(value, Session):
+                value.commit()
+        return answer
+
+    return run
+
+
 def request_locale(request: Request) -> Locale:
     locale: Locale = getattr(request.state, "locale", "th")
     return locale
@@ -70,18 +103,13 @@ async def get_optional_user(
     user: User | None = None
     if header.lower().startswith("bearer "):
         token = header[7:].strip()
-        # The reads run off the event loop: waiting there for a pooled connection stops every
-        # request and socket of the process, the threads' answers that would give connections
-        # back included, and under load the process never recovers.
-        user = await run_in_threadpool(user_from_token, session, token, settings=settings)
+        user = await run_in_threadpool(_signed_in, session, token, settings, "api")
         if user is not None:
             request.state.auth_session_id = session_id_of(token, settings=settings)
     else:
         cookie = request.cookies.get(settings.session_cookie)
         if cookie:
-            user = await run_in_threadpool(
-                user_from_token, session, cookie, settings=settings, purpose="session"
-            )
+            user = await run_in_threadpool(_signed_in, session, cookie, settings, "session")
             if user is not None:
                 request.state.auth_session_id = session_id_of(
                     cookie, settings=settings, purpose="session"
@@ -100,6 +128,19 @@ async def get_optional_user(
         set_user(user.id)
         if not getattr(request.state, "locale_explicit", False):
             request.state.locale = normalise_locale(user.locale) or request.state.locale
+    return user
+
+
+def _signed_in(session: Session, token: str, settings: Settings, purpose: str) -> User | None:
+    """The token's user, read in a worker thread, with the connection given back at once.
+
+    Off the event loop: a wait there for a pooled connection stops every request and socket
+    of the process. And not held between the request's steps: each step waits for a worker
+    thread, and requests holding connections while every thread waited for one wedged the
+    process for good under 600 syncing tablets. A request holds a connection only while one
+    of its steps runs."""
+    user = user_from_token(session, token, settings=settings, purpose=purpose)
+    session.commit()  # ends the read; nothing is expired (expire_on_commit=False)
     return user
 
 

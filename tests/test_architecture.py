@@ -185,3 +185,16 @@ def test_the_wire_contract_is_pure_and_the_server_imports_nothing_of_the_hub() -
         for name in _imports(module, path)
         if name == "device_agent" or name.startswith("device_agent.")
     ] == []
+
+
+def test_every_server_router_commits_in_its_handlers_thread() -> None:
+    """A router made without `HandlerRoute` would hold its requests' connections while their
+    answers wait for a worker thread: the pool/thread deadlock `server/deps.py` describes."""
+    plain = [
+        f"{path.relative_to(ROOT)}:{n}"
+        for path in sorted((ROOT / "server").rglob("*.py"))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if "APIRouter(" in line and "route_class=HandlerRoute" not in line
+        and not line.lstrip().startswith(("#", "from ", "import "))
+    ]  # fmt: skip
+    assert plain == []

@@ -18,10 +18,10 @@ from server.auth.schemas import (
     UserOut,
     UserUpdate,
 )
-from server.deps import AdminUser, CurrentUser, RequestId, SessionDep, SettingsDep
+from server.deps import AdminUser, CurrentUser, HandlerRoute, RequestId, SessionDep, SettingsDep
 from server.errors import ApiError
 
-router = APIRouter(prefix="/api/v1", tags=["auth"])
+router = APIRouter(route_class=HandlerRoute, prefix="/api/v1", tags=["auth"])
 
 
 @router.post("/auth/token")

@@ -27,7 +27,7 @@ from server.alerts.schemas import (
 from server.audit import service as audit
 from server.auth.models import Role, User
 from server.common.time import utcnow
-from server.deps import LocaleDep, RequestId, SessionDep, require_roles
+from server.deps import HandlerRoute, LocaleDep, RequestId, SessionDep, require_roles
 from server.errors import ApiError
 from server.i18n import Locale
 
@@ -39,7 +39,7 @@ AlertReader = Annotated[User, Depends(require_roles(*READ_ROLES))]
 ResponderManager = Annotated[User, Depends(require_roles(Role.ADMIN, Role.SUPERVISOR))]
 
 
-router = APIRouter(prefix="/api/v1", tags=["alerts"])
+router = APIRouter(route_class=HandlerRoute, prefix="/api/v1", tags=["alerts"])
 
 
 @router.post("/alerts", status_code=201)

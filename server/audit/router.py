@@ -8,9 +8,9 @@ from fastapi import APIRouter, Query
 from server.audit import service
 from server.audit.models import AuditEntry
 from server.common.paging import MAX_OFFSET
-from server.deps import AdminUser, SessionDep
+from server.deps import AdminUser, HandlerRoute, SessionDep
 
-router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
+router = APIRouter(route_class=HandlerRoute, prefix="/api/v1/audit", tags=["audit"])
 
 
 @router.get("")

@@ -30,10 +30,10 @@ from server.care.schemas import (
     VisitOut,
     VisitUpdate,
 )
-from server.deps import RequestId, SessionDep, require_roles
+from server.deps import HandlerRoute, RequestId, SessionDep, require_roles
 from server.errors import ApiError
 
-router = APIRouter(prefix="/api/v1", tags=["visits"])
+router = APIRouter(route_class=HandlerRoute, prefix="/api/v1", tags=["visits"])
 
 
 PlanReader = Annotated[User, Depends(require_roles(*access.PLAN_READERS))]

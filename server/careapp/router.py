@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from server.auth.models import Role, User
 from server.auth.service import csrf_token
-from server.deps import SettingsDep, require_roles
+from server.deps import HandlerRoute, SettingsDep, require_roles
 from server.i18n import Locale, translate
 
 DIST = Path(__file__).resolve().parents[2] / "caregiver_app" / "dist"
@@ -31,8 +31,8 @@ HASHED_DIRS = ("assets/",)
 mimetypes.add_type("application/manifest+json", ".webmanifest")
 mimetypes.add_type("text/javascript", ".js")
 
-router = APIRouter(include_in_schema=False)
-api = APIRouter(prefix="/api/v1/careapp", tags=["careapp"])
+router = APIRouter(route_class=HandlerRoute, include_in_schema=False)
+api = APIRouter(route_class=HandlerRoute, prefix="/api/v1/careapp", tags=["careapp"])
 AppUser = Annotated[User, Depends(require_roles(*APP_ROLES))]
 
 

@@ -27,7 +27,7 @@ from eldercare_protocol import HTTP_EVENTS_PATH, WS_PATH, AckMessage, ErrorCode,
 from server.auth.models import Role, User
 from server.auth.service import user_from_token
 from server.config import Settings
-from server.deps import AdminUser, RequestId, SessionDep, require_roles
+from server.deps import AdminUser, HandlerRoute, RequestId, SessionDep, require_roles
 from server.devices import downlink, service
 from server.devices.config import DevicesSettings
 from server.devices.ingest import Ingestor
@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 UNAVAILABLE = {"type": "error", "code": "unavailable"}
 
 
-router = APIRouter(tags=["agent"])
+router = APIRouter(route_class=HandlerRoute, tags=["agent"])
 
 
 def identify_hub(
@@ -217,7 +217,7 @@ async def _deny(websocket: WebSocket, status: int, reason: str) -> None:
 
 # --- devices and hub tokens (admins) ---------------------------------------------------
 
-api = APIRouter(prefix="/api/v1", tags=["devices"])
+api = APIRouter(route_class=HandlerRoute, prefix="/api/v1", tags=["devices"])
 
 
 @api.post("/elders/{elder_id}/devices", status_code=201)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 
 from server.auth.models import Role, User
 from server.common.paging import MAX_PAGE
-from server.deps import RequestId, SessionDep, require_roles
+from server.deps import HandlerRoute, RequestId, SessionDep, require_roles
 from server.elders import service
 from server.elders.models import ElderStatus
 from server.elders.schemas import (
@@ -21,7 +21,7 @@ from server.elders.schemas import (
     ElderUpdate,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["elders"])
+router = APIRouter(route_class=HandlerRoute, prefix="/api/v1", tags=["elders"])
 
 ElderReader = Annotated[
     User,

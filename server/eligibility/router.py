@@ -15,7 +15,15 @@ from server.audit import service as audit
 from server.auth.models import Role, User
 from server.common.paging import MAX_PAGE
 from server.common.uploads import safe_filename, sniff_document
-from server.deps import CurrentUser, LocaleDep, RequestId, SessionDep, SettingsDep, require_roles
+from server.deps import (
+    CurrentUser,
+    HandlerRoute,
+    LocaleDep,
+    RequestId,
+    SessionDep,
+    SettingsDep,
+    require_roles,
+)
 from server.eligibility import announce, committee, identity, ranking_view, rounds, rubrics, service
 from server.eligibility.models import Application, Attachment, TaskStatus
 from server.eligibility.schemas import (
@@ -49,7 +57,7 @@ from server.eligibility.schemas import (
 )
 from server.errors import ApiError
 
-router = APIRouter(prefix="/api/v1/eligibility", tags=["eligibility"])
+router = APIRouter(route_class=HandlerRoute, prefix="/api/v1/eligibility", tags=["eligibility"])
 
 Reader = Annotated[User, Depends(require_roles(*READERS))]
 Manager = Annotated[User, Depends(require_roles(*MANAGERS))]

@@ -17,12 +17,12 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 
 from server.auth.models import Role, User
 from server.common.time import as_utc, utcnow
-from server.deps import RequestId, SessionDep, require_roles
+from server.deps import HandlerRoute, RequestId, SessionDep, require_roles
 from server.errors import ApiError, ErrorOut
 from server.fhir import bulk, service
 from server.i18n import translate
 
-router = APIRouter(prefix="/fhir", tags=["fhir"])
+router = APIRouter(route_class=HandlerRoute, prefix="/fhir", tags=["fhir"])
 Exporter = Annotated[User, Depends(require_roles(Role.ADMIN))]
 FHIR_JSON = "application/fhir+json"
 # What the schema documents for a search: a Bundle as FHIR JSON (not FastAPI's JSON default).

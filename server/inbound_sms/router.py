@@ -12,6 +12,7 @@ from sqlmodel import Session
 from twilio.twiml.messaging_response import MessagingResponse
 
 from server.common.time import utcnow
+from server.deps import HandlerRoute
 from server.devices.ingest import Ingestor
 from server.devices.service import HubIdentity
 from server.inbound_sms.service import (
@@ -25,7 +26,7 @@ from server.notify.twilio_api import TwilioForm
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(tags=["sms"])
+router = APIRouter(route_class=HandlerRoute, tags=["sms"])
 SMS_WEBHOOK_PATH = "/api/v1/twilio/sms"
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 
 from server.auth.models import User
 from server.care.models import ReviewKind
-from server.deps import RequestId, SessionDep, require_roles
+from server.deps import HandlerRoute, RequestId, SessionDep, require_roles
 from server.manager import access, caseload, due, queue, record
 from server.manager.schemas import (
     CaseloadOut,
@@ -20,7 +20,7 @@ from server.manager.schemas import (
     QueueItem,
 )
 
-router = APIRouter(prefix="/api/v1/manager", tags=["care manager"])
+router = APIRouter(route_class=HandlerRoute, prefix="/api/v1/manager", tags=["care manager"])
 
 Manager = Annotated[User, Depends(require_roles(*access.MANAGERS))]
 Decider = Annotated[User, Depends(require_roles(*access.DECIDERS))]

@@ -17,6 +17,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy.engine import Engine
 
+from server.deps import HandlerRoute
 from server.devices.downlink import connected_hubs
 from server.errors import ApiError
 from server.metrics.config import MetricsSettings
@@ -24,7 +25,7 @@ from server.metrics.state import SystemState, failed_notifications, read_state
 from server.realtime import hub_for, hub_key
 from server.telemetry import instruments
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=HandlerRoute, include_in_schema=False)
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 
 

@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from server.auth.models import Role, User
 from server.common.time import utcnow
 from server.config import Settings
-from server.deps import SessionDep, require_roles
+from server.deps import HandlerRoute, SessionDep, require_roles
 from server.elders.models import EmergencyContact
 from server.errors import ApiError
 from server.i18n import Locale
@@ -155,7 +155,7 @@ def fall_back_to_sms(session: Session, row: Notification) -> None:
 
 # --- linking and the webhook --------------------------------------------------------------
 
-router = APIRouter(prefix="/api/v1/line", tags=["line"])
+router = APIRouter(route_class=HandlerRoute, prefix="/api/v1/line", tags=["line"])
 Staff = Annotated[User, Depends(require_roles(Role.ADMIN, Role.SUPERVISOR, Role.CARE_MANAGER))]
 
 

@@ -21,7 +21,7 @@ from server.alerts.models import Alert, AlertEvent, AlertStatus
 from server.auth.models import User
 from server.common.time import utcnow
 from server.config import Settings
-from server.deps import SessionDep, SettingsDep
+from server.deps import HandlerRoute, SessionDep, SettingsDep
 from server.errors import ApiError
 from server.i18n import Locale, translate
 from server.notify.models import Channel, Notification, NotificationStatus
@@ -30,7 +30,7 @@ from server.notify.twilio_api import TwilioForm
 from server.oncall.escalation import escalate_now
 from server.realtime import mark_changed
 
-router = APIRouter(prefix="/api/v1/twilio", tags=["twilio"])
+router = APIRouter(route_class=HandlerRoute, prefix="/api/v1/twilio", tags=["twilio"])
 
 # Twilio's Thai text-to-speech voice (Polly has none); the pair must match or <Say> fails.
 THAI_VOICE = "Google.th-TH-Standard-A"

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends
 from sqlmodel import col, select
 
 from server.auth.models import Role, User
-from server.deps import SessionDep, require_roles
+from server.deps import HandlerRoute, SessionDep, require_roles
 from server.errors import ApiError
 from server.oncall import policies, roster
 from server.oncall.models import Override, Shift, Team, TeamMember
@@ -36,7 +36,7 @@ Reader = Annotated[User, Depends(require_roles(*READ_ROLES))]
 Manager = Annotated[User, Depends(require_roles(Role.SUPERVISOR, Role.ADMIN))]
 
 
-router = APIRouter(prefix="/api/v1/oncall", tags=["oncall"])
+router = APIRouter(route_class=HandlerRoute, prefix="/api/v1/oncall", tags=["oncall"])
 
 
 def _on_duty_out(entry: roster.OnDuty) -> OnDutyOut:

@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from server.audit import service as audit
 from server.auth.models import Role, User
 from server.common.time import BANGKOK, utcnow
-from server.deps import LocaleDep, RequestId, SessionDep, require_roles
+from server.deps import HandlerRoute, LocaleDep, RequestId, SessionDep, require_roles
 from server.errors import ApiError
 from server.reports import export, service, surveys
 from server.reports.schemas import SurveyIn, SurveyLinkIn, SurveyLinkOut, SurveyOut
@@ -27,7 +27,7 @@ from server.reports.tables import (
     satisfaction_tables,
 )
 
-router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
+router = APIRouter(route_class=HandlerRoute, prefix="/api/v1/reports", tags=["reports"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 REPORT_ROLES = (Role.ADMIN, Role.SUPERVISOR)

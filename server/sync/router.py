@@ -10,11 +10,11 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from server.auth.models import User
 from server.care import access
 from server.care.schemas import SyncPullOut, SyncPush, SyncPushOut
-from server.deps import LocaleDep, RequestId, SessionDep, require_roles
+from server.deps import HandlerRoute, LocaleDep, RequestId, SessionDep, require_roles
 from server.sync import pull as sync_pull
 from server.sync import push as sync_push
 
-router = APIRouter(prefix="/api/v1", tags=["visits"])
+router = APIRouter(route_class=HandlerRoute, prefix="/api/v1", tags=["visits"])
 
 SyncUser = Annotated[User, Depends(require_roles(*access.SYNC_USERS))]
 # A first pull is megabytes of JSON that compresses about tenfold; level 1 costs the

@@ -19,12 +19,12 @@ from server.care.schemas import (
     ConsultOut,
     VoiceNoteOut,
 )
-from server.deps import RequestId, SessionDep, SettingsDep, require_roles
+from server.deps import HandlerRoute, RequestId, SessionDep, SettingsDep, require_roles
 from server.errors import ErrorOut
 from server.telehealth import case, consults, voice
 from server.telehealth.schemas import ConsultCase, QueueItem
 
-router = APIRouter(prefix="/api/v1", tags=["visits"])
+router = APIRouter(route_class=HandlerRoute, prefix="/api/v1", tags=["visits"])
 
 # The audio itself is the body: the schema names the types taken (FastAPI cannot infer it).
 AUDIO_BODY: dict[str, Any] = {

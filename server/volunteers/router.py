@@ -10,11 +10,11 @@ from fastapi import APIRouter, Depends, Query
 from server.auth.models import User
 from server.care import access
 from server.care.schemas import CheckinIn, CheckinOut
-from server.deps import RequestId, SessionDep, require_roles
+from server.deps import HandlerRoute, RequestId, SessionDep, require_roles
 from server.elders.schemas import ElderOut, ElderUpdate
 from server.volunteers import service as vol
 
-router = APIRouter(prefix="/api/v1", tags=["visits"])
+router = APIRouter(route_class=HandlerRoute, prefix="/api/v1", tags=["visits"])
 
 CheckinWriter = Annotated[User, Depends(require_roles(*access.CHECKIN_WRITERS))]
 CheckinReader = Annotated[User, Depends(require_roles(*access.CHECKIN_READERS))]

@@ -16,6 +16,7 @@ from server.auth.models import Role, User
 from server.careapp.router import APP_ROLES
 from server.deps import (
     CurrentUser,
+    HandlerRoute,
     OptionalUser,
     RequestId,
     SessionDep,
@@ -25,7 +26,7 @@ from server.deps import (
 from server.i18n import translate
 from server.web import nav_links, register_nav, render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=HandlerRoute, include_in_schema=False)
 LOGIN_CSRF_COOKIE = "login_csrf"
 
 register_nav("/admin/users", "common.nav.users", {Role.ADMIN})

@@ -31,13 +31,14 @@ from server.auth.models import Role, User
 from server.auth.service import user_from_token
 from server.common.time import utcnow
 from server.config import Settings
+from server.deps import HandlerRoute
 from server.errors import DATABASE_RETRY_AFTER_S, database_down
 from server.i18n import Locale, catalogue, normalise_locale
 from server.realtime import RESYNC, hub_for, hub_key
 from server.web import LANG_COOKIE, register_nav, render
 
 log = logging.getLogger(__name__)
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=HandlerRoute, include_in_schema=False)
 register_nav("/console", "alerts.nav.console", {Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN})
 
 # The server speaks at least this often, so a console can tell "quiet" from "dead".

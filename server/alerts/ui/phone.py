@@ -12,12 +12,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 import triage
 from server.alerts import phone
 from server.alerts.router import Dispatcher
-from server.deps import RequestId, SessionDep
+from server.deps import HandlerRoute, RequestId, SessionDep
 from server.elders import service as elders
 from server.errors import ApiError
 from server.web import render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=HandlerRoute, include_in_schema=False)
 PRIORITIES = [triage.Priority.RED, triage.Priority.YELLOW, triage.Priority.GREEN]
 
 

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from server.auth.models import Role, User
 from server.common.time import utcnow
-from server.deps import RequestId, SessionDep, require_roles
+from server.deps import HandlerRoute, RequestId, SessionDep, require_roles
 from server.devices import service
 from server.devices.config import DevicesSettings
 from server.devices.models import DeviceKind
@@ -18,7 +18,7 @@ from server.errors import ApiError
 from server.i18n import translate
 from server.web import register_nav, render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=HandlerRoute, include_in_schema=False)
 register_nav("/admin/devices", "devices.nav", {Role.ADMIN})
 
 AdminPage = Annotated[User, Depends(require_roles(Role.ADMIN))]

@@ -11,12 +11,12 @@ from fastapi.responses import HTMLResponse, Response
 
 from server.auth.models import Role, User
 from server.common.paging import MAX_PAGE
-from server.deps import RequestId, SessionDep
+from server.deps import HandlerRoute, RequestId, SessionDep
 from server.elders import service
 from server.elders.router import ElderReader
 from server.web import register_nav, render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=HandlerRoute, include_in_schema=False)
 register_nav(
     "/elders",
     "common.nav.elders",

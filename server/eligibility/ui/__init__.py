@@ -10,14 +10,14 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from server.common.paging import MAX_PAGE
-from server.deps import LocaleDep, RequestId, SessionDep
+from server.deps import HandlerRoute, LocaleDep, RequestId, SessionDep
 from server.eligibility import committee, ranking_view, rounds, rubrics, service
 from server.eligibility.models import RoundStatus
 from server.eligibility.router import Manager
 from server.eligibility.schemas import MANAGERS
 from server.web import register_nav, render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=HandlerRoute, include_in_schema=False)
 register_nav("/committee", "eligibility.nav", set(MANAGERS))
 
 PAGE_SIZE = 50

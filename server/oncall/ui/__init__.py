@@ -13,7 +13,7 @@ from sqlmodel import col, select
 
 from server.auth.models import Role, User
 from server.common.time import BANGKOK
-from server.deps import SessionDep, require_roles
+from server.deps import HandlerRoute, SessionDep, require_roles
 from server.errors import ApiError
 from server.i18n import translate
 from server.oncall import policies, roster
@@ -21,7 +21,7 @@ from server.oncall.models import Duty, Override, Shift, Team
 from server.oncall.schemas import OverrideIn
 from server.web import register_nav, render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=HandlerRoute, include_in_schema=False)
 register_nav("/oncall", "oncall.nav", {Role.SUPERVISOR, Role.ADMIN, Role.DISPATCHER})
 
 Reader = Annotated[User, Depends(require_roles(Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN))]

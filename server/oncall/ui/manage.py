@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from sqlmodel import col, select
 
 from server.auth.models import Role, User
-from server.deps import SessionDep, require_roles
+from server.deps import HandlerRoute, SessionDep, require_roles
 from server.elders.models import Elder, EmergencyContact
 from server.errors import ApiError
 from server.i18n import translate
@@ -24,7 +24,7 @@ from server.oncall.models import Duty, Shift, Team, TeamKind, TeamMember
 from server.oncall.schemas import PolicyBody, PolicyStep, ShiftIn, StepAction, Target
 from server.web import register_nav, render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=HandlerRoute, include_in_schema=False)
 register_nav("/oncall/manage", "oncall_admin.nav", {Role.SUPERVISOR, Role.ADMIN})
 
 Manager = Annotated[User, Depends(require_roles(Role.SUPERVISOR, Role.ADMIN))]

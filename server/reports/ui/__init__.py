@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
 from server.auth.models import User
-from server.deps import RequestId, SessionDep, require_roles
+from server.deps import HandlerRoute, RequestId, SessionDep, require_roles
 from server.i18n import translate
 from server.reports import service, stats, surveys
 from server.reports.models import SurveyChannel, SurveyContext
@@ -26,7 +26,7 @@ from server.reports.tables import (
 )
 from server.web import register_nav, render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=HandlerRoute, include_in_schema=False)
 register_nav("/reports", "reports.nav", set(REPORT_ROLES))
 
 ReaderPage = Annotated[User, Depends(require_roles(*REPORT_ROLES))]

@@ -7,13 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from server.deps import SessionDep
+from server.deps import HandlerRoute, SessionDep
 from server.responders import service
 from server.responders.links import map_link
 from server.responders.models import STAGES, Stage
 from server.web import render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=HandlerRoute, include_in_schema=False)
 
 REFUSED_STATUS = {"invalid": 404, "expired": 410, "used": 409}
 

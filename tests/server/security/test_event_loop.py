@@ -5,8 +5,10 @@ connections back could not finish)."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 
 import httpx
@@ -45,3 +47,28 @@ def test_a_request_waiting_for_the_pool_does_not_stop_the_process(
             connection.close()
     waiting.join(timeout=30)
     assert answers == [200]
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_more_requests_than_connections_and_threads_all_get_their_answer(
+    app: FastAPI, live_url: str, users: dict[Role, User],
+    auth: Callable[[User], dict[str, str]],
+) -> None:  # fmt: skip
+    """150 tablets at once against 30 pooled connections and 40 worker threads: a request
+    that kept its connection between steps waited for a thread while every thread waited
+    for a connection, and all of them got a 500 after the pool's 30 s."""
+    headers = auth(users[Role.CAREGIVER])
+
+    async def burst() -> list[int]:
+        limits = httpx.Limits(max_connections=200)
+        async with httpx.AsyncClient(base_url=live_url, limits=limits, timeout=25) as client:
+            answers = await asyncio.gather(
+                *(client.get("/api/v1/elders", headers=headers) for _ in range(150)),
+                return_exceptions=True,
+            )
+        return [a.status_code if isinstance(a, httpx.Response) else 0 for a in answers]
+
+    started = time.monotonic()
+    statuses = asyncio.run(burst())
+    assert statuses.count(200) == 150, Counter(statuses)
+    assert time.monotonic() - started < 20
