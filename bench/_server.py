@@ -101,6 +101,7 @@ def server_process(
             sys.executable, "-m", "uvicorn", "server.main:create_app", "--factory",
             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
             "--ws-max-size", "2097152", "--backlog", "16384",
+            "--ws-per-message-deflate", "false",  # as `eldercare serve`
         ],
         env=environment,
         cwd=ROOT,
