@@ -20,7 +20,7 @@ from tests.server.careapp.test_app_browser import axe_serious
 
 # Plays an audio element muted (allowed without a gesture) until its clock moves.
 PLAYS = """async (sel) => {
-  // The page may be redrawn (a pull, a send) while it loads: play the element then shown.
+  // The page may be redrawn (a pull, a send) while it loads or starts: play the element then shown.
   for (let attempt = 0; ; attempt++) {
     const t0 = Date.now();
     while (!document.querySelector(sel)?.getAttribute('src') && Date.now() - t0 < 10000)
@@ -33,7 +33,10 @@ PLAYS = """async (sel) => {
       if (e.name === 'AbortError' && attempt < 5) continue;
       throw e;
     }
-    while (a.currentTime === 0 && Date.now() - t0 < 10000) await new Promise(r => setTimeout(r, 50));
+    while (a.currentTime === 0 && a.isConnected && Date.now() - t0 < 10000)
+      await new Promise(r => setTimeout(r, 50));
+    // Redrawn before it played a frame: a removed element is paused; play the new one.
+    if (!a.isConnected && attempt < 5) continue;
     return {time: a.currentTime, ready: a.readyState, error: a.error && a.error.code};
   }
 }"""
