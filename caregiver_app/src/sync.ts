@@ -298,6 +298,11 @@ export async function drain(): Promise<number> {
   return run();
 }
 
+/** Entries of the signed-in user still waiting to be sent. */
+export async function waitingCount(): Promise<number> {
+  return (await mine()).length;
+}
+
 export async function nextSeq(): Promise<number> {
   const last = await db.outbox.orderBy("seq").last();
   return (last?.seq ?? 0) + 1;

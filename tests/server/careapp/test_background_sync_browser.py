@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import uuid
 
-from playwright.sync_api import BrowserContext, Request
+from playwright.sync_api import BrowserContext, Page, Request, Route
 from sqlmodel import Session
 
 from server.care.models import Visit
 from tests.server.careapp.conftest import Team, idb_dump, sign_in, wait_pulled
 
 
-def test_the_service_worker_sends_the_outbox_after_the_page_is_closed(
-    context: BrowserContext, live_url: str, team: Team, session: Session
-) -> None:
+def _visit_left_offline(
+    context: BrowserContext, live_url: str, team: Team
+) -> tuple[Page, uuid.UUID]:
+    """A visit started offline, its page closed: returns a page outside the app (it keeps the
+    browser context alive) and the visit's id."""
     page = context.new_page()
     sign_in(page, live_url, team.cg.username)
     wait_pulled(page)
@@ -26,29 +28,66 @@ def test_the_service_worker_sends_the_outbox_after_the_page_is_closed(
     page.wait_for_selector(".visit-step[data-step='checklist']")
     waiting = [e for e in idb_dump(page, "outbox") if e["state"] == "waiting"]
     assert [e["type"] for e in waiting] == ["visit"]
-    visit_id = uuid.UUID(waiting[0]["id"])
     assert page.evaluate("navigator.serviceWorker.ready.then((r) => r.sync.getTags())") == [
         "outbox"
     ]
-
-    # The app's page goes away; a page outside the app keeps the browser context alive.
     other = context.new_page()
     page.close()
     other.goto("about:blank")
+    return other, uuid.UUID(waiting[0]["id"])
+
+
+def _stored(session: Session, page: Page, visit_id: uuid.UUID, *, within_s: float) -> Visit | None:
+    for _ in range(int(within_s / 0.2)):
+        page.wait_for_timeout(200)
+        session.expire_all()
+        if (visit := session.get(Visit, visit_id)) is not None:
+            return visit
+    return None
+
+
+def _sync_posts(context: BrowserContext) -> list[Request]:
     pushes: list[Request] = []
     context.on(
         "request",
         lambda r: pushes.append(r) if r.method == "POST" and "/api/v1/sync" in r.url else None,
     )
+    return pushes
+
+
+def test_the_service_worker_sends_the_outbox_after_the_page_is_closed(
+    context: BrowserContext, live_url: str, team: Team, session: Session
+) -> None:
+    other, visit_id = _visit_left_offline(context, live_url, team)
+    pushes = _sync_posts(context)
     context.set_offline(False)
 
-    session.expire_all()
-    for _ in range(100):
-        other.wait_for_timeout(200)
-        session.expire_all()
-        if session.get(Visit, visit_id) is not None:
-            break
-    visit = session.get(Visit, visit_id)
+    visit = _stored(session, other, visit_id, within_s=40)
     assert visit is not None and visit.elder_id == team.elder.id
     # Sent by the service worker itself.
     assert pushes and all(r.service_worker is not None for r in pushes)
+
+
+def test_a_failed_first_send_is_tried_again_within_the_sync_event(
+    context: BrowserContext, live_url: str, team: Team, session: Session
+) -> None:
+    """The browser can fire "sync" while the link still fails (it comes back in steps). The
+    event must not end as if it had sent: the service worker tries again on its own."""
+    other, visit_id = _visit_left_offline(context, live_url, team)
+    failed: list[str] = []
+
+    def first_fails(route: Route) -> None:
+        if route.request.method == "POST" and not failed:
+            failed.append(route.request.url)
+            route.abort("internetdisconnected")
+        else:
+            route.continue_()
+
+    context.route("**/api/v1/sync", first_fails)
+    pushes = _sync_posts(context)
+    context.set_offline(False)
+
+    visit = _stored(session, other, visit_id, within_s=40)
+    assert failed, "the first send was not intercepted"
+    assert visit is not None and visit.elder_id == team.elder.id
+    assert len(pushes) >= 2 and all(r.service_worker is not None for r in pushes)
