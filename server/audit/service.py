@@ -73,22 +73,35 @@ def record_reads(
 ) -> None:
     """One row per elder whose data a person was shown, in the caller's transaction: the
     request that showed the data commits them."""
+    record_reads_by(
+        session, reads=[(actor, elder_ids)], entity=entity, fields=fields, request_id=request_id
+    )
+
+
+def record_reads_by(
+    session: Session,
+    *,
+    reads: Sequence[tuple[User, Sequence[uuid.UUID]]],
+    entity: str,
+    fields: Iterable[str],
+    request_id: str | None,
+) -> None:
+    """`record_reads` for several people shown the same kind of data at once (every console
+    shown one new alert): one statement for all of them."""
     field_list = sorted(set(fields))
-    if not elder_ids:
-        return
+    now = utcnow()
     # One multi-row INSERT: a caseload of 300 elders is 300 rows, and building each as an
     # ORM object cost more than the page's own queries.
-    now = utcnow()
-    session.execute(
-        sa.insert(AuditEntry),
-        [
-            {"at": now, "actor_id": actor.id, "actor_username": actor.username,
-             "actor_role": str(actor.role), "action": "read", "entity": entity,
-             "entity_id": str(elder_id), "elder_id": elder_id, "fields": field_list,
-             "request_id": request_id, "detail": {}}
-            for elder_id in elder_ids
-        ],
-    )  # fmt: skip
+    rows: list[dict[str, Any]] = [
+        {"at": now, "actor_id": actor.id, "actor_username": actor.username,
+         "actor_role": str(actor.role), "action": "read", "entity": entity,
+         "entity_id": str(elder_id), "elder_id": elder_id, "fields": field_list,
+         "request_id": request_id, "detail": {}}
+        for actor, elder_ids in reads
+        for elder_id in elder_ids
+    ]  # fmt: skip
+    if rows:
+        session.execute(sa.insert(AuditEntry), rows)
 
 
 def record_conflict_read(

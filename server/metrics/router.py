@@ -17,6 +17,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy.engine import Engine
 
+from server.alerts.ui.feed import console_counts
 from server.deps import HandlerRoute
 from server.devices.downlink import connected_hubs
 from server.errors import ApiError
@@ -112,13 +113,15 @@ class _StateCollector(Collector):
         yield stats
         # This process's sockets and the in-memory queue in front of its consoles: a soak
         # watches these for a leak (a socket never let go, a console that never drains).
-        consoles = hub_for(hub_key(self.engine))
+        sockets, frames = console_counts(self.engine)
+        hub = hub_for(hub_key(self.engine))
         yield GaugeMetricFamily("eldercare_console_sockets",
                                 "Console WebSockets open in this process",
-                                value=consoles.subscribers)  # fmt: skip
+                                value=sockets)  # fmt: skip
         yield GaugeMetricFamily("eldercare_console_queue_depth",
-                                "Alert-change notices waiting for this process's consoles",
-                                value=consoles.queued)  # fmt: skip
+                                "Alert-change notices not yet read and frames not yet sent "
+                                "for this process's consoles",
+                                value=hub.queued + frames)  # fmt: skip
         yield GaugeMetricFamily("eldercare_hub_sockets", "Hub WebSockets open in this process",
                                 value=connected_hubs())  # fmt: skip
 

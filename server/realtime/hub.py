@@ -18,10 +18,38 @@ RESYNC = "*"
 _PENDING = "realtime_changed"
 
 
+# A burst this large is cheaper to answer with one re-read of the whole queue.
+MAX_PENDING = 1_000
+
+
 @dataclass(eq=False)
 class Subscription:
+    """The notices not yet taken, as a set: a burst of changes to one alert is one entry, and
+    a subscriber that falls behind holds at most `MAX_PENDING` of them, never a queue."""
+
     loop: asyncio.AbstractEventLoop
-    queue: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
+    pending: set[str] = field(default_factory=set)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def wait(self) -> set[str]:
+        """Every notice since the last call, once there is at least one."""
+        while not self.pending:
+            self.wake.clear()
+            await self.wake.wait()
+        taken, self.pending = self.pending, set()
+        return taken
+
+    def _put(self, items: list[str]) -> None:  # on `loop`
+        if RESYNC not in self.pending:
+            self.pending.update(items)
+            if len(self.pending) > MAX_PENDING or RESYNC in self.pending:
+                self.pending = {RESYNC}
+        self.wake.set()
+
+
+def _deliver(subs: list[Subscription], items: list[str]) -> None:
+    for sub in subs:
+        sub._put(items)
 
 
 class Hub:
@@ -46,21 +74,23 @@ class Hub:
 
     @property
     def queued(self) -> int:
-        """Notices published and not yet taken by their consoles: a slow console's backlog."""
+        """Notices published and not yet taken by their subscribers."""
         with self._lock:
-            return sum(sub.queue.qsize() for sub in self._subs)
+            return sum(len(sub.pending) for sub in self._subs)
 
     def publish(self, ids: Iterable[str]) -> None:
-        """Safe from any thread."""
+        """Safe from any thread: one call onto each subscribing event loop per publish, however
+        many subscribers it has."""
         items = list(ids)
+        by_loop: dict[asyncio.AbstractEventLoop, list[Subscription]] = {}
         with self._lock:
-            subs = list(self._subs)
-        for sub in subs:
-            for item in items:
-                try:
-                    sub.loop.call_soon_threadsafe(sub.queue.put_nowait, item)
-                except RuntimeError:  # that loop has closed; its owner will unsubscribe
-                    break
+            for sub in self._subs:
+                by_loop.setdefault(sub.loop, []).append(sub)
+        for loop, subs in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_deliver, subs, items)
+            except RuntimeError:  # that loop has closed; its owner will unsubscribe
+                continue
 
 
 _hubs: dict[str, Hub] = {}

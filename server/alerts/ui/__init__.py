@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import time
-import uuid
-from typing import Any
 from urllib.parse import urlparse
 
 from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
@@ -23,10 +22,9 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from server.alerts import queries
 from server.alerts.config import alert_settings
 from server.alerts.router import DISPATCH_ROLES, Dispatcher
-from server.audit import service as audit
+from server.alerts.ui.feed import Console, feed_for, snapshot
 from server.auth.models import Role, User
 from server.auth.service import user_from_token
 from server.common.time import utcnow
@@ -34,7 +32,6 @@ from server.config import Settings
 from server.deps import HandlerRoute
 from server.errors import DATABASE_RETRY_AFTER_S, database_down
 from server.i18n import Locale, catalogue, normalise_locale
-from server.realtime import RESYNC, hub_for, hub_key
 from server.web import LANG_COOKIE, register_nav, render
 
 log = logging.getLogger(__name__)
@@ -81,77 +78,6 @@ def _user_for(engine: Engine, cookie: str | None, settings: Settings) -> User | 
         return None
     with Session(engine, expire_on_commit=False) as session:
         return user_from_token(session, cookie, settings=settings, purpose="session")
-
-
-def _audit_shown(
-    session: Session, user: User | None, alerts: list[Any], seen: set[uuid.UUID] | None
-) -> None:
-    """One audit row per elder the first time this connection shows them (or per snapshot)."""
-    if user is None:
-        return
-    shown = {a.elder_id for a in alerts}
-    fresh = sorted(shown - seen) if seen is not None else sorted(shown)
-    if fresh:
-        audit.record_reads(
-            session, actor=user, entity="console", elder_ids=fresh,
-            fields=["name", "age", "community", "alert_reasons"], request_id=None,
-        )  # fmt: skip
-    if seen is not None:
-        seen.update(fresh)
-
-
-def _snapshot(
-    engine: Engine,
-    locale: Locale,
-    user: User | None = None,
-    seen: set[uuid.UUID] | None = None,
-) -> str:
-    with Session(engine, expire_on_commit=False) as session:
-        alerts = queries.open_queue(session, locale=locale)
-        # A snapshot is a fresh showing of the whole queue: every elder in it is audited.
-        if seen is not None:
-            seen.clear()
-        _audit_shown(session, user, alerts, seen)
-        session.commit()  # no request here: this socket's unit of work is one showing
-    payload: dict[str, Any] = {
-        "type": "snapshot",
-        "now": utcnow().isoformat(),
-        "alerts": [a.model_dump(mode="json") for a in alerts],
-    }
-    return json.dumps(payload, ensure_ascii=False)
-
-
-def _changes(
-    engine: Engine,
-    locale: Locale,
-    ids: set[uuid.UUID],
-    user: User | None = None,
-    seen: set[uuid.UUID] | None = None,
-) -> str:
-    """Only the changed alerts: those still open, and the ids of those that left the queue."""
-    with Session(engine, expire_on_commit=False) as session:
-        alerts = queries.open_alerts(session, ids=ids, locale=locale)
-        _audit_shown(session, user, alerts, seen)
-        session.commit()
-    still_open = {a.id for a in alerts}
-    payload: dict[str, Any] = {
-        "type": "changes",
-        "now": utcnow().isoformat(),
-        "alerts": [a.model_dump(mode="json") for a in alerts],
-        "closed": sorted(str(i) for i in ids - still_open),
-    }
-    return json.dumps(payload, ensure_ascii=False)
-
-
-def _alert_ids(notices: set[str]) -> set[uuid.UUID] | None:
-    """The alerts a burst of notices names, or None when the whole queue must be re-read."""
-    if RESYNC in notices:
-        return None  # changes may have been missed while the listener was away
-    try:
-        return {uuid.UUID(notice) for notice in notices}
-    except ValueError:
-        log.warning("console: unreadable change notice; re-reading the whole queue")
-        return None
 
 
 def _same_origin(websocket: WebSocket) -> bool:
@@ -201,37 +127,32 @@ async def console_ws(websocket: WebSocket) -> None:
         or settings.default_locale
     )
     await websocket.accept()
-    hub = hub_for(hub_key(engine))
-    sub = hub.subscribe()
+    feed = feed_for(engine)
+    console = Console(user=user, locale=locale)
+    feed.join(console)
     reader = asyncio.create_task(_drain_client(websocket))
-    seen: set[uuid.UUID] = set()
     checked = time.monotonic()
     try:
-        await websocket.send_text(await run_in_threadpool(_snapshot, engine, locale, user, seen))
         while not reader.done():
             if time.monotonic() - checked >= RECHECK_SECONDS:
                 if not await run_in_threadpool(_still_allowed, engine, cookie, settings):
                     await websocket.close(code=1008)
                     return
                 checked = time.monotonic()
-            try:
-                first = await asyncio.wait_for(
-                    sub.queue.get(), timeout=min(HEARTBEAT_SECONDS, RECHECK_SECONDS)
+            if console.resync:
+                console.resync = False
+                console.frames.clear()
+                console.snapshot_mark = feed.mark()
+                text, console.seen = await run_in_threadpool(
+                    functools.partial(snapshot, engine, locale=locale, user=user)
                 )
-            except TimeoutError:
+                await websocket.send_text(text)
+            elif console.frames:
+                await websocket.send_text(console.frames.popleft())
+            elif not await console.wait(seconds=min(HEARTBEAT_SECONDS, RECHECK_SECONDS)):
                 await websocket.send_text(
                     json.dumps({"type": "heartbeat", "now": utcnow().isoformat()})
                 )
-                continue
-            notices = {first}
-            while not sub.queue.empty():  # coalesce a burst into one re-read
-                notices.add(sub.queue.get_nowait())
-            ids = _alert_ids(notices)
-            if ids is None:
-                text = await run_in_threadpool(_snapshot, engine, locale, user, seen)
-            else:
-                text = await run_in_threadpool(_changes, engine, locale, ids, user, seen)
-            await websocket.send_text(text)
     except (WebSocketDisconnect, RuntimeError):
         pass
     except OperationalError as exc:
@@ -241,7 +162,7 @@ async def console_ws(websocket: WebSocket) -> None:
         with contextlib.suppress(WebSocketDisconnect, RuntimeError):
             await websocket.close(code=1013)
     finally:
-        hub.unsubscribe(sub)
+        await feed.leave(console)
         reader.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await reader

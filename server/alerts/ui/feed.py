@@ -1,0 +1,246 @@
+"""What the consoles of one process are shown, read once for all of them.
+
+Each burst of "alert X changed" notices is read from the database once per locale in use and
+rendered once; every console of the process gets the same frame. The audit log still names
+every person shown each elder, in one statement for all of them. Before this a console
+re-read every change itself: 300 consoles made 300 reads of one new alert, and under a
+province's load that fan-out took the event loop from the hubs.
+
+A console that falls behind (its frames pile up) or may have missed changes gets a fresh
+snapshot instead of the backlog. A frame read before a console's snapshot began is not sent
+to it: the snapshot already holds that change, and the older frame would undo a newer state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import logging
+import threading
+import uuid
+from collections import deque
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+
+from server.alerts import queries
+from server.alerts.schemas import AlertOut
+from server.audit import service as audit
+from server.auth.models import User
+from server.common.time import utcnow
+from server.i18n import Locale
+from server.realtime import RESYNC, Subscription, hub_for, hub_key
+
+log = logging.getLogger(__name__)
+
+AUDITED_FIELDS = ("name", "age", "community", "alert_reasons")
+# Frames a console may hold unsent before it is given one snapshot in their place.
+MAX_FRAMES = 20
+
+
+@dataclass(eq=False)
+class Console:
+    """One open console socket: who is looking, in which language, and what waits for it."""
+
+    user: User
+    locale: Locale
+    # Elders this connection has shown: each is audited the first time only.
+    seen: set[uuid.UUID] = field(default_factory=set)
+    frames: deque[str] = field(default_factory=deque)
+    resync: bool = True  # the first frame is a snapshot
+    snapshot_mark: int = 0
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def push(self, frame: str) -> None:
+        if len(self.frames) >= MAX_FRAMES:
+            self.request_snapshot()
+            return
+        self.frames.append(frame)
+        self.wake.set()
+
+    def request_snapshot(self) -> None:
+        self.frames.clear()
+        self.resync = True
+        self.wake.set()
+
+    async def wait(self, *, seconds: float) -> bool:
+        """Until there is something to send (True) or `seconds` pass (False)."""
+        if self.resync or self.frames:
+            return True
+        self.wake.clear()
+        try:
+            await asyncio.wait_for(self.wake.wait(), seconds)
+        except TimeoutError:
+            return False
+        return True
+
+
+def snapshot(engine: Engine, *, locale: Locale, user: User) -> tuple[str, set[uuid.UUID]]:
+    """The whole queue in console order, and the elders it shows (all audited: a snapshot is
+    a fresh showing of everything in it)."""
+    with Session(engine, expire_on_commit=False) as session:
+        alerts = queries.open_queue(session, locale=locale)
+        shown = {a.elder_id for a in alerts}
+        audit.record_reads(
+            session, actor=user, entity="console", elder_ids=sorted(shown),
+            fields=AUDITED_FIELDS, request_id=None,
+        )  # fmt: skip
+        session.commit()  # no request here: this socket's unit of work is one showing
+    payload: dict[str, Any] = {
+        "type": "snapshot",
+        "now": utcnow().isoformat(),
+        "alerts": [a.model_dump(mode="json") for a in alerts],
+    }
+    return json.dumps(payload, ensure_ascii=False), shown
+
+
+def _read_changed(
+    engine: Engine, *, ids: Collection[uuid.UUID], locales: Iterable[Locale]
+) -> dict[Locale, list[AlertOut]]:
+    with Session(engine, expire_on_commit=False) as session:
+        return {locale: queries.open_alerts(session, ids=ids, locale=locale) for locale in locales}
+
+
+def _record_shown(engine: Engine, reads: list[tuple[User, list[uuid.UUID]]]) -> None:
+    with Session(engine) as session:
+        audit.record_reads_by(
+            session, reads=reads, entity="console", fields=AUDITED_FIELDS, request_id=None
+        )
+        session.commit()
+
+
+def changes_frame(ids: Collection[uuid.UUID], alerts: list[AlertOut]) -> str:
+    """The changed alerts still open, and the ids of those that left the queue."""
+    still_open = {a.id for a in alerts}
+    payload: dict[str, Any] = {
+        "type": "changes",
+        "now": utcnow().isoformat(),
+        "alerts": [a.model_dump(mode="json") for a in alerts],
+        "closed": sorted(str(i) for i in set(ids) - still_open),
+    }
+    return json.dumps(payload, ensure_ascii=False)
+
+
+def _alert_ids(notices: set[str]) -> set[uuid.UUID] | None:
+    """The alerts a burst of notices names, or None when the whole queue must be re-read."""
+    if RESYNC in notices:
+        return None  # changes may have been missed while the listener was away
+    try:
+        return {uuid.UUID(notice) for notice in notices}
+    except ValueError:
+        log.warning("console: unreadable change notice; re-reading the whole queue")
+        return None
+
+
+class ConsoleFeed:
+    """The consoles of one event loop and the one task that reads changes for them all."""
+
+    def __init__(self, engine: Engine, key: tuple[str, asyncio.AbstractEventLoop]) -> None:
+        self.engine = engine
+        self._key = key
+        self.consoles: set[Console] = set()
+        self._marks = itertools.count(1)
+        self._sub: Subscription | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def mark(self) -> int:
+        """A point in this loop's order of reads: a console takes one as its snapshot starts."""
+        return next(self._marks)
+
+    def join(self, console: Console) -> None:
+        self.consoles.add(console)
+        if self._task is None:
+            self._sub = hub_for(hub_key(self.engine)).subscribe()
+            self._task = asyncio.create_task(self._run(self._sub))
+
+    async def leave(self, console: Console) -> None:
+        self.consoles.discard(console)
+        if self.consoles or self._task is None:
+            return
+        with _feeds_lock:  # the next console on this loop starts a new feed
+            if _feeds.get(self._key) is self:
+                del _feeds[self._key]
+        task, self._task = self._task, None
+        if self._sub is not None:
+            hub_for(hub_key(self.engine)).unsubscribe(self._sub)
+            self._sub = None
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    @property
+    def frames_waiting(self) -> int:
+        # Read from the metrics thread: a tuple of the set is taken in one step.
+        return sum(len(c.frames) for c in tuple(self.consoles))
+
+    async def _run(self, sub: Subscription) -> None:
+        while True:
+            ids = _alert_ids(await sub.wait())
+            consoles = list(self.consoles)
+            if ids is None:
+                for console in consoles:
+                    console.request_snapshot()
+                continue
+            try:
+                await self._send_changes(ids, consoles)
+            except OperationalError:
+                # Each console then tries its own snapshot, and on the same error closes
+                # with "try again later"; the page reconnects.
+                for console in consoles:
+                    console.request_snapshot()
+            except Exception:
+                log.exception("console feed: a change could not be read; consoles re-read all")
+                for console in consoles:
+                    console.request_snapshot()
+
+    async def _send_changes(self, ids: set[uuid.UUID], consoles: list[Console]) -> None:
+        locales = {c.locale for c in consoles}
+        read = await run_in_threadpool(_read_changed, self.engine, ids=ids, locales=locales)
+        read_done = self.mark()
+
+        def takes(console: Console) -> bool:
+            # Still open, and its snapshot began before this read had ended.
+            return console in self.consoles and console.snapshot_mark < read_done
+
+        takers = [c for c in consoles if takes(c)]
+        reads: list[tuple[User, list[uuid.UUID]]] = []
+        for console in takers:
+            fresh = {a.elder_id for a in read[console.locale]} - console.seen
+            if fresh:
+                console.seen.update(fresh)
+                reads.append((console.user, sorted(fresh)))
+        if reads:
+            await run_in_threadpool(_record_shown, self.engine, reads)
+        frames = {locale: changes_frame(ids, alerts) for locale, alerts in read.items()}
+        for console in takers:
+            if takes(console):  # asked again: a snapshot may have begun while the audit wrote
+                console.push(frames[console.locale])
+
+
+_feeds: dict[tuple[str, asyncio.AbstractEventLoop], ConsoleFeed] = {}
+_feeds_lock = threading.Lock()
+
+
+def feed_for(engine: Engine) -> ConsoleFeed:
+    """This event loop's feed for `engine` (a server process has one loop)."""
+    key = (hub_key(engine), asyncio.get_running_loop())
+    with _feeds_lock:
+        feed = _feeds.get(key)
+        if feed is None:
+            feed = _feeds[key] = ConsoleFeed(engine, key)
+        return feed
+
+
+def console_counts(engine: Engine) -> tuple[int, int]:
+    """This process's open console sockets and the frames waiting for them."""
+    key = hub_key(engine)
+    with _feeds_lock:
+        feeds = [feed for (k, _), feed in _feeds.items() if k == key]
+    return sum(len(tuple(f.consoles)) for f in feeds), sum(f.frames_waiting for f in feeds)

@@ -1,0 +1,179 @@
+"""The consoles of a process share one read of each change: one query per locale, one frame,
+an audit row for every person shown a new elder, and no frame older than a console's
+snapshot."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import uuid
+from collections.abc import Callable, Collection, Iterable
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from server.alerts.ui import feed as feed_module
+from server.alerts.ui.feed import MAX_FRAMES, Console, console_counts, feed_for
+from server.audit.models import AuditEntry
+from server.auth.models import Role, User
+from server.i18n import Locale
+from server.realtime import RESYNC, hub_for, hub_key
+from server.realtime.hub import MAX_PENDING, Hub
+from tests.support.alerts import raise_panic_alert
+from tests.support.records import make_elder
+
+
+def _audited(session: Session, elder_id: uuid.UUID) -> list[uuid.UUID]:
+    session.expire_all()
+    rows = session.exec(
+        select(AuditEntry.actor_id).where(
+            AuditEntry.entity == "console", col(AuditEntry.elder_id) == elder_id
+        )
+    ).all()
+    return sorted(r for r in rows if r is not None)
+
+
+def _ready(feed: Any, console: Console) -> None:
+    """As the socket does before its first snapshot."""
+    console.resync = False
+    console.snapshot_mark = feed.mark()
+
+
+async def _until(check: Callable[[], bool], seconds: float = 10) -> None:
+    for _ in range(int(seconds / 0.02)):
+        if check():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("not within the time allowed")
+
+
+async def test_one_read_per_locale_for_every_console_and_each_person_audited_once(
+    session: Session, make_user: Callable[..., User], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = session.get_bind()
+    assert isinstance(engine, Engine)
+    elder = make_elder(session)
+    alert_id = raise_panic_alert(session, elder.id).alert_id
+    reads: list[set[Locale]] = []
+    real_read = feed_module._read_changed
+
+    def counted(
+        engine: Engine, *, ids: Collection[uuid.UUID], locales: Iterable[Locale]
+    ) -> dict[Locale, Any]:
+        reads.append(set(locales))
+        return real_read(engine, ids=ids, locales=locales)
+
+    monkeypatch.setattr(feed_module, "_read_changed", counted)
+    feed = feed_for(engine)
+    thai = [Console(user=make_user(Role.DISPATCHER), locale="th") for _ in range(5)]
+    english = Console(user=make_user(Role.SUPERVISOR), locale="en")
+    consoles = [*thai, english]
+    for console in consoles:
+        feed.join(console)
+        _ready(feed, console)
+    try:
+        # A burst of notices for one alert, from another thread as a commit hook sends them.
+        hub = hub_for(hub_key(engine))
+        threading.Thread(target=hub.publish, args=([str(alert_id)] * 3,)).start()
+        await _until(lambda: all(c.frames for c in consoles))
+        assert reads == [{"th", "en"}]
+        assert console_counts(engine) == (6, 6)
+        frames = {c.frames.popleft() for c in thai}
+        assert len(frames) == 1  # one rendering for every Thai console
+        (frame,) = frames
+        assert [a["id"] for a in json.loads(frame)["alerts"]] == [str(alert_id)]
+        assert json.loads(english.frames.popleft())["alerts"][0]["id"] == str(alert_id)
+        assert _audited(session, elder.id) == sorted(c.user.id for c in consoles)
+
+        # The same elder again: shown, not audited twice on one connection.
+        hub.publish([str(alert_id)])
+        await _until(lambda: all(c.frames for c in consoles))
+        assert len(reads) == 2
+        assert len(_audited(session, elder.id)) == len(consoles)
+    finally:
+        for console in consoles:
+            await feed.leave(console)
+    assert console_counts(engine) == (0, 0)
+    assert hub_for(hub_key(engine)).subscribers == 0
+
+
+async def test_a_frame_read_before_a_snapshot_began_is_not_sent_after_it(
+    session: Session, make_user: Callable[..., User], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = session.get_bind()
+    assert isinstance(engine, Engine)
+    elder = make_elder(session)
+    alert_id = raise_panic_alert(session, elder.id).alert_id
+    feed = feed_for(engine)
+    steady = Console(user=make_user(Role.DISPATCHER), locale="th")
+    reconnecting = Console(user=make_user(Role.DISPATCHER), locale="th")
+    real_record = feed_module._record_shown
+
+    def snapshot_begins_meanwhile(
+        engine: Engine, reads: list[tuple[User, list[uuid.UUID]]]
+    ) -> None:
+        # While the audit is written, the second console starts a snapshot: it will show
+        # a state at least as new as the frame being rendered.
+        reconnecting.snapshot_mark = feed.mark()
+        real_record(engine, reads)
+
+    monkeypatch.setattr(feed_module, "_record_shown", snapshot_begins_meanwhile)
+    for console in (steady, reconnecting):
+        feed.join(console)
+        _ready(feed, console)
+    try:
+        hub_for(hub_key(engine)).publish([str(alert_id)])
+        await _until(lambda: bool(steady.frames))
+        await asyncio.sleep(0.1)
+        assert not reconnecting.frames
+    finally:
+        await feed.leave(steady)
+        await feed.leave(reconnecting)
+
+
+async def test_a_missed_change_or_a_console_that_falls_behind_gets_a_snapshot(
+    session: Session, make_user: Callable[..., User]
+) -> None:
+    engine = session.get_bind()
+    assert isinstance(engine, Engine)
+    feed = feed_for(engine)
+    console = Console(user=make_user(Role.DISPATCHER), locale="th")
+    feed.join(console)
+    _ready(feed, console)
+    try:
+        hub_for(hub_key(engine)).publish([RESYNC])
+        await _until(lambda: console.resync)
+        console.resync = False
+        for i in range(MAX_FRAMES):
+            console.push(f"frame {i}")
+        assert not console.resync and len(console.frames) == MAX_FRAMES
+        console.push("one too many")
+        assert console.resync and not console.frames
+    finally:
+        await feed.leave(console)
+
+
+async def test_the_hub_keeps_a_burst_as_one_set_per_subscriber() -> None:
+    hub = Hub()
+    subs = [hub.subscribe() for _ in range(3)]
+    same = str(uuid.uuid4())
+
+    def burst() -> None:
+        for _ in range(500):
+            hub.publish([same])
+
+    publisher = threading.Thread(target=burst)
+    publisher.start()
+    await asyncio.to_thread(publisher.join)
+    assert [await asyncio.wait_for(sub.wait(), 5) for sub in subs] == [{same}] * 3
+    assert hub.queued == 0
+
+    many = [str(uuid.uuid4()) for _ in range(MAX_PENDING + 1)]
+    hub.publish(many[:10])
+    hub.publish(many[10:])
+    assert await asyncio.wait_for(subs[0].wait(), 5) == {RESYNC}
+    hub.publish([same])  # after a resync, notices are named again
+    assert await asyncio.wait_for(subs[0].wait(), 5) == {same}
