@@ -126,7 +126,9 @@ def authenticate(
 # --- bearer tokens and browser sessions ----------------------------------------------
 
 
-def _serializer(settings: Settings, purpose: str) -> URLSafeTimedSerializer:
+def token_serializer(settings: Settings, purpose: str) -> URLSafeTimedSerializer:
+    """Signs and reads this server's tokens; each purpose (api, session) has its own salt, so
+    a token of one is never accepted as the other."""
     return URLSafeTimedSerializer(settings.secret_key, salt=f"eldercare.{purpose}")
 
 
@@ -149,13 +151,13 @@ def issue_token(
     )
     session.add(row)
     session.flush()
-    return _serializer(settings, purpose).dumps(
+    return token_serializer(settings, purpose).dumps(
         {"u": str(user.id), "v": user.token_version, "s": str(row.id)}
     )
 
 
 def _token_data(token: str, *, settings: Settings, purpose: str) -> tuple[uuid.UUID, uuid.UUID]:
-    data = _serializer(settings, purpose).loads(token, max_age=settings.token_ttl_hours * 3600)
+    data = token_serializer(settings, purpose).loads(token, max_age=settings.token_ttl_hours * 3600)
     return uuid.UUID(data["u"]), uuid.UUID(data["s"])
 
 
@@ -171,7 +173,9 @@ def user_from_token(
 ) -> User | None:
     """The user a token speaks for, if its session still stands: two primary-key reads."""
     try:
-        data = _serializer(settings, purpose).loads(token, max_age=settings.token_ttl_hours * 3600)
+        data = token_serializer(settings, purpose).loads(
+            token, max_age=settings.token_ttl_hours * 3600
+        )
         user_id, session_id = uuid.UUID(data["u"]), uuid.UUID(data["s"])
     except (BadSignature, SignatureExpired, KeyError, TypeError, ValueError):
         return None

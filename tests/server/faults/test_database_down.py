@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketDenialResponse
 
-from server.auth.service import _serializer
+from server.auth.service import token_serializer
 from server.config import Settings
 from server.main import create_app
 from server.security import new_hub_token
@@ -54,7 +54,7 @@ def test_websocket_handshakes_while_the_database_is_down_are_told_to_retry() -> 
     assert hub.value.json()["code"] == "unavailable"
 
     # A well-signed session cookie: only the database can say whether its session stands.
-    signed = _serializer(settings, "session").dumps(
+    signed = token_serializer(settings, "session").dumps(
         {"u": str(uuid.uuid4()), "s": str(uuid.uuid4())}
     )
     client.cookies.set(settings.session_cookie, signed)
