@@ -207,6 +207,8 @@ class Consult(SQLModel, table=True):
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # What the answer led to: a visit made urgent, an alert raised, targets changed.
     outcome: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    # When its care manager was told it waits past its time (server/telehealth/overdue.py).
+    overdue_notified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     seq: int = Field(default=0, sa_type=sa.BigInteger, index=True)

@@ -1,4 +1,5 @@
-"""The background loop of a server process: run due escalation steps, then send what is queued.
+"""The background loop of a server process: run due escalation steps, then send what is queued
+(and, every half minute, text care managers about consultations waiting past their time).
 
 Both halves are safe with several processes (see `oncall.escalation` and `notify.sender`), so
 every process runs one. Sending follows the step in the same pass, and the loop sleeps until
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -27,9 +29,11 @@ from server.notify.sender import QueueingNotifier, Transport, send_due
 from server.notify.twilio_api import TwilioTransport
 from server.oncall import escalation
 from server.oncall.config import OncallSettings
+from server.telehealth import overdue
 
 log = logging.getLogger(__name__)
 
+CONSULT_LOOK_S = 30.0
 # A step due now that another process holds is looked at again after this, not in a spin.
 MIN_SLEEP_S = 0.01
 
@@ -62,7 +66,10 @@ def running(
     transport: Transport | None,
     oncall: OncallSettings,
     notify: NotifySettings,
+    app_url: str | None = None,
 ) -> Iterator[threading.Thread | None]:
+    """`app_url`: where texts to care managers point (late consultations are looked for
+    only when it is given)."""
     if not oncall.worker:
         yield None
         return
@@ -70,9 +77,15 @@ def running(
     pool = ThreadPoolExecutor(max_workers=notify.concurrency, thread_name_prefix="sender")
 
     def loop() -> None:
+        next_consult_look = 0.0
         while not stop.is_set():
             sleep = oncall.tick_seconds
             try:
+                if app_url is not None and time.monotonic() >= next_consult_look:
+                    # Hours of slack: a look every half minute is plenty, and queues the text
+                    # before this pass sends.
+                    next_consult_look = time.monotonic() + CONSULT_LOOK_S
+                    overdue.notify_overdue(engine, app_url=app_url)
                 one_pass(engine, transport=transport, oncall=oncall, notify=notify, pool=pool)
                 # Wake when the next step is due, not up to a tick after it.
                 sleep = escalation.seconds_until_next_due(engine, longest=oncall.tick_seconds)
@@ -123,7 +136,8 @@ def oncall_worker(app: FastAPI) -> Iterator[None]:
     transport: Transport | None = MultiTransport(*transports) if transports else None
     oncall: OncallSettings = getattr(app.state, "oncall_settings", None) or OncallSettings()
     try:
-        with running(app.state.engine, transport=transport, oncall=oncall, notify=notify):
+        with running(app.state.engine, transport=transport, oncall=oncall, notify=notify,
+                     app_url=settings.webhook_base):  # fmt: skip
             yield
     finally:
         set_notifier(previous)
