@@ -226,11 +226,11 @@ CAREGIVER_EDITABLE = VOLUNTEER_EDITABLE | {
 }  # fmt: skip
 ALL_EDITABLE = frozenset(ElderUpdate.model_fields) - {"version"}
 
-# Roles that see every elder; caregivers and volunteers see only those assigned to them.
-SEES_ALL = frozenset(
-    {Role.ADMIN, Role.SUPERVISOR, Role.DISPATCHER, Role.CARE_MANAGER, Role.CLINICIAN}
-)
-SEES_ASSIGNED = frozenset({Role.CAREGIVER, Role.VOLUNTEER})
+# Roles that see every elder. Caregivers and volunteers see those assigned to them; a
+# clinician (telehealth) sees those whose care team has asked them a question: their work
+# starts with a consultation, and the registry's other elders are none of theirs (PDPA).
+SEES_ALL = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.DISPATCHER, Role.CARE_MANAGER})
+SEES_ASSIGNED = frozenset({Role.CAREGIVER, Role.VOLUNTEER, Role.CLINICIAN})
 CAN_CREATE = frozenset({Role.ADMIN, Role.CARE_MANAGER})
 EDITABLE_BY: dict[Role, frozenset[str]] = {
     Role.ADMIN: ALL_EDITABLE,

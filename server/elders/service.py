@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any, Protocol
 
 import sqlalchemy as sa
+from sqlalchemy.orm import object_session
 from sqlmodel import Session, col, func, or_, select
 
 from server.audit import service as audit
@@ -112,6 +113,23 @@ def mask_national_id(value: str) -> str:
     return "X-XXXX-XXXXX-" + value[-3:-1] + "-" + value[-1]
 
 
+# Care and telehealth build on elders, so their tables are named here rather than imported.
+_CONSULTS = sa.table("consults", sa.column("elder_id"))
+_VISITS = sa.table("visits", sa.column("elder_id"), sa.column("role"), sa.column("assigned_to"))
+
+
+def _clinicians_elders(user: User, elder_id: Any) -> sa.ColumnElement[bool]:
+    """A clinician's elders: a question was asked about them (a consultation), or their care
+    plan has clinicians visit (visits for the role, unassigned or assigned to this one)."""
+    asked = sa.exists().where(_CONSULTS.c.elder_id == elder_id)
+    visited = sa.exists().where(
+        _VISITS.c.elder_id == elder_id,
+        _VISITS.c.role == "clinician",
+        or_(_VISITS.c.assigned_to.is_(None), _VISITS.c.assigned_to == user.id),
+    )
+    return or_(asked, visited)
+
+
 def scope_query(query: Any, user: User) -> Any:
     """Limits a query over Elder to what `user` may see. Committee members see none."""
     if user.role in SEES_ALL:
@@ -120,6 +138,8 @@ def scope_query(query: Any, user: User) -> Any:
         return query.where(Elder.caregiver_id == user.id)
     if user.role == Role.VOLUNTEER:
         return query.where(Elder.volunteer_id == user.id)
+    if user.role == Role.CLINICIAN:
+        return query.where(_clinicians_elders(user, Elder.id))
     return query.where(sa.false())
 
 
@@ -130,6 +150,11 @@ def can_see(user: User, elder: Elder) -> bool:
         return elder.caregiver_id == user.id
     if user.role == Role.VOLUNTEER:
         return elder.volunteer_id == user.id
+    if user.role == Role.CLINICIAN:
+        session = object_session(elder)
+        if session is None:
+            return False
+        return bool(session.execute(select(_clinicians_elders(user, elder.id))).scalar())
     return False
 
 

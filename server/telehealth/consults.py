@@ -169,7 +169,8 @@ def list_consults(
     `overdue=True` is the care manager's list of questions waiting past their time."""
     now = utcnow()
     query = select(Consult)
-    visible = elders.visible_elder_ids(session, user)
+    # A clinician sees every elder a question was asked about: no list of ids to send along.
+    visible = None if user.role == Role.CLINICIAN else elders.visible_elder_ids(session, user)
     if visible is not None:
         query = query.where(col(Consult.elder_id).in_(visible))
     if status is not None:

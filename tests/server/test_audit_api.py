@@ -25,7 +25,7 @@ def test_audit_is_filterable_and_admin_only(
     client.get(f"/api/v1/elders/{seen.id}", headers=auth(users[Role.DISPATCHER]), params={})
     client.get(
         f"/api/v1/elders/{seen.id}",
-        headers={**auth(users[Role.CLINICIAN]), "X-Request-ID": "req-42"},
+        headers={**auth(users[Role.CARE_MANAGER]), "X-Request-ID": "req-42"},
     )
     admin = auth(users[Role.ADMIN])
     rows = client.get(
@@ -33,7 +33,7 @@ def test_audit_is_filterable_and_admin_only(
     ).json()
     assert {(r["actor_username"], r["actor_role"]) for r in rows} == {
         ("dispatcher", "dispatcher"),
-        ("clinician", "clinician"),
+        ("care_manager", "care_manager"),
     }
     assert "req-42" in {r["request_id"] for r in rows}
     assert (
