@@ -14,12 +14,16 @@ from sqlmodel import Session, func, select
 
 from server.auth.models import Role, User
 from server.auth.service import create_user
+from server.care.models import ConsultUrgency
+from server.care.schemas import ConsultCreate
 from server.common import thai_id
+from server.common.time import utcnow
 from server.config import Settings
 from server.devices.demo import ensure_demo_hubs
 from server.devices.models import Device, DeviceKind
 from server.elders.models import Consent, Elder, ElderStatus, EmergencyContact, Mobility, Sex
 from server.eligibility.demo import seed_demo_round
+from server.telehealth.consults import create_consult
 
 DEMO_PASSWORD = "demo1234"
 MUNICIPALITY = "เทศบาลเมืองบ้านสวนสุข"
@@ -89,6 +93,31 @@ def thai_national_id(rng: random.Random) -> str:
 
 def is_seeded(session: Session) -> bool:
     return session.exec(select(func.count()).select_from(User)).one() > 0
+
+
+# Questions caregivers have asked the telehealth clinician: one within its time, one waiting
+# past it (the care manager's follow-ups list shows it), one routine.
+DEMO_CONSULTS = [
+    ("ความดันตัวบนเกิน 160 สามวันติด กินยาครบทุกมื้อ ควรปรับยาหรือไม่", ConsultUrgency.SOON, 2),
+    ("เท้าบวมทั้งสองข้างมาสองสัปดาห์ ไม่เหนื่อย ไม่เจ็บหน้าอก", ConsultUrgency.SOON, 30),
+    ("น้ำตาลก่อนอาหารเช้า 140-150 ทุกวัน ขอคำแนะนำเรื่องอาหาร", ConsultUrgency.ROUTINE, 20),
+]
+
+
+def _seed_consults(session: Session, *, caregivers: list[User], rng: random.Random) -> None:
+    enrolled = session.exec(
+        select(Elder).where(Elder.status == ElderStatus.ENROLLED).order_by(Elder.national_id)
+    ).all()
+    candidates = [e for e in enrolled if e.chronic_conditions]
+    asked = rng.sample(candidates, k=min(len(candidates), len(DEMO_CONSULTS)))
+    for elder, (question, urgency, hours_ago) in zip(asked, DEMO_CONSULTS, strict=False):
+        asker = next(c for c in caregivers if c.id == elder.caregiver_id)
+        consult, _ = create_consult(
+            session, user=asker,
+            data=ConsultCreate(elder_id=elder.id, question=question, urgency=urgency),
+            request_id=None,
+        )  # fmt: skip
+        consult.created_at = consult.updated_at = utcnow() - timedelta(hours=hours_ago)
 
 
 def seed_demo(session: Session, *, settings: Settings, elders: int = 36, seed: int = 2569) -> None:
@@ -183,6 +212,8 @@ def seed_demo(session: Session, *, settings: Settings, elders: int = 36, seed: i
                 session.add(
                     Device(elder_id=elder.id, kind=DeviceKind.BP_MONITOR, model="Omron HEM-7142T1")
                 )
+    session.flush()
+    _seed_consults(session, caregivers=caregivers, rng=rng)
     session.commit()
     seed_demo_round(session, issuer=MUNICIPALITY)
     ensure_demo_hubs(session, settings=settings)  # the demo simulator feeds these hubs
