@@ -9,7 +9,7 @@ the next press is a new alert rather than a repeat press joining the open one.
 
 Mosquitto's (127.0.0.1:1883) publish-to-subscribe latency is measured in the same run as a
 reference. Usage: python bench/console_latency.py [--db sqlite postgresql] [--presses 200]
-[--rate 1000]
+[--rate 1000] [--watchers 0] (more consoles open, as in a centre with many desks)
 """
 
 from __future__ import annotations
@@ -138,9 +138,21 @@ def backlog(url: str) -> int:
     return int(count)
 
 
-async def presses(base: str, token: str, cookie: str, db_url: str, count: int) -> list[float]:
+async def watch(base: str, cookie: str, frames: list[int]) -> None:
+    """Another dispatcher's console: reads every frame, as a page would."""
+    async with connect(base + CONSOLE_WS, max_size=None,
+                       additional_headers={"Cookie": f"eldercare_session={cookie}"}) as ws:  # fmt: skip
+        async for _ in ws:
+            frames[0] += 1
+
+
+async def presses(
+    base: str, token: str, cookie: str, db_url: str, count: int, watchers: int = 0
+) -> list[float]:
     latencies: list[float] = []
     seen: set[str] = set()
+    frames = [0]
+    others = [asyncio.create_task(watch(base, cookie, frames)) for _ in range(watchers)]
     async with (
         connect(base + CONSOLE_WS, additional_headers={"Cookie": f"eldercare_session={cookie}"},
                 max_size=None) as console,
@@ -166,6 +178,12 @@ async def presses(base: str, token: str, cookie: str, db_url: str, count: int) -
             await hub.recv()  # the press's ack
             await asyncio.to_thread(close_as_false_alarm, db_url, alert_id)
             await asyncio.sleep(0.05)
+    for task in others:
+        if task.done() and task.exception() is not None:
+            raise RuntimeError("a watching console failed") from task.exception()
+        task.cancel()
+    if watchers:
+        print(f"  {watchers} more consoles read {frames[0]} frames", flush=True)
     return latencies
 
 
@@ -206,7 +224,7 @@ def mqtt_reference(samples: int) -> list[float]:
     return latencies
 
 
-def run(kind: str, count: int, rate: int, readings: str) -> None:
+def run(kind: str, count: int, rate: int, readings: str, watchers: int = 0) -> None:
     with bench_database(kind) as db_url:
         tokens = make_hubs(db_url, LOAD_HUBS + 1)
         cookie = make_dispatcher(db_url)
@@ -229,7 +247,7 @@ def run(kind: str, count: int, rate: int, readings: str) -> None:
             loader.start()
             time.sleep(3.0)  # the load hubs connected and sending
             load_from, load_count = time.monotonic(), acked.value
-            latencies = asyncio.run(presses(base, tokens[0], cookie, db_url, count))
+            latencies = asyncio.run(presses(base, tokens[0], cookie, db_url, count, watchers))
             achieved = (acked.value - load_count) / (time.monotonic() - load_from)
             waiting = backlog(db_url)
             stop.set()
@@ -242,7 +260,7 @@ def run(kind: str, count: int, rate: int, readings: str) -> None:
             worker.terminate()
             worker.wait(timeout=15)
         mqtt = mqtt_reference(count)
-    kind = f"{kind}, readings {readings}"
+    kind = f"{kind}, readings {readings}" + (f", {watchers + 1} consoles" if watchers else "")
     print(f"[{kind}] background: {achieved:.0f} readings/s acked over the agent WebSocket "
           f"(target {rate}, {LOAD_HUBS} hubs)")  # fmt: skip
     print(f"[{kind}] readings stored but not yet triaged at the end: {waiting}; 5 s after the "
@@ -269,10 +287,12 @@ def main() -> None:
         default="inline",
         help="triage readings in the server process, or in a separate `eldercare worker`",
     )
+    parser.add_argument("--watchers", type=int, default=0,
+                        help="more dispatcher consoles open, each reading every frame")  # fmt: skip
     args = parser.parse_args()
     print(machine_line())
     for kind in args.db:
-        run(kind, args.presses, args.rate, args.readings)
+        run(kind, args.presses, args.rate, args.readings, args.watchers)
 
 
 if __name__ == "__main__":
