@@ -945,7 +945,8 @@ class FaultRun:
         committed = set(logged.stored) - heartbeats
         intended = set(logged.intended) - heartbeats
         in_flight = intended - committed  # asked to store when a SIGKILL landed
-        kinds = Counter(kind for kind, _, _ in logged.stored.values())
+        # By kind, of the events counted above: heartbeats apart (they are not events).
+        kinds = Counter(logged.stored[i][0] for i in committed)
         lost = committed - stored
         foreign = stored - intended
         rows.append(("agents / hubs / server processes",
@@ -955,6 +956,8 @@ class FaultRun:
             ("events stored by agents (their id logs)", f"{len(committed)}  ({dict(kinds)})")
         )
         rows.append(("  of which readings", str(kinds.get("vitals", 0))))
+        rows.append(("heartbeats acked to agents (each the hub's latest state, not an event)",
+                     str(len(heartbeats & set(logged.stored)))))  # fmt: skip
         hubs = len(self.agents) * self.size.hubs_per_agent
         rows.append(("hubs whose heartbeat reached the server", f"{hubs_heard} of {hubs}"))
         if hubs_heard < hubs:

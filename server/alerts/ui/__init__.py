@@ -143,9 +143,10 @@ async def console_ws(websocket: WebSocket) -> None:
                 console.resync = False
                 console.frames.clear()
                 console.snapshot_mark = feed.mark()
-                text, console.seen = await run_in_threadpool(
+                text, shown = await run_in_threadpool(
                     functools.partial(snapshot, engine, locale=locale, user=user)
                 )
+                feed.snapshot_shown(console, shown)
                 await websocket.send_text(text)
             elif console.frames:
                 await websocket.send_text(console.frames.popleft())

@@ -51,7 +51,9 @@ class Console:
 
     user: User
     locale: Locale
-    # Elders this connection has shown: each is audited the first time only.
+    # Elders with an open alert this connection has shown: audited once while on its screen.
+    # An elder leaves it when their last open alert closes, so the set stays the size of the
+    # queue however long a console stays open (and a new emergency is a new showing).
     seen: set[uuid.UUID] = field(default_factory=set)
     frames: deque[str] = field(default_factory=deque)
     resync: bool = True  # the first frame is a snapshot
@@ -82,9 +84,11 @@ class Console:
         return True
 
 
-def snapshot(engine: Engine, *, locale: Locale, user: User) -> tuple[str, set[uuid.UUID]]:
-    """The whole queue in console order, and the elders it shows (all audited: a snapshot is
-    a fresh showing of everything in it)."""
+def snapshot(
+    engine: Engine, *, locale: Locale, user: User
+) -> tuple[str, dict[uuid.UUID, uuid.UUID]]:
+    """The whole queue in console order, and the elder of each alert in it (every elder is
+    audited: a snapshot is a fresh showing of everything in it)."""
     with Session(engine, expire_on_commit=False) as session:
         alerts = queries.open_queue(session, locale=locale)
         shown = {a.elder_id for a in alerts}
@@ -98,7 +102,7 @@ def snapshot(engine: Engine, *, locale: Locale, user: User) -> tuple[str, set[uu
         "now": utcnow().isoformat(),
         "alerts": [a.model_dump(mode="json") for a in alerts],
     }
-    return json.dumps(payload, ensure_ascii=False), shown
+    return json.dumps(payload, ensure_ascii=False), {a.id: a.elder_id for a in alerts}
 
 
 def _read_changed(
@@ -147,12 +151,27 @@ class ConsoleFeed:
         self._key = key
         self.consoles: set[Console] = set()
         self._marks = itertools.count(1)
+        # The elder of each open alert the consoles were shown: when the last open alert of an
+        # elder closes, the elder leaves every console's `seen`.
+        self._elder_of: dict[uuid.UUID, uuid.UUID] = {}
         self._sub: Subscription | None = None
         self._task: asyncio.Task[None] | None = None
 
     def mark(self) -> int:
         """A point in this loop's order of reads: a console takes one as its snapshot starts."""
         return next(self._marks)
+
+    def snapshot_shown(self, console: Console, elder_of: dict[uuid.UUID, uuid.UUID]) -> None:
+        """A console's snapshot showed these alerts (and audited all their elders)."""
+        self._elder_of.update(elder_of)
+        console.seen = set(elder_of.values())
+
+    def _forget_closed(self, closed: set[uuid.UUID]) -> None:
+        elders = {e for a in closed if (e := self._elder_of.pop(a, None)) is not None}
+        gone = elders - set(self._elder_of.values())
+        if gone:
+            for console in self.consoles:
+                console.seen -= gone
 
     def join(self, console: Console) -> None:
         self.consoles.add(console)
@@ -185,6 +204,7 @@ class ConsoleFeed:
             ids = _alert_ids(await sub.wait())
             consoles = list(self.consoles)
             if ids is None:
+                self._elder_of.clear()  # the snapshots that follow fill it again
                 for console in consoles:
                     console.request_snapshot()
                 continue
@@ -210,6 +230,9 @@ class ConsoleFeed:
             return console in self.consoles and console.snapshot_mark < read_done
 
         takers = [c for c in consoles if takes(c)]
+        still_open = next(iter(read.values()), [])
+        self._elder_of.update((a.id, a.elder_id) for a in still_open)
+        self._forget_closed(ids - {a.id for a in still_open})
         reads: list[tuple[User, list[uuid.UUID]]] = []
         for console in takers:
             fresh = {a.elder_id for a in read[console.locale]} - console.seen

@@ -15,6 +15,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from server.alerts.lifecycle import Action
+from server.alerts.service import transition
 from server.alerts.ui import feed as feed_module
 from server.alerts.ui.feed import MAX_FRAMES, Console, console_counts, feed_for
 from server.audit.models import AuditEntry
@@ -98,6 +100,41 @@ async def test_one_read_per_locale_for_every_console_and_each_person_audited_onc
             await feed.leave(console)
     assert console_counts(engine) == (0, 0)
     assert hub_for(hub_key(engine)).subscribers == 0
+
+
+async def test_an_elder_leaves_a_console_with_their_last_open_alert(
+    session: Session, users: dict[Role, User], make_user: Callable[..., User]
+) -> None:
+    """So a console open for weeks holds the queue's elders, not every elder it ever showed;
+    and the next emergency of the same elder is a new showing, audited again."""
+    engine = session.get_bind()
+    assert isinstance(engine, Engine)
+    elder = make_elder(session)
+    feed = feed_for(engine)
+    console = Console(user=make_user(Role.DISPATCHER), locale="th")
+    feed.join(console)
+    _ready(feed, console)
+    hub = hub_for(hub_key(engine))
+    try:
+        first = raise_panic_alert(session, elder.id).alert_id
+        hub.publish([str(first)])
+        await _until(lambda: bool(console.frames))
+        assert console.seen == {elder.id}
+        transition(session, alert_id=first, action=Action.FALSE_ALARM,
+                   actor=users[Role.DISPATCHER], note="กดผิด")  # fmt: skip
+        session.commit()
+        hub.publish([str(first)])
+        await _until(lambda: len(console.frames) == 2)
+        assert json.loads(console.frames[1])["closed"] == [str(first)]
+        assert console.seen == set()
+
+        second = raise_panic_alert(session, elder.id).alert_id
+        hub.publish([str(second)])
+        await _until(lambda: len(console.frames) == 3)
+        assert console.seen == {elder.id}
+        assert _audited(session, elder.id) == [console.user.id] * 2
+    finally:
+        await feed.leave(console)
 
 
 async def test_a_frame_read_before_a_snapshot_began_is_not_sent_after_it(
