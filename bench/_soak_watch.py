@@ -98,16 +98,19 @@ FLAT = (
 )  # fmt: skip
 
 
-def slope_per_hour(points: list[tuple[float, float]]) -> float:
-    """Least-squares slope, per hour."""
+def slope_per_hour(points: list[tuple[float, float]]) -> tuple[float, float]:
+    """Least-squares slope and its standard error, per hour."""
     if len(points) < 3:
-        return 0.0
+        return 0.0, 0.0
     xs, ys = [p[0] for p in points], [p[1] for p in points]
     mx, my = statistics.fmean(xs), statistics.fmean(ys)
     den = sum((x - mx) ** 2 for x in xs)
     if den == 0:
-        return 0.0
-    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / den * 3600
+        return 0.0, 0.0
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / den
+    residuals = sum((y - my - slope * (x - mx)) ** 2 for x, y in zip(xs, ys, strict=True))
+    stderr = (residuals / (len(points) - 2) / den) ** 0.5
+    return slope * 3600, stderr * 3600
 
 
 @dataclass
@@ -117,6 +120,7 @@ class Verdict:
     middle: float
     end: float
     slope: float  # per hour, over the last half
+    stderr: float  # of the slope: a queue that swings from sample to sample has a wide one
     limit: float
     flat: bool
 
@@ -131,26 +135,29 @@ def verdicts(samples: list[Sample], rss_mib_per_hour: float) -> list[Verdict]:
     for name in names:
         series = [(s.t, s.values[name]) for s in samples if name in s.values]
         late = [(s.t, s.values[name]) for s in half if name in s.values]
-        slope = slope_per_hour(late)
+        slope, stderr = slope_per_hour(late)
         if name == "rss_mib":
             limit = rss_mib_per_hour
         else:
             limit = max(5.0, 0.1 * statistics.median(v for _, v in late)) if late else 5.0
-        flat = name not in FLAT or slope <= limit
+        # Growing only where the slope is above the limit beyond its noise (two standard
+        # errors): a queue that swings between 0 and 40 from sample to sample is not a leak,
+        # and RSS, which moves smoothly, is judged on its trend all the same.
+        flat = name not in FLAT or slope - 2 * stderr <= limit
         out.append(Verdict(name, series[0][1], series[len(series) // 2][1], series[-1][1],
-                           slope, limit, flat))  # fmt: skip
+                           slope, stderr, limit, flat))  # fmt: skip
     return out
 
 
 def table(found: list[Verdict]) -> str:
     lines = [f"  {'series':<17} {'start':>9} {'middle':>9} {'end':>9} {'slope/h (last half)':>20}"
-             f" {'limit/h':>9}  verdict"]  # fmt: skip
+             f" {'2 SE':>8} {'limit/h':>9}  verdict"]  # fmt: skip
     for v in found:
         verdict = "FLAT" if v.flat else "GROWING"
         if v.name not in FLAT:
             verdict = "(grows by design)" if v.name != "load1" else "(machine)"
         lines.append(f"  {v.name:<17} {v.start:>9.1f} {v.middle:>9.1f} {v.end:>9.1f} "
-                     f"{v.slope:>20.1f} {v.limit:>9.1f}  {verdict}")  # fmt: skip
+                     f"{v.slope:>20.1f} {2 * v.stderr:>8.1f} {v.limit:>9.1f}  {verdict}")  # fmt: skip
     return "\n".join(lines)
 
 

@@ -150,6 +150,8 @@ def main() -> None:
     title = (f"soak: x{sizes.scale} demo load on {args.db}, {sizes.minutes:g} min "
              f"({sizes.hubs} hubs, {sizes.consoles} consoles, {sizes.sync_users} syncing)")  # fmt: skip
     plot(result.samples, png, title)
+    png.with_suffix(".json").write_text(json.dumps(
+        [{"t": x.t, **x.values} for x in result.samples]))  # fmt: skip
     load = result.load
     print(f"\n{title}")
     print(table(result.verdicts))
@@ -160,7 +162,7 @@ def main() -> None:
         print(f"  errors: {dict(load.errors.most_common(8))}")
     print(f"  load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
           f"wall {result.seconds:.0f} s")  # fmt: skip
-    print(f"  plot: {png}")
+    print(f"  plot: {png} (samples: {png.with_suffix('.json').name})")
     print("  RESULT: " + ("FLAT" if result.flat else "GROWING: " + ", ".join(
         v.name for v in result.verdicts if not v.flat)))  # fmt: skip
 
