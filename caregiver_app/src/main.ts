@@ -90,10 +90,16 @@ async function renderChrome(): Promise<void> {
   chrome.replaceChildren(header(), bar, ...banners.filter((b): b is HTMLElement => b !== null));
 }
 
-// Screens with a form being filled are not redrawn by background events (a pull, a send).
+// Screens with a form being filled are not redrawn by background events (a pull, a send),
+// nor one where a voice note is playing: a redraw replaces the element, and that stops it.
+// Such a screen catches up when the playing ends.
+let heldWhilePlaying = false;
 function passive(): boolean {
   const name = location.hash.replace(/^#/, "").split("/")[1] ?? "";
-  return !["visit", "contact", "consult"].includes(name) && managerPassive(location.hash);
+  if (["visit", "contact", "consult"].includes(name) || !managerPassive(location.hash)) return false;
+  const playing = [...mainEl.querySelectorAll<HTMLMediaElement>("audio, video")].some((m) => !m.paused && !m.ended);
+  if (playing) heldWhilePlaying = true;
+  return !playing;
 }
 
 let rendering = Promise.resolve();
@@ -117,6 +123,12 @@ state.flash = (text: string) => {
   window.setTimeout(() => { if (flashEl.textContent === text) { flashEl.textContent = ""; flashEl.hidden = true; } }, 8000);
 };
 state.render = () => void render();
+// Media events do not bubble; the capture phase hears every voice note on the screen.
+mainEl.addEventListener("ended", () => {
+  if (!heldWhilePlaying) return;
+  heldWhilePlaying = false;
+  void render(false);
+}, true);
 
 // --- session, pull and push ---------------------------------------------------------
 

@@ -42,6 +42,31 @@ PLAYS = """async (sel) => {
 }"""
 
 
+def _playing_survives_a_pull(page: Page, audio: str) -> None:
+    """A pull in the background does not redraw the screen under a voice note being played
+    (a redraw replaces the element, and that stops it); the screen catches up at its end."""
+    page.evaluate(
+        """async (sel) => { const a = document.querySelector(sel);
+             a.loop = true; a.muted = true; a.dataset.kept = '1'; await a.play(); }""",
+        audio,
+    )
+    pulls = page.evaluate("performance.getEntriesByName('pull-end').length")
+    page.click("#sync-now")
+    page.wait_for_function(f"performance.getEntriesByName('pull-end').length > {pulls}")
+    page.wait_for_timeout(500)  # the redraw that follows a pull
+    after = page.evaluate(
+        "(sel) => { const a = document.querySelector(sel); return [a.dataset.kept, a.paused]; }",
+        audio,
+    )
+    assert after == ["1", False]
+    page.evaluate("(sel) => { document.querySelector(sel).loop = false; }", audio)
+    page.wait_for_function(
+        "(sel) => { const a = document.querySelector(sel); return a && !a.dataset.kept; }",
+        arg=audio,
+        timeout=20_000,
+    )
+
+
 @pytest.fixture
 def media_browser_context(media_browser: Browser) -> Iterator[BrowserContext]:
     """The clinician's own browser profile, beside the caregiver's tablet."""
@@ -170,6 +195,7 @@ def test_offline_question_with_voice_answered_with_voice(
     heard = cg_page.evaluate(PLAYS, audio)
     assert heard["error"] is None and heard["time"] > 0, heard
     assert axe_serious(cg_page) == []
+    _playing_survives_a_pull(cg_page, audio)
     cg_page.wait_for_function(
         "async () => (await (await caches.open('eldercare-voice')).keys()).length === 1"
     )
