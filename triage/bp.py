@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from triage.memo import Memo, typed
+from triage.memo import TABLE_SIZE, Memo, typed
 from triage.models import Priority, Reason
 from triage.overrides import Overrides
 from triage.reasons import BP_SHARED_CATEGORIES, reason
@@ -101,7 +101,7 @@ def assess_blood_pressure(
 
 
 # Assessments by their inputs: a home's readings repeat (see triage.memo).
-_ASSESSED: Memo[tuple[BloodPressureRules, BloodPressureAssessment]] = Memo(50_000)
+_ASSESSED: Memo[tuple[BloodPressureRules, BloodPressureAssessment]] = Memo(TABLE_SIZE)
 
 
 def _assess(

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from triage.memo import Memo, typed
+from triage.memo import TABLE_SIZE, Memo, typed
 from triage.models import Consciousness, Priority, Reason, parse_consciousness
 from triage.reasons import NEWS2_NOT_VALIDATED, NEWS2_PARAMETERS, band_key, reason
 from triage.rules import RULE_SET, News2Band, News2Rules
@@ -91,7 +91,7 @@ def news2_score(
 
 
 # Scores by their inputs: a home's readings repeat (see triage.memo).
-_SCORES: Memo[News2Result] = Memo(50_000)
+_SCORES: Memo[News2Result] = Memo(TABLE_SIZE)
 
 
 def _news2_score(

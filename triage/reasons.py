@@ -10,7 +10,7 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from eldercare_protocol import DeviceStatus, MeasurementCode
-from triage.memo import Memo, typed_items
+from triage.memo import TABLE_SIZE, Memo, typed_items
 from triage.models import ParamValue, Reason
 
 NEWS2_PARAMETERS: tuple[str, ...] = (
@@ -145,7 +145,7 @@ REASON_PARAMS: MappingProxyType[str, frozenset[str]] = MappingProxyType(_build()
 REASON_KEYS: frozenset[str] = frozenset(REASON_PARAMS)
 
 
-_REASONS: Memo[Reason] = Memo(50_000)
+_REASONS: Memo[Reason] = Memo(TABLE_SIZE)
 
 
 def reason(key: str, **params: ParamValue) -> Reason:

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 
 from triage.bp import BloodPressureAssessment, assess_blood_pressure
 from triage.glucose import GlucoseAssessment, assess_glucose
-from triage.memo import Memo, typed, typed_items
+from triage.memo import TABLE_SIZE, Memo, typed, typed_items
 from triage.models import (
     Consciousness,
     Priority,
@@ -84,7 +84,7 @@ def assess_vitals(
 
 
 # Whole assessments by their inputs: a home's readings repeat (see triage.memo).
-_ASSESSED: Memo[tuple[BloodPressureRules | None, VitalsAssessment]] = Memo(50_000)
+_ASSESSED: Memo[tuple[BloodPressureRules | None, VitalsAssessment]] = Memo(TABLE_SIZE)
 
 
 def _assess(

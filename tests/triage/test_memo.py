@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterator, Mapping
+from typing import Any
 
 import pytest
 
@@ -80,3 +81,35 @@ def test_a_hit_is_the_same_object_and_the_reference_path_builds_afresh() -> None
     with reference():
         again = assess_vitals(readings=readings)
     assert again is not first and again == first
+
+
+def test_the_tables_hold_a_bounded_amount_of_memory() -> None:
+    """A server meets new readings for months: what the tables keep must stay small."""
+    import gc
+    import random
+    import tracemalloc
+
+    from triage import bp, news2, reasons, vitals
+    from triage.memo import TABLE_SIZE, Memo
+
+    rng = random.Random(7)
+
+    def distinct() -> None:
+        assess_vitals(readings={
+            "systolic": float(rng.randint(90, 200)), "diastolic": float(rng.randint(50, 120)),
+            "pulse": float(rng.randint(40, 140)), "spo2": float(rng.randint(85, 100)),
+        })  # fmt: skip
+
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(12_288):
+            distinct()
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    tables: list[Memo[Any]] = [vitals._ASSESSED, bp._ASSESSED, news2._SCORES, reasons._REASONS]
+    assert all(len(t._table) <= TABLE_SIZE for t in tables)
+    assert held < 30 * 2**20, f"{held / 2**20:.1f} MiB held by triage after 12,288 readings"
