@@ -253,7 +253,13 @@ def test_clinician_screens_run_under_the_policy(
         page.wait_for_url(f"{live_url}/app/**")
         # Selectors only: Playwright's function predicates need eval, which the policy forbids.
         page.click(f"li[data-consult='{client_consult}'] a.button", timeout=20_000)
-        page.wait_for_selector("#consult[data-ready='1']", timeout=20_000)
+        try:
+            page.wait_for_selector("#consult[data-ready='1']", timeout=40_000)
+        except Exception as exc:  # say what the page showed instead
+            shown = page.inner_text("#app")[:600]
+            raise AssertionError(
+                f"consult not ready; page: {shown!r}; console: {messages}"
+            ) from exc
         page.click("#advice-record")
         page.wait_for_timeout(800)
         page.click("#advice-record")
