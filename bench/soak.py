@@ -38,6 +38,7 @@ import dataclasses
 import json
 import multiprocessing
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -138,6 +139,9 @@ def main() -> None:
                         help="RSS slope over the last half above which it is growing")  # fmt: skip
     parser.add_argument("--png", type=Path, default=None, help="default var/soak-<db>-<time>.png")
     args = parser.parse_args()
+    # Stopped by hand (SIGTERM): unwind like Ctrl-C, so the server, the agents and the load
+    # process are stopped by the run's own clean-up instead of left running.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     sizes = Sizes(scale=args.scale, minutes=args.minutes, interval_s=args.interval_s,
                   hubs_per_agent=args.hubs_per_agent, sync_every_s=args.sync_every_s,
                   handle_after_s=args.handle_after_s)  # fmt: skip
