@@ -210,13 +210,11 @@ class ConsoleFeed:
                 continue
             try:
                 await self._send_changes(ids, consoles)
-            except OperationalError:
-                # Each console then tries its own snapshot, and on the same error closes
-                # with "try again later"; the page reconnects.
-                for console in consoles:
-                    console.request_snapshot()
-            except Exception:
-                log.exception("console feed: a change could not be read; consoles re-read all")
+            except Exception as exc:
+                # Each console takes its own snapshot instead; with the database down that
+                # fails too and closes it with "try again later", and the page reconnects.
+                if not isinstance(exc, OperationalError):
+                    log.exception("console feed: a change could not be read; consoles re-read")
                 for console in consoles:
                     console.request_snapshot()
 
