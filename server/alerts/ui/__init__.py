@@ -142,7 +142,6 @@ async def console_ws(websocket: WebSocket) -> None:
             if console.resync:
                 console.resync = False
                 console.frames.clear()
-                console.snapshot_mark = feed.mark()
                 text, shown = await run_in_threadpool(
                     functools.partial(snapshot, engine, locale=locale, user=user)
                 )

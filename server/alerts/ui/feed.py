@@ -2,20 +2,19 @@
 
 Each burst of "alert X changed" notices is read from the database once per locale in use and
 rendered once; every console of the process gets the same frame. The audit log still names
-every person shown each elder, in one statement for all of them. Before this a console
-re-read every change itself: 300 consoles made 300 reads of one new alert, and under a
-province's load that fan-out took the event loop from the hubs.
+every person shown each elder, in one statement for all of them, written just after the
+frame is sent. Before this a console re-read every change itself: 300 consoles made 300 reads
+of one new alert, and under a province's load that fan-out took the event loop from the hubs.
 
 A console that falls behind (its frames pile up) or may have missed changes gets a fresh
 snapshot instead of the backlog. A frame read before a console's snapshot began is not sent
-to it: the snapshot already holds that change, and the older frame would undo a newer state.
+to it: the snapshot clears what was queued, and the older frame would undo a newer state.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import json
 import logging
 import threading
@@ -57,7 +56,6 @@ class Console:
     seen: set[uuid.UUID] = field(default_factory=set)
     frames: deque[str] = field(default_factory=deque)
     resync: bool = True  # the first frame is a snapshot
-    snapshot_mark: int = 0
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
     def push(self, frame: str) -> None:
@@ -150,16 +148,11 @@ class ConsoleFeed:
         self.engine = engine
         self._key = key
         self.consoles: set[Console] = set()
-        self._marks = itertools.count(1)
         # The elder of each open alert the consoles were shown: when the last open alert of an
         # elder closes, the elder leaves every console's `seen`.
         self._elder_of: dict[uuid.UUID, uuid.UUID] = {}
         self._sub: Subscription | None = None
         self._task: asyncio.Task[None] | None = None
-
-    def mark(self) -> int:
-        """A point in this loop's order of reads: a console takes one as its snapshot starts."""
-        return next(self._marks)
 
     def snapshot_shown(self, console: Console, elder_of: dict[uuid.UUID, uuid.UUID]) -> None:
         """A console's snapshot showed these alerts (and audited all their elders)."""
@@ -221,13 +214,10 @@ class ConsoleFeed:
     async def _send_changes(self, ids: set[uuid.UUID], consoles: list[Console]) -> None:
         locales = {c.locale for c in consoles}
         read = await run_in_threadpool(_read_changed, self.engine, ids=ids, locales=locales)
-        read_done = self.mark()
-
-        def takes(console: Console) -> bool:
-            # Still open, and its snapshot began before this read had ended.
-            return console in self.consoles and console.snapshot_mark < read_done
-
-        takers = [c for c in consoles if takes(c)]
+        # From here to the push nothing awaits: a console whose snapshot began before this
+        # read ended sends the frame after its snapshot (it may be newer); one whose snapshot
+        # begins later finds the frame already queued and clears it (the snapshot is newer).
+        takers = [c for c in consoles if c in self.consoles]
         still_open = next(iter(read.values()), [])
         self._elder_of.update((a.id, a.elder_id) for a in still_open)
         self._forget_closed(ids - {a.id for a in still_open})
@@ -237,12 +227,14 @@ class ConsoleFeed:
             if fresh:
                 console.seen.update(fresh)
                 reads.append((console.user, sorted(fresh)))
-        if reads:
-            await run_in_threadpool(_record_shown, self.engine, reads)
         frames = {locale: changes_frame(ids, alerts) for locale, alerts in read.items()}
         for console in takers:
-            if takes(console):  # asked again: a snapshot may have begun while the audit wrote
-                console.push(frames[console.locale])
+            console.push(frames[console.locale])
+        # The frame goes out first: a press does not wait for this write (about 6 ms of its
+        # 35 under readings load). Should it fail, every console is given a snapshot
+        # (`_run`), and a snapshot audits every elder it shows.
+        if reads:
+            await run_in_threadpool(_record_shown, self.engine, reads)
 
 
 _feeds: dict[tuple[str, asyncio.AbstractEventLoop], ConsoleFeed] = {}

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
 from server.alerts.lifecycle import Action
@@ -38,10 +39,9 @@ def _audited(session: Session, elder_id: uuid.UUID) -> list[uuid.UUID]:
     return sorted(r for r in rows if r is not None)
 
 
-def _ready(feed: Any, console: Console) -> None:
-    """As the socket does before its first snapshot."""
+def _ready(console: Console) -> None:
+    """As the socket does once its first snapshot is sent."""
     console.resync = False
-    console.snapshot_mark = feed.mark()
 
 
 async def _until(check: Callable[[], bool], seconds: float = 10) -> None:
@@ -75,7 +75,7 @@ async def test_one_read_per_locale_for_every_console_and_each_person_audited_onc
     consoles = [*thai, english]
     for console in consoles:
         feed.join(console)
-        _ready(feed, console)
+        _ready(console)
     try:
         # A burst of notices for one alert, from another thread as a commit hook sends them.
         hub = hub_for(hub_key(engine))
@@ -88,7 +88,8 @@ async def test_one_read_per_locale_for_every_console_and_each_person_audited_onc
         (frame,) = frames
         assert [a["id"] for a in json.loads(frame)["alerts"]] == [str(alert_id)]
         assert json.loads(english.frames.popleft())["alerts"][0]["id"] == str(alert_id)
-        assert _audited(session, elder.id) == sorted(c.user.id for c in consoles)
+        # Written just after the frames were queued.
+        await _until(lambda: _audited(session, elder.id) == sorted(c.user.id for c in consoles))
 
         # The same elder again: shown, not audited twice on one connection.
         hub.publish([str(alert_id)])
@@ -113,7 +114,7 @@ async def test_an_elder_leaves_a_console_with_their_last_open_alert(
     feed = feed_for(engine)
     console = Console(user=make_user(Role.DISPATCHER), locale="th")
     feed.join(console)
-    _ready(feed, console)
+    _ready(console)
     hub = hub_for(hub_key(engine))
     try:
         first = raise_panic_alert(session, elder.id).alert_id
@@ -132,43 +133,50 @@ async def test_an_elder_leaves_a_console_with_their_last_open_alert(
         hub.publish([str(second)])
         await _until(lambda: len(console.frames) == 3)
         assert console.seen == {elder.id}
-        assert _audited(session, elder.id) == [console.user.id] * 2
+        await _until(lambda: _audited(session, elder.id) == [console.user.id] * 2)
     finally:
         await feed.leave(console)
 
 
-async def test_a_frame_read_before_a_snapshot_began_is_not_sent_after_it(
+async def test_the_frame_does_not_wait_for_the_audit_and_a_failed_audit_means_a_snapshot(
     session: Session, make_user: Callable[..., User], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The press reaches the screen before the audit row is written; if that write fails, the
+    console is given a snapshot, and a snapshot audits every elder it shows."""
     engine = session.get_bind()
     assert isinstance(engine, Engine)
     elder = make_elder(session)
     alert_id = raise_panic_alert(session, elder.id).alert_id
     feed = feed_for(engine)
-    steady = Console(user=make_user(Role.DISPATCHER), locale="th")
-    reconnecting = Console(user=make_user(Role.DISPATCHER), locale="th")
-    real_record = feed_module._record_shown
+    console = Console(user=make_user(Role.DISPATCHER), locale="th")
+    writing = threading.Event()
+    release = threading.Event()
 
-    def snapshot_begins_meanwhile(
-        engine: Engine, reads: list[tuple[User, list[uuid.UUID]]]
-    ) -> None:
-        # While the audit is written, the second console starts a snapshot: it will show
-        # a state at least as new as the frame being rendered.
-        reconnecting.snapshot_mark = feed.mark()
-        real_record(engine, reads)
+    def slow_then_failing(engine: Engine, reads: list[tuple[User, list[uuid.UUID]]]) -> None:
+        writing.set()
+        release.wait(10)
+        raise OperationalError("INSERT INTO audit_log", {}, Exception("database went away"))
 
-    monkeypatch.setattr(feed_module, "_record_shown", snapshot_begins_meanwhile)
-    for console in (steady, reconnecting):
-        feed.join(console)
-        _ready(feed, console)
+    monkeypatch.setattr(feed_module, "_record_shown", slow_then_failing)
+    feed.join(console)
+    _ready(console)
     try:
         hub_for(hub_key(engine)).publish([str(alert_id)])
-        await _until(lambda: bool(steady.frames))
-        await asyncio.sleep(0.1)
-        assert not reconnecting.frames
+        await _until(lambda: bool(console.frames))
+        await _until(writing.is_set)  # the frame was queued; the audit write is still held
+        assert [a["id"] for a in json.loads(console.frames[0])["alerts"]] == [str(alert_id)]
+        assert not console.resync and _audited(session, elder.id) == []
+        release.set()
+        await _until(lambda: console.resync)
+        assert not console.frames
+        _, shown = await asyncio.to_thread(
+            feed_module.snapshot, engine, locale="th", user=console.user
+        )
+        assert elder.id in shown.values()
+        assert _audited(session, elder.id) == [console.user.id]
     finally:
-        await feed.leave(steady)
-        await feed.leave(reconnecting)
+        release.set()
+        await feed.leave(console)
 
 
 async def test_a_missed_change_or_a_console_that_falls_behind_gets_a_snapshot(
@@ -179,7 +187,7 @@ async def test_a_missed_change_or_a_console_that_falls_behind_gets_a_snapshot(
     feed = feed_for(engine)
     console = Console(user=make_user(Role.DISPATCHER), locale="th")
     feed.join(console)
-    _ready(feed, console)
+    _ready(console)
     try:
         hub_for(hub_key(engine)).publish([RESYNC])
         await _until(lambda: console.resync)
