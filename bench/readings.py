@@ -35,6 +35,7 @@ from server.devices.models import Device, DeviceKind, PendingReading
 from server.devices.service import HubIdentity
 from server.devices.store import Submission, project_readings, store_group
 from server.observations.models import Observation, TriageOverrides
+from server.wiring import install_domain_hooks
 
 FLOOR = 5_000
 GOAL = 20_000
@@ -105,6 +106,8 @@ def _count(engine: sa.engine.Engine, table: type) -> int:
 
 
 def run(kind: str, *, readings: int, hubs: int, batch: int, profile: bool) -> None:
+    # As a server or `eldercare worker` does: an alert opened here starts its on-call chain.
+    install_domain_hooks()
     with database(kind) as url:
         engine = make_engine(url)
         _queue(engine, readings=readings, hubs=hubs)
