@@ -38,9 +38,13 @@ class DevicesSettings(BaseSettings):
     # The registry's devices.last_seen_at / battery are refreshed at most this often per hub.
     registry_sync_seconds: float = Field(default=60.0, ge=0)
 
-    # Database writers that group many hubs' messages into one transaction each.
-    # 0 = automatic: one on SQLite (a single writer avoids lock contention), three on PostgreSQL.
-    writers: int = Field(default=0, ge=0, le=32)
+    # Database writers that group many hubs' messages into one transaction each (readings
+    # and the inline projector share them; emergencies have their own). One by default on
+    # both databases: every further writer is another thread a press's store and console
+    # read wait behind for the interpreter. PostgreSQL under 1,000 readings/s, press to
+    # console p50 / p99 (bench/console_latency.py): three writers 30 / 65 ms, two 26 / 53 ms,
+    # one 19 / 33 ms; batched ingest (bench/ingest.py) 17,920 / 17,675 / 14,736 events/s.
+    writers: int = Field(default=1, ge=1, le=32)
     max_group_events: int = Field(default=2000, ge=1)
 
     # Readings become triaged observations in the server process ("inline"), or only in

@@ -247,7 +247,7 @@ class Ingestor:
         self._urgent: asyncio.Queue[_Job] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         sqlite = engine.dialect.name == "sqlite"
-        self._writers = settings.writers or (1 if sqlite else 3)
+        self._writers = settings.writers
         # Readings and the projector share these threads; the emergency lane has its own.
         self._threads = anyio.CapacityLimiter(self._writers)
         self._urgent_thread = anyio.CapacityLimiter(1)
