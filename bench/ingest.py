@@ -6,6 +6,10 @@ messages in flight as the agent does. Counted: events acked by the server, which
 after commit; at the end the stored rows are counted too. Run on SQLite and PostgreSQL, one
 event per message and 50 per message.
 
+Each run is preceded by the same load against a ceiling measured on the same machine: a bare
+uvicorn WebSocket that parses each message and acks its ids (``bench/_echo.py``, no database),
+so the cost of the stack shows beside the total.
+
 Run: python bench/ingest.py [--hubs 500] [--events 50000] [--db sqlite postgresql]
 """
 
@@ -13,17 +17,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import random
+import socket
+import subprocess
+import sys
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import sqlalchemy as sa
 from _server import bench_database, free_port, machine_line, make_hubs, server_process
 from websockets.asyncio.client import connect
 
 WS_PATH = "/api/v1/agent/ws"
+FLOOR = 10_000  # batched, durable events/s (issue 16)
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def event(kind: str, rng: random.Random) -> str:
@@ -110,6 +123,42 @@ async def run(
     return counts[0], counts[1], time.monotonic() - started[0]
 
 
+@contextlib.contextmanager
+def echo_process(port: int) -> Iterator[None]:
+    """`bench/_echo.py` under uvicorn, with the server's WebSocket settings."""
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "uvicorn", "bench._echo:app", "--host", "127.0.0.1",
+            "--port", str(port), "--log-level", "warning", "--ws-max-size", "2097152",
+            "--backlog", "16384", "--ws-per-message-deflate", "false",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+                break
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("the echo server did not start")
+            time.sleep(0.1)
+        yield
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+
+
+def ceiling(tokens: list[str], *, batch: int, vitals_share: float, events: int) -> float:
+    port = free_port()
+    with echo_process(port):
+        acked, _, elapsed = asyncio.run(
+            run(f"ws://127.0.0.1:{port}{WS_PATH}", tokens, batch=batch,
+                vitals_share=vitals_share, events=events)
+        )  # fmt: skip
+    return acked / elapsed
+
+
 def stored(db_url: str) -> int:
     engine = sa.create_engine(db_url)
     with engine.connect() as conn:
@@ -162,6 +211,15 @@ def main() -> None:
     print(
         f"{args.hubs} hubs, {args.events} events batched / {args.events // 10} one per message, {args.vitals:.0%} readings (triaged into observations), rest heartbeats"
     )
+    tokens = [f"echo-{n}" for n in range(args.hubs)]
+    ceilings = {
+        batch: ceiling(tokens, batch=batch, vitals_share=args.vitals,
+                       events=args.events if batch > 1 else args.events // 10)
+        for batch in (1, 50)
+    }  # fmt: skip
+    for batch, rate in ceilings.items():
+        print(f"ceiling    {batch:>3} event(s)/message: {rate:8.0f} events/s acked "
+              "(bare uvicorn WebSocket, JSON parsed, no database)", flush=True)  # fmt: skip
     for db in args.db:
         for batch in (1, 50):
             with bench_database(db) as db_url:
@@ -176,9 +234,16 @@ def main() -> None:
                             events=args.events if batch > 1 else args.events // 10)
                     )  # fmt: skip
                 rows = stored(db_url)
+            rate = acked / elapsed
             print(
-                f"{db:<10} {batch:>3} event(s)/message: {acked / elapsed:8.0f} events/s acked "
-                f"({acked} acked, {rows} stored, {errors} error frames, {elapsed:.1f} s)",
+                f"{db:<10} {batch:>3} event(s)/message: {rate:8.0f} events/s acked "
+                f"({acked} acked, {rows} stored, {errors} error frames, {elapsed:.1f} s); "
+                f"{rate / ceilings[batch]:.0%} of the ceiling"
+                + (
+                    f"; floor {FLOOR:,}/s {'MEETS' if rate >= FLOOR else 'MISSES'}"
+                    if batch > 1
+                    else ""
+                ),
                 flush=True,
             )
 
