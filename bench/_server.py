@@ -85,25 +85,19 @@ def make_hubs(url: str, count: int) -> list[str]:
 
 
 @contextlib.contextmanager
-def server_process(
-    url: str, port: int, *, start_timeout_s: float = 90.0, **env: str
+def uvicorn_process(
+    app: list[str], port: int, *, start_timeout_s: float, **env: str
 ) -> Iterator[subprocess.Popen[bytes]]:
-    environment = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "ELDERCARE_DATABASE_URL": url,
-        "ELDERCARE_ENV": "test",
-        "ELDERCARE_DEVICES_SUPERVISION_INTERVAL_SECONDS": "3600",
-        **env,
-    }
+    """`app` (uvicorn's app arguments) served on `port` with the server's WebSocket settings,
+    yielded once the port accepts connections."""
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "uvicorn", "server.main:create_app", "--factory",
+            sys.executable, "-m", "uvicorn", *app,
             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
             "--ws-max-size", "2097152", "--backlog", "16384",
             "--ws-per-message-deflate", "false",  # as `eldercare serve`
         ],
-        env=environment,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
         cwd=ROOT,
     )  # fmt: skip
     try:
@@ -112,7 +106,7 @@ def server_process(
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
                 break
             if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("the server did not start")
+                raise RuntimeError(f"{app[0]} did not start")
             time.sleep(0.1)
         yield process
     finally:
@@ -121,3 +115,15 @@ def server_process(
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@contextlib.contextmanager
+def server_process(
+    url: str, port: int, *, start_timeout_s: float = 90.0, **env: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    with uvicorn_process(
+        ["server.main:create_app", "--factory"], port, start_timeout_s=start_timeout_s,
+        ELDERCARE_DATABASE_URL=url, ELDERCARE_ENV="test",
+        ELDERCARE_DEVICES_SUPERVISION_INTERVAL_SECONDS="3600", **env,
+    ) as process:  # fmt: skip
+        yield process

@@ -17,26 +17,25 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
-import os
 import random
-import socket
-import subprocess
-import sys
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import sqlalchemy as sa
-from _server import bench_database, free_port, machine_line, make_hubs, server_process
+from _server import (
+    bench_database,
+    free_port,
+    machine_line,
+    make_hubs,
+    server_process,
+    uvicorn_process,
+)
 from websockets.asyncio.client import connect
 
 WS_PATH = "/api/v1/agent/ws"
 FLOOR = 10_000  # batched, durable events/s (issue 16)
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def event(kind: str, rng: random.Random) -> str:
@@ -123,35 +122,9 @@ async def run(
     return counts[0], counts[1], time.monotonic() - started[0]
 
 
-@contextlib.contextmanager
-def echo_process(port: int) -> Iterator[None]:
-    """`bench/_echo.py` under uvicorn, with the server's WebSocket settings."""
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "uvicorn", "bench._echo:app", "--host", "127.0.0.1",
-            "--port", str(port), "--log-level", "warning", "--ws-max-size", "2097152",
-            "--backlog", "16384", "--ws-per-message-deflate", "false",
-        ],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-                break
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("the echo server did not start")
-            time.sleep(0.1)
-        yield
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
-
-
 def ceiling(tokens: list[str], *, batch: int, vitals_share: float, events: int) -> float:
     port = free_port()
-    with echo_process(port):
+    with uvicorn_process(["bench._echo:app"], port, start_timeout_s=30):
         acked, _, elapsed = asyncio.run(
             run(f"ws://127.0.0.1:{port}{WS_PATH}", tokens, batch=batch,
                 vitals_share=vitals_share, events=events)

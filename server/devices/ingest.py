@@ -247,9 +247,8 @@ class Ingestor:
         self._urgent: asyncio.Queue[_Job] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         sqlite = engine.dialect.name == "sqlite"
-        self._writers = settings.writers
         # Readings and the projector share these threads; the emergency lane has its own.
-        self._threads = anyio.CapacityLimiter(self._writers)
+        self._threads = anyio.CapacityLimiter(settings.writers)
         self._urgent_thread = anyio.CapacityLimiter(1)
         self.gate = WriteGate(exclusive=sqlite)
         self._readings_queued = asyncio.Event()
@@ -261,7 +260,7 @@ class Ingestor:
                 name="ingest-emergency-writer",
             )
         )
-        for n in range(self._writers):
+        for n in range(self.settings.writers):
             self._tasks.append(
                 asyncio.create_task(
                     self._writer(self._queue, self._threads, urgent=False),
