@@ -370,6 +370,12 @@ class TimerScheduler:
                 # SQLite busy or a lost connection: the rows are still due; retry shortly.
                 log.warning("timers: run failed (%s); will retry", type(exc).__name__)
                 sleep = self.settings.tick_seconds
+            except Exception:
+                # Anything else (a dry connection pool, a bug in a step's effects): this
+                # thread is the only one firing this process's timers, so it must not die.
+                # The claim rolled back with the failed transaction; the rows are still due.
+                log.exception("timers: run failed; will retry")
+                sleep = self.settings.tick_seconds
             self._wake.wait(sleep)
 
     def _until_next_due(self) -> float:

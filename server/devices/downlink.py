@@ -171,7 +171,7 @@ class DownlinkRelay:
                 continue
             try:
                 due = await anyio.to_thread.run_sync(_hubs_with_due, self.engine, connected)
-            except sa.exc.OperationalError as exc:
+            except (sa.exc.OperationalError, sa.exc.TimeoutError) as exc:  # lost or busy
                 log.warning("downlinks: poll failed (%s); will retry", type(exc).__name__)
                 continue
             for hub_id in due:
@@ -239,7 +239,7 @@ async def pump(
         ready.clear()
         try:
             messages = await anyio.to_thread.run_sync(take_due, engine, hub_id)
-        except sa.exc.OperationalError as exc:
+        except (sa.exc.OperationalError, sa.exc.TimeoutError) as exc:  # lost or busy
             log.warning("downlinks: could not read (%s); will retry", type(exc).__name__)
             continue
         for message in messages:

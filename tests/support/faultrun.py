@@ -1002,12 +1002,13 @@ class FaultRun:
 
         # Timers: each due timer fired (or skipped) once, and fired ones wrote one timeline row.
         fired: Counter[tuple[str, str]] = Counter()
-        still_pending = 0
-        for alert_id, step, status, _due in timers:
+        pending_due: list[str] = []
+        for alert_id, step, status, due in timers:
             if status == "fired":
                 fired[(norm(alert_id), ESCALATION_ACTIONS.get(step, step))] += 1
             elif status == "pending":
-                still_pending += 1
+                pending_due.append(f"{step} due {due}")
+        still_pending = len(pending_due)
         lines = {(norm(a), action): n for a, action, n in timeline}
         mismatched = [k for k in set(fired) | set(lines) if fired.get(k, 0) != lines.get(k, 0)]
         twice = [k for k, n in lines.items() if n > 1]
@@ -1017,7 +1018,11 @@ class FaultRun:
         if twice or mismatched:
             failures.append(f"timers: {len(twice)} fired twice, {len(mismatched)} mismatched")
         if still_pending:
-            failures.append(f"{still_pending} timers still pending at the end")
+            # When they were due says whether they came due late in the drain or were missed
+            # (the servers' logs say "timers: run failed" for a look that failed).
+            failures.append(
+                f"{still_pending} timers still pending at the end: {', '.join(pending_due[:5])}"
+            )
 
         # Press → console, measured from when the home's path was back.
         latencies: list[float] = []

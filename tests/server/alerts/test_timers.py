@@ -253,3 +253,47 @@ def test_scheduler_wakes_for_a_new_timer_instead_of_waiting_out_its_tick(
     # Not before it was due; on time to well within the 30 s it would otherwise sleep.
     assert timedelta(0) <= fired - due < timedelta(seconds=10)
     assert "escalated" in _timeline(session, alert_id)
+
+
+def test_scheduler_outlives_a_failed_look_that_is_not_a_database_error(
+    session: Session,
+) -> None:
+    """Its connection pool runs dry while a timer is due (the pool's own timeout, not an
+    error from the database): the scheduler says so and tries again, and the timer still
+    fires once a connection is free. A scheduler thread that died here would leave every
+    later timer of this process unfired."""
+    from server.alerts.config import AlertSettings
+    from server.alerts.timers import scheduler
+    from server.db import make_engine
+
+    elder = make_elder(session)
+    alert_id = raise_panic_alert(session, elder.id).alert_id
+    session.execute(sa.update(AlertTimer).values(due_at=utcnow() + timedelta(days=1)))
+    session.commit()
+    url = session.get_bind().url.render_as_string(hide_password=False)
+    engine = make_engine(url, pool_size=1, max_overflow=0, pool_timeout=0.2)
+    try:
+        with engine.connect() as held:  # the only connection: the scheduler's looks fail
+            held.execute(sa.text("SELECT 1"))
+            with scheduler(engine, AlertSettings(tick_seconds=0.2)) as running:  # type: ignore[arg-type]
+                assert running is not None
+                time.sleep(1.0)
+                due = utcnow()
+                session.add(AlertTimer(alert_id=alert_id, step="escalate", due_at=due))
+                session.commit()
+                time.sleep(1.0)
+                held.close()  # the connection is back in the pool
+                deadline = time.monotonic() + 15
+                fired = None
+                while time.monotonic() < deadline and fired is None:
+                    time.sleep(0.05)
+                    session.expire_all()
+                    fired = session.exec(
+                        select(AlertTimer.fired_at).where(
+                            AlertTimer.due_at == due, AlertTimer.status == TimerStatus.FIRED
+                        )
+                    ).first()
+    finally:
+        engine.dispose()
+    assert fired is not None, "the scheduler stopped firing after its pool ran dry"
+    assert "escalated" in _timeline(session, alert_id)
