@@ -246,6 +246,20 @@ def cmd_users_prune(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_devices_prune(args: argparse.Namespace, settings: Settings) -> int:
+    from server.devices.config import DevicesSettings
+    from server.devices.service import prune_events
+
+    keep_days = args.keep_days or DevicesSettings().event_retention_days
+    if keep_days < 30:
+        print("--keep-days must be at least 30", file=sys.stderr)
+        return 2
+    with _session(settings) as session:
+        removed = prune_events(session, keep_days=keep_days)
+    print(f"removed {removed} hub events received more than {keep_days} days ago")
+    return 0
+
+
 def cmd_import_elders(args: argparse.Namespace, settings: Settings) -> int:
     from server.elders.importer import import_elders, read_rows
 
@@ -444,6 +458,13 @@ def build_parser() -> argparse.ArgumentParser:
     dphone.add_argument("device", help="device id")
     dphone.add_argument("number", help="e.g. 081-234-5678 or +66812345678")
     dphone.set_defaults(func=cmd_devices_phone)
+    dprune = dev.add_parser(
+        "prune", help="delete hub events older than the retention (observations and alerts stay)"
+    )
+    dprune.add_argument(
+        "--keep-days", type=int, help="default: ELDERCARE_DEVICES_EVENT_RETENTION_DAYS (400)"
+    )
+    dprune.set_defaults(func=cmd_devices_prune)
     return parser
 
 

@@ -52,6 +52,11 @@ class DevicesSettings(BaseSettings):
     # keeps triage work off the interpreter that stores panics and serves consoles.
     readings: Literal["inline", "worker"] = "inline"
 
+    # How long the raw device record (`agent_events`: readings as sent, panics, battery and
+    # device changes) is kept; `eldercare devices prune` deletes what is older. Observations
+    # and alerts made from those events are the health record and are not touched.
+    event_retention_days: int = Field(default=400, ge=30)
+
     @property
     def offline_after_seconds(self) -> float:
         return self.heartbeat_seconds * self.missed_checkins

@@ -13,8 +13,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from server import security
@@ -22,7 +23,14 @@ from server.audit import service as audit
 from server.auth.models import User
 from server.common.time import utcnow
 from server.devices.config import DevicesSettings
-from server.devices.models import Device, DeviceKind, HubStatus, HubToken
+from server.devices.models import (
+    AgentEvent,
+    Device,
+    DeviceKind,
+    HubStatus,
+    HubToken,
+    PendingReading,
+)
 from server.devices.schemas import DeviceOut
 from server.elders import service as elders
 from server.elders.models import Elder
@@ -254,3 +262,34 @@ def elder_choices(session: Session) -> list[Elder]:
     return list(
         session.exec(select(Elder).order_by(col(Elder.first_name), col(Elder.last_name))).all()
     )
+
+
+def prune_events(
+    session: Session, *, keep_days: int, now: datetime | None = None, batch: int = 5000
+) -> int:
+    """Deletes hub events received more than `keep_days` ago, `batch` rows a transaction
+    (so a first run over years of rows never holds one long transaction); returns how many.
+
+    A reading still waiting to be triaged is kept whatever its age. What was made from the
+    events (observations, alerts and their timelines) is not touched. A hub that re-sent an
+    event this old would have it stored again; no outbox keeps an event that long."""
+    cutoff = (now or utcnow()) - timedelta(days=keep_days)
+    removed = 0
+    while True:
+        old = (
+            select(AgentEvent.id)
+            .where(
+                col(AgentEvent.received_at) < cutoff,
+                ~sa.exists().where(col(PendingReading.event_id) == col(AgentEvent.id)),
+            )
+            .limit(batch)
+        )
+        result = session.execute(
+            sa.delete(AgentEvent).where(col(AgentEvent.id).in_(old.scalar_subquery())),
+            execution_options={"synchronize_session": False},
+        )
+        session.commit()
+        count: int = result.rowcount  # type: ignore[attr-defined]
+        removed += count
+        if count < batch:
+            return removed
