@@ -27,6 +27,7 @@ from server.alerts.service import raise_alert
 from server.alerts.timers import scheduler
 from server.common.time import utcnow
 from server.db import make_engine
+from server.wiring import install_domain_hooks
 
 
 def _open_alerts(engine: sa.engine.Engine, count: int) -> None:
@@ -67,6 +68,8 @@ def _wait_all_fired(engine: sa.engine.Engine, limit: float) -> list[AlertTimer]:
 
 
 def run(kind: str, count: int) -> None:
+    # As a server does: each alert opened here starts its on-call chain.
+    install_domain_hooks()
     settings = AlertSettings()
     with database(kind) as url:
         engine = make_engine(url)
