@@ -7,17 +7,22 @@ import os
 import signal
 import sys
 import uuid
+from datetime import UTC, datetime
 
 from fastapi import FastAPI
 from sqlmodel import Session, col, select
 from websockets.asyncio.client import connect
 
-from eldercare_protocol import WS_PATH
+from eldercare_protocol import EVENT_ADAPTER, WS_PATH
 from server.alerts.models import Alert, AlertKind
+from server.devices.config import DevicesSettings
+from server.devices.ingest import Ingestor, _Job
 from server.devices.models import Device, PendingReading
+from server.devices.service import HubIdentity
+from server.devices.store import Submission, store_group
 from server.observations.models import Observation, ObservationValue
 from tests.support.events import bp_reading_json, events_message, heartbeat_json, panic_json
-from tests.support.hubs import exchange, live_server, make_hub
+from tests.support.hubs import QUIET, exchange, live_server, make_hub
 from tests.support.waiting import wait_until_async
 
 
@@ -128,3 +133,35 @@ async def test_with_readings_in_a_worker_the_server_only_stores_and_the_worker_t
     assert worker.returncode == 0, stderr.decode()[-2000:]
     assert [a.kind for a in alerts(session)] == [AlertKind.PANIC, AlertKind.VITALS]
     assert session.exec(select(PendingReading)).all() == []
+
+
+async def test_readings_are_triaged_while_the_ingest_queue_never_empties(
+    app: FastAPI, session: Session
+) -> None:
+    """Storing and acking go first, but not for ever: under a steady stream of messages the
+    ingest queue is seldom empty at the moment the projector looks, and a projector that
+    waited for an empty queue left the readings untriaged while the stream lasted."""
+    hub = make_hub(session)
+    identity = HubIdentity(token_id=hub.token_id, device_id=hub.device_id, elder_id=hub.elder.id)
+    settings = DevicesSettings.model_validate(QUIET)
+    readings = [EVENT_ADAPTER.validate_python(bp_reading_json()) for _ in range(5)]
+    store_group(session, [Submission(hub=identity, events=readings, received_at=datetime.now(UTC))],
+                settings=settings)  # fmt: skip
+    session.commit()
+    ingestor = Ingestor(app.state.engine, settings)
+    # A message that no writer takes: the queue stays non-empty throughout.
+    waiting = Submission(hub=identity, events=[], received_at=datetime.now(UTC))
+    ingestor._queue.put_nowait(_Job(waiting, asyncio.get_running_loop().create_future()))
+    projector = asyncio.create_task(ingestor._projector())
+    try:
+        ingestor._readings_queued.set()
+
+        def triaged() -> bool:
+            session.expire_all()
+            return len(session.exec(select(Observation.id)).all()) == 5
+
+        await wait_until_async(triaged, within=5)
+    finally:
+        projector.cancel()
+        await asyncio.gather(projector, return_exceptions=True)
+    assert not ingestor._queue.empty()
