@@ -138,21 +138,32 @@ def backlog(url: str) -> int:
     return int(count)
 
 
-async def watch(base: str, cookie: str, frames: list[int]) -> None:
+async def watch(base: str, cookie: str, frames: Any) -> None:
     """Another dispatcher's console: reads every frame, as a page would."""
     async with connect(base + CONSOLE_WS, max_size=None,
                        additional_headers={"Cookie": f"eldercare_session={cookie}"}) as ws:  # fmt: skip
         async for _ in ws:
-            frames[0] += 1
+            with frames.get_lock():
+                frames.value += 1
 
 
-async def presses(
-    base: str, token: str, cookie: str, db_url: str, count: int, watchers: int = 0
-) -> list[float]:
+def watchers_process(base: str, cookie: str, count: int, stop: Any, frames: Any) -> None:
+    """The other desks' consoles, in a process of their own as other browsers would be: in
+    the measuring process their frames queued ahead of the measured console's on one loop."""
+
+    async def main() -> None:
+        tasks = [asyncio.create_task(watch(base, cookie, frames)) for _ in range(count)]
+        await asyncio.to_thread(stop.wait)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    asyncio.run(main())
+
+
+async def presses(base: str, token: str, cookie: str, db_url: str, count: int) -> list[float]:
     latencies: list[float] = []
     seen: set[str] = set()
-    frames = [0]
-    others = [asyncio.create_task(watch(base, cookie, frames)) for _ in range(watchers)]
     async with (
         connect(base + CONSOLE_WS, additional_headers={"Cookie": f"eldercare_session={cookie}"},
                 max_size=None) as console,
@@ -178,12 +189,6 @@ async def presses(
             await hub.recv()  # the press's ack
             await asyncio.to_thread(close_as_false_alarm, db_url, alert_id)
             await asyncio.sleep(0.05)
-    for task in others:
-        if task.done() and task.exception() is not None:
-            raise RuntimeError("a watching console failed") from task.exception()
-        task.cancel()
-    if watchers:
-        print(f"  {watchers} more consoles read {frames[0]} frames", flush=True)
     return latencies
 
 
@@ -245,15 +250,26 @@ def run(kind: str, count: int, rate: int, readings: str, watchers: int = 0) -> N
                 target=background_load, args=(base + AGENT_WS, tokens[1:], rate, stop, acked)
             )
             loader.start()
-            time.sleep(3.0)  # the load hubs connected and sending
+            frames = ctx.Value("q", 0)
+            desks = ctx.Process(
+                target=watchers_process, args=(base, cookie, watchers, stop, frames)
+            )
+            if watchers:
+                desks.start()
+            time.sleep(3.0)  # the load hubs and the other consoles connected
             load_from, load_count = time.monotonic(), acked.value
-            latencies = asyncio.run(presses(base, tokens[0], cookie, db_url, count, watchers))
+            latencies = asyncio.run(presses(base, tokens[0], cookie, db_url, count))
             achieved = (acked.value - load_count) / (time.monotonic() - load_from)
             waiting = backlog(db_url)
             stop.set()
-            loader.join(timeout=15)
-            if loader.is_alive():
-                loader.terminate()
+            for process in (loader, desks) if watchers else (loader,):
+                process.join(timeout=15)
+                if process.is_alive():
+                    process.terminate()
+            if watchers:
+                print(f"  {watchers} more consoles (another process) read {frames.value} frames")
+                if frames.value < watchers * count:
+                    raise RuntimeError("the other consoles did not see every press")
             time.sleep(5.0)  # the floor: nothing left untriaged 5 s after the load stops
             after = backlog(db_url)
         if worker is not None:
