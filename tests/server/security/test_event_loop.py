@@ -16,6 +16,7 @@ import pytest
 from fastapi import FastAPI
 
 from server.auth.models import Role, User
+from server.db import POOL_MAX_OVERFLOW, POOL_SIZE
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
@@ -25,8 +26,7 @@ def test_a_request_waiting_for_the_pool_does_not_stop_the_process(
 ) -> None:  # fmt: skip
     headers = auth(users[Role.CAREGIVER])
     assert httpx.get(f"{live_url}/api/v1/elders", headers=headers, timeout=10).status_code == 200
-    pool = app.state.engine.pool
-    held = [app.state.engine.connect() for _ in range(pool.size() + pool._max_overflow)]
+    held = [app.state.engine.connect() for _ in range(POOL_SIZE + POOL_MAX_OVERFLOW)]
     answers: list[int] = []
     waiting = threading.Thread(
         target=lambda: answers.append(
