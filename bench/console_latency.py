@@ -250,19 +250,21 @@ def run(kind: str, count: int, rate: int, readings: str, watchers: int = 0) -> N
                 target=background_load, args=(base + AGENT_WS, tokens[1:], rate, stop, acked)
             )
             loader.start()
+            processes = [loader]
             frames = ctx.Value("q", 0)
-            desks = ctx.Process(
-                target=watchers_process, args=(base, cookie, watchers, stop, frames)
-            )
             if watchers:
+                desks = ctx.Process(
+                    target=watchers_process, args=(base, cookie, watchers, stop, frames)
+                )
                 desks.start()
+                processes.append(desks)
             time.sleep(3.0)  # the load hubs and the other consoles connected
             load_from, load_count = time.monotonic(), acked.value
             latencies = asyncio.run(presses(base, tokens[0], cookie, db_url, count))
             achieved = (acked.value - load_count) / (time.monotonic() - load_from)
             waiting = backlog(db_url)
             stop.set()
-            for process in (loader, desks) if watchers else (loader,):
+            for process in processes:
                 process.join(timeout=15)
                 if process.is_alive():
                     process.terminate()

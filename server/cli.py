@@ -250,7 +250,7 @@ def cmd_devices_prune(args: argparse.Namespace, settings: Settings) -> int:
     from server.devices.config import DevicesSettings
     from server.devices.service import prune_events
 
-    keep_days = args.keep_days or DevicesSettings().event_retention_days
+    keep_days = DevicesSettings().event_retention_days if args.keep_days is None else args.keep_days
     if keep_days < 30:
         print("--keep-days must be at least 30", file=sys.stderr)
         return 2
