@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from sqlmodel import Session
 
 from server.auth.models import Role, User
@@ -140,9 +141,21 @@ def waiting_count(page: Page) -> int:
     return int(page.get_attribute("#waiting-count", "data-waiting") or "-1")
 
 
-def wait_all_sent(page: Page, timeout: float = 20_000) -> None:
-    page.wait_for_function(
-        "() => document.querySelector('#waiting-count')?.dataset.waiting === '0'"
-        " && document.querySelector('#status')?.dataset.online === 'true'",
-        timeout=timeout,
-    )
+def wait_all_sent(page: Page, timeout: float = 40_000) -> None:
+    """Until the outbox is empty and the app says it is online. The app retries with backoff
+    (5-15 s after a failed round), so one failed round on a loaded machine can take 20 s."""
+    try:
+        page.wait_for_function(
+            "() => document.querySelector('#waiting-count')?.dataset.waiting === '0'"
+            " && document.querySelector('#status')?.dataset.online === 'true'",
+            timeout=timeout,
+        )
+    except PlaywrightTimeoutError:
+        outbox = [
+            {k: v for k, v in e.items() if k in ("type", "state", "reason", "message")}
+            for e in idb_dump(page, "outbox")
+        ]
+        raise AssertionError(
+            f"not all sent within {timeout / 1000:.0f} s: waiting={waiting_count(page)}, "
+            f"online={page.get_attribute('#status', 'data-online')}, outbox={outbox}"
+        ) from None
