@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -34,6 +34,21 @@ def _timeline(session: Session, alert_id: object) -> list[str]:
             .order_by(col(AlertEvent.id))
         ).all()
     )
+
+
+def _fired_at(session: Session, due: datetime, within: float = 15.0) -> datetime | None:
+    """When the timer due at `due` fired, waiting up to `within` seconds for it (None if not)."""
+    deadline = time.monotonic() + within
+    while True:
+        session.expire_all()
+        fired = session.exec(
+            select(AlertTimer.fired_at).where(
+                AlertTimer.due_at == due, AlertTimer.status == TimerStatus.FIRED
+            )
+        ).first()
+        if fired is not None or time.monotonic() > deadline:
+            return fired
+        time.sleep(0.05)
 
 
 def test_escalation_fires_once_at_60_s_and_tells_supervisors(
@@ -239,16 +254,7 @@ def test_scheduler_wakes_for_a_new_timer_instead_of_waiting_out_its_tick(
         session.add(AlertTimer(alert_id=alert_id, step="escalate", due_at=due))
         timers_written(session)
         session.commit()
-        deadline = time.monotonic() + 15
-        fired = None
-        while time.monotonic() < deadline and fired is None:
-            time.sleep(0.05)
-            session.expire_all()
-            fired = session.exec(
-                select(AlertTimer.fired_at).where(
-                    AlertTimer.due_at == due, AlertTimer.status == TimerStatus.FIRED
-                )
-            ).first()
+        fired = _fired_at(session, due)
     assert fired is not None, "the new timer did not fire within 15 s"
     # Not before it was due; on time to well within the 30 s it would otherwise sleep.
     assert timedelta(0) <= fired - due < timedelta(seconds=10)
@@ -283,16 +289,7 @@ def test_scheduler_outlives_a_failed_look_that_is_not_a_database_error(
                 session.commit()
                 time.sleep(1.0)
                 held.close()  # the connection is back in the pool
-                deadline = time.monotonic() + 15
-                fired = None
-                while time.monotonic() < deadline and fired is None:
-                    time.sleep(0.05)
-                    session.expire_all()
-                    fired = session.exec(
-                        select(AlertTimer.fired_at).where(
-                            AlertTimer.due_at == due, AlertTimer.status == TimerStatus.FIRED
-                        )
-                    ).first()
+                fired = _fired_at(session, due)
     finally:
         engine.dispose()
     assert fired is not None, "the scheduler stopped firing after its pool ran dry"

@@ -12,13 +12,13 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
-from server import cli
 from server.audit import service as audit
 from server.audit.models import AuditEntry
 from server.auth.models import Role, User
-from server.config import Settings, get_settings
+from server.config import Settings
 from server.devices import service
 from server.devices.models import Device, DeviceKind, HubToken
+from tests.support.cli import run_cli
 from tests.support.records import make_elder
 
 
@@ -34,13 +34,10 @@ def test_cli_registers_a_hub_with_its_token_and_audit_rows(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     elder = make_elder(session)
-    monkeypatch.setenv("ELDERCARE_DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("ELDERCARE_SECRET_KEY", settings.secret_key)
-    get_settings.cache_clear()
-    try:
-        code = cli.main(["devices", "add", "--elder", str(elder.id), "--label", "บ้าน"])
-    finally:
-        get_settings.cache_clear()
+    code = run_cli(
+        monkeypatch, "devices", "add", "--elder", str(elder.id), "--label", "บ้าน",
+        database_url=settings.database_url, secret_key=settings.secret_key,
+    )  # fmt: skip
     assert code == 0
     token = capsys.readouterr().out.split("keep it on the hub only): ")[1].strip()
     session.expire_all()
@@ -61,12 +58,10 @@ def test_cli_refuses_an_unknown_elder_and_writes_nothing(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setenv("ELDERCARE_DATABASE_URL", settings.database_url)
-    get_settings.cache_clear()
-    try:
-        code = cli.main(["devices", "add", "--elder", "00000000-0000-0000-0000-000000000001"])
-    finally:
-        get_settings.cache_clear()
+    code = run_cli(
+        monkeypatch, "devices", "add", "--elder", "00000000-0000-0000-0000-000000000001",
+        database_url=settings.database_url,
+    )  # fmt: skip
     assert code == 2
     assert "no elder" in capsys.readouterr().err
     assert session.exec(select(Device)).all() == []

@@ -11,14 +11,14 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from eldercare_protocol import EVENT_ADAPTER
-from server import cli
 from server.alerts.models import Alert
-from server.config import Settings, get_settings
+from server.config import Settings
 from server.devices.config import DevicesSettings
 from server.devices.models import AgentEvent, PendingReading
 from server.devices.service import HubIdentity, prune_events
 from server.devices.store import Submission, project_readings, store_group
 from server.observations.models import Observation
+from tests.support.cli import run_cli
 from tests.support.events import bp_reading_json, now, panic_json
 from tests.support.hubs import QUIET, make_hub
 
@@ -66,14 +66,9 @@ def test_prune_deletes_old_hub_events_and_keeps_what_was_made_from_them(
     assert _count(session, Alert) == alerts
 
     # The command line, with the setting's 400 days: nothing more is old enough.
-    monkeypatch.setenv("ELDERCARE_DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("ELDERCARE_SECRET_KEY", settings.secret_key)
-    get_settings.cache_clear()
-    try:
-        assert cli.main(["devices", "prune"]) == 0
-        assert "removed 0 hub events received more than 400 days ago" in capsys.readouterr().out
-        assert cli.main(["devices", "prune", "--keep-days", "7"]) == 2
-    finally:
-        get_settings.cache_clear()
+    env = {"database_url": settings.database_url, "secret_key": settings.secret_key}
+    assert run_cli(monkeypatch, "devices", "prune", **env) == 0
+    assert "removed 0 hub events received more than 400 days ago" in capsys.readouterr().out
+    assert run_cli(monkeypatch, "devices", "prune", "--keep-days", "7", **env) == 2
     session.expire_all()
     assert _count(session, AgentEvent, col(AgentEvent.received_at) < now() - timedelta(days=1)) == 1
