@@ -1,4 +1,5 @@
 // The app's start: the shell, the session, pull and push, and the screens by URL hash.
+import { liveQuery } from "dexie";
 import { Workbox } from "workbox-window";
 import { fetchSession, Offline, SignedOut } from "./api";
 import { DATA_TABLES, db, getMeta, setMeta } from "./db";
@@ -199,6 +200,17 @@ onSync((event) => {
   if (event === "signed-out") state.signedOut = true;
   if (event === "offline") state.online = false;
   void render(false);
+});
+
+// The service worker and other tabs write the outbox too (Background Sync sends it while this
+// page also tries). Dexie tells every context of each change, so the bar follows a send made
+// elsewhere instead of saying something still waits until the next event here.
+liveQuery(() => counts()).subscribe({
+  next: (c) => {
+    const shown = document.getElementById("waiting-count")?.dataset.waiting;
+    if (shown !== undefined && shown !== String(c.waiting)) void render(false);
+  },
+  error: (error: unknown) => console.warn("outbox watch ended", error),
 });
 
 window.addEventListener("online", () => { state.online = true; void syncNow(); });

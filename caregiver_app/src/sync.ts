@@ -169,6 +169,7 @@ async function sendBatch(batch: OutboxEntry[]): Promise<boolean> {
   });
   if (!res.ok) return false;
   const body = (await res.json()) as { results: SyncResult[] };
+  const sides = await serverSides(batch, body.results);
   const now = new Date().toISOString();
   await db.transaction("rw", db.outbox, db.visits, db.meta, async () => {
     // One read and one write of the outbox for the whole answer, not two per record.
@@ -197,6 +198,7 @@ async function sendBatch(batch: OutboxEntry[]): Promise<boolean> {
       } else if (r.result === "conflict") {
         changed.push({
           ...entry, state: "conflict", reason: r.reason, message: r.message, review_id: r.review_id, result, sent_at: now,
+          server: sides.get(entry.id),
         });
       } else {
         changed.push({
@@ -206,18 +208,27 @@ async function sendBatch(batch: OutboxEntry[]): Promise<boolean> {
     }
     await db.outbox.bulkPut(changed);
   });
-  // A conflicting edit of an elder: keep the server's side of the changed fields to show both.
-  for (const r of body.results) {
-    const entry = r.result === "conflict" && r.id ? await db.outbox.get(r.id) : undefined;
-    if (!entry || entry.type !== "elder_update" || !entry.target_id) continue;
-    const res = await request(`/api/v1/elders/${entry.target_id}`);
-    if (!res.ok) continue;
-    const current = (await res.json()) as Record<string, unknown>;
-    const server: Record<string, unknown> = {};
-    for (const k of Object.keys(entry.data)) server[k] = current[k];
-    await db.outbox.update(entry.id, { server });
-  }
   return true;
+}
+
+/** The server's side of each conflicting edit of an elder, to be stored with the conflict in
+ * one write: another context sees the conflict whole or not at all. Best effort: a lost link
+ * here leaves the conflict shown with this tablet's side only. */
+async function serverSides(batch: OutboxEntry[], results: SyncResult[]): Promise<Map<string, Record<string, unknown>>> {
+  const sides = new Map<string, Record<string, unknown>>();
+  for (const r of results) {
+    const entry = r.result === "conflict" ? batch.find((e) => e.id === r.id) : undefined;
+    if (!entry || entry.type !== "elder_update" || !entry.target_id) continue;
+    try {
+      const res = await request(`/api/v1/elders/${entry.target_id}`);
+      if (!res.ok) continue;
+      const current = (await res.json()) as Record<string, unknown>;
+      sides.set(entry.id, Object.fromEntries(Object.keys(entry.data).map((k) => [k, current[k]])));
+    } catch (error) {
+      if (!(error instanceof Offline)) throw error;
+    }
+  }
+  return sides;
 }
 
 async function uploadVoice(entry: OutboxEntry): Promise<void> {

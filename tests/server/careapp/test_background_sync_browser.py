@@ -10,7 +10,14 @@ from playwright.sync_api import BrowserContext, Page, Request, Route
 from sqlmodel import Session
 
 from server.care.models import Visit
-from tests.server.careapp.conftest import Team, idb_dump, sign_in, wait_pulled
+from tests.server.careapp.conftest import (
+    Team,
+    idb_dump,
+    sign_in,
+    wait_all_sent,
+    wait_pulled,
+    waiting_count,
+)
 
 
 def _visit_left_offline(
@@ -91,3 +98,27 @@ def test_a_failed_first_send_is_tried_again_within_the_sync_event(
     assert failed, "the first send was not intercepted"
     assert visit is not None and visit.elder_id == team.elder.id
     assert len(pushes) >= 2 and all(r.service_worker is not None for r in pushes)
+
+
+def test_an_open_page_follows_what_another_context_does_to_the_outbox(
+    context: BrowserContext, live_url: str, team: Team
+) -> None:
+    """The service worker and other tabs write the outbox too. A send finished by the service
+    worker once left the open page saying one record still waited, until something else
+    happened on that page; here another tab adds a record while nothing else happens."""
+    watching = context.new_page()
+    sign_in(watching, live_url, team.cg.username)
+    wait_pulled(watching)
+    context.set_offline(True)
+    watching.wait_for_selector("#status[data-online='false']")
+    assert waiting_count(watching) == 0
+
+    other = context.new_page()
+    other.goto(watching.url.split("#")[0] + f"#/elder/{team.elder.id}")
+    other.click("#start-visit")
+    other.wait_for_selector(".visit-step[data-step='checklist']")
+    watching.wait_for_selector("#waiting-count[data-waiting='1']", timeout=5_000)
+
+    context.set_offline(False)
+    wait_all_sent(watching)
+    wait_all_sent(other)
