@@ -30,12 +30,14 @@ from tests.support.records import make_elder
 
 
 def _audited(session: Session, elder_id: uuid.UUID) -> list[uuid.UUID]:
-    session.expire_all()
-    rows = session.exec(
-        select(AuditEntry.actor_id).where(
-            AuditEntry.entity == "console", col(AuditEntry.elder_id) == elder_id
-        )
-    ).all()
+    # A session of its own: expiring the test's session would expire the consoles' users,
+    # which the feed reads in a worker thread while this polls (the feed's audit then failed).
+    with Session(session.get_bind()) as reader:
+        rows = reader.exec(
+            select(AuditEntry.actor_id).where(
+                AuditEntry.entity == "console", col(AuditEntry.elder_id) == elder_id
+            )
+        ).all()
     return sorted(r for r in rows if r is not None)
 
 
