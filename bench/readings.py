@@ -29,6 +29,7 @@ from sqlmodel import Session
 import triage
 from bench._common import database, machine_line, make_elders
 from eldercare_protocol import Measurement, MeasurementCode, VitalsEvent, VitalsPayload
+from server.common.collector import collector_for_a_long_run
 from server.db import make_engine
 from server.devices.config import DevicesSettings
 from server.devices.models import Device, DeviceKind, PendingReading
@@ -114,18 +115,20 @@ def run(kind: str, *, readings: int, hubs: int, batch: int, profile: bool) -> No
         queued = _count(engine, PendingReading)
         settings = DevicesSettings()
         profiler = cProfile.Profile() if profile else None
-        started = time.perf_counter()
-        cpu = time.process_time()
-        if profiler:
-            profiler.enable()
-        while True:
-            with Session(engine, expire_on_commit=False) as session:
-                if not project_readings(session, settings=settings, limit=batch):
-                    break
-        if profiler:
-            profiler.disable()
-        elapsed = time.perf_counter() - started
-        cpu = time.process_time() - cpu
+        # The collector set as in the server and `eldercare worker`, where the projector runs.
+        with collector_for_a_long_run():
+            started = time.perf_counter()
+            cpu = time.process_time()
+            if profiler:
+                profiler.enable()
+            while True:
+                with Session(engine, expire_on_commit=False) as session:
+                    if not project_readings(session, settings=settings, limit=batch):
+                        break
+            if profiler:
+                profiler.disable()
+            elapsed = time.perf_counter() - started
+            cpu = time.process_time() - cpu
         stored = _count(engine, Observation)
         with engine.connect() as conn:
             alerts = conn.execute(sa.text("SELECT count(*) FROM alerts")).scalar_one()

@@ -120,6 +120,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     """Turns queued hub readings into triaged observations until stopped (SIGTERM/SIGINT)."""
     import threading
 
+    from server.common.collector import collector_for_a_long_run
     from server.db import make_engine
     from server.devices.config import DevicesSettings
     from server.devices.store import project_readings
@@ -137,15 +138,16 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     log.info("reading worker started")
-    while not stop.is_set():
-        try:
-            with Session(engine, expire_on_commit=False) as session:
-                done = project_readings(session, settings=devices, limit=args.batch)
-        except Exception:
-            log.exception("turning readings into observations failed; will retry")
-            done = 0
-        if done == 0:
-            stop.wait(args.idle_wait)
+    with collector_for_a_long_run():
+        while not stop.is_set():
+            try:
+                with Session(engine, expire_on_commit=False) as session:
+                    done = project_readings(session, settings=devices, limit=args.batch)
+            except Exception:
+                log.exception("turning readings into observations failed; will retry")
+                done = 0
+            if done == 0:
+                stop.wait(args.idle_wait)
     engine.dispose()
     log.info("reading worker stopped")
     return 0

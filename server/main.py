@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager, suppress
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -25,6 +24,7 @@ from server.alerts.ui.phone import router as phone_pages
 from server.audit.router import router as audit_router
 from server.care.router import router as care_router
 from server.careapp import router as careapp
+from server.common.collector import collector_for_a_long_run
 from server.config import Settings, get_settings
 from server.db import make_engine
 from server.devices import router as devices
@@ -62,8 +62,6 @@ from server.volunteers.router import router as volunteers_router
 from server.wiring import install_domain_hooks
 
 log = logging.getLogger(__name__)
-
-GC_YOUNG_THRESHOLD = 10_000
 
 
 @asynccontextmanager
@@ -123,29 +121,6 @@ async def background_work(app: FastAPI) -> AsyncIterator[None]:
                 await ingestor.stop()
     finally:
         stop_listener(engine)
-
-
-@contextmanager
-def collector_for_a_long_run() -> Iterator[None]:
-    """The cyclic garbage collector set for a server process, while it runs.
-
-    What is alive once the process has started (modules, routes, schemas, table metadata)
-    lives as long as the process, so the collector need not walk it again (`gc.freeze`): its
-    full passes had grown to 160-270 ms, and a press arriving during one waited for it.
-    Collecting the young generation every 10,000 allocations instead of 700 makes the passes
-    over what the process gathers later rarer. Press to console under readings load
-    (PostgreSQL, bench/console_latency.py): p99 327 ms before, 111-128 ms frozen, 58-64 ms
-    with both. Undone at the end: a process that starts many apps (the tests) frees each.
-    """
-    thresholds = gc.get_threshold()
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, *thresholds[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

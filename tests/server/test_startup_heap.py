@@ -9,8 +9,9 @@ import gc
 
 from fastapi.testclient import TestClient
 
+from server.common.collector import GC_YOUNG_THRESHOLD
 from server.config import Settings
-from server.main import GC_YOUNG_THRESHOLD, create_app
+from server.main import create_app
 
 
 def test_start_up_objects_are_frozen_while_the_app_runs(settings: Settings) -> None:
