@@ -306,6 +306,8 @@ _schedulers: weakref.WeakSet[TimerScheduler] = weakref.WeakSet()
 def timers_written(session: Session) -> None:
     """Called where timers are added: wakes the schedulers once the transaction commits
     (every process's on PostgreSQL, where the NOTIFY is transactional too)."""
+    if session.info.get(_WRITTEN):
+        return  # one NOTIFY a transaction: a batch of readings may open dozens of alerts
     session.info[_WRITTEN] = True
     if session.get_bind().dialect.name == "postgresql":
         session.execute(sa.text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -259,6 +260,30 @@ def test_scheduler_wakes_for_a_new_timer_instead_of_waiting_out_its_tick(
     # Not before it was due; on time to well within the 30 s it would otherwise sleep.
     assert timedelta(0) <= fired - due < timedelta(seconds=10)
     assert "escalated" in _timeline(session, alert_id)
+
+
+def test_one_wake_notice_a_transaction_however_many_timers_it_writes(session: Session) -> None:
+    """A batch of readings can open dozens of alerts in one transaction: one NOTIFY wakes the
+    schedulers for all of them (PostgreSQL), and the next transaction sends its own."""
+    from server.alerts.timers import timers_written
+
+    engine = session.get_bind()
+    notices: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "pg_notify" in statement and "''" in statement:
+            notices.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        for _ in range(3):
+            timers_written(session)
+        session.commit()
+        timers_written(session)
+        session.commit()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    assert len(notices) == (2 if engine.dialect.name == "postgresql" else 0)
 
 
 def test_scheduler_outlives_a_failed_look_that_is_not_a_database_error(
