@@ -29,8 +29,20 @@ def machine_line() -> str:
     ram = psutil.virtual_memory().total / 2**30
     return (
         f"machine: {cpu}, {os.cpu_count()} cores, {ram:.1f} GiB RAM, "
-        f"Python {platform.python_version()}, {platform.system()} {platform.release()}"
+        f"Python {platform.python_version()}, {platform.system()} {platform.release()}; "
+        f"speed now: {speed_gauge():.2f} s for 10^7 additions"
     )
+
+
+def speed_gauge() -> float:
+    """Seconds for a bare Python loop of 10^7 additions, now. A shared machine's speed
+    changes from hour to hour, by up to twice on the 2-core host of the issue 16 figures:
+    figures taken at different gauges do not compare, and this says which is which."""
+    started = time.perf_counter()
+    total = 0
+    for n in range(10_000_000):
+        total += n
+    return time.perf_counter() - started
 
 
 def free_port() -> int:
