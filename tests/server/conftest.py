@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from server.auth.models import Role, User
@@ -96,8 +97,15 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def session(app: FastAPI) -> Iterator[Session]:
-    with Session(app.state.engine, expire_on_commit=False) as db:
+def engine(app: FastAPI) -> Engine:
+    """The app's engine, for code under test that takes one (the console feed, timers)."""
+    bound: Engine = app.state.engine
+    return bound
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    with Session(engine, expire_on_commit=False) as db:
         yield db
 
 

@@ -55,10 +55,11 @@ async def _until(check: Callable[[], bool], seconds: float = 10) -> None:
 
 
 async def test_one_read_per_locale_for_every_console_and_each_person_audited_once(
-    session: Session, make_user: Callable[..., User], monkeypatch: pytest.MonkeyPatch
+    session: Session,
+    engine: Engine,
+    make_user: Callable[..., User],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    engine = session.get_bind()
-    assert isinstance(engine, Engine)
     elder = make_elder(session)
     alert_id = raise_panic_alert(session, elder.id).alert_id
     reads: list[set[Locale]] = []
@@ -106,12 +107,10 @@ async def test_one_read_per_locale_for_every_console_and_each_person_audited_onc
 
 
 async def test_an_elder_leaves_a_console_with_their_last_open_alert(
-    session: Session, users: dict[Role, User], make_user: Callable[..., User]
+    session: Session, engine: Engine, users: dict[Role, User], make_user: Callable[..., User]
 ) -> None:
     """So a console open for weeks holds the queue's elders, not every elder it ever showed;
     and the next emergency of the same elder is a new showing, audited again."""
-    engine = session.get_bind()
-    assert isinstance(engine, Engine)
     elder = make_elder(session)
     feed = feed_for(engine)
     console = Console(user=make_user(Role.DISPATCHER), locale="th")
@@ -141,12 +140,13 @@ async def test_an_elder_leaves_a_console_with_their_last_open_alert(
 
 
 async def test_the_frame_does_not_wait_for_the_audit_and_a_failed_audit_means_a_snapshot(
-    session: Session, make_user: Callable[..., User], monkeypatch: pytest.MonkeyPatch
+    session: Session,
+    engine: Engine,
+    make_user: Callable[..., User],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The press reaches the screen before the audit row is written; if that write fails, the
     console is given a snapshot, and a snapshot audits every elder it shows."""
-    engine = session.get_bind()
-    assert isinstance(engine, Engine)
     elder = make_elder(session)
     alert_id = raise_panic_alert(session, elder.id).alert_id
     feed = feed_for(engine)
@@ -182,10 +182,8 @@ async def test_the_frame_does_not_wait_for_the_audit_and_a_failed_audit_means_a_
 
 
 async def test_a_missed_change_or_a_console_that_falls_behind_gets_a_snapshot(
-    session: Session, make_user: Callable[..., User]
+    session: Session, engine: Engine, make_user: Callable[..., User]
 ) -> None:
-    engine = session.get_bind()
-    assert isinstance(engine, Engine)
     feed = feed_for(engine)
     console = Console(user=make_user(Role.DISPATCHER), locale="th")
     feed.join(console)

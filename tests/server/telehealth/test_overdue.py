@@ -55,10 +55,8 @@ def _texts(session: Session) -> list[Notification]:
 
 
 def test_the_care_manager_is_texted_once_per_late_consultation(
-    session: Session, make_user: Callable[..., User]
+    session: Session, engine: Engine, make_user: Callable[..., User]
 ) -> None:
-    engine = session.get_bind()
-    assert isinstance(engine, Engine)
     manager = _manager(make_user, session, "0812345678")
     late = _consult(session, manager, ConsultUrgency.URGENT, hours_ago=3)
     _consult(session, manager, ConsultUrgency.SOON, hours_ago=3)  # within its 24 h
@@ -85,10 +83,8 @@ def test_the_care_manager_is_texted_once_per_late_consultation(
 
 
 def test_two_processes_looking_at_once_send_one_text(
-    session: Session, make_user: Callable[..., User]
+    session: Session, engine: Engine, make_user: Callable[..., User]
 ) -> None:
-    engine = session.get_bind()
-    assert isinstance(engine, Engine)
     manager = _manager(make_user, session, "0812345678")
     for _ in range(5):
         _consult(session, manager, ConsultUrgency.URGENT, hours_ago=5)
@@ -110,10 +106,8 @@ def test_two_processes_looking_at_once_send_one_text(
 
 
 def test_the_server_loop_looks_for_late_consultations(
-    session: Session, make_user: Callable[..., User]
+    session: Session, engine: Engine, make_user: Callable[..., User]
 ) -> None:
-    engine = session.get_bind()
-    assert isinstance(engine, Engine)
     manager = _manager(make_user, session, "0899999999")
     late = _consult(session, manager, ConsultUrgency.URGENT, hours_ago=2.5)
     oncall = OncallSettings(worker=True, tick_seconds=0.1)
