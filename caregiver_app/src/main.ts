@@ -243,7 +243,10 @@ async function boot(): Promise<void> {
     await refreshSession();
     await syncNow();
   }
-  await render();
+  // The tablet's screens show what the first pull brought. A care manager's screen is the
+  // server's answer, read and audited when drawn: the pull changed nothing on it (and
+  // `syncNow` drew it again had it been drawn offline), so it is not read a second time.
+  await render(!location.hash.startsWith("#/m/"));
   performance.mark("app-ready");
 }
 
