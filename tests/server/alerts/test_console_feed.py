@@ -29,10 +29,10 @@ from tests.support.alerts import raise_panic_alert
 from tests.support.records import make_elder
 
 
-def _audited(session: Session, elder_id: uuid.UUID) -> list[uuid.UUID]:
-    # A session of its own: expiring the test's session would expire the consoles' users,
-    # which the feed reads in a worker thread while this polls (the feed's audit then failed).
-    with Session(session.get_bind()) as reader:
+def _audited(engine: Engine, elder_id: uuid.UUID) -> list[uuid.UUID]:
+    # Not the test's session: expiring it would expire the consoles' users, which the feed
+    # reads in a worker thread while this polls (the feed's audit then failed).
+    with Session(engine) as reader:
         rows = reader.exec(
             select(AuditEntry.actor_id).where(
                 AuditEntry.entity == "console", col(AuditEntry.elder_id) == elder_id
@@ -92,13 +92,13 @@ async def test_one_read_per_locale_for_every_console_and_each_person_audited_onc
         assert [a["id"] for a in json.loads(frame)["alerts"]] == [str(alert_id)]
         assert json.loads(english.frames.popleft())["alerts"][0]["id"] == str(alert_id)
         # Written just after the frames were queued.
-        await _until(lambda: _audited(session, elder.id) == sorted(c.user.id for c in consoles))
+        await _until(lambda: _audited(engine, elder.id) == sorted(c.user.id for c in consoles))
 
         # The same elder again: shown, not audited twice on one connection.
         hub.publish([str(alert_id)])
         await _until(lambda: all(c.frames for c in consoles))
         assert len(reads) == 2
-        assert len(_audited(session, elder.id)) == len(consoles)
+        assert len(_audited(engine, elder.id)) == len(consoles)
     finally:
         for console in consoles:
             await feed.leave(console)
@@ -134,7 +134,7 @@ async def test_an_elder_leaves_a_console_with_their_last_open_alert(
         hub.publish([str(second)])
         await _until(lambda: len(console.frames) == 3)
         assert console.seen == {elder.id}
-        await _until(lambda: _audited(session, elder.id) == [console.user.id] * 2)
+        await _until(lambda: _audited(engine, elder.id) == [console.user.id] * 2)
     finally:
         await feed.leave(console)
 
@@ -167,7 +167,7 @@ async def test_the_frame_does_not_wait_for_the_audit_and_a_failed_audit_means_a_
         await _until(lambda: bool(console.frames))
         await _until(writing.is_set)  # the frame was queued; the audit write is still held
         assert [a["id"] for a in json.loads(console.frames[0])["alerts"]] == [str(alert_id)]
-        assert not console.resync and _audited(session, elder.id) == []
+        assert not console.resync and _audited(engine, elder.id) == []
         release.set()
         await _until(lambda: console.resync)
         assert not console.frames
@@ -175,7 +175,7 @@ async def test_the_frame_does_not_wait_for_the_audit_and_a_failed_audit_means_a_
             feed_module.snapshot, engine, locale="th", user=console.user
         )
         assert elder.id in shown.values()
-        assert _audited(session, elder.id) == [console.user.id]
+        assert _audited(engine, elder.id) == [console.user.id]
     finally:
         release.set()
         await feed.leave(console)

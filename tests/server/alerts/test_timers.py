@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from server.alerts.config import alert_settings
@@ -262,12 +263,13 @@ def test_scheduler_wakes_for_a_new_timer_instead_of_waiting_out_its_tick(
     assert "escalated" in _timeline(session, alert_id)
 
 
-def test_one_wake_notice_a_transaction_however_many_timers_it_writes(session: Session) -> None:
+def test_one_wake_notice_a_transaction_however_many_timers_it_writes(
+    session: Session, engine: Engine
+) -> None:
     """A batch of readings can open dozens of alerts in one transaction: one NOTIFY wakes the
     schedulers for all of them (PostgreSQL), and the next transaction sends its own."""
     from server.alerts.timers import timers_written
 
-    engine = session.get_bind()
     notices: list[str] = []
 
     def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
